@@ -1,0 +1,122 @@
+"""RAVDESS file names: the seven fields, their validation and the derived labels.
+
+A RAVDESS file stem is ``MM-VV-EE-II-SS-RR-AA``: modality, vocal channel, emotion,
+intensity, statement, repetition and actor, each a two-digit code (Livingstone & Russo, 2018).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+#: Class labels in the store's canonical order: index ``i`` is emotion code ``i + 1``.
+EMOTIONS: tuple[str, ...] = (
+    "neutral",
+    "calm",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgust",
+    "surprised",
+)
+MODALITIES = {1: "full-AV", 2: "video-only", 3: "audio-only"}
+VOCAL_CHANNELS = {1: "speech", 2: "song"}
+INTENSITIES = {1: "normal", 2: "strong"}
+STATEMENTS = {1: "Kids are talking by the door", 2: "Dogs are sitting by the door"}
+#: Emotions recorded in song (codes); speech has all eight.
+SONG_EMOTIONS = frozenset({1, 2, 3, 4, 5, 6})
+ACTORS = range(1, 25)
+
+_SHAPE = re.compile(r"^\d{2}(-\d{2}){6}$")
+
+
+class InvalidNameError(ValueError):
+    """A name shaped like a RAVDESS stem has a field out of range."""
+
+
+@dataclass(frozen=True)
+class ClipName:
+    """The parsed fields of one RAVDESS file stem."""
+
+    clip_id: str
+    modality: int
+    vocal_channel: int
+    emotion: int
+    intensity: int
+    statement: int
+    repetition: int
+    actor: int
+
+    @property
+    def label(self) -> str:
+        return EMOTIONS[self.emotion - 1]
+
+    @property
+    def gender(self) -> str:
+        return "male" if self.actor % 2 == 1 else "female"
+
+    @property
+    def has_audio(self) -> bool:
+        return self.modality in (1, 3)
+
+    @property
+    def has_video(self) -> bool:
+        return self.modality in (1, 2)
+
+    def as_row(self) -> dict[str, object]:
+        return {**asdict(self), "label": self.label, "gender": self.gender}
+
+
+def looks_like_ravdess(stem: str) -> bool:
+    """True when ``stem`` has the shape of a RAVDESS name (seven dash-separated pairs of digits)."""
+    return bool(_SHAPE.match(stem))
+
+
+def parse_name(stem: str) -> ClipName:
+    """Parse and validate a RAVDESS file stem.
+
+    Raises:
+        InvalidNameError: the stem is not RAVDESS-shaped or a field is out of range; the
+            message names the field and the value.
+    """
+    if not looks_like_ravdess(stem):
+        raise InvalidNameError(f"'{stem}' is not a RAVDESS name (expected MM-VV-EE-II-SS-RR-AA)")
+    mm, vv, ee, ii, ss, rr, aa = (int(part) for part in stem.split("-"))
+    checks = (
+        ("modality", mm, MODALITIES),
+        ("vocal channel", vv, VOCAL_CHANNELS),
+        ("emotion", ee, range(1, 9)),
+        ("intensity", ii, INTENSITIES),
+        ("statement", ss, STATEMENTS),
+        ("repetition", rr, (1, 2)),
+        ("actor", aa, ACTORS),
+    )
+    for field, value, valid in checks:
+        if value not in valid:
+            raise InvalidNameError(f"'{stem}': {field} {value:02d} is out of range")
+    if ee == 1 and ii == 2:
+        raise InvalidNameError(f"'{stem}': neutral has no strong intensity")
+    if vv == 2 and ee not in SONG_EMOTIONS:
+        raise InvalidNameError(f"'{stem}': emotion {ee:02d} ({EMOTIONS[ee - 1]}) is not sung")
+    return ClipName(stem, mm, vv, ee, ii, ss, rr, aa)
+
+
+def corpus_names() -> list[str]:
+    """Every stem of the full RAVDESS corpus (7,356 files; actor 18 recorded no song)."""
+    names = []
+    for actor in ACTORS:
+        for modality in MODALITIES:
+            for channel in VOCAL_CHANNELS:
+                if channel == 2 and actor == 18:
+                    continue
+                emotions = sorted(SONG_EMOTIONS) if channel == 2 else range(1, 9)
+                for emotion in emotions:
+                    for intensity in (1,) if emotion == 1 else (1, 2):
+                        for statement in (1, 2):
+                            for repetition in (1, 2):
+                                names.append(
+                                    f"{modality:02d}-{channel:02d}-{emotion:02d}-{intensity:02d}-"
+                                    f"{statement:02d}-{repetition:02d}-{actor:02d}"
+                                )
+    return names
