@@ -5,7 +5,7 @@ exactly one fold and in the training part of every other fold.
 
 Built-in schemes:
     ``luna2022``       the paper's five actor folds (Luna-Jiménez et al., 2022).
-    ``loao``           leave one actor out: one fold per actor, in actor order.
+    ``loao``           leave one actor out: fold ``a - 1`` tests actor ``a``.
     ``kfold:K:SEED``   K actor-disjoint folds, balanced per class, shuffled with SEED.
 """
 
@@ -57,7 +57,7 @@ class FoldScheme:
                 )
             return {a: table[a] for a in actors}
         if kind == "loao":
-            return {a: i for i, a in enumerate(actors)}
+            return {a: a - 1 for a in actors}
         k, seed = _parse_kfold(self.name)
         if len(actors) < k:
             raise InputError(

@@ -1,0 +1,87 @@
+"""Facts about a media file read from its headers (no full decode)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+from dataclasses import dataclass
+
+from mmemo.corpora.sources import SourceFile, read_bytes
+
+
+class BadMediaError(ValueError):
+    """A zero-byte, truncated or unreadable media file."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    container: str
+    size_bytes: int
+    duration: float | None
+    sample_rate: int | None
+    channels: int | None
+    content_hash: str
+
+
+def probe(item: SourceFile) -> MediaInfo:
+    """Container, duration, sample rate, channels and sha256 of one file.
+
+    Raises:
+        BadMediaError: empty, truncated or unreadable file (the message says which).
+        mmemo.errors.InputError: the file cannot be read at all.
+    """
+    data = read_bytes(item)
+    if not data:
+        raise BadMediaError(f"{item.where}: empty file (0 bytes)")
+    digest = hashlib.sha256(data).hexdigest()
+    container = item.suffix.lstrip(".")
+    if container == "wav":
+        duration, rate, channels = _probe_wav(data, item.where)
+    else:
+        duration, rate, channels = _probe_container(data, item.where)
+    return MediaInfo(container, len(data), duration, rate, channels, digest)
+
+
+def _probe_wav(data: bytes, where: str) -> tuple[float, int, int]:
+    import soundfile
+
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise BadMediaError(f"{where}: not a RIFF/WAVE file")
+    (riff_size,) = struct.unpack("<I", data[4:8])
+    if riff_size + 8 > len(data):
+        raise BadMediaError(
+            f"{where}: truncated ({len(data)} bytes, header announces {riff_size + 8})"
+        )
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise BadMediaError(f"{where}: unreadable WAV ({exc})") from None
+    if info.frames <= 0:
+        raise BadMediaError(f"{where}: no audio frames")
+    return info.frames / info.samplerate, int(info.samplerate), int(info.channels)
+
+
+def _probe_container(data: bytes, where: str) -> tuple[float | None, int | None, int | None]:
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            duration = container.duration / 1e6 if container.duration else None
+            audio = next(iter(container.streams.audio), None)
+            rate = audio.codec_context.sample_rate if audio is not None else None
+            channels = audio.codec_context.channels if audio is not None else None
+            # Demux (no decoding) to find a file cut short after its header.
+            end = 0
+            for packet in container.demux():
+                if packet.pos is not None and packet.pos >= 0 and packet.size:
+                    end = max(end, packet.pos + packet.size)
+            if end > len(data):
+                raise BadMediaError(f"{where}: truncated (data runs past the end of the file)")
+    except BadMediaError:
+        raise
+    except (av.error.FFmpegError, ValueError, OSError) as exc:
+        raise BadMediaError(f"{where}: unreadable or truncated media ({exc})") from None
+    if duration is None:
+        raise BadMediaError(f"{where}: no duration in the header")
+    return duration, rate, channels

@@ -1,0 +1,121 @@
+"""Registry entries whose rows live in the lake: staging, completion, discarding.
+
+The write protocol: (1) a registry entry is created with status ``running``; (2) its rows go
+to the lake in one transaction, tagged with the entry's id, labelled with a commit message;
+(3) the entry is marked ``complete`` with the lake snapshot id. Views show rows of complete
+entries only, so a crash at any point leaves nothing half-visible; :func:`discard` (used on
+failure and by ``mmemo gc``) removes what an unfinished entry left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import duckdb
+import sqlalchemy as sa
+
+from mmemo.provenance import code_version, process_identity
+from mmemo.store.registry import FeatureSet, Ingest, Run, utcnow
+from mmemo.store.store import Session, Store
+
+EntryKind = Literal["ingests", "runs", "feature_sets"]
+MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
+#: Lake tables holding each kind's rows, and the column that tags them with the entry id.
+LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ingests": (("clips", "ingest_id"),),
+    "runs": (("posteriors", "run_id"),),
+    "feature_sets": (),
+}
+
+
+def register_lake_table(kind: EntryKind, table: str, column: str) -> None:
+    """Declare that lake ``table`` holds rows of ``kind`` entries tagged by ``column``."""
+    if (table, column) not in LAKE_TAGS[kind]:
+        LAKE_TAGS[kind] = (*LAKE_TAGS[kind], (table, column))
+
+
+def complete(session: Session, kind: EntryKind, entry_id: int, snapshot_id: int, **values) -> None:
+    """Mark an entry complete at ``snapshot_id`` (after its lake rows are committed)."""
+    model = MODELS[kind]
+    with session.orm() as orm:
+        orm.execute(
+            sa.update(model)
+            .where(model.id == entry_id)
+            .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **values)
+        )
+        orm.commit()
+
+
+def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
+    """Delete unfinished entries and every lake row tagged with them; return lake rows removed."""
+    if not entry_ids:
+        return 0
+    existing = set(session.lake_tables())
+    removed = 0
+    marks = ", ".join("?" * len(entry_ids))
+    tagged = [(t, c) for t, c in LAKE_TAGS[kind] if t in existing]
+    counts = [
+        session.con.execute(
+            f'SELECT count(*) FROM lake."{t}" WHERE "{c}" IN ({marks})', entry_ids
+        ).fetchone()[0]
+        for t, c in tagged
+    ]
+    if any(counts):
+
+        def delete(con) -> None:
+            for t, c in tagged:
+                con.execute(f'DELETE FROM lake."{t}" WHERE "{c}" IN ({marks})', entry_ids)
+
+        session.commit_lake(f"gc: discard {kind} {', '.join(map(str, entry_ids))}", delete)
+        removed = sum(counts)
+    model = MODELS[kind]
+    with session.orm() as orm:
+        orm.execute(sa.delete(model).where(model.id.in_(entry_ids)))
+        orm.commit()
+    return removed
+
+
+class Staged:
+    """An entry being made; see :func:`staged`."""
+
+    def __init__(self, store: Store, kind: EntryKind, entry_id: int) -> None:
+        self.store = store
+        self.kind = kind
+        self.id = entry_id
+        self.snapshot_id: int | None = None
+
+    def finish(
+        self, message: str, write: Callable[[duckdb.DuckDBPyConnection], None], **values
+    ) -> int:
+        """Commit the entry's lake rows (one transaction) and mark it complete."""
+        with self.store.session(write=True) as s:
+            self.snapshot_id = s.commit_lake(message, write)
+            complete(s, self.kind, self.id, self.snapshot_id, **values)
+        return self.snapshot_id
+
+
+@contextmanager
+def staged(store: Store, kind: EntryKind, **fields: Any) -> Iterator[Staged]:
+    """Create a ``running`` entry; on any error (Ctrl-C included) remove it and its rows.
+
+    Raises what the body raised, after the store is back as it was.
+    """
+    pid, host = process_identity()
+    model = MODELS[kind]
+    with store.session(write=True) as s, s.orm() as orm:
+        entry = model(status="running", code_version=code_version(), pid=pid, host=host, **fields)
+        orm.add(entry)
+        orm.commit()
+        entry_id = entry.id
+    stage = Staged(store, kind, entry_id)
+    try:
+        yield stage
+    except BaseException:
+        with store.session(write=True) as s:
+            discard(s, kind, [entry_id])
+        raise
+    if stage.snapshot_id is None:
+        with store.session(write=True) as s:
+            discard(s, kind, [entry_id])

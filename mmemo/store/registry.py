@@ -1,0 +1,118 @@
+"""Registry (control plane): what exists in the store and how it was made.
+
+SQLAlchemy models; the schema is created and changed only by the Alembic migrations in
+``migrations/``. Add columns at the end of a table, in a new migration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RunStatus = ("running", "complete", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+def _id(name: str) -> Mapped[int]:
+    seq = sa.Sequence(f"{name}_id_seq")
+    return mapped_column(sa.Integer, seq, server_default=seq.next_value(), primary_key=True)
+
+
+class Ingest(Base):
+    """One ingestion of corpus files (a batch of clip versions in the lake)."""
+
+    __tablename__ = "ingests"
+    id: Mapped[int] = _id("ingests")
+    dataset: Mapped[str] = mapped_column(sa.String(64))
+    sources: Mapped[list[Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    n_files: Mapped[int] = mapped_column(default=0)
+    n_added: Mapped[int] = mapped_column(default=0)
+    snapshot_id: Mapped[int | None]
+    code_version: Mapped[str] = mapped_column(sa.String(128))
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class FoldAssignment(Base):
+    """Which fold tests which actor, per scheme; written once when a scheme is first used."""
+
+    __tablename__ = "fold_assignments"
+    scheme: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    actor: Mapped[int] = mapped_column(primary_key=True)
+    fold: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeatureSet(Base):
+    """A versioned set of features (embeddings, AU frames, imported vectors) in the lake."""
+
+    __tablename__ = "feature_sets"
+    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+    id: Mapped[int] = _id("feature_sets")
+    name: Mapped[str] = mapped_column(sa.String(255))
+    version: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    dim: Mapped[int | None]
+    n_clips: Mapped[int | None]
+    snapshot_id: Mapped[int | None]
+    code_version: Mapped[str] = mapped_column(sa.String(128))
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Run(Base):
+    """A training, fusion or import job and everything needed to reproduce it."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = _id("runs")
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    model: Mapped[str] = mapped_column(sa.String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    scheme: Mapped[str] = mapped_column(sa.String(64))
+    clips: Mapped[str] = mapped_column(sa.Text)
+    seed: Mapped[int | None]
+    classes: Mapped[list[Any]] = mapped_column(sa.JSON)
+    score_kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    snapshot_id: Mapped[int | None]
+    n_clips: Mapped[int | None]
+    fold_seconds: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    wall_seconds: Mapped[float | None]
+    artefacts: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    code_version: Mapped[str] = mapped_column(sa.String(128))
+    versions: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    device: Mapped[str] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class LakeMigration(Base):
+    """Lake DDL files (``sql/lake/*.sql``) applied to this store's lake."""
+
+    __tablename__ = "lake_migrations"
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
