@@ -97,7 +97,7 @@ class Staged:
 
 
 @contextmanager
-def staged(store: Store, kind: EntryKind, **fields: Any) -> Iterator[Staged]:
+def staged(store: Store, kind: EntryKind, /, **fields: Any) -> Iterator[Staged]:
     """Create a ``running`` entry; on any error (Ctrl-C included) remove it and its rows.
 
     Raises what the body raised, after the store is back as it was.

@@ -1,0 +1,119 @@
+"""What the command modules share: the store option, the console, progress bars, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+console = Console()
+err_console = Console(stderr=True)
+
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        envvar="MMEMO_STORE",
+        help="Store folder (default ./mmemo-store).",
+        show_default=False,
+    ),
+]
+SchemeOpt = Annotated[
+    str, typer.Option("--scheme", help="Fold scheme: luna2022, loao or kfold:K:SEED.")
+]
+ClipsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clips",
+        help="Clip selection: a name (all, av-speech, speech, song, audio, video, ...) "
+        'or a SQL condition on clips, e.g. "actor <= 12 AND intensity = 2".',
+    ),
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file.")]
+
+
+def store_path(ctx: typer.Context, store: Path | None = None) -> Path:
+    """The store folder: a command's own --store, else the global one, else the default."""
+    from mmemo.store.store import default_store_path
+
+    if store is not None:
+        return store
+    root = ctx.find_root()
+    if root.obj and root.obj.get("store") is not None:
+        return root.obj["store"]
+    return default_store_path()
+
+
+def open_store(ctx: typer.Context, store: Path | None = None):
+    from mmemo.store.store import Store
+
+    return Store.open(store_path(ctx, store))
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        self._progress = progress
+        self._id = task_id
+
+    def advance(self, n: int = 1) -> None:
+        self._progress.advance(self._id, n)
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="cyan")
+
+
+class RichProgress:
+    """The library's Progress protocol drawn as rich progress bars (on stderr)."""
+
+    @contextmanager
+    def task(self, description: str, total: int | None) -> Iterator[_RichTask]:
+        columns = [
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            yield _RichTask(progress, progress.add_task(description, total=total))
+
+
+def simple_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    return table
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Print ``text`` or write it to ``out``."""
+    if out is None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        err_console.print(f"wrote {out}")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)

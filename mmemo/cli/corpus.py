@@ -1,0 +1,116 @@
+"""Corpus commands: ingest, folds, synth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmemo.cli.common import (
+    ClipsOpt,
+    RichProgress,
+    console,
+    err_console,
+    open_store,
+    simple_table,
+)
+
+ingest_app = typer.Typer(help="Bring corpora and features into the store.", no_args_is_help=True)
+folds_app = typer.Typer(help="Fold schemes (subject-wise cross-validation).", no_args_is_help=True)
+synth_app = typer.Typer(help="Make synthetic corpora for tests and demos.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(folds_app, name="folds")
+    app.add_typer(synth_app, name="synth")
+
+
+@ingest_app.command("ravdess")
+def ingest_ravdess(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Directories, corpus zip archives, or text files of paths/names."),
+    ],
+    strict: Annotated[
+        bool, typer.Option(help="Fail on any skipped, invalid or bad file (nothing ingested).")
+    ] = False,
+) -> None:
+    """Ingest RAVDESS files: clip metadata (all seven name fields), duration, rate and hash.
+
+    Examples:
+
+    * `mmemo ingest ravdess ~/data/RAVDESS/`
+
+    * `mmemo ingest ravdess Audio_Speech_Actors_01-24.zip Video_Speech_Actor_*.zip`
+
+    * `mmemo ingest ravdess clips.txt` (one path or file stem per line; names only)
+    """
+    from mmemo.corpora.ingest import ingest_ravdess as ingest
+
+    report = ingest(open_store(ctx), sources, strict=strict, progress=RichProgress())
+    for line in report.invalid:
+        err_console.print(f"[yellow]invalid name[/yellow] {line}", highlight=False)
+    for line in report.bad_media:
+        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
+    for line in report.refused:
+        err_console.print(f"[red]refused[/red] {line}: member path escapes the archive")
+    console.print(
+        simple_table(
+            "clips in the store", ["modality", "channel", "emotion", "clips"], report.summary
+        )
+    )
+    skipped = report.not_ravdess + report.not_media
+    console.print(
+        f"{report.files} RAVDESS file(s): {report.added} added, {report.unchanged} unchanged; "
+        f"{skipped} other file(s) skipped, {len(report.invalid)} invalid name(s), "
+        f"{len(report.bad_media)} bad media, {report.duplicates} duplicate(s)"
+        + (f"; snapshot {report.snapshot_id}" if report.snapshot_id else "; store unchanged")
+    )
+
+
+@folds_app.command("show")
+def folds_show(
+    ctx: typer.Context,
+    scheme: Annotated[str, typer.Argument(help="luna2022, loao or kfold:K:SEED.")],
+    clips: ClipsOpt = "av-speech",
+) -> None:
+    """Print each fold's test actors and class counts.
+
+    Example: `mmemo folds show luna2022 --clips av-speech`
+    """
+    from mmemo.corpora.ravdess import EMOTIONS
+    from mmemo.jobs.cv import describe_folds
+
+    folds = describe_folds(open_store(ctx), scheme, clips)
+    rows = [
+        (f["fold"], ",".join(map(str, f["actors"])), f["n"], *f["classes"].values()) for f in folds
+    ]
+    console.print(
+        simple_table(f"{scheme} on {clips}", ["fold", "test actors", "clips", *EMOTIONS], rows)
+    )
+
+
+@synth_app.command("ravdess")
+def synth_ravdess(
+    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    actors: Annotated[int, typer.Option(help="Actors 1..N (24 = the full 7,356-file shape).")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seconds: Annotated[float, typer.Option(help="Typical clip length.")] = 1.0,
+    archives: Annotated[
+        Path | None, typer.Option(help="Also write the corpus' zip archives into this folder.")
+    ] = None,
+) -> None:
+    """Write a RAVDESS-shaped synthetic corpus (WAV, MP4 with AAC, OpenFace CSVs).
+
+    Example: `mmemo synth ravdess ./synth --actors 4`
+    """
+    from mmemo.testing.synth import create_ravdess, write_archives
+
+    corpus = create_ravdess(out, actors=actors, seed=seed, seconds=seconds)
+    console.print(f"wrote {len(corpus.files)} files to {corpus.root}")
+    if archives is not None:
+        written = write_archives(corpus.root, archives)
+        console.print(f"wrote {len(written)} archive(s) to {archives}")

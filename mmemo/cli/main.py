@@ -1,0 +1,72 @@
+"""The ``mmemo`` command: Typer sub-apps joined here, and the one error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from mmemo.cli import corpus, demo, runs, store
+from mmemo.cli.common import StoreOpt, err_console
+
+app = typer.Typer(
+    name="mmemo",
+    help="Multimodal emotion recognition research on a versioned store (RAVDESS, wav2vec2 "
+    "embeddings, OpenFace Action Units, subject-wise CV, late fusion).\n\n"
+    "Start with `mmemo demo`, or: mmemo init; mmemo ingest ravdess DIR; "
+    "mmemo train static --model zeror --clips av-speech --name zeror; mmemo report zeror",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+
+@app.callback()
+def _global(ctx: typer.Context, store_dir: StoreOpt = None) -> None:
+    ctx.obj = {"store": store_dir}
+
+
+store.register(app)
+corpus.register(app)
+runs.register(app)
+demo.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; turn library errors into one red line and exit status 2."""
+    from mmemo.errors import MmemoError
+
+    try:
+        app(args=argv, prog_name="mmemo", standalone_mode=False)
+    except MmemoError as exc:
+        if os.environ.get("MMEMO_DEBUG") == "1":
+            raise
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/red]: nothing half-done was kept")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # usage errors from Typer's Click
+        handled = _usage_error(exc)
+        if handled is None:
+            raise
+        sys.exit(handled)
+
+
+def _usage_error(exc: Exception) -> int | None:
+    show = getattr(exc, "show", None)
+    code = getattr(exc, "exit_code", None)
+    if show is None or code is None:
+        return None
+    show()
+    return int(code)
+
+
+__all__ = ["app", "main", "Path"]

@@ -1,0 +1,123 @@
+"""Store commands: init, migrate, gc, tables, snapshots, runs, sql."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmemo.cli.common import (
+    OutOpt,
+    console,
+    emit,
+    err_console,
+    open_store,
+    simple_table,
+    store_path,
+)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, migrate, gc, tables, snapshots, runs, sql):
+        app.command()(command)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create a store (registry + lake) in --store DIR, or upgrade the one there.
+
+    Example: `mmemo --store ./store init`
+    """
+    from mmemo.store.store import Store
+
+    store = Store.init(store_path(ctx))
+    console.print(f"store ready at {store.root}")
+
+
+def migrate(ctx: typer.Context) -> None:
+    """Upgrade a store made by an older mmemo to this version's schema."""
+    store = open_store(ctx)
+    applied = store.upgrade()
+    console.print(", ".join(applied) if applied else "store already up to date")
+
+
+def gc(ctx: typer.Context) -> None:
+    """Remove what interrupted jobs left behind (hidden rows, unfinished entries, files)."""
+    from mmemo.store.gc import collect_garbage
+
+    result = collect_garbage(open_store(ctx))
+    console.print(result.describe())
+
+
+def tables(ctx: typer.Context) -> None:
+    """List the tables and views users can query, with row counts."""
+    from mmemo.store.catalog import table_overview
+
+    rows = table_overview(open_store(ctx))
+    console.print(simple_table(None, ["table", "kind", "rows", "latest snapshot"], rows))
+
+
+def snapshots(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Show the newest N.")] = 50,
+) -> None:
+    """List lake snapshots (versions) with the commit message naming what made each one.
+
+    Query an old version with DuckLake's syntax, e.g.
+    `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 2)"`.
+    """
+    from mmemo.store.catalog import snapshot_list
+
+    rows = snapshot_list(open_store(ctx), limit)
+    console.print(simple_table(None, ["snapshot", "time (UTC)", "message", "changes"], rows))
+
+
+def runs(ctx: typer.Context) -> None:
+    """List runs: name, kind, model, scheme, clips, status, snapshot."""
+    from mmemo.store.catalog import run_list
+
+    rows = run_list(open_store(ctx))
+    columns = ["id", "name", "kind", "model", "scheme", "clips", "status", "snapshot", "finished"]
+    console.print(simple_table(None, columns, rows))
+
+
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="SQL to run.")] = None,
+    file: Annotated[Path | None, typer.Option("-f", "--file", help="Run the SQL in FILE.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, csv, json, markdown or parquet.")
+    ] = "table",
+    out: OutOpt = None,
+    write: Annotated[bool, typer.Option("--write", help="Allow changes to the store.")] = False,
+) -> None:
+    """Query the store in SQL: clips, folds, posteriors, predictions, runs ... (read-only).
+
+    Examples:
+
+    * `mmemo sql "SELECT label, count(*) FROM clips GROUP BY label"`
+
+    * `mmemo sql -f sql/analysis/per_actor_accuracy.sql --format csv --out actors.csv`
+
+    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 1)"` (time travel)
+    """
+    from mmemo.errors import InputError
+    from mmemo.store.query import format_result, run_query
+
+    if (query is None) == (file is None):
+        raise InputError("give either a QUERY or -f FILE")
+    if file is not None:
+        try:
+            query = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read ({exc.strerror})") from None
+    table = run_query(open_store(ctx), query, write=write)
+    if table is None:
+        err_console.print("done")
+        return
+    rendered = format_result(table, fmt, out)
+    if rendered is not None:
+        if isinstance(rendered, str):
+            emit(rendered, out)
+        else:
+            console.print(rendered)

@@ -1,0 +1,122 @@
+"""The clips, labels and folds a cross-validated job works on, read from the store."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import sqlalchemy as sa
+
+from mmemo.corpora.folds import parse_scheme
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+from mmemo.jobs.selection import selection_where
+from mmemo.store.registry import FoldAssignment
+from mmemo.store.store import Session, Store
+
+
+@dataclass
+class CVData:
+    """Clips of one selection under one fold scheme, sorted by clip id."""
+
+    scheme: str
+    clips: str
+    clip_ids: np.ndarray
+    emotions: np.ndarray  # emotion codes 1..8
+    actors: np.ndarray
+    folds: np.ndarray
+    snapshot_id: int
+
+    @property
+    def fold_ids(self) -> list[int]:
+        return sorted(set(self.folds.tolist()))
+
+
+def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, int]]:
+    """(clip_id, emotion, actor) of the selected clips, by clip id.
+
+    Raises:
+        InputError: an invalid WHERE clause, or a selection with no clips.
+    """
+    where = selection_where(clips)
+    try:
+        rows = session.fetch(
+            f"SELECT clip_id, emotion, actor FROM clips WHERE ({where}) ORDER BY clip_id"
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"--clips {clips!r}: {str(exc).splitlines()[0]}") from None
+    if not rows:
+        raise InputError(f"--clips {clips or 'all'!r} selects no clips; ingest a corpus first")
+    return rows
+
+
+def fold_assignment(store: Store, scheme: str, counts: dict[int, Counter]) -> dict[int, int]:
+    """``{actor: fold}`` of ``scheme`` for these actors, fixed in the registry at first use.
+
+    The first use of a scheme records its assignment (for ``kfold`` the class balance is that
+    of the clips it was first used on); later uses read it back, so a scheme never changes.
+    """
+    parsed = parse_scheme(scheme)
+    with store.session() as s:
+        known = _recorded(s, scheme)
+    missing = sorted(set(counts) - set(known))
+    if missing:
+        if known and scheme.startswith("kfold"):
+            raise InputError(
+                f"fold scheme '{scheme}' was fixed on actors {sorted(known)}; actor(s) {missing} "
+                "are new to it: use another seed for a new scheme"
+            )
+        assigned = parsed.assign(counts)
+        with store.session(write=True) as s, s.orm() as orm:
+            recorded = _recorded(s, scheme)
+            orm.add_all(
+                FoldAssignment(scheme=scheme, actor=a, fold=assigned[a])
+                for a in missing
+                if a not in recorded
+            )
+            orm.commit()
+        known.update({a: assigned[a] for a in missing})
+    return {a: known[a] for a in counts}
+
+
+def _recorded(session: Session, scheme: str) -> dict[int, int]:
+    with session.orm() as orm:
+        query = sa.select(FoldAssignment).where(FoldAssignment.scheme == scheme)
+        return {a.actor: a.fold for a in orm.scalars(query)}
+
+
+def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
+    """Read the selection and the scheme's folds (recording the scheme on first use)."""
+    parse_scheme(scheme)
+    with store.session() as s:
+        rows = select_clips(s, clips)
+        snapshot = s.current_snapshot()
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for _, emotion, actor in rows:
+        counts[actor][emotion] += 1
+    assignment = fold_assignment(store, scheme, counts)
+    clip_ids = np.array([r[0] for r in rows])
+    emotions = np.array([r[1] for r in rows], dtype=np.int64)
+    actors = np.array([r[2] for r in rows], dtype=np.int64)
+    folds = np.array([assignment[a] for a in actors.tolist()], dtype=np.int64)
+    return CVData(scheme, clips or "all", clip_ids, emotions, actors, folds, snapshot)
+
+
+def describe_folds(store: Store, scheme: str, clips: str | None) -> list[dict]:
+    """Per fold: test actors, number of test clips and clips per class (canonical order)."""
+    cv = load_cv(store, scheme, clips)
+    out = []
+    for fold in cv.fold_ids:
+        mask = cv.folds == fold
+        counts = np.bincount(cv.emotions[mask] - 1, minlength=len(EMOTIONS))
+        out.append(
+            {
+                "fold": fold,
+                "actors": sorted(set(cv.actors[mask].tolist())),
+                "n": int(mask.sum()),
+                "classes": dict(zip(EMOTIONS, counts.tolist(), strict=True)),
+            }
+        )
+    return out

@@ -1,0 +1,229 @@
+"""The run machinery shared by every job: one model per fold, posteriors into the lake.
+
+A job describes itself as a :class:`RunSpec`, hands over the clips and folds (:class:`CVData`)
+and a function that trains on one fold; :func:`execute_run` does the rest: registry entry,
+progress, timings, artefacts under ``models/``, posteriors of the train and test clips of
+every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C included).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+from mmemo.jobs.cv import CVData
+from mmemo.models.base import FoldResult
+from mmemo.progress import NullProgress, Progress
+from mmemo.provenance import library_versions, pid_alive
+from mmemo.store.entries import staged
+from mmemo.store.registry import Run
+from mmemo.store.store import Store
+
+#: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult.
+FitFold = Callable[[int, np.ndarray, np.ndarray], FoldResult]
+
+
+@dataclass
+class RunSpec:
+    """What a run is, before it runs."""
+
+    name: str
+    kind: str
+    model: str
+    params: dict[str, Any]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    device: str = "cpu"
+
+
+@dataclass
+class RunInfo:
+    """A finished run."""
+
+    id: int
+    name: str
+    snapshot_id: int
+    n_clips: int
+    fold_seconds: list[float]
+    wall_seconds: float
+
+
+def check_run_name(store: Store, name: str) -> None:
+    """Refuse a name in use, pointing at ``mmemo gc`` for one an interrupted job left."""
+    if not name or name != name.strip():
+        raise InputError(f"invalid run name {name!r}")
+    with store.session() as s, s.orm() as orm:
+        run = orm.scalars(sa.select(Run).where(Run.name == name)).first()
+    if run is None:
+        return
+    if run.status == "running" and not pid_alive(run.pid, run.host):
+        raise InputError(
+            f"run '{name}' was left unfinished by an interrupted job (pid {run.pid}); "
+            "remove it with `mmemo gc`"
+        )
+    raise InputError(f"run '{name}' already exists ({run.status}); choose another --name")
+
+
+def execute_run(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    fit_fold: FitFold,
+    *,
+    folds: list[int] | None = None,
+    progress: Progress | None = None,
+) -> RunInfo:
+    """Train one model per fold and store the run. See the module docstring."""
+    progress = progress or NullProgress()
+    check_run_name(store, spec.name)
+    fold_ids = folds if folds is not None else cv.fold_ids
+    _check_folds(cv, fold_ids)
+    started = time.perf_counter()
+    fields = {
+        "name": spec.name,
+        "kind": spec.kind,
+        "model": spec.model,
+        "params": spec.params,
+        "inputs": {**spec.inputs, "clips_snapshot": cv.snapshot_id},
+        "scheme": cv.scheme,
+        "clips": cv.clips,
+        "seed": spec.seed,
+        "classes": [],
+        "score_kind": "",
+        "fold_seconds": [],
+        "artefacts": [],
+        "versions": library_versions(),
+        "device": spec.device,
+    }
+    with staged(store, "runs", **fields) as entry:
+        model_dir = store.paths.models / f"run-{entry.id}"
+        try:
+            results, seconds = _train_folds(cv, fold_ids, fit_fold, progress)
+            classes, kind = _common_classes(results)
+            artefacts = _save_artefacts(model_dir, store.root, results)
+            table = _posteriors(entry.id, cv, results)
+
+            def write(con: duckdb.DuckDBPyConnection) -> None:
+                con.register("mmemo_new_posteriors", table)
+                try:
+                    con.execute(
+                        "INSERT INTO lake.posteriors (run_id, fold, split, clip_id, scores) "
+                        "SELECT run_id, fold, split, clip_id, scores FROM mmemo_new_posteriors"
+                    )
+                finally:
+                    con.unregister("mmemo_new_posteriors")
+
+            wall = time.perf_counter() - started
+            snapshot = entry.finish(
+                f"run {entry.id} '{spec.name}': posteriors of {len(fold_ids)} fold(s)",
+                write,
+                classes=classes,
+                score_kind=kind,
+                fold_seconds=seconds,
+                wall_seconds=wall,
+                artefacts=artefacts,
+                n_clips=int(np.isin(cv.folds, fold_ids).sum()),
+            )
+        except BaseException:
+            shutil.rmtree(model_dir, ignore_errors=True)
+            raise
+    return RunInfo(entry.id, spec.name, snapshot, len(cv.clip_ids), seconds, wall)
+
+
+def _check_folds(cv: CVData, fold_ids: list[int]) -> None:
+    unknown = sorted(set(fold_ids) - set(cv.fold_ids))
+    if unknown:
+        raise InputError(
+            f"fold(s) {unknown} have no test clips under '{cv.scheme}' for --clips {cv.clips!r}; "
+            f"folds with clips: {cv.fold_ids}"
+        )
+    for fold in fold_ids:
+        train = set(cv.emotions[cv.folds != fold].tolist())
+        test = set(cv.emotions[cv.folds == fold].tolist())
+        absent = sorted(test - train)
+        if absent:
+            labels = ", ".join(EMOTIONS[c - 1] for c in absent)
+            raise InputError(
+                f"fold {fold} of '{cv.scheme}': class {labels} is in its test part but absent "
+                "from its training part"
+            )
+
+
+def _train_folds(
+    cv: CVData, fold_ids: list[int], fit_fold: FitFold, progress: Progress
+) -> tuple[dict[int, FoldResult], list[float]]:
+    results: dict[int, FoldResult] = {}
+    seconds: list[float] = []
+    with progress.task("training folds", len(fold_ids)) as task:
+        for fold in fold_ids:
+            t0 = time.perf_counter()
+            train = np.flatnonzero(cv.folds != fold)
+            test = np.flatnonzero(cv.folds == fold)
+            results[fold] = fit_fold(fold, train, test)
+            seconds.append(time.perf_counter() - t0)
+            task.advance()
+    return results, seconds
+
+
+def _common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
+    first = next(iter(results.values()))
+    for fold, result in results.items():
+        if list(result.classes) != list(first.classes) or result.kind != first.kind:
+            raise InputError(
+                f"fold {fold} produced classes {result.classes} ({result.kind}) but another fold "
+                f"{first.classes} ({first.kind}); every fold must see the same classes"
+            )
+    return [int(c) for c in first.classes], first.kind
+
+
+def _save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) -> list[dict]:
+    import joblib
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    artefacts = []
+    for fold, result in results.items():
+        path = model_dir / f"fold-{fold}.joblib"
+        joblib.dump(result.model, path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        artefacts.append({"fold": fold, "path": str(path.relative_to(root)), "sha256": digest})
+    return artefacts
+
+
+def _posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
+    parts = []
+    for fold, result in results.items():
+        for split, mask, scores in (
+            ("train", cv.folds != fold, result.train_scores),
+            ("test", cv.folds == fold, result.test_scores),
+        ):
+            ids = cv.clip_ids[mask]
+            scores = np.asarray(scores, dtype=np.float64)
+            if scores.shape[0] != len(ids):
+                raise InputError(
+                    f"fold {fold}: the model returned {scores.shape[0]} {split} rows for "
+                    f"{len(ids)} clips"
+                )
+            parts.append(
+                pa.table(
+                    {
+                        "run_id": pa.array(np.full(len(ids), run_id), pa.int32()),
+                        "fold": pa.array(np.full(len(ids), fold), pa.int16()),
+                        "split": pa.array([split] * len(ids), pa.string()),
+                        "clip_id": pa.array(ids, pa.string()),
+                        "scores": pa.array(list(scores), pa.list_(pa.float64())),
+                    }
+                )
+            )
+    return pa.concat_tables(parts)
