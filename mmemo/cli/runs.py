@@ -55,7 +55,8 @@ def train_static(
 
     * `mmemo train static --model zeror --name zeror`
 
-    * `mmemo train static --features au_means --model svc --param C=0.1,1,10 --norm minmax,none --name svc`
+    * `mmemo train static --features au_means --model svc --param C=0.1,1,10
+      --norm minmax,none --name svc`
     """
     from mmemo.jobs.static import train_static_grid
 

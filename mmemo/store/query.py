@@ -92,7 +92,7 @@ def _cell(value: object) -> str:
 def _plain(table: pa.Table) -> pa.Table:
     """CSV cannot hold lists or structs: write those columns as JSON text."""
     columns = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
+    for column in table.columns:
         if pa.types.is_nested(column.type):
             column = pa.array([json.dumps(v, default=str) for v in column.to_pylist()])
         columns.append(column)
