@@ -1,0 +1,527 @@
+"""wav2vec2 embeddings: pooled (and optionally frame-level) vectors per clip.
+
+Two kinds of vectors, both pooled over the *valid* frames of each clip only:
+
+* ``layer="conv"`` — the 512-d output of the convolutional feature encoder, as transformers
+  returns it in ``Wav2Vec2Model(...).extract_features``: the encoder output with the
+  feature projection's LayerNorm applied (a per-frame normalisation; the projection's linear
+  layer and the transformer are not run). This is what Luna-Jiménez et al. (2022) averaged.
+  ``layer="conv_raw"`` gives the encoder output before that LayerNorm.
+* ``layer=N`` (1..num_hidden_layers) — the output of transformer layer N, equal to
+  ``output_hidden_states[N]`` of a full forward pass; only layers 1..N run.
+
+Batching and exactness. Clips are zero-padded to the longest clip of a batch and the number of
+valid frames of each clip is computed from its sample count with the model's output-length
+formula; pooling never sees padded frames (the conv output of zero padding is *not* zero, so
+the mask matters). Checkpoints whose feature extractor returns an attention mask (wav2vec2-large,
+XLSR: layer-norm conv encoder) get the mask, and batched vectors equal unbatched ones.
+Checkpoints without one (wav2vec2-base style, ``feat_extract_norm="group"``) must not get a mask
+and see the padding: their GroupNorm statistics and self-attention would then depend on the
+other clips of the batch. To keep every vector independent of batching, :meth:`embed` runs such
+models only on batches of clips of equal length (in practice, one clip at a time).
+
+Example:
+    >>> model_id = "jonatasgrosman/wav2vec2-large-xlsr-53-english"
+    >>> embedder = Wav2Vec2Embedder(model_id)  # doctest: +SKIP
+    >>> for clip_id, emb in extract(embedder, iter_decoded(items)):  # doctest: +SKIP
+    ...     emb.pooled.shape  # (512,)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from mmemo.errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DEFAULT_MAX_SECONDS",
+    "Embedding",
+    "Layer",
+    "Pool",
+    "Wav2Vec2Embedder",
+    "extract",
+    "plan_batches",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``"conv"`` / ``"conv_raw"`` (feature encoder) or a transformer layer number (1-based).
+Layer = Literal["conv", "conv_raw"] | int
+#: Pooling over the valid frames of a clip: the mean, or the mean and the standard deviation.
+Pool = Literal["mean", "mean+std"]
+
+#: Default limit of padded audio per batch in :func:`extract`, in seconds.
+DEFAULT_MAX_SECONDS = 64.0
+
+_POOLS = ("mean", "mean+std")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+
+
+@dataclass(frozen=True, eq=False)
+class Embedding:
+    """The embedding of one clip.
+
+    Attributes:
+        pooled: float32 vector: D values for ``pool="mean"``, 2·D (means, then standard
+            deviations) for ``pool="mean+std"``; D is the conv width (512 in the real models)
+            or the hidden size (1024 in wav2vec2-large).
+        frames: float32 array T × D of the clip's valid frames, or None when not requested.
+    """
+
+    pooled: np.ndarray
+    frames: np.ndarray | None = None
+
+
+def _import_ml() -> tuple[Any, Any]:
+    """Import torch and transformers, or say what to install."""
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise MissingDependencyError("torch", "ml") from exc
+    return torch, transformers
+
+
+class Wav2Vec2Embedder:
+    """A wav2vec2 checkpoint ready to embed 16 kHz mono waves.
+
+    Not thread-safe: :meth:`embed` temporarily truncates the model's encoder to the requested
+    layer. Use one embedder per thread.
+
+    Attributes:
+        info: What made the vectors, to store with a feature set: ``model`` (id or path),
+            ``revision`` (hub commit hash when known, else ``sha256:<hex>`` of the weight files
+            of a local directory, else the requested revision), ``revision_source``
+            (``"hub"``, ``"sha256"``, ``"requested"`` or ``"unknown"``), ``conv_dim``,
+            ``hidden_size``, ``num_layers``, ``return_attention_mask``, ``feat_extract_norm``,
+            ``do_stable_layer_norm``, ``do_normalize``, ``sample_rate``, ``device``, ``dtype``
+            (``"float32"`` or ``"bfloat16-autocast"``), ``torch`` and ``transformers``
+            versions.
+    """
+
+    def __init__(
+        self, model: str | Path, *, revision: str | None = None, device: str = "auto"
+    ) -> None:
+        """Load a checkpoint from the Hugging Face hub or a local directory.
+
+        Args:
+            model: Hub id (``"jonatasgrosman/wav2vec2-large-xlsr-53-english"``) or a local
+                directory written by ``save_pretrained``. Checkpoints of task models such as
+                ``Wav2Vec2ForCTC`` load too (their base model is used).
+            revision: Hub branch, tag or commit; None for the default branch.
+            device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+                ``"cuda:1"``... On CUDA the model runs under bf16 autocast and inputs go
+                through pinned memory.
+
+        Raises:
+            MissingDependencyError: torch or transformers is not installed.
+            InputError: the device is unknown or unavailable, or the checkpoint cannot be
+                loaded.
+        """
+        torch, transformers = _import_ml()
+        from transformers import AutoFeatureExtractor, Wav2Vec2Model
+
+        self._torch = torch
+        self._device = _resolve_device(torch, device)
+        source = str(model)
+        try:
+            self._feature_extractor = AutoFeatureExtractor.from_pretrained(
+                source, revision=revision
+            )
+            self._model = Wav2Vec2Model.from_pretrained(source, revision=revision)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"cannot load wav2vec2 model '{source}': {exc}") from exc
+        self._model.eval()
+        self._model.to(self._device)
+        config = self._model.config
+        self._cuda = self._device.type == "cuda"
+        self._uses_mask = bool(getattr(self._feature_extractor, "return_attention_mask", False))
+        self._num_layers = int(config.num_hidden_layers)
+        self._stable = bool(config.do_stable_layer_norm)
+        # transformers < 5 reports the final-layer-normed state as the last hidden state of
+        # pre-norm ("stable") encoders; 5.x reports the last layer's own output.
+        self._last_state_normed = int(transformers.__version__.split(".")[0]) < 5
+        rev, rev_source = _resolve_revision(self._model, source, revision)
+        self.info: dict[str, Any] = {
+            "model": source,
+            "revision": rev,
+            "revision_source": rev_source,
+            "conv_dim": int(config.conv_dim[-1]),
+            "hidden_size": int(config.hidden_size),
+            "num_layers": self._num_layers,
+            "return_attention_mask": self._uses_mask,
+            "feat_extract_norm": str(config.feat_extract_norm),
+            "do_stable_layer_norm": self._stable,
+            "do_normalize": bool(getattr(self._feature_extractor, "do_normalize", False)),
+            "sample_rate": self.sample_rate,
+            "device": str(self._device),
+            "dtype": "bfloat16-autocast" if self._cuda else "float32",
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+        }
+
+    @property
+    def sample_rate(self) -> int:
+        """The sampling rate the checkpoint expects, in Hz."""
+        return int(getattr(self._feature_extractor, "sampling_rate", 16000))
+
+    @property
+    def num_layers(self) -> int:
+        """Number of transformer layers (valid ``layer`` numbers are 1..num_layers)."""
+        return self._num_layers
+
+    def dim(self, layer: Layer = "conv", pool: Pool = "mean") -> int:
+        """Length of the pooled vector for ``layer`` and ``pool``."""
+        _check_layer(layer, self._num_layers)
+        _check_pool(pool)
+        width = self.info["conv_dim"] if isinstance(layer, str) else self.info["hidden_size"]
+        return width * (2 if pool == "mean+std" else 1)
+
+    def output_lengths(self, n_samples: Sequence[int]) -> np.ndarray:
+        """Number of frames the conv encoder makes of clips of ``n_samples`` samples.
+
+        Args:
+            n_samples: Clip lengths in samples.
+
+        Returns:
+            int64 array of frame counts (0 for clips shorter than the receptive field).
+        """
+        torch = self._torch
+        lengths = torch.as_tensor(list(n_samples), dtype=torch.long)
+        out = self._model._get_feat_extract_output_lengths(lengths, add_adapter=False)
+        return np.maximum(np.asarray(out.cpu().numpy(), dtype=np.int64), 0)
+
+    def embed(
+        self,
+        waves: Sequence[np.ndarray],
+        *,
+        layer: Layer = "conv",
+        pool: Pool = "mean",
+        frames: bool = False,
+        keys: Sequence[str] | None = None,
+    ) -> list[Embedding]:
+        """Embed clips, batched together (see the module docstring on exactness).
+
+        Args:
+            waves: 1-D waves at :attr:`sample_rate` (raw; each is normalised as the checkpoint's
+                feature extractor does, e.g. zero mean and unit variance per clip).
+            layer: ``"conv"``, ``"conv_raw"`` or a transformer layer in 1..:attr:`num_layers`.
+            pool: ``"mean"`` or ``"mean+std"`` (population standard deviation) over the valid
+                frames.
+            frames: Also return the T × D frame vectors of each clip.
+            keys: Names of the clips (e.g. clip ids) for error messages; default
+                ``clip 0``, ``clip 1``...
+
+        Returns:
+            One :class:`Embedding` per wave, in input order.
+
+        Raises:
+            InputError: bad ``layer``/``pool``, or a wave that is not 1-D, is empty, is not
+                finite or is shorter than the model's receptive field.
+        """
+        _check_layer(layer, self._num_layers)
+        _check_pool(pool)
+        if not waves:
+            return []
+        names = list(keys) if keys is not None else [f"clip {i}" for i in range(len(waves))]
+        if len(names) != len(waves):
+            raise InputError(f"got {len(waves)} waves but {len(names)} keys")
+        inputs = [self._prepare(name, wave) for name, wave in zip(names, waves, strict=True)]
+        n_frames = self.output_lengths([len(x) for x in inputs])
+        for name, x, n in zip(names, inputs, n_frames, strict=True):
+            if n < 1:
+                raise InputError(
+                    f"{name}: {len(x)} samples are too short for this model (no complete frame)"
+                )
+        results: list[Embedding | None] = [None] * len(inputs)
+        for group in self._groups([len(x) for x in inputs]):
+            hidden = self._forward([inputs[i] for i in group], layer)
+            lengths = [int(n_frames[i]) for i in group]
+            for row, i in enumerate(group):
+                results[i] = _pool(hidden[row, : lengths[row]], pool, frames)
+        return [r for r in results if r is not None]
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _prepare(self, name: str, wave: np.ndarray) -> np.ndarray:
+        """Validate one wave and normalise it the way the feature extractor does."""
+        array = np.asarray(wave)
+        if array.ndim != 1:
+            raise InputError(f"{name}: expected a 1-D mono wave, got shape {array.shape}")
+        if array.size == 0:
+            raise InputError(f"{name}: empty wave")
+        array = array.astype(np.float32, copy=False)
+        if not np.isfinite(array).all():
+            raise InputError(f"{name}: wave contains NaN or infinite samples")
+        values = self._feature_extractor(
+            array, sampling_rate=self.sample_rate, return_tensors="np"
+        ).input_values
+        return np.ascontiguousarray(np.asarray(values[0], dtype=np.float32))
+
+    def _groups(self, lengths: list[int]) -> list[list[int]]:
+        """Index groups run as one forward pass (equal lengths only for mask-less models)."""
+        if self._uses_mask:
+            return [list(range(len(lengths)))]
+        groups: dict[int, list[int]] = {}
+        for i, n in enumerate(lengths):
+            groups.setdefault(n, []).append(i)
+        return list(groups.values())
+
+    def _forward(self, inputs: list[np.ndarray], layer: Layer) -> torch.Tensor:
+        """Run a padded batch; return float32 B × T × D on the CPU."""
+        torch = self._torch
+        longest = max(len(x) for x in inputs)
+        batch = torch.zeros((len(inputs), longest), dtype=torch.float32)
+        mask = torch.zeros((len(inputs), longest), dtype=torch.long) if self._uses_mask else None
+        for row, x in enumerate(inputs):
+            batch[row, : len(x)] = torch.from_numpy(x)
+            if mask is not None:
+                mask[row, : len(x)] = 1
+        batch = self._to_device(batch)
+        mask = self._to_device(mask) if mask is not None else None
+        autocast = (
+            torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+            if self._cuda
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            if isinstance(layer, str):
+                hidden = self._model.feature_extractor(batch).transpose(1, 2)
+                if layer == "conv":
+                    hidden = self._model.feature_projection.layer_norm(hidden)
+            else:
+                hidden = self._hidden_state(batch, mask, layer)
+            return hidden.float().cpu()
+
+    def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        if not self._cuda:
+            return tensor
+        return tensor.pin_memory().to(self._device, non_blocking=True)
+
+    def _hidden_state(
+        self, batch: torch.Tensor, mask: torch.Tensor | None, layer: int
+    ) -> torch.Tensor:
+        """Output of transformer layer ``layer``, running layers 1..layer only."""
+        model = self._model
+        layers = model.encoder.layers
+        captured: list[torch.Tensor] = []
+
+        def keep_output(_module: Any, _args: Any, output: Any) -> None:
+            captured.append(output[0] if isinstance(output, tuple) else output)
+
+        handle = layers[layer - 1].register_forward_hook(keep_output)
+        model.encoder.layers = layers[:layer]
+        try:
+            model(batch, attention_mask=mask)
+        finally:
+            model.encoder.layers = layers
+            handle.remove()
+        hidden = captured[-1]
+        if self._stable and self._last_state_normed and layer == self._num_layers:
+            hidden = model.encoder.layer_norm(hidden)
+        return hidden
+
+
+def _resolve_device(torch: Any, device: str) -> torch.device:
+    """Turn ``"auto"``/``"cpu"``/``"cuda[:i]"`` into an available torch device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"unknown device '{device}'; expected auto, cpu or cuda[:N]") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device '{device}' requested but CUDA is not available")
+    return resolved
+
+
+def _resolve_revision(model: Any, source: str, requested: str | None) -> tuple[str | None, str]:
+    """The checkpoint's exact version: hub commit, or a hash of a local directory's weights."""
+    local = Path(source)
+    if local.is_dir():
+        files = sorted(
+            p for p in local.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES)
+        )
+        if files:
+            digest = hashlib.sha256()
+            for path in files:
+                digest.update(path.name.encode() + b"\0")
+                with path.open("rb") as handle:
+                    for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                        digest.update(block)
+            return f"sha256:{digest.hexdigest()}", "sha256"
+    commit = getattr(model.config, "_commit_hash", None) or _hub_commit(source, requested)
+    if commit:
+        return str(commit), "hub"
+    if requested:
+        return requested, "requested"
+    return None, "unknown"
+
+
+def _hub_commit(source: str, requested: str | None) -> str | None:
+    """The commit of a hub checkpoint, read from the local cache that loading just filled."""
+    try:
+        from transformers.utils.hub import cached_file, extract_commit_hash
+
+        resolved = cached_file(
+            source,
+            "config.json",
+            revision=requested,
+            local_files_only=True,
+            _raise_exceptions_for_missing_entries=False,
+        )
+        return extract_commit_hash(resolved, None) if resolved else None
+    except Exception:  # an unusual cache layout only costs the commit hash
+        log.debug("no commit hash found for %s", source, exc_info=True)
+        return None
+
+
+def _check_layer(layer: object, num_layers: int) -> None:
+    if isinstance(layer, str) and layer in ("conv", "conv_raw"):
+        return
+    if isinstance(layer, int) and not isinstance(layer, bool) and 1 <= layer <= num_layers:
+        return
+    raise InputError(
+        f"unknown layer {layer!r}; expected one of conv, conv_raw or a transformer layer "
+        f"1..{num_layers}"
+    )
+
+
+def _check_pool(pool: object) -> None:
+    if pool not in _POOLS:
+        raise InputError(f"unknown pooling {pool!r}; expected one of {', '.join(_POOLS)}")
+
+
+def _pool(valid: torch.Tensor, pool: Pool, frames: bool) -> Embedding:
+    """Pool the valid frames (T × D, float32 CPU) of one clip."""
+    mean = valid.mean(dim=0)
+    if pool == "mean+std":
+        std = (valid - mean).square().mean(dim=0).sqrt()
+        pooled = np.concatenate([mean.numpy(), std.numpy()])
+    else:
+        pooled = mean.numpy()
+    return Embedding(
+        pooled=np.ascontiguousarray(pooled, dtype=np.float32),
+        frames=np.array(valid.numpy(), dtype=np.float32) if frames else None,
+    )
+
+
+def plan_batches(
+    lengths: Sequence[int], *, max_seconds: float, sample_rate: int = 16000
+) -> list[list[int]]:
+    """Group clips into length-sorted batches of bounded padded size.
+
+    Clips are sorted by length, longest first (ties by index), and added to the current batch
+    while ``batch size × longest clip`` stays within ``max_seconds`` of audio. A clip longer
+    than the limit on its own gets a batch of its own. The result depends only on the inputs.
+
+    Args:
+        lengths: Clip lengths in samples.
+        max_seconds: Limit of padded audio per batch, in seconds (> 0).
+        sample_rate: Samples per second of ``lengths``.
+
+    Returns:
+        Batches of indices into ``lengths``; every index appears exactly once.
+
+    Raises:
+        InputError: a non-positive limit or rate, or a negative length.
+    """
+    if max_seconds <= 0:
+        raise InputError(f"max_seconds must be positive, got {max_seconds}")
+    if sample_rate <= 0:
+        raise InputError(f"sample_rate must be positive, got {sample_rate}")
+    if any(n < 0 for n in lengths):
+        raise InputError("clip lengths must not be negative")
+    limit = max_seconds * sample_rate
+    order = sorted(range(len(lengths)), key=lambda i: (-int(lengths[i]), i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        if current and (len(current) + 1) * longest > limit:
+            batches.append(current)
+            current = []
+        if not current:
+            longest = int(lengths[i])
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def extract(
+    embedder: Wav2Vec2Embedder,
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    layer: Layer = "conv",
+    pool: Pool = "mean",
+    frames: bool = False,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    window: int = 256,
+    on_batch: Callable[[int, float], None] | None = None,
+) -> Iterator[tuple[str, Embedding]]:
+    """Embed a stream of clips in length-sorted batches; yield one embedding per clip.
+
+    Clips are buffered ``window`` at a time, planned with :func:`plan_batches` and embedded;
+    each window's results are yielded in input order. Combine with
+    :func:`mmemo.features.audio.iter_decoded` so that decoding overlaps the model.
+
+    Args:
+        embedder: The loaded model.
+        items: ``(key, wave)`` pairs, waves at ``embedder.sample_rate``.
+        layer: See :meth:`Wav2Vec2Embedder.embed`.
+        pool: See :meth:`Wav2Vec2Embedder.embed`.
+        frames: See :meth:`Wav2Vec2Embedder.embed`.
+        max_seconds: Limit of padded audio per batch, in seconds.
+        window: Number of clips buffered and sorted together (>= 1).
+        on_batch: Called after each batch with its number of clips and seconds of audio
+            (unpadded), e.g. to drive a progress bar.
+
+    Yields:
+        ``(key, Embedding)`` pairs.
+
+    Raises:
+        InputError: bad arguments or a bad wave (the message names its key).
+    """
+    _check_layer(layer, embedder.num_layers)
+    _check_pool(pool)
+    if window < 1:
+        raise InputError(f"window must be >= 1, got {window}")
+    sample_rate = embedder.sample_rate
+    buffer: list[tuple[str, np.ndarray]] = []
+
+    def flush() -> Iterator[tuple[str, Embedding]]:
+        lengths = [len(np.asarray(wave)) for _, wave in buffer]
+        done: dict[int, Embedding] = {}
+        for batch in plan_batches(lengths, max_seconds=max_seconds, sample_rate=sample_rate):
+            embeddings = embedder.embed(
+                [buffer[i][1] for i in batch],
+                layer=layer,
+                pool=pool,
+                frames=frames,
+                keys=[buffer[i][0] for i in batch],
+            )
+            done.update(zip(batch, embeddings, strict=True))
+            if on_batch is not None:
+                on_batch(len(batch), sum(lengths[i] for i in batch) / sample_rate)
+        for i, (key, _) in enumerate(buffer):
+            yield key, done[i]
+        buffer.clear()
+
+    for key, wave in items:
+        buffer.append((key, wave))
+        if len(buffer) >= window:
+            yield from flush()
+    if buffer:
+        yield from flush()
