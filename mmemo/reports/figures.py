@@ -1,0 +1,225 @@
+"""Figures in the style of Luna-Jiménez et al. (2022): confusion matrices (Figures 5, 6, 8),
+accuracy with 95% CI per run (Figure 7) and Action-Unit intensity curves of a clip (Figure 3).
+
+Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
+through ``pyplot``: no screen, no global backend switch, no figure left open. The output format
+follows the file suffix (``.png`` or ``.pdf``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from mmemo.errors import InputError
+from mmemo.reports.metrics import RunSummary
+from mmemo.reports.tables import RunRow
+
+#: Output formats, by file suffix.
+SUFFIXES: tuple[str, ...] = (".png", ".pdf")
+#: Bar colours of Figure 7, by group name; other groups cycle through the default palette.
+GROUP_COLORS: dict[str, str] = {
+    "static": "tab:orange",
+    "sequential": "tab:blue",
+    "fusion": "tab:cyan",
+    "": "tab:gray",
+}
+#: Colours for other groups (the default cycle without the ones above).
+_OTHER_COLORS: tuple[str, ...] = ("C2", "C3", "C4", "C5", "C6", "C8")
+_DPI = 150
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, out: Path) -> Path:
+    out = Path(out)
+    _check_suffix(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=_DPI)
+    return out
+
+
+def _check_suffix(out: Path) -> None:
+    if Path(out).suffix.lower() not in SUFFIXES:
+        raise InputError(
+            f"unsupported figure format '{Path(out).suffix or Path(out).name}'; expected one of "
+            f"{', '.join(SUFFIXES)}"
+        )
+
+
+def _heatmap(ax: Axes, matrix: np.ndarray, labels: Sequence[str], fmt: str, title: str) -> None:
+    image = ax.imshow(matrix, cmap="Blues", vmin=0)
+    ticks = np.arange(len(labels))
+    ax.set_xticks(ticks, labels, rotation=45, ha="right")
+    ax.set_yticks(ticks, labels)
+    ax.set_xlabel("Predicted")
+    ax.set_ylabel("True")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size and matrix.max() > 0 else 0.0
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            value = matrix[i, j]
+            ax.text(
+                j,
+                i,
+                format(value, fmt),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value > threshold else "black",
+            )
+    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+
+
+def plot_confusion(summary: RunSummary, out: Path, *, title: str | None = None) -> Path:
+    """Draw the run's confusion matrix averaged over folds (paper's Figures 5, 6, 8).
+
+    Left panel: the average count per fold (annotated rounded to integers, as in the paper);
+    right panel: the row-normalised matrix in % (recall on the diagonal).
+
+    Args:
+        summary: The run.
+        out: Output file; ``.png`` or ``.pdf``.
+        title: Figure title; defaults to the run name and its accuracy.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        InputError: unsupported suffix.
+    """
+    _check_suffix(out)
+    labels = [label.capitalize() for label in summary.labels]
+    mean = summary.confusion_mean
+    total = summary.confusion_sum.astype(float)
+    support = total.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        normalised = np.where(support > 0, total / support * 100.0, 0.0)
+    fig = _new_figure(13, 5.5)
+    left, right = fig.subplots(1, 2)
+    _heatmap(left, mean, labels, ".0f", "Average count per fold")
+    _heatmap(right, normalised, labels, ".1f", "Row-normalised (%)")
+    fig.suptitle(title or f"{summary.run}: accuracy {summary.accuracy:.2f}%")
+    return _save(fig, out)
+
+
+def plot_runs(
+    summaries: Sequence[RunSummary | RunRow],
+    out: Path,
+    *,
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Path:
+    """Bar chart of mean accuracy with 95% CI error bars per run (paper's Figure 7).
+
+    Args:
+        summaries: Runs in display order; a :class:`~mmemo.reports.tables.RunRow` is labelled
+            by its model and hyper-parameters and coloured by its group (ungrouped rows grey;
+            literature rows hatched, without error bar).
+        out: Output file; ``.png`` or ``.pdf``.
+        title: Figure title.
+        colors: ``{group: colour}``, overriding :data:`GROUP_COLORS`.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        InputError: no runs or unsupported suffix.
+    """
+    _check_suffix(out)
+    if not summaries:
+        raise InputError("nothing to plot: no runs given")
+    palette = {**GROUP_COLORS, **(colors or {})}
+    cycle = itertools.cycle(_OTHER_COLORS)
+    names, heights, errors, bar_colors, hatches = [], [], [], [], []
+    for item in summaries:
+        row = item if isinstance(item, RunRow) else RunRow(summary=item)
+        label = row.model_label if row.params in ("", "-") else f"{row.model_label}\n{row.params}"
+        names.append(label)
+        heights.append(row.accuracy)
+        errors.append(row.summary.ci95 if row.summary is not None else 0.0)
+        if row.group not in palette:
+            palette[row.group] = next(cycle)
+        bar_colors.append(palette[row.group])
+        hatches.append("//" if row.literature else None)
+    fig = _new_figure(max(5.0, 1.1 * len(names) + 2), 4.5)
+    ax = fig.subplots()
+    x = np.arange(len(names))
+    bars = ax.bar(x, heights, yerr=errors, capsize=4, color=bar_colors, edgecolor="black")
+    for bar, hatch in zip(bars, hatches, strict=True):
+        if hatch:
+            bar.set_hatch(hatch)
+    for xi, h, e in zip(x, heights, errors, strict=True):
+        ax.text(xi, h + e + 1.0, f"{h:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("Accuracy (%) ± 95% CI")
+    ax.set_ylim(0, min(100.0, max(h + e for h, e in zip(heights, errors, strict=True)) + 10.0))
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return _save(fig, out)
+
+
+def plot_aus(
+    times: np.ndarray,
+    aus: Mapping[str, np.ndarray],
+    out: Path,
+    *,
+    title: str,
+) -> Path:
+    """Plot the Action-Unit intensity curves of one clip over time (paper's Figure 3).
+
+    Args:
+        times: Frame times in seconds, shape ``(T,)``.
+        aus: ``{AU name: intensities}`` (OpenFace ``AUxx_r``, 0-5), each of shape ``(T,)``;
+            normally the 17 intensity AUs.
+        out: Output file; ``.png`` or ``.pdf``.
+        title: Figure title (e.g. the clip id and its emotion).
+
+    Returns:
+        ``out``.
+
+    Raises:
+        InputError: no AUs, a curve whose length differs from ``times``, or unsupported suffix.
+    """
+    _check_suffix(out)
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1:
+        raise InputError(f"times must be 1-D; got shape {t.shape}")
+    if not aus:
+        raise InputError("no Action Units to plot")
+    for name, values in aus.items():
+        if np.shape(values) != t.shape:
+            raise InputError(
+                f"Action Unit '{name}' has shape {np.shape(values)}; times has {t.shape}"
+            )
+    fig = _new_figure(11, 5)
+    ax = fig.subplots()
+    colors = [f"C{i % 10}" for i in range(len(aus))]
+    styles = ["-", "--", ":"]
+    for i, (name, values) in enumerate(aus.items()):
+        ax.plot(
+            t,
+            np.asarray(values, dtype=float),
+            label=name,
+            color=colors[i],
+            linestyle=styles[(i // 10) % len(styles)],
+            linewidth=1.2,
+        )
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Intensity (0-5)")
+    ax.set_ylim(0, 5)
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, ncols=1)
+    ax.grid(alpha=0.3)
+    return _save(fig, out)

@@ -1,0 +1,318 @@
+"""Cross-validation metrics in the shape Luna-Jiménez et al. (2022) report them.
+
+Everything here works on plain arrays: a job (or the store layer) hands in the test-part
+predictions of each fold as class indices in the canonical order of
+:data:`mmemo.corpora.ravdess.EMOTIONS`, and gets back a :class:`RunSummary`.
+
+Definitions (paper §3.1, §5, Table 3; DESIGN.md "Metrics"):
+
+* ``accuracy``: mean over folds of the per-fold test accuracy, in %.
+* ``ci95``: half-width of the 95% normal-approximation binomial interval,
+  ``1.96 * sqrt(p * (1 - p) / N) * 100`` with ``p = accuracy / 100`` and ``N`` the number of
+  clips evaluated over all folds (1,440 for RAVDESS audio-visual speech).
+* ``uar``: unweighted average recall, per fold the mean recall over the classes that occur in
+  that fold's test part, then averaged over folds.
+* ``macro_f1``: per fold the mean F1 over the classes that occur in the fold's true or
+  predicted labels (scikit-learn's default label set), then averaged over folds.
+* ``per_class``: precision, recall and one-vs-rest accuracy of each class, in %, averaged over
+  folds. Precision of a class that a fold never predicts is taken as 0 (scikit-learn's
+  ``zero_division=0``); recall of a class absent from a fold's test part is undefined and that
+  fold is left out of the class's recall average (NaN if it is absent from every fold).
+* ``confusion_sum`` / ``confusion_mean``: the confusion matrix (rows = true, columns =
+  predicted) summed over folds and averaged over folds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+
+#: z value of the two-sided 95% normal interval, as the paper uses it.
+Z95 = 1.96
+#: Per-class metric names, in the row order of the paper's Table 3.
+PER_CLASS_METRICS: tuple[str, ...] = ("precision", "recall", "accuracy")
+
+
+@dataclass
+class FoldPredictions:
+    """The test-part predictions of one fold.
+
+    Attributes:
+        fold: Fold number (0-based, as in the paper).
+        y_true: True class indices, shape ``(n,)``, canonical order (0 = neutral ... 7 = surprised).
+        y_pred: Predicted class indices, aligned with ``y_true``.
+    """
+
+    fold: int
+    y_true: np.ndarray
+    y_pred: np.ndarray
+
+
+@dataclass
+class RunSummary:
+    """Cross-validated results of one run (see the module docstring for the definitions).
+
+    Attributes:
+        run: Name of the run.
+        accuracy: Mean per-fold accuracy, % (unrounded).
+        ci95: Half-width of the 95% binomial interval, % points.
+        n: Number of clips evaluated over all folds.
+        folds: Per-fold accuracy, %, in fold order.
+        uar: Unweighted average recall, %, mean over folds.
+        macro_f1: Macro F1, %, mean over folds.
+        per_class: ``{label: {"precision", "recall", "accuracy"}}`` in %, mean over folds.
+        fold_confusion: Confusion matrix of every fold, shape ``(n_folds, C, C)``.
+        fold_ids: Fold numbers, aligned with ``folds`` and ``fold_confusion``.
+        labels: Class labels, canonical order.
+    """
+
+    run: str
+    accuracy: float
+    ci95: float
+    n: int
+    folds: list[float]
+    uar: float
+    macro_f1: float
+    per_class: dict[str, dict[str, float]]
+    fold_confusion: np.ndarray = field(repr=False)
+    fold_ids: list[int] = field(default_factory=list)
+    labels: tuple[str, ...] = EMOTIONS
+
+    @property
+    def confusion_sum(self) -> np.ndarray:
+        """Confusion matrix summed over folds (rows = true, columns = predicted)."""
+        return self.fold_confusion.sum(axis=0)
+
+    @property
+    def confusion_mean(self) -> np.ndarray:
+        """Confusion matrix averaged over folds, as in the paper's Figures 5, 6 and 8."""
+        return self.fold_confusion.mean(axis=0)
+
+    @property
+    def fold_support(self) -> np.ndarray:
+        """Number of test clips of each class in each fold, shape ``(n_folds, C)``."""
+        return self.fold_confusion.sum(axis=2)
+
+    def to_json(self, *, per_class: bool = False) -> dict[str, Any]:
+        """Return the summary as a JSON-ready dict.
+
+        Args:
+            per_class: Add the ``per_class`` table (undefined values become ``None``).
+
+        Returns:
+            A dict with keys ``run``, ``accuracy``, ``ci95``, ``n``, ``folds``, ``uar``,
+            ``macro_f1`` and, when asked, ``per_class``.
+        """
+        out: dict[str, Any] = {
+            "run": self.run,
+            "accuracy": self.accuracy,
+            "ci95": self.ci95,
+            "n": self.n,
+            "folds": list(self.folds),
+            "uar": self.uar,
+            "macro_f1": self.macro_f1,
+        }
+        if per_class:
+            out["per_class"] = {
+                label: {k: (None if math.isnan(v) else v) for k, v in metrics.items()}
+                for label, metrics in self.per_class.items()
+            }
+        return out
+
+
+def ci95(accuracy: float, n: int) -> float:
+    """Half-width of the 95% normal-approximation binomial interval, in % points.
+
+    Args:
+        accuracy: Accuracy in %.
+        n: Number of evaluated clips.
+
+    Returns:
+        ``1.96 * sqrt(p * (1 - p) / n) * 100`` with ``p = accuracy / 100``.
+
+    Raises:
+        InputError: ``n`` is not positive or ``accuracy`` is outside [0, 100].
+    """
+    if n <= 0:
+        raise InputError(f"confidence interval needs at least one clip; got n={n}")
+    if not 0.0 <= accuracy <= 100.0:
+        raise InputError(f"accuracy must be a percentage in [0, 100]; got {accuracy}")
+    p = accuracy / 100.0
+    return Z95 * math.sqrt(p * (1.0 - p) / n) * 100.0
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion matrix (rows = true class, columns = predicted class) of integer labels."""
+    counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes)
+
+
+def _labels_array(values: np.ndarray, what: str, fold: int, n_classes: int) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"fold {fold}: {what} must be 1-D; got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer) and not np.all(np.mod(arr, 1) == 0):
+        raise InputError(f"fold {fold}: {what} must hold class indices (integers)")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        raise InputError(
+            f"fold {fold}: {what} has class indices outside 0..{n_classes - 1} "
+            f"(min {arr.min()}, max {arr.max()})"
+        )
+    return arr
+
+
+def _fold_scores(cm: np.ndarray) -> dict[str, Any]:
+    """Per-fold accuracy, UAR, macro-F1 and per-class metrics from one confusion matrix."""
+    total = cm.sum()
+    tp = np.diag(cm).astype(float)
+    support = cm.sum(axis=1).astype(float)
+    predicted = cm.sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(support > 0, tp / support, np.nan)
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        denom = support + predicted
+        f1 = np.where(denom > 0, 2.0 * tp / denom, 0.0)
+    present = support > 0
+    seen = (support + predicted) > 0
+    fp = predicted - tp
+    fn = support - tp
+    ovr_acc = (total - fp - fn) / total
+    return {
+        "accuracy": tp.sum() / total * 100.0,
+        "uar": float(np.mean(recall[present])) * 100.0,
+        "macro_f1": float(np.mean(f1[seen])) * 100.0,
+        "precision": precision * 100.0,
+        "recall": recall * 100.0,
+        "ovr_accuracy": ovr_acc * 100.0,
+    }
+
+
+def summarize(
+    run: str,
+    folds: Sequence[FoldPredictions],
+    *,
+    n_classes: int = 8,
+    labels: Sequence[str] | None = None,
+) -> RunSummary:
+    """Summarize the test predictions of every fold of a run.
+
+    Args:
+        run: Name of the run.
+        folds: One :class:`FoldPredictions` per fold; fold numbers must be distinct.
+        n_classes: Number of classes (8 for RAVDESS speech).
+        labels: Class labels in index order; defaults to
+            :data:`~mmemo.corpora.ravdess.EMOTIONS` when ``n_classes`` is 8, otherwise
+            ``"0"``, ``"1"``, ...
+
+    Returns:
+        The :class:`RunSummary` (folds sorted by fold number).
+
+    Raises:
+        InputError: no folds, an empty fold, repeated fold numbers, misaligned arrays or class
+            indices out of range.
+    """
+    if not folds:
+        raise InputError(f"run '{run}': no folds to summarize")
+    if labels is None:
+        labels = EMOTIONS if n_classes == len(EMOTIONS) else tuple(str(i) for i in range(n_classes))
+    if len(labels) != n_classes:
+        raise InputError(f"run '{run}': {len(labels)} labels given for {n_classes} classes")
+    ids = [f.fold for f in folds]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"run '{run}': fold numbers repeat: {sorted(ids)}")
+
+    matrices = []
+    scores = []
+    for fp in sorted(folds, key=lambda f: f.fold):
+        y_true = _labels_array(fp.y_true, "y_true", fp.fold, n_classes)
+        y_pred = _labels_array(fp.y_pred, "y_pred", fp.fold, n_classes)
+        if y_true.shape != y_pred.shape:
+            raise InputError(
+                f"run '{run}', fold {fp.fold}: y_true has {y_true.size} labels, "
+                f"y_pred {y_pred.size}"
+            )
+        if y_true.size == 0:
+            raise InputError(f"run '{run}', fold {fp.fold}: no test clips")
+        cm = confusion(y_true, y_pred, n_classes)
+        matrices.append(cm)
+        scores.append(_fold_scores(cm))
+
+    fold_acc = [float(s["accuracy"]) for s in scores]
+    accuracy = float(np.mean(fold_acc))
+    n = int(sum(int(cm.sum()) for cm in matrices))
+    precision = np.mean([s["precision"] for s in scores], axis=0)
+    recalls = np.array([s["recall"] for s in scores])
+    recall = np.full(n_classes, np.nan)
+    has_recall = ~np.all(np.isnan(recalls), axis=0)
+    recall[has_recall] = np.nanmean(recalls[:, has_recall], axis=0)
+    ovr = np.mean([s["ovr_accuracy"] for s in scores], axis=0)
+    per_class = {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "accuracy": float(ovr[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+    return RunSummary(
+        run=run,
+        accuracy=accuracy,
+        ci95=ci95(accuracy, n),
+        n=n,
+        folds=fold_acc,
+        uar=float(np.mean([s["uar"] for s in scores])),
+        macro_f1=float(np.mean([s["macro_f1"] for s in scores])),
+        per_class=per_class,
+        fold_confusion=np.stack(matrices),
+        fold_ids=sorted(ids),
+        labels=tuple(labels),
+    )
+
+
+def zeror(
+    fold_support: np.ndarray,
+    *,
+    run: str = "ZeroR",
+    labels: Sequence[str] | None = None,
+) -> RunSummary:
+    """The ZeroR baseline: every test clip gets its fold's training-majority class.
+
+    The training part of a fold is taken to be the test parts of all the other folds, which
+    holds for subject-wise cross-validation over one clip set (every clip is tested exactly
+    once). Ties go to the first class in canonical order (``calm`` on RAVDESS speech, where
+    seven classes tie and ``neutral`` has half as many clips).
+
+    Args:
+        fold_support: Test clips per class in each fold, shape ``(n_folds, C)`` — for example
+            :attr:`RunSummary.fold_support` of any run on the same folds.
+        run: Name of the baseline run.
+        labels: Class labels, as in :func:`summarize`.
+
+    Returns:
+        The :class:`RunSummary` of the baseline.
+
+    Raises:
+        InputError: ``fold_support`` is not a 2-D array of non-negative counts.
+    """
+    counts = np.asarray(fold_support)
+    if counts.ndim != 2 or counts.shape[0] == 0 or counts.shape[1] == 0:
+        raise InputError(f"fold_support must have shape (n_folds, n_classes); got {counts.shape}")
+    if np.any(counts < 0) or not np.all(np.mod(counts, 1) == 0):
+        raise InputError("fold_support must hold non-negative clip counts")
+    counts = counts.astype(np.int64)
+    total = counts.sum(axis=0)
+    n_classes = counts.shape[1]
+    folds = []
+    for k, row in enumerate(counts):
+        majority = int(np.argmax(total - row))
+        y_true = np.repeat(np.arange(n_classes), row)
+        folds.append(FoldPredictions(k, y_true, np.full_like(y_true, majority)))
+    return summarize(run, folds, n_classes=n_classes, labels=labels)
