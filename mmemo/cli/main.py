@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from mmemo.cli import corpus, demo, runs, store
+from mmemo.cli import corpus, demo, features, runs, store
 from mmemo.cli.common import StoreOpt, err_console
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ store.register(app)
 corpus.register(app)
 runs.register(app)
 demo.register(app)
+features.register(app, corpus.ingest_app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -98,11 +98,11 @@ def report(
 
     * `mmemo report 'svc/*' 'knn/*' --format latex --out table2.tex`
     """
-    from mmemo.reports.report import summarize_runs
+    from mmemo.reports.report import report_rows
     from mmemo.reports.tables import render
 
-    summaries = summarize_runs(open_store(ctx), runs)
-    rendered = render(summaries, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
+    rows = report_rows(open_store(ctx), runs)
+    rendered = render(rows, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
     if isinstance(rendered, str):
         emit(rendered, out)
     else:

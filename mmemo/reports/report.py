@@ -9,7 +9,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from mmemo.errors import NotFoundError
+from mmemo.models.params import format_value
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
+from mmemo.reports.tables import RunRow
 from mmemo.store.registry import Run
 from mmemo.store.store import Session, Store
 
@@ -35,6 +37,44 @@ def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
 
 def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:
     """Cross-validated summary (accuracy ± CI, UAR, macro-F1, per class) of each run."""
+    return [summary for _, summary in summarize_matching(store, patterns)]
+
+
+def report_rows(store: Store, patterns: list[str]) -> list[RunRow]:
+    """Rows of a paper-style comparison table: inputs, model, parameters, norm, results.
+
+    Runs are grouped by their inputs (the best of each group is set in bold).
+    """
+    rows = []
+    for run, summary in summarize_matching(store, patterns):
+        params = {k: v for k, v in (run.params or {}).items() if k != "norm"}
+        norm = (run.params or {}).get("norm")
+        inputs = _inputs_label(run)
+        rows.append(
+            RunRow(
+                summary=summary,
+                inputs=inputs,
+                model=run.model,
+                params=", ".join(f"{k} = {format_value(v)}" for k, v in params.items()) or "-",
+                norm={"minmax": "Yes", "none": "No", None: "-"}.get(norm, str(norm)),
+                group=inputs,
+                ranked=run.model != "zeror",
+            )
+        )
+    return rows
+
+
+def _inputs_label(run: Run) -> str:
+    inputs = run.inputs or {}
+    if "features" in inputs:
+        return f"{inputs['features']['name']}@{inputs['features']['version']}"
+    if "runs" in inputs:
+        return "fusion of " + ", ".join(inputs["runs"])
+    return "-"
+
+
+def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, RunSummary]]:
+    """(run, summary) of every complete run matching ``patterns``."""
     with store.session() as s:
         runs = resolve_runs(s, patterns)
         rows = s.fetch(
@@ -57,5 +97,5 @@ def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:
         ]
         if not folds:
             raise NotFoundError(f"run '{run.name}' has no test posteriors")
-        summaries.append(summarize(run.name, folds))
+        summaries.append((run, summarize(run.name, folds)))
     return summaries

@@ -26,14 +26,12 @@ MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
 LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "ingests": (("clips", "ingest_id"),),
     "runs": (("posteriors", "run_id"),),
-    "feature_sets": (),
+    "feature_sets": (
+        ("clip_vectors", "feature_set_id"),
+        ("frame_vectors", "feature_set_id"),
+        ("au_frames", "feature_set_id"),
+    ),
 }
-
-
-def register_lake_table(kind: EntryKind, table: str, column: str) -> None:
-    """Declare that lake ``table`` holds rows of ``kind`` entries tagged by ``column``."""
-    if (table, column) not in LAKE_TAGS[kind]:
-        LAKE_TAGS[kind] = (*LAKE_TAGS[kind], (table, column))
 
 
 def complete(session: Session, kind: EntryKind, entry_id: int, snapshot_id: int, **values) -> None:

@@ -143,6 +143,11 @@ class Store:
             if check_schema:
                 migrate.check(engine, self.root)
             session = Session(self, engine, write=write)
+            if check_schema and session.pending_lake_migrations():
+                raise StoreError(
+                    f"store {self.root} needs lake schema "
+                    f"{', '.join(session.pending_lake_migrations())}: run `mmemo migrate`"
+                )
             if write:
                 self._claim()
             try:
@@ -268,14 +273,17 @@ class Session:
         row = self.con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def apply_lake_migrations(self) -> list[str]:
-        """Apply the ``sql/lake/*.sql`` files this lake has not seen, in name order."""
+    def pending_lake_migrations(self) -> list[str]:
+        """Names of ``sql/lake/*.sql`` files not yet applied to this lake, in order."""
         with self.orm() as orm:
             done = {m.name for m in orm.scalars(sa.select(LakeMigration))}
+        return [p.stem for p in sorted((sql_dir() / "lake").glob("*.sql")) if p.stem not in done]
+
+    def apply_lake_migrations(self) -> list[str]:
+        """Apply the ``sql/lake/*.sql`` files this lake has not seen, in name order."""
         applied = []
-        for path in sorted((sql_dir() / "lake").glob("*.sql")):
-            if path.stem in done:
-                continue
+        for stem in self.pending_lake_migrations():
+            path = sql_dir() / "lake" / f"{stem}.sql"
             ddl = read_sql(f"lake/{path.name}")
             self.commit_lake(f"lake schema {path.stem}", lambda con, ddl=ddl: con.execute(ddl))
             with self.orm() as orm:

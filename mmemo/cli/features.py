@@ -1,0 +1,162 @@
+"""Feature commands: embed, ingest openface, import features, plot aus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmemo.cli.common import ClipsOpt, RichProgress, console, err_console, open_store
+
+import_app = typer.Typer(help="Import features or posteriors made elsewhere.", no_args_is_help=True)
+plot_app = typer.Typer(help="Figures from the store.", no_args_is_help=True)
+
+
+def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
+    app.command()(embed)
+    ingest_app.command("openface")(ingest_openface)
+    import_app.command("features")(import_features)
+    plot_app.command("aus")(plot_aus)
+    app.add_typer(import_app, name="import")
+    app.add_typer(plot_app, name="plot")
+
+
+def embed(
+    ctx: typer.Context,
+    model: Annotated[
+        str, typer.Argument(help="Hugging Face id or local folder (from_pretrained).")
+    ],
+    name: Annotated[str, typer.Option(help="Feature set name.")],
+    layer: Annotated[
+        str, typer.Option(help="conv (conv encoder output, 512-d), conv_raw, or layer N.")
+    ] = "conv",
+    pool: Annotated[str, typer.Option(help="mean or mean+std over the valid frames.")] = "mean",
+    frames: Annotated[bool, typer.Option(help="Also store frame-level vectors.")] = False,
+    clips: ClipsOpt = None,
+    revision: Annotated[str | None, typer.Option(help="Model revision (hub).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_seconds: Annotated[float, typer.Option(help="Audio seconds per batch.")] = 64.0,
+) -> None:
+    """Embed the clips' audio with a wav2vec2-family model into a versioned feature set.
+
+    Resumable: re-run the same command after a crash or Ctrl-C to continue.
+
+    Example: `mmemo embed jonatasgrosman/wav2vec2-large-xlsr-53-english --name xlsr_conv
+    --clips av-speech`
+    """
+    from mmemo.features.embed import embed_clips
+
+    report = embed_clips(
+        open_store(ctx),
+        model,
+        name=name,
+        layer=layer,
+        pool=pool,
+        frames=frames,
+        clips=clips,
+        revision=revision,
+        device=device,
+        max_seconds=batch_seconds,
+        progress=RichProgress(),
+    )
+    if report.existing:
+        console.print(f"{name} v{report.version} already holds these embeddings; nothing to do")
+        return
+    rate = report.computed / report.seconds if report.seconds else 0.0
+    console.print(
+        f"{name} v{report.version}: {report.clips} clip(s) × {report.dim}-d "
+        f"({report.computed} computed{', resumed' if report.resumed else ''}, {rate:.1f} clips/s)"
+    )
+
+
+def ingest_openface(
+    ctx: typer.Context,
+    sources: Annotated[list[str], typer.Argument(help="CSV folders, zips or globs.")],
+    name: Annotated[str, typer.Option(help="Feature set name.")],
+    min_confidence: Annotated[
+        float | None, typer.Option(help="Drop frames below this face confidence.")
+    ] = None,
+    success_only: Annotated[bool, typer.Option(help="Keep frames with success = 1 only.")] = False,
+    keep_all: Annotated[
+        bool, typer.Option(help="Keep gaze, pose and landmark columns too (as a map).")
+    ] = False,
+    skip_bad: Annotated[bool, typer.Option(help="Skip bad files instead of failing.")] = False,
+) -> None:
+    """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video; file stem = clip id).
+
+    Example: `mmemo ingest openface ./openface/ --name aus --success-only`
+    """
+    from mmemo.features.openface import ingest_openface as ingest
+
+    report = ingest(
+        open_store(ctx),
+        sources,
+        name=name,
+        min_confidence=min_confidence,
+        success_only=success_only,
+        keep_all=keep_all,
+        skip_bad=skip_bad,
+        progress=RichProgress(),
+    )
+    for line in report.bad:
+        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
+    if report.existing:
+        console.print(f"{name} v{report.version} already holds these files; nothing to do")
+        return
+    console.print(
+        f"{name} v{report.version}: {report.clips} clip(s), {report.frames} frame(s) "
+        f"({report.dropped_frames} dropped by filters), snapshot {report.snapshot_id}"
+    )
+
+
+def import_features(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or parquet, one row per clip.")],
+    name: Annotated[str, typer.Option(help="Feature set name.")],
+    id_col: Annotated[str | None, typer.Option(help="Clip id column (default: guessed).")] = None,
+    sep: Annotated[str | None, typer.Option(help="CSV separator (default: sniffed).")] = None,
+    columns: Annotated[
+        str | None, typer.Option(help="Regex of feature columns (default: all numeric).")
+    ] = None,
+    skip_unknown: Annotated[bool, typer.Option(help="Skip clip ids not in the store.")] = False,
+) -> None:
+    """Import per-clip feature vectors.
+
+    Example: `mmemo import features openface_au_means.csv --name au_means --id-col name
+    --columns 'AU.*'`
+    """
+    from mmemo.features.imported import import_features as run
+
+    report = run(
+        open_store(ctx),
+        file,
+        name=name,
+        id_col=id_col,
+        sep=sep,
+        columns=columns,
+        skip_unknown=skip_unknown,
+    )
+    if report.existing:
+        console.print(f"{name} v{report.version} already holds this file; nothing to do")
+        return
+    skipped = f", {len(report.skipped_unknown)} unknown skipped" if report.skipped_unknown else ""
+    console.print(
+        f"{name} v{report.version}: {report.clips} clip(s) × {len(report.columns)} column(s)"
+        f"{skipped}, snapshot {report.snapshot_id}"
+    )
+
+
+def plot_aus(
+    ctx: typer.Context,
+    clip: Annotated[str, typer.Argument(help="Clip id.")],
+    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+    features: Annotated[
+        str | None, typer.Option(help="AU frame set NAME[@V] (default: the newest).")
+    ] = None,
+) -> None:
+    """Plot the 17 AU intensity curves of one clip over time (the paper's Figure 3)."""
+    from mmemo.features.aus import plot_clip_aus
+
+    path = plot_clip_aus(open_store(ctx), clip, out, features=features)
+    console.print(f"wrote {path}")

@@ -1,0 +1,195 @@
+"""``mmemo embed``: wav2vec2-family embeddings of the store's clips, resumable, versioned."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from mmemo.corpora.sources import SourceFile, read_bytes
+from mmemo.errors import InputError
+from mmemo.features.store import begin_feature_set, commit_rows, finish_feature_set
+from mmemo.jobs.selection import selection_where
+from mmemo.progress import NullProgress, Progress
+from mmemo.store.store import Store
+
+DEFAULT_CHUNK = 256
+
+
+@dataclass
+class EmbedReport:
+    name: str
+    version: int
+    existing: bool
+    resumed: bool
+    clips: int
+    computed: int
+    dim: int
+    seconds: float
+    snapshot_id: int | None = None
+
+
+def parse_layer(layer: str) -> str | int:
+    """``conv`` / ``conv_raw`` or a transformer layer number."""
+    if layer in ("conv", "conv_raw"):
+        return layer
+    if layer.isdigit() and int(layer) >= 1:
+        return int(layer)
+    raise InputError(f"--layer {layer!r}: expected conv, conv_raw or a layer number (1, 2, ...)")
+
+
+def embed_clips(
+    store: Store,
+    model: str,
+    *,
+    name: str,
+    layer: str = "conv",
+    pool: str = "mean",
+    frames: bool = False,
+    clips: str | None = None,
+    revision: str | None = None,
+    device: str = "auto",
+    max_seconds: float = 64.0,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> EmbedReport:
+    """Embed the selected clips' audio with ``model`` into the feature set ``name``.
+
+    Work is committed every ``chunk`` clips; after a crash or Ctrl-C the same call continues
+    where it stopped and ends with the rows an uninterrupted run gives.
+
+    Raises:
+        InputError: bad options, clips without media (named), undecodable audio.
+    """
+    from mmemo.features.wav2vec2 import Wav2Vec2Embedder, extract
+
+    progress = progress or NullProgress()
+    parsed_layer = parse_layer(layer)
+    if pool not in ("mean", "mean+std"):
+        raise InputError(f"--pool {pool!r}: expected mean or mean+std")
+    rows = _audio_clips(store, clips)
+    embedder = Wav2Vec2Embedder(model, revision=revision, device=device)
+    params = {
+        "model": str(model),
+        "revision": embedder.info.get("revision"),
+        "layer": parsed_layer,
+        "pool": pool,
+        "frames": frames,
+        "sample_rate": embedder.sample_rate,
+    }
+    job = begin_feature_set(
+        store,
+        name=name,
+        kind="embedding",
+        params=params,
+        inputs={
+            "clips": clips or "audio",
+            "device": embedder.info.get("device"),
+            "model": embedder.info,
+        },
+        clip_keys=[(r[0], r[3]) for r in rows],
+    )
+    dim = embedder.dim(parsed_layer, pool)  # type: ignore[arg-type]
+    report = EmbedReport(name, job.version, job.existing, job.resumed, len(rows), 0, dim, 0.0)
+    if job.existing:
+        return report
+    todo = [r for r in rows if r[0] not in job.done]
+    started = time.perf_counter()
+    with (
+        tempfile.TemporaryDirectory(prefix="mmemo-embed-") as tmp,
+        progress.task(
+            f"embedding ({'resuming, ' if job.resumed else ''}{len(todo)} clips)", len(todo)
+        ) as task,
+    ):
+        decoded = _decoded(todo, Path(tmp))
+        buffer: list[tuple[str, object]] = []
+        for clip_id, emb in extract(
+            embedder,
+            decoded,
+            layer=parsed_layer,  # type: ignore[arg-type]
+            pool=pool,  # type: ignore[arg-type]
+            frames=frames,
+            max_seconds=max_seconds,
+        ):
+            buffer.append((clip_id, emb))
+            task.advance()
+            if len(buffer) >= chunk:
+                _commit(store, job, buffer, frames)
+                report.computed += len(buffer)
+                buffer = []
+        if buffer:
+            _commit(store, job, buffer, frames)
+            report.computed += len(buffer)
+    report.seconds = time.perf_counter() - started
+    report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
+    return report
+
+
+def _audio_clips(store: Store, clips: str | None) -> list[tuple]:
+    where = selection_where(clips)
+    with store.session() as s:
+        try:
+            rows = s.fetch(
+                f"SELECT clip_id, path, member, content_hash FROM clips "
+                f"WHERE has_audio AND ({where}) ORDER BY clip_id"
+            )
+        except duckdb.Error as exc:
+            raise InputError(f"--clips {clips!r}: {str(exc).splitlines()[0]}") from None
+    if not rows:
+        raise InputError(f"--clips {clips or 'all'!r} selects no clips with audio")
+    nameless = [r[0] for r in rows if r[1] is None]
+    if nameless:
+        raise InputError(
+            f"{len(nameless)} selected clip(s) were ingested by name only (e.g. {nameless[0]}); "
+            "ingest their media files first"
+        )
+    return rows
+
+
+def _decoded(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray]]:
+    from mmemo.features.audio import iter_decoded
+
+    def paths() -> Iterator[tuple[str, Path]]:
+        for clip_id, path, member, _ in rows:
+            if member is None:
+                yield clip_id, Path(path)
+            else:  # a zip member: decoders need a real file
+                local = tmp / f"{clip_id}{Path(member).suffix}"
+                local.write_bytes(read_bytes(SourceFile(clip_id, Path(path), member)))
+                yield clip_id, local
+
+    yield from iter_decoded(paths())
+
+
+def _commit(store: Store, job, buffer: list[tuple[str, object]], frames: bool) -> None:
+    tables = {
+        "clip_vectors": pa.table(
+            {
+                "clip_id": pa.array([c for c, _ in buffer], pa.string()),
+                "vector": pa.array(
+                    [np.asarray(e.pooled, np.float32) for _, e in buffer], pa.list_(pa.float32())
+                ),
+            }
+        )
+    }
+    if frames:
+        ids, idx, vecs = [], [], []
+        for clip_id, emb in buffer:
+            for i, v in enumerate(np.asarray(emb.frames, np.float32)):
+                ids.append(clip_id)
+                idx.append(i)
+                vecs.append(v)
+        tables["frame_vectors"] = pa.table(
+            {
+                "clip_id": pa.array(ids, pa.string()),
+                "frame": pa.array(idx, pa.int32()),
+                "vector": pa.array(vecs, pa.list_(pa.float32())),
+            }
+        )
+    commit_rows(store, job, tables, f"{len(buffer)} clip(s)")

@@ -1,0 +1,264 @@
+"""``mmemo ingest openface``: OpenFace 2.0 CSVs (one per video) into a versioned AU frame set.
+
+The bulk path reads every file with DuckDB's CSV reader in one call per header layout (no
+Python loop over rows or files); values that are not numbers are caught by DuckDB's reject
+tables and reported with file and line.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import pyarrow as pa
+
+from mmemo.corpora.openface import AU_COLUMNS, FRAME_COLUMNS
+from mmemo.corpora.sources import member_escapes
+from mmemo.errors import InputError
+from mmemo.features.store import (
+    abandon_feature_set,
+    begin_feature_set,
+    commit_rows,
+    finish_feature_set,
+)
+from mmemo.progress import NullProgress, Progress
+from mmemo.store.store import Store
+
+REQUIRED = FRAME_COLUMNS + AU_COLUMNS
+
+
+@dataclass
+class OpenFaceReport:
+    name: str = ""
+    version: int = 0
+    existing: bool = False
+    files: int = 0
+    clips: int = 0
+    frames: int = 0
+    dropped_frames: int = 0
+    bad: list[str] = field(default_factory=list)
+    snapshot_id: int | None = None
+
+
+def clip_id_of(path: Path | str) -> str:
+    """The clip id a CSV stands for: its file name without (repeated) ``.csv``."""
+    name = PurePosixPath(str(path)).name
+    while name.lower().endswith(".csv"):
+        name = name[:-4]
+    return name
+
+
+def ingest_openface(
+    store: Store,
+    sources: list[str],
+    *,
+    name: str,
+    min_confidence: float | None = None,
+    success_only: bool = False,
+    keep_all: bool = False,
+    skip_bad: bool = False,
+    progress: Progress | None = None,
+) -> OpenFaceReport:
+    """Read OpenFace CSVs (directories, zips or globs) into the AU frame set ``name``.
+
+    Raises:
+        InputError: a missing source; or any bad file (missing AU columns, non-numeric
+            values, clip unknown to the store) unless ``skip_bad``; the store is unchanged.
+    """
+    progress = progress or NullProgress()
+    report = OpenFaceReport(name=name)
+    with tempfile.TemporaryDirectory(prefix="mmemo-openface-") as tmp:
+        files = _collect(sources, Path(tmp))
+        report.files = len(files)
+        with store.session() as s:
+            known = {r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE has_video")}
+        by_clip: dict[str, Path] = {}
+        layouts: dict[str, list[Path]] = {}
+        with progress.task("checking CSV headers", len(files)) as task:
+            for path in files:
+                problem, header = _check_file(path, known, by_clip)
+                task.advance()
+                if problem:
+                    report.bad.append(f"{path}: {problem}")
+                    continue
+                by_clip[clip_id_of(path)] = path
+                layouts.setdefault(header, []).append(path)
+        table, rejected = _read_all(layouts, keep_all=keep_all)
+        for file, line, column, message in rejected:
+            report.bad.append(f"{file}: line {line}, column {column}: {message}")
+        if report.bad and not skip_bad:
+            more = f" (and {len(report.bad) - 1} more bad file(s))" if len(report.bad) > 1 else ""
+            raise InputError(f"{report.bad[0]}{more}; nothing was ingested (--skip-bad skips them)")
+        bad_files = {str(f) for f, *_ in rejected}
+        table = _filter(table, bad_files, min_confidence, success_only, report)
+        clip_keys = [
+            (clip_id_of(p), _sha256(p))
+            for c, p in sorted(by_clip.items())
+            if str(p) not in bad_files
+        ]
+    if not clip_keys:
+        raise InputError("no usable OpenFace CSV files in " + ", ".join(map(str, sources)))
+    params = {
+        "min_confidence": min_confidence,
+        "success_only": success_only,
+        "keep_all": keep_all,
+        "columns": list(REQUIRED),
+    }
+    job = begin_feature_set(
+        store,
+        name=name,
+        kind="au_frames",
+        params=params,
+        inputs={"sources": [str(s) for s in sources], "files": len(clip_keys)},
+        clip_keys=clip_keys,
+    )
+    report.version, report.existing = job.version, job.existing
+    report.clips = len(clip_keys)
+    if job.existing:
+        return report
+    try:
+        commit_rows(store, job, {"au_frames": table}, f"{len(clip_keys)} clip(s) of OpenFace AUs")
+        report.snapshot_id = finish_feature_set(
+            store, job, dim=len(AU_COLUMNS), n_clips=len(clip_keys)
+        )
+    except BaseException:
+        abandon_feature_set(store, job)
+        raise
+    return report
+
+
+def _collect(sources: list[str], tmp: Path) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if any(ch in source for ch in "*?["):
+            matched = sorted(Path(p) for p in glob.glob(source, recursive=True))
+            if not matched:
+                raise InputError(f"{source}: the pattern matches no file")
+            files += [p for p in matched if p.is_file()]
+        elif path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and ".csv" in p.name.lower())
+        elif path.suffix.lower() == ".zip":
+            files += _extract_zip(path, tmp / f"zip{len(files)}")
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"{source}: no such file or directory")
+    return files
+
+
+def _extract_zip(archive: Path, target: Path) -> list[Path]:
+    out = []
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if info.is_dir() or ".csv" not in info.filename.lower():
+                    continue
+                if member_escapes(info.filename):
+                    raise InputError(
+                        f"{archive}: member {info.filename!r} would escape the target folder"
+                    )
+                dest = target / info.filename
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(zf.read(info))
+                out.append(dest)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{archive}: not a readable zip archive ({exc})") from None
+    return sorted(out)
+
+
+def _check_file(path: Path, known: set[str], seen: dict[str, Path]) -> tuple[str | None, str]:
+    clip = clip_id_of(path)
+    if clip not in known:
+        return f"clip id '{clip}' is not a video clip in the store", ""
+    if clip in seen:
+        return f"second file for clip '{clip}' (first: {seen[clip]})", ""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})", ""
+    names = {c.strip() for c in header.split(",")}
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}", ""
+    return None, header.strip()
+
+
+def _read_all(
+    layouts: dict[str, list[Path]], *, keep_all: bool
+) -> tuple[pa.Table, list[tuple[str, int, str, str]]]:
+    """Read each header layout's files in one DuckDB call; return rows and rejected values."""
+    con = duckdb.connect()
+    types = {c: "DOUBLE" for c in REQUIRED} | {"frame": "INTEGER"}
+    select = ", ".join(
+        ["filename", "frame", "timestamp", "confidence", "success <> 0 AS success"]
+        + [f'"{c}"' for c in AU_COLUMNS]
+    )
+    parts: list[pa.Table] = []
+    rejected: list[tuple[str, int, str, str]] = []
+    for header, paths in layouts.items():
+        names = [c.strip() for c in header.split(",")]
+        extra = [c for c in names if c not in REQUIRED and c != "face_id"]
+        extra_sql = ", NULL::MAP(VARCHAR, DOUBLE) AS extra"
+        if keep_all and extra:
+            keys = ", ".join(f"'{c}'" for c in extra)
+            values = ", ".join(f'TRY_CAST("{c}" AS DOUBLE)' for c in extra)
+            extra_sql = f", map([{keys}], [{values}]) AS extra"
+        files = [str(p) for p in paths]
+        query = (
+            f"SELECT {select}{extra_sql} FROM read_csv(?, header = true, filename = true, "
+            f"types = {types!r}, store_rejects = true, ignore_errors = true)"
+        )
+        parts.append(con.execute(query, [files]).fetch_arrow_table())
+        rejected += con.execute(
+            "SELECT s.file_path, e.line, e.column_name, e.error_message "
+            "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
+            "ORDER BY s.file_path, e.line"
+        ).fetchall()
+    con.close()
+    if not parts:
+        return pa.table({}), rejected
+    return pa.concat_tables(parts, promote_options="permissive"), rejected
+
+
+def _filter(
+    table: pa.Table,
+    bad_files: set[str],
+    min_confidence: float | None,
+    success_only: bool,
+    report: OpenFaceReport,
+) -> pa.Table:
+    con = duckdb.connect()
+    con.register("frames", table)
+    conditions = ["NOT list_contains(?, filename)"]
+    params: list = [sorted(bad_files)]
+    if min_confidence is not None:
+        conditions.append("confidence >= ?")
+        params.append(min_confidence)
+    if success_only:
+        conditions.append("success")
+    total = table.num_rows
+    kept = con.execute(
+        "SELECT regexp_replace(parse_filename(filename), '(?i)(\\.csv)+$', '') AS clip_id, "
+        f"* EXCLUDE (filename) FROM frames WHERE {' AND '.join(conditions)} "
+        "ORDER BY clip_id, frame",
+        params,
+    ).fetch_arrow_table()
+    con.close()
+    report.frames = kept.num_rows
+    report.dropped_frames = total - kept.num_rows
+    return kept
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,252 @@
+"""Feature sets in the store: versioning by fingerprint, chunked (resumable) commits, loading.
+
+A feature set is one registry row per (name, version) plus rows in a lake table tagged with its
+id. It is identified by a fingerprint of what made it (kind, parameters, model revision, the
+clips and their content hashes, mmemo's version): asking again for the same fingerprint is a
+no-op, different content under an existing name becomes a new version, and a complete version
+is never modified. Long jobs commit chunks while the entry is ``running``; re-running the same
+command resumes a running entry whose process is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+import mmemo
+from mmemo.corpora.openface import AU_COLUMNS
+from mmemo.errors import InputError, NotFoundError
+from mmemo.provenance import code_version, pid_alive, process_identity
+from mmemo.store.entries import complete, discard
+from mmemo.store.registry import FeatureSet
+from mmemo.store.store import Session, Store
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: Lake table of each kind of feature set.
+KIND_TABLES = {"embedding": "clip_vectors", "imported": "clip_vectors", "au_frames": "au_frames"}
+
+
+def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, Any]]) -> str:
+    """sha256 of what makes a feature set: kind, parameters, clips with their content hashes."""
+    payload = {
+        "kind": kind,
+        "params": params,
+        "clips": sorted(clip_keys),
+        "mmemo": mmemo.__version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_name(name: str) -> None:
+    if not _NAME.match(name or ""):
+        raise InputError(
+            f"invalid feature set name {name!r}: use letters, digits, '_', '-' and '.'"
+        )
+
+
+@dataclass
+class FeatureJob:
+    """A feature set being made (or found already made)."""
+
+    id: int
+    name: str
+    version: int
+    existing: bool = False
+    resumed: bool = False
+    done: set[str] = field(default_factory=set)
+
+
+def begin_feature_set(
+    store: Store,
+    *,
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any],
+    clip_keys: list[tuple[str, Any]],
+) -> FeatureJob:
+    """Find the complete set with this fingerprint, resume an abandoned one, or start one."""
+    check_name(name)
+    fp = fingerprint(kind, params, clip_keys)
+    pid, host = process_identity()
+    with store.session(write=True) as s, s.orm() as orm:
+        same_name = list(orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name)))
+        for fs in same_name:
+            if fs.fingerprint == fp and fs.status == "complete":
+                return FeatureJob(fs.id, name, fs.version, existing=True)
+        for fs in same_name:
+            if fs.fingerprint == fp and fs.status == "running":
+                if pid_alive(fs.pid, fs.host) and fs.pid != pid:
+                    raise InputError(
+                        f"feature set '{name}' v{fs.version} is being made by process {fs.pid}"
+                    )
+                fs.pid, fs.host = pid, host
+                orm.commit()
+                done = _done_clips(s, KIND_TABLES[kind], fs.id)
+                return FeatureJob(fs.id, name, fs.version, resumed=True, done=done)
+        version = max((fs.version for fs in same_name), default=0) + 1
+        entry = FeatureSet(
+            name=name,
+            version=version,
+            kind=kind,
+            fingerprint=fp,
+            params=params,
+            inputs=inputs,
+            status="running",
+            code_version=code_version(),
+            pid=pid,
+            host=host,
+        )
+        orm.add(entry)
+        orm.commit()
+        return FeatureJob(entry.id, name, version)
+
+
+def _done_clips(session: Session, table: str, feature_set_id: int) -> set[str]:
+    rows = session.con.execute(
+        f'SELECT DISTINCT clip_id FROM lake."{table}" WHERE feature_set_id = ?', [feature_set_id]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def commit_rows(store: Store, job: FeatureJob, tables: dict[str, pa.Table], note: str) -> int:
+    """Append rows (tagged with the job's id) to lake tables, all in one snapshot."""
+    tagged = {
+        name: rows.append_column("feature_set_id", pa.array([job.id] * rows.num_rows, pa.int32()))
+        for name, rows in tables.items()
+    }
+
+    def write(con) -> None:
+        for name, rows in tagged.items():
+            columns = ", ".join(f'"{c}"' for c in rows.column_names)
+            con.register("mmemo_new_rows", rows)
+            try:
+                con.execute(
+                    f'INSERT INTO lake."{name}" ({columns}) SELECT {columns} FROM mmemo_new_rows'
+                )
+            finally:
+                con.unregister("mmemo_new_rows")
+
+    with store.session(write=True) as s:
+        return s.commit_lake(f"feature set {job.id} '{job.name}' v{job.version}: {note}", write)
+
+
+def finish_feature_set(store: Store, job: FeatureJob, *, dim: int | None, n_clips: int) -> int:
+    """Mark the set complete at the current lake snapshot; return that snapshot."""
+    with store.session(write=True) as s:
+        snapshot = s.current_snapshot()
+        complete(s, "feature_sets", job.id, snapshot, dim=dim, n_clips=n_clips)
+    return snapshot
+
+
+def abandon_feature_set(store: Store, job: FeatureJob) -> None:
+    """Remove an unfinished set and its rows (a failed one-shot import)."""
+    with store.session(write=True) as s:
+        discard(s, "feature_sets", [job.id])
+
+
+def resolve_feature_set(session: Session, ref: str) -> FeatureSet:
+    """The complete feature set ``NAME`` (newest version) or ``NAME@V``.
+
+    Raises:
+        NotFoundError: no such complete set (listing the sets there are).
+    """
+    name, _, version = ref.partition("@")
+    with session.orm() as orm:
+        query = sa.select(FeatureSet).where(
+            FeatureSet.name == name, FeatureSet.status == "complete"
+        )
+        if version:
+            if not version.isdigit():
+                raise InputError(f"feature set {ref!r}: version must be a number (NAME@2)")
+            query = query.where(FeatureSet.version == int(version))
+        found = orm.scalars(query.order_by(FeatureSet.version.desc())).first()
+        if found is None:
+            names = sorted(
+                {
+                    f"{fs.name}@{fs.version}"
+                    for fs in orm.scalars(
+                        sa.select(FeatureSet).where(FeatureSet.status == "complete")
+                    )
+                }
+            )
+            raise NotFoundError(
+                f"no feature set {ref!r}; complete sets: {', '.join(names) or 'none yet'}"
+            )
+    return found
+
+
+def _info(fs: FeatureSet) -> dict[str, Any]:
+    return {
+        "name": fs.name,
+        "version": fs.version,
+        "id": fs.id,
+        "kind": fs.kind,
+        "snapshot_id": fs.snapshot_id,
+        "fingerprint": fs.fingerprint,
+    }
+
+
+def _require_all(ref: str, clip_ids: np.ndarray, found: dict[str, Any]) -> None:
+    missing = [c for c in clip_ids.tolist() if c not in found]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(
+            f"feature set '{ref}' has no features for {len(missing)} selected clip(s): "
+            f"{', '.join(missing[:5])}{more}"
+        )
+
+
+def load_clip_vectors(
+    store: Store, ref: str, clip_ids: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """One row per clip (in ``clip_ids`` order): pooled/imported vectors, or AU means.
+
+    Raises:
+        InputError: clips without features (named).
+    """
+    with store.session() as s:
+        fs = resolve_feature_set(s, ref)
+        if fs.kind == "au_frames":
+            cols = ", ".join(AU_COLUMNS)
+            rows = s.fetch(
+                f"SELECT clip_id, [{cols}]::DOUBLE[] FROM au_means "
+                "WHERE feature_set = ? AND version = ?",
+                [fs.name, fs.version],
+            )
+        else:
+            rows = s.fetch(
+                "SELECT clip_id, vector FROM clip_vectors WHERE feature_set = ? AND version = ?",
+                [fs.name, fs.version],
+            )
+    found = dict(rows)
+    _require_all(ref, clip_ids, found)
+    matrix = np.array([found[c] for c in clip_ids.tolist()], dtype=np.float64)
+    return matrix, _info(fs)
+
+
+def load_sequences(
+    store: Store, ref: str, clip_ids: np.ndarray
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """Per clip (in ``clip_ids`` order) its frame sequence: AU frames or frame embeddings."""
+    with store.session() as s:
+        fs = resolve_feature_set(s, ref)
+        if fs.kind == "au_frames":
+            query = "SELECT clip_id, frames FROM au_sequences WHERE feature_set = ? AND version = ?"
+        else:
+            query = (
+                "SELECT clip_id, list(vector ORDER BY frame) FROM frame_vectors "
+                "WHERE feature_set = ? AND version = ? GROUP BY clip_id"
+            )
+        rows = s.fetch(query, [fs.name, fs.version])
+    found = dict(rows)
+    _require_all(ref, clip_ids, found)
+    seqs = [np.asarray(found[c], dtype=np.float32) for c in clip_ids.tolist()]
+    return seqs, _info(fs)
