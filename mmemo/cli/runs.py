@@ -48,6 +48,7 @@ def train_static(
     scheme: SchemeOpt = "luna2022",
     clips: ClipsOpt = "av-speech",
     seed: Annotated[int, typer.Option(help="Random seed of the model.")] = 2020,
+    jobs: Annotated[int, typer.Option(help="Parallel workers (-1 = all cores).")] = -1,
 ) -> None:
     """Train a static (per-clip) scikit-learn model, one per fold, and store its posteriors.
 
@@ -70,6 +71,7 @@ def train_static(
         scheme=scheme,
         clips=clips,
         seed=seed,
+        n_jobs=jobs,
         progress=RichProgress(),
     )
     for info in infos:

@@ -100,6 +100,7 @@ def embed_clips(
     if job.existing:
         return report
     todo = [r for r in rows if r[0] not in job.done]
+    order = {r[0]: i for i, r in enumerate(rows)}
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="mmemo-embed-") as tmp,
@@ -120,11 +121,11 @@ def embed_clips(
             buffer.append((clip_id, emb))
             task.advance()
             if len(buffer) >= chunk:
-                _commit(store, job, buffer, frames)
+                _commit(store, job, buffer, frames, order)
                 report.computed += len(buffer)
                 buffer = []
         if buffer:
-            _commit(store, job, buffer, frames)
+            _commit(store, job, buffer, frames, order)
             report.computed += len(buffer)
     report.seconds = time.perf_counter() - started
     report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
@@ -167,13 +168,16 @@ def _decoded(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray]]:
     yield from iter_decoded(paths())
 
 
-def _commit(store: Store, job, buffer: list[tuple[str, object]], frames: bool) -> None:
+def _commit(
+    store: Store, job, buffer: list[tuple[str, object]], frames: bool, order: dict[str, int]
+) -> None:
     tables = {
         "clip_vectors": pa.table(
             {
                 "clip_id": pa.array([c for c, _ in buffer], pa.string()),
+                "ordinal": pa.array([order[c] for c, _ in buffer], pa.int32()),
                 "vector": pa.array(
-                    [np.asarray(e.pooled, np.float32) for _, e in buffer], pa.list_(pa.float32())
+                    [np.asarray(e.pooled, np.float64) for _, e in buffer], pa.list_(pa.float64())
                 ),
             }
         )

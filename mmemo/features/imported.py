@@ -151,9 +151,8 @@ def import_features(
     rows = pa.table(
         {
             "clip_id": pa.array([ids[i] for i in keep], pa.string()),
-            "vector": pa.array(
-                [matrix[i].astype(np.float32) for i in keep], pa.list_(pa.float32())
-            ),
+            "ordinal": pa.array(keep, pa.int32()),
+            "vector": pa.array([matrix[i] for i in keep], pa.list_(pa.float64())),
         }
     )
     try:

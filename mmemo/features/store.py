@@ -206,8 +206,12 @@ def _require_all(ref: str, clip_ids: np.ndarray, found: dict[str, Any]) -> None:
 
 def load_clip_vectors(
     store: Store, ref: str, clip_ids: np.ndarray
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """One row per clip (in ``clip_ids`` order): pooled/imported vectors, or AU means.
+
+    Returns:
+        The matrix, each clip's ordinal in the feature set (the order in which models should
+        see the clips), and a description of the set for lineage.
 
     Raises:
         InputError: clips without features (named).
@@ -217,19 +221,21 @@ def load_clip_vectors(
         if fs.kind == "au_frames":
             cols = ", ".join(AU_COLUMNS)
             rows = s.fetch(
-                f"SELECT clip_id, [{cols}]::DOUBLE[] FROM au_means "
-                "WHERE feature_set = ? AND version = ?",
+                f"SELECT clip_id, row_number() OVER (ORDER BY clip_id), [{cols}]::DOUBLE[] "
+                "FROM au_means WHERE feature_set = ? AND version = ?",
                 [fs.name, fs.version],
             )
         else:
             rows = s.fetch(
-                "SELECT clip_id, vector FROM clip_vectors WHERE feature_set = ? AND version = ?",
+                "SELECT clip_id, ordinal, vector FROM clip_vectors "
+                "WHERE feature_set = ? AND version = ?",
                 [fs.name, fs.version],
             )
-    found = dict(rows)
+    found = {clip: (ordinal, vector) for clip, ordinal, vector in rows}
     _require_all(ref, clip_ids, found)
-    matrix = np.array([found[c] for c in clip_ids.tolist()], dtype=np.float64)
-    return matrix, _info(fs)
+    matrix = np.array([found[c][1] for c in clip_ids.tolist()], dtype=np.float64)
+    ordinals = np.array([found[c][0] for c in clip_ids.tolist()], dtype=np.int64)
+    return matrix, ordinals, _info(fs)
 
 
 def load_sequences(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -32,6 +32,16 @@ class CVData:
     @property
     def fold_ids(self) -> list[int]:
         return sorted(set(self.folds.tolist()))
+
+    def take(self, order: np.ndarray) -> CVData:
+        """The same clips in another order (models like an MLP depend on row order)."""
+        return replace(
+            self,
+            clip_ids=self.clip_ids[order],
+            emotions=self.emotions[order],
+            actors=self.actors[order],
+            folds=self.folds[order],
+        )
 
 
 def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, int]]:

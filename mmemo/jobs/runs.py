@@ -85,12 +85,29 @@ def execute_run(
     folds: list[int] | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
-    """Train one model per fold and store the run. See the module docstring."""
+    """Train one model per fold, then store the run (see the module docstring)."""
     progress = progress or NullProgress()
     check_run_name(store, spec.name)
     fold_ids = folds if folds is not None else cv.fold_ids
-    _check_folds(cv, fold_ids)
+    check_folds(cv, fold_ids)
     started = time.perf_counter()
+    results, seconds = _train_folds(cv, fold_ids, fit_fold, progress)
+    return store_run(store, spec, cv, results, seconds, started=started)
+
+
+def store_run(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    results: dict[int, FoldResult],
+    seconds: list[float],
+    *,
+    started: float,
+    extra_rows: Callable[[int], dict[str, pa.Table]] | None = None,
+) -> RunInfo:
+    """Write a trained run: registry entry, artefacts, posteriors (+ ``extra_rows``), all or
+    nothing. ``extra_rows(run_id)`` gives more lake tables to append in the same snapshot."""
+    classes, kind = _common_classes(results)
     fields = {
         "name": spec.name,
         "kind": spec.kind,
@@ -110,39 +127,42 @@ def execute_run(
     with staged(store, "runs", **fields) as entry:
         model_dir = store.paths.models / f"run-{entry.id}"
         try:
-            results, seconds = _train_folds(cv, fold_ids, fit_fold, progress)
-            classes, kind = _common_classes(results)
             artefacts = _save_artefacts(model_dir, store.root, results)
-            table = _posteriors(entry.id, cv, results)
+            tables = {"posteriors": _posteriors(entry.id, cv, results)}
+            if extra_rows is not None:
+                tables.update(extra_rows(entry.id))
 
             def write(con: duckdb.DuckDBPyConnection) -> None:
-                con.register("mmemo_new_posteriors", table)
-                try:
-                    con.execute(
-                        "INSERT INTO lake.posteriors (run_id, fold, split, clip_id, scores) "
-                        "SELECT run_id, fold, split, clip_id, scores FROM mmemo_new_posteriors"
-                    )
-                finally:
-                    con.unregister("mmemo_new_posteriors")
+                for name, table in tables.items():
+                    columns = ", ".join(f'"{c}"' for c in table.column_names)
+                    con.register("mmemo_new_rows", table)
+                    try:
+                        con.execute(
+                            f'INSERT INTO lake."{name}" ({columns}) '
+                            f"SELECT {columns} FROM mmemo_new_rows"
+                        )
+                    finally:
+                        con.unregister("mmemo_new_rows")
 
             wall = time.perf_counter() - started
             snapshot = entry.finish(
-                f"run {entry.id} '{spec.name}': posteriors of {len(fold_ids)} fold(s)",
+                f"run {entry.id} '{spec.name}': posteriors of {len(results)} fold(s)",
                 write,
                 classes=classes,
                 score_kind=kind,
                 fold_seconds=seconds,
                 wall_seconds=wall,
                 artefacts=artefacts,
-                n_clips=int(np.isin(cv.folds, fold_ids).sum()),
+                n_clips=int(np.isin(cv.folds, list(results)).sum()),
             )
         except BaseException:
             shutil.rmtree(model_dir, ignore_errors=True)
             raise
-    return RunInfo(entry.id, spec.name, snapshot, len(cv.clip_ids), seconds, wall)
+    n_clips = int(np.isin(cv.folds, list(results)).sum())
+    return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
 
 
-def _check_folds(cv: CVData, fold_ids: list[int]) -> None:
+def check_folds(cv: CVData, fold_ids: list[int]) -> None:
     unknown = sorted(set(fold_ids) - set(cv.fold_ids))
     if unknown:
         raise InputError(

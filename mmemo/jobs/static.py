@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
-from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
+from mmemo.jobs.runs import RunInfo, RunSpec, check_folds, check_run_name, execute_run, store_run
 from mmemo.models.base import FoldResult
-from mmemo.progress import Progress
+from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
 
 FEATURELESS_MODELS = frozenset({"zeror"})
@@ -34,8 +35,7 @@ def train_static(
 
     params = dict(params or {})
     sklearn_static.check_model(model, params)
-    cv = load_cv(store, scheme, clips)
-    X, inputs = _inputs(store, cv, model, features)
+    cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
         return sklearn_static.fit_fold(
@@ -61,15 +61,17 @@ def train_static(
 
 def _inputs(
     store: Store, cv: CVData, model: str, features: str | None
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[CVData, np.ndarray, dict[str, Any]]:
+    """The clips (in the feature set's order) and their feature matrix."""
     if features is None:
         if model not in FEATURELESS_MODELS:
             raise InputError(f"model '{model}' needs --features NAME (a feature set in the store)")
-        return np.zeros((len(cv.clip_ids), 1)), {}
+        return cv, np.zeros((len(cv.clip_ids), 1)), {}
     from mmemo.features.store import load_clip_vectors
 
-    matrix, info = load_clip_vectors(store, features, cv.clip_ids)
-    return matrix, {"features": info}
+    matrix, ordinals, info = load_clip_vectors(store, features, cv.clip_ids)
+    order = np.argsort(ordinals, kind="stable")
+    return cv.take(order), matrix[order], {"features": info}
 
 
 def train_static_grid(
@@ -83,31 +85,70 @@ def train_static_grid(
     scheme: str = "luna2022",
     clips: str | None = None,
     seed: int = 2020,
+    n_jobs: int = -1,
     progress: Progress | None = None,
 ) -> list[RunInfo]:
     """Train every configuration of a grid (``K=V[,V...]`` specs × norms), one run each.
 
     A single configuration is stored under ``name``; several under ``name/k=v,...,norm=N``.
+    Folds and configurations run in parallel (joblib, ``n_jobs``); every task is seeded, so
+    the posteriors are identical to a serial run.
     """
+    from joblib import Parallel, delayed
+
     from mmemo.models import sklearn_static
     from mmemo.models.params import config_name, parse_param_grid
 
+    progress = progress or NullProgress()
     grid = [(params, norm) for params in parse_param_grid(param_specs) for norm in norms]
     for params, norm in grid:
         sklearn_static.check_model(model, params, norm=norm)
-    single = len(grid) == 1
-    return [
-        train_static(
-            store,
-            name=name if single else config_name(name, params, norm),
+    names = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
+    for run_name in names:
+        check_run_name(store, run_name)
+    cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
+    check_folds(cv, cv.fold_ids)
+    started = time.perf_counter()
+    tasks = [(c, fold) for c in range(len(grid)) for fold in cv.fold_ids]
+    with progress.task(
+        f"training {len(grid)} config(s) × {len(cv.fold_ids)} folds", len(tasks)
+    ) as task:
+        outputs = []
+        for output in Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_timed_fit)(
+                model,
+                grid[c][0],
+                grid[c][1],
+                seed,
+                X[cv.folds != fold],
+                cv.emotions[cv.folds != fold],
+                X[cv.folds == fold],
+            )
+            for c, fold in tasks
+        ):
+            outputs.append(output)
+            task.advance()
+    infos = []
+    for c, (params, norm) in enumerate(grid):
+        results = {fold: outputs[i][0] for i, (cc, fold) in enumerate(tasks) if cc == c}
+        seconds = [outputs[i][1] for i, (cc, _) in enumerate(tasks) if cc == c]
+        spec = RunSpec(
+            name=names[c],
+            kind="train",
             model=model,
-            params=params,
-            norm=norm,
-            features=features,
-            scheme=scheme,
-            clips=clips,
+            params={**params, "norm": norm},
+            inputs=inputs,
             seed=seed,
-            progress=progress,
         )
-        for params, norm in grid
-    ]
+        infos.append(store_run(store, spec, cv, results, seconds, started=started))
+    return infos
+
+
+def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[FoldResult, float]:
+    from mmemo.models import sklearn_static
+
+    t0 = time.perf_counter()
+    result = sklearn_static.fit_fold(
+        model, params, norm=norm, seed=seed, X_train=X_train, y_train=y_train, X_test=X_test
+    )
+    return result, time.perf_counter() - t0

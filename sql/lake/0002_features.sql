@@ -1,11 +1,14 @@
 -- name: 0002_features
 -- Feature rows, tagged with the registry feature set (feature_sets.id) that made them.
 
--- Per-clip vectors: pooled embeddings and imported per-clip features.
+-- Per-clip vectors: pooled embeddings and imported per-clip features. DOUBLE, so that
+-- imported values are kept exactly as given (float32 rounding moves an MLP's results).
 CREATE TABLE lake.clip_vectors (
     feature_set_id INTEGER NOT NULL,
     clip_id        VARCHAR NOT NULL,
-    vector         FLOAT[] NOT NULL
+    ordinal        INTEGER NOT NULL,   -- row position in the source: the order clips are
+                                       -- given to models (some, like an MLP, depend on it)
+    vector         DOUBLE[] NOT NULL
 );
 
 -- Frame-level vectors (embeddings computed with --frames).

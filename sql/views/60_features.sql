@@ -1,7 +1,7 @@
 -- name: clip_vectors, frame_vectors, au_frames, au_means, au_sequences
 -- Feature rows of complete feature sets, with the set's name and version.
 CREATE OR REPLACE TEMP VIEW clip_vectors AS
-SELECT f.name AS feature_set, f.version, v.clip_id, v.vector
+SELECT f.name AS feature_set, f.version, v.clip_id, v.ordinal, v.vector
 FROM lake.clip_vectors AS v
 JOIN feature_sets AS f ON f.id = v.feature_set_id AND f.status = 'complete';
 
