@@ -81,10 +81,23 @@ class _RateColumn(ProgressColumn):
 
 
 class RichProgress:
-    """The library's Progress protocol drawn as rich progress bars (on stderr)."""
+    """The library's Progress protocol drawn as rich progress bars (on stderr).
+
+    Nested tasks (folds, then epochs inside a fold) share one live display.
+    """
+
+    def __init__(self) -> None:
+        self._live: Progress | None = None
 
     @contextmanager
     def task(self, description: str, total: int | None) -> Iterator[_RichTask]:
+        if self._live is not None:
+            task_id = self._live.add_task(description, total=total)
+            try:
+                yield _RichTask(self._live, task_id)
+            finally:
+                self._live.remove_task(task_id)
+            return
         columns = [
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -94,7 +107,11 @@ class RichProgress:
             TimeRemainingColumn(),
         ]
         with Progress(*columns, console=err_console, transient=True) as progress:
-            yield _RichTask(progress, progress.add_task(description, total=total))
+            self._live = progress
+            try:
+                yield _RichTask(progress, progress.add_task(description, total=total))
+            finally:
+                self._live = None
 
 
 def simple_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:

@@ -109,3 +109,108 @@ def report(
         emit(rendered, out)
     else:
         console.print(rendered)
+
+
+def _overrides(specs: list[str] | None) -> dict:
+    from mmemo.errors import InputError
+    from mmemo.models.params import parse_param_grid
+
+    grid = parse_param_grid(specs or [])
+    if len(grid) != 1:
+        raise InputError("--param takes one value per key here (no grids for deep models)")
+    return grid[0]
+
+
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="Hyper-parameter override K=V (repeatable), e.g. max_epochs=50."),
+]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+
+
+@train_app.command("bilstm")
+def train_bilstm(
+    ctx: typer.Context,
+    features: Annotated[str, typer.Option(help="AU frame set (or frame embeddings) NAME[@V].")],
+    name: Annotated[str, typer.Option(help="Run name.")],
+    scheme: SchemeOpt = "luna2022",
+    clips: ClipsOpt = "av-speech",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    device: DeviceOpt = "auto",
+    early_stop_on: Annotated[
+        str,
+        typer.Option(help="inner (actor-disjoint split of the training actors) or test (paper)."),
+    ] = "inner",
+    param: ParamOpt = None,
+) -> None:
+    """Train the bi-LSTM with attention (2×50 units, batch 64, ≤300 epochs, patience 30).
+
+    Example: `mmemo train bilstm --features aus --name bilstm --param max_epochs=100`
+    """
+    from mmemo.jobs.deep import train_bilstm_job
+
+    info = train_bilstm_job(
+        open_store(ctx),
+        name=name,
+        features=features,
+        scheme=scheme,
+        clips=clips,
+        seed=seed,
+        device=device,
+        early_stop_on=early_stop_on,  # type: ignore[arg-type]
+        overrides=_overrides(param),
+        progress=RichProgress(),
+    )
+    _done(info)
+
+
+@train_app.command("finetune")
+def train_finetune(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="wav2vec2 checkpoint: hub id or local folder.")],
+    name: Annotated[str, typer.Option(help="Run name.")],
+    scheme: SchemeOpt = "luna2022",
+    clips: ClipsOpt = "av-speech",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    device: DeviceOpt = "auto",
+    batch_size: Annotated[int, typer.Option(help="Clips per optimizer step.")] = 100,
+    accumulate: Annotated[int, typer.Option(help="Micro-batches per optimizer step.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Epochs.")] = 10,
+    keep: Annotated[str, typer.Option(help="Keep each fold's last model (last) or none.")] = "last",
+    param: ParamOpt = None,
+) -> None:
+    """Fine-tune wav2vec2/XLSR with mean pooling and a 1024-tanh head, one model per fold.
+
+    Resumable: re-run the same command after a crash to continue with the next fold.
+
+    Example: `mmemo train finetune jonatasgrosman/wav2vec2-large-xlsr-53-english --name ft
+    --accumulate 10`
+    """
+    from mmemo.jobs.deep import train_finetune_job
+
+    overrides = {
+        **_overrides(param),
+        "batch_size": batch_size,
+        "gradient_accumulation": accumulate,
+        "epochs": epochs,
+    }
+    info = train_finetune_job(
+        open_store(ctx),
+        model,
+        name=name,
+        scheme=scheme,
+        clips=clips,
+        seed=seed,
+        device=device,
+        overrides=overrides,
+        keep=keep,  # type: ignore[arg-type]
+        progress=RichProgress(),
+    )
+    _done(info)
+
+
+def _done(info) -> None:
+    console.print(
+        f"run [bold]{info.name}[/bold] ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
+        f"{info.wall_seconds:.1f} s) -> snapshot {info.snapshot_id}"
+    )

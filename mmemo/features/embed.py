@@ -73,7 +73,7 @@ def embed_clips(
     parsed_layer = parse_layer(layer)
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
-    rows = _audio_clips(store, clips)
+    rows = audio_clips(store, clips)
     embedder = Wav2Vec2Embedder(model, revision=revision, device=device)
     params = {
         "model": str(model),
@@ -108,7 +108,7 @@ def embed_clips(
             f"embedding ({'resuming, ' if job.resumed else ''}{len(todo)} clips)", len(todo)
         ) as task,
     ):
-        decoded = _decoded(todo, Path(tmp))
+        decoded = decode_clips(todo, Path(tmp))
         buffer: list[tuple[str, object]] = []
         for clip_id, emb in extract(
             embedder,
@@ -132,7 +132,7 @@ def embed_clips(
     return report
 
 
-def _audio_clips(store: Store, clips: str | None) -> list[tuple]:
+def audio_clips(store: Store, clips: str | None) -> list[tuple]:
     where = selection_where(clips)
     with store.session() as s:
         try:
@@ -153,7 +153,7 @@ def _audio_clips(store: Store, clips: str | None) -> list[tuple]:
     return rows
 
 
-def _decoded(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray]]:
+def decode_clips(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray]]:
     from mmemo.features.audio import iter_decoded
 
     def paths() -> Iterator[tuple[str, Path]]:

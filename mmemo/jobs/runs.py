@@ -9,6 +9,7 @@ every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C i
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -84,15 +85,35 @@ def execute_run(
     *,
     folds: list[int] | None = None,
     progress: Progress | None = None,
+    resumable: bool = False,
+    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
 ) -> RunInfo:
-    """Train one model per fold, then store the run (see the module docstring)."""
+    """Train one model per fold, then store the run (see the module docstring).
+
+    Args:
+        resumable: keep finished folds under ``models/.work/`` so that re-running the same job
+            after a crash continues with the next fold.
+        extra_rows: more lake rows to store with the posteriors, from the run id and results.
+    """
     progress = progress or NullProgress()
     check_run_name(store, spec.name)
     fold_ids = folds if folds is not None else cv.fold_ids
     check_folds(cv, fold_ids)
     started = time.perf_counter()
-    results, seconds = _train_folds(cv, fold_ids, fit_fold, progress)
-    return store_run(store, spec, cv, results, seconds, started=started)
+    work = work_dir_for(store, spec, cv) if resumable else None
+    results, seconds = _train_folds(cv, fold_ids, fit_fold, progress, work)
+    info = store_run(
+        store,
+        spec,
+        cv,
+        results,
+        seconds,
+        started=started,
+        extra_rows=(lambda run_id: extra_rows(run_id, results)) if extra_rows else None,
+    )
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+    return info
 
 
 def store_run(
@@ -182,19 +203,56 @@ def check_folds(cv: CVData, fold_ids: list[int]) -> None:
 
 
 def _train_folds(
-    cv: CVData, fold_ids: list[int], fit_fold: FitFold, progress: Progress
+    cv: CVData,
+    fold_ids: list[int],
+    fit_fold: FitFold,
+    progress: Progress,
+    work_dir: Path | None = None,
 ) -> tuple[dict[int, FoldResult], list[float]]:
+    """Train each fold; with ``work_dir``, keep each finished fold there and reuse it, so a
+    job interrupted after some folds resumes with the next one."""
+    import joblib
+
     results: dict[int, FoldResult] = {}
     seconds: list[float] = []
     with progress.task("training folds", len(fold_ids)) as task:
         for fold in fold_ids:
-            t0 = time.perf_counter()
-            train = np.flatnonzero(cv.folds != fold)
-            test = np.flatnonzero(cv.folds == fold)
-            results[fold] = fit_fold(fold, train, test)
-            seconds.append(time.perf_counter() - t0)
+            done = work_dir / f"fold-{fold}.joblib" if work_dir is not None else None
+            if done is not None and done.is_file():
+                results[fold], spent = joblib.load(done)
+            else:
+                t0 = time.perf_counter()
+                train = np.flatnonzero(cv.folds != fold)
+                test = np.flatnonzero(cv.folds == fold)
+                results[fold] = fit_fold(fold, train, test)
+                spent = time.perf_counter() - t0
+                if done is not None:
+                    done.parent.mkdir(parents=True, exist_ok=True)
+                    joblib.dump((results[fold], spent), done.with_suffix(".tmp"))
+                    done.with_suffix(".tmp").replace(done)
+            seconds.append(spent)
             task.advance()
     return results, seconds
+
+
+def work_dir_for(store: Store, spec: RunSpec, cv: CVData) -> Path:
+    """Where finished folds of a long job wait until the run is stored (keyed by all that
+    defines the run, so only the very same job resumes from them)."""
+    key = json.dumps(
+        [
+            spec.name,
+            spec.model,
+            spec.params,
+            spec.inputs,
+            spec.seed,
+            cv.scheme,
+            cv.clips,
+            cv.clip_ids.tolist(),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return store.paths.models / ".work" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def _common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
@@ -214,11 +272,28 @@ def _save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult])
     model_dir.mkdir(parents=True, exist_ok=True)
     artefacts = []
     for fold, result in results.items():
-        path = model_dir / f"fold-{fold}.joblib"
-        joblib.dump(result.model, path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if result.model is None:  # the job was asked not to keep models
+            continue
+        save = getattr(result.model, "save", None)
+        if callable(save):  # torch models write their own checkpoint (file or folder)
+            path = model_dir / f"fold-{fold}.pt"
+            save(path)
+        else:
+            path = model_dir / f"fold-{fold}.joblib"
+            joblib.dump(result.model, path)
+        digest = _sha256_tree(path)
         artefacts.append({"fold": fold, "path": str(path.relative_to(root)), "sha256": digest})
     return artefacts
+
+
+def _sha256_tree(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(path.parent)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def _posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:

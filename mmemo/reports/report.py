@@ -47,7 +47,7 @@ def report_rows(store: Store, patterns: list[str]) -> list[RunRow]:
     """
     rows = []
     for run, summary in summarize_matching(store, patterns):
-        params = {k: v for k, v in (run.params or {}).items() if k != "norm"}
+        params = {k: v for k, v in (run.params or {}).items() if k not in ("norm", "config")}
         norm = (run.params or {}).get("norm")
         inputs = _inputs_label(run)
         rows.append(

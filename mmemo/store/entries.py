@@ -25,7 +25,7 @@ MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
 #: Lake tables holding each kind's rows, and the column that tags them with the entry id.
 LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "ingests": (("clips", "ingest_id"),),
-    "runs": (("posteriors", "run_id"),),
+    "runs": (("posteriors", "run_id"), ("attention", "run_id")),
     "feature_sets": (
         ("clip_vectors", "feature_set_id"),
         ("frame_vectors", "feature_set_id"),
