@@ -24,6 +24,7 @@ train_app = typer.Typer(
 def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
     app.command()(report)
+    app.command()(fuse)
 
 
 @train_app.command("static")
@@ -214,3 +215,37 @@ def _done(info) -> None:
         f"run [bold]{info.name}[/bold] ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
         f"{info.wall_seconds:.1f} s) -> snapshot {info.snapshot_id}"
     )
+
+
+def fuse(
+    ctx: typer.Context,
+    runs: Annotated[list[str], typer.Argument(help="Runs to fuse (names or globs), in order.")],
+    name: Annotated[str, typer.Option(help="Name of the fused run.")],
+    method: Annotated[
+        str, typer.Option(help="logreg (paper: trained per fold), mean, product or vote.")
+    ] = "logreg",
+    C: Annotated[float, typer.Option("--C", help="Inverse regularisation of logreg.")] = 1.0,
+    norm: Annotated[str, typer.Option(help="Scaling before logreg: minmax, standard, none.")] = (
+        "minmax"
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed (recorded).")] = 2020,
+) -> None:
+    """Late fusion: per fold, a model on the runs' concatenated scores (the paper's method).
+
+    The input matrix comes from sql/fusion/fusion_input.sql.
+
+    Example: `mmemo fuse audio-ft aus-bilstm --name fusion`
+    """
+    from mmemo.jobs.fusion import fuse_runs
+
+    info = fuse_runs(
+        open_store(ctx),
+        runs,
+        name=name,
+        method=method,
+        C=C,
+        norm=norm,
+        seed=seed,
+        progress=RichProgress(),
+    )
+    _done(info)

@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from mmemo.corpora.media import BadMediaError, MediaInfo, probe
@@ -15,7 +14,7 @@ from mmemo.corpora.sources import SourceFile, enumerate_sources
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.entries import staged
-from mmemo.store.store import Store
+from mmemo.store.store import Store, append_rows
 
 DATASET = "ravdess"
 _COLUMNS = [
@@ -207,17 +206,8 @@ def _commit(store: Store, sources: list[Path], rows: list[dict], report: IngestR
     with staged(store, "ingests", **fields) as entry:
         report.ingest_id = entry.id
         table = pa.Table.from_pylist([{**row, "ingest_id": entry.id} for row in rows])
-        columns = ", ".join(_COLUMNS)
-
-        def write(con: duckdb.DuckDBPyConnection) -> None:
-            con.register("mmemo_new_clips", table)
-            try:
-                con.execute(
-                    f"INSERT INTO lake.clips ({columns}) SELECT {columns} FROM mmemo_new_clips"
-                )
-            finally:
-                con.unregister("mmemo_new_clips")
-
+        table = table.select(_COLUMNS)
         report.snapshot_id = entry.finish(
-            f"ingest {entry.id}: {len(rows)} ravdess clip version(s)", write
+            f"ingest {entry.id}: {len(rows)} ravdess clip version(s)",
+            lambda con: append_rows(con, "clips", table),
         )

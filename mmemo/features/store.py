@@ -26,7 +26,7 @@ from mmemo.errors import InputError, NotFoundError
 from mmemo.provenance import code_version, pid_alive, process_identity
 from mmemo.store.entries import complete, discard
 from mmemo.store.registry import FeatureSet
-from mmemo.store.store import Session, Store
+from mmemo.store.store import Session, Store, append_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 #: Lake table of each kind of feature set.
@@ -125,14 +125,7 @@ def commit_rows(store: Store, job: FeatureJob, tables: dict[str, pa.Table], note
 
     def write(con) -> None:
         for name, rows in tagged.items():
-            columns = ", ".join(f'"{c}"' for c in rows.column_names)
-            con.register("mmemo_new_rows", rows)
-            try:
-                con.execute(
-                    f'INSERT INTO lake."{name}" ({columns}) SELECT {columns} FROM mmemo_new_rows'
-                )
-            finally:
-                con.unregister("mmemo_new_rows")
+            append_rows(con, name, rows)
 
     with store.session(write=True) as s:
         return s.commit_lake(f"feature set {job.id} '{job.name}' v{job.version}: {note}", write)

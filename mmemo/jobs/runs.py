@@ -30,7 +30,7 @@ from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import library_versions, pid_alive
 from mmemo.store.entries import staged
 from mmemo.store.registry import Run
-from mmemo.store.store import Store
+from mmemo.store.store import Store, append_rows
 
 #: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult.
 FitFold = Callable[[int, np.ndarray, np.ndarray], FoldResult]
@@ -129,14 +129,54 @@ def store_run(
     """Write a trained run: registry entry, artefacts, posteriors (+ ``extra_rows``), all or
     nothing. ``extra_rows(run_id)`` gives more lake tables to append in the same snapshot."""
     classes, kind = _common_classes(results)
+
+    def rows(run_id: int) -> dict[str, pa.Table]:
+        tables = {"posteriors": _posteriors(run_id, cv, results)}
+        if extra_rows is not None:
+            tables.update(extra_rows(run_id))
+        return tables
+
+    return write_run(
+        store,
+        spec,
+        scheme=cv.scheme,
+        clips=cv.clips,
+        clips_snapshot=cv.snapshot_id,
+        classes=classes,
+        kind=kind,
+        n_clips=int(np.isin(cv.folds, list(results)).sum()),
+        seconds=seconds,
+        started=started,
+        rows=rows,
+        artefacts=lambda model_dir: save_artefacts(model_dir, store.root, results),
+    )
+
+
+def write_run(
+    store: Store,
+    spec: RunSpec,
+    *,
+    scheme: str,
+    clips: str,
+    clips_snapshot: int | None,
+    classes: list[int],
+    kind: str,
+    n_clips: int,
+    seconds: list[float],
+    started: float,
+    rows: Callable[[int], dict[str, pa.Table]],
+    artefacts: Callable[[Path], list[dict]] | None = None,
+) -> RunInfo:
+    """Register a run and write its lake rows (``rows(run_id)``) and model files, all or
+    nothing: on any failure the store is left as it was."""
     fields = {
         "name": spec.name,
         "kind": spec.kind,
         "model": spec.model,
         "params": spec.params,
-        "inputs": {**spec.inputs, "clips_snapshot": cv.snapshot_id},
-        "scheme": cv.scheme,
-        "clips": cv.clips,
+        "inputs": {**spec.inputs, "clips_snapshot": clips_snapshot},
+        "scheme": scheme,
+        "clips": clips,
         "seed": spec.seed,
         "classes": [],
         "score_kind": "",
@@ -148,38 +188,27 @@ def store_run(
     with staged(store, "runs", **fields) as entry:
         model_dir = store.paths.models / f"run-{entry.id}"
         try:
-            artefacts = _save_artefacts(model_dir, store.root, results)
-            tables = {"posteriors": _posteriors(entry.id, cv, results)}
-            if extra_rows is not None:
-                tables.update(extra_rows(entry.id))
+            saved = artefacts(model_dir) if artefacts is not None else []
+            tables = rows(entry.id)
 
             def write(con: duckdb.DuckDBPyConnection) -> None:
                 for name, table in tables.items():
-                    columns = ", ".join(f'"{c}"' for c in table.column_names)
-                    con.register("mmemo_new_rows", table)
-                    try:
-                        con.execute(
-                            f'INSERT INTO lake."{name}" ({columns}) '
-                            f"SELECT {columns} FROM mmemo_new_rows"
-                        )
-                    finally:
-                        con.unregister("mmemo_new_rows")
+                    append_rows(con, name, table)
 
             wall = time.perf_counter() - started
             snapshot = entry.finish(
-                f"run {entry.id} '{spec.name}': posteriors of {len(results)} fold(s)",
+                f"run {entry.id} '{spec.name}': {spec.kind} {spec.model}",
                 write,
                 classes=classes,
                 score_kind=kind,
                 fold_seconds=seconds,
                 wall_seconds=wall,
-                artefacts=artefacts,
-                n_clips=int(np.isin(cv.folds, list(results)).sum()),
+                artefacts=saved,
+                n_clips=n_clips,
             )
         except BaseException:
             shutil.rmtree(model_dir, ignore_errors=True)
             raise
-    n_clips = int(np.isin(cv.folds, list(results)).sum())
     return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
 
 
@@ -266,7 +295,8 @@ def _common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
     return [int(c) for c in first.classes], first.kind
 
 
-def _save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) -> list[dict]:
+def save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) -> list[dict]:
+    """Write each fold's model under ``model_dir``; return their paths and sha256."""
     import joblib
 
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -211,6 +211,17 @@ def _attach_lake(con: duckdb.DuckDBPyConnection, paths: StorePaths, *, write: bo
     con.execute(f"ATTACH 'ducklake:{paths.catalog}' AS lake ({options})")
 
 
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Any) -> None:
+    """Append an Arrow table's rows to lake ``table`` (by column name), inside the caller's
+    transaction."""
+    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    con.register("mmemo_new_rows", rows)
+    try:
+        con.execute(f'INSERT INTO lake."{table}" ({columns}) SELECT {columns} FROM mmemo_new_rows')
+    finally:
+        con.unregister("mmemo_new_rows")
+
+
 class Session:
     """An open store: the DuckDB connection (registry as default catalog, lake as ``lake``)
     and the SQLAlchemy engine on the same connection."""

@@ -1,0 +1,184 @@
+"""``mmemo fuse``: late fusion of stored runs into a new run (with lineage to its inputs)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+from mmemo.fusion.late import METHODS, combine_rule, fit_logreg_fold, to_probabilities
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, save_artefacts, write_run
+from mmemo.models.base import FoldResult
+from mmemo.progress import NullProgress, Progress
+from mmemo.reports.report import resolve_runs
+from mmemo.resources import read_sql
+from mmemo.store.registry import Run
+from mmemo.store.store import Store
+
+CANONICAL = list(range(1, len(EMOTIONS) + 1))
+
+
+def fuse_runs(
+    store: Store,
+    runs: list[str],
+    *,
+    name: str,
+    method: str = "logreg",
+    C: float = 1.0,
+    norm: str = "minmax",
+    seed: int = 2020,
+    progress: Progress | None = None,
+) -> RunInfo:
+    """Fuse the scores of ``runs`` per fold into the run ``name``.
+
+    Raises:
+        InputError: runs on different fold schemes or clip sets (naming what differs), runs
+            without training-clip scores for a trained method, an unknown method.
+    """
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    progress = progress or NullProgress()
+    check_run_name(store, name)
+    started = time.perf_counter()
+    with store.session() as s:
+        chosen = resolve_runs(s, runs)
+        _check_compatible(chosen, s, trained=method == "logreg")
+        names = [r.name for r in chosen]
+        rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
+        snapshot = s.current_snapshot()
+    if not rows:
+        raise InputError("the chosen runs have no clips in common")
+    by_fold: dict[int, dict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    for fold, split, clip_id, emotion, features in rows:
+        by_fold[fold][split].append((clip_id, emotion, features))
+    results: dict[int, tuple[FoldResult, dict[str, list[str]]]] = {}
+    seconds = []
+    with progress.task(f"fusing {len(chosen)} runs ({method})", len(by_fold)) as task:
+        for fold, splits in sorted(by_fold.items()):
+            t0 = time.perf_counter()
+            if not splits.get("test"):
+                raise InputError(f"fold {fold}: the chosen runs have no test clips in common")
+            results[fold] = _fuse_fold(chosen, splits, method, C, norm, seed)
+            seconds.append(time.perf_counter() - t0)
+            task.advance()
+    first = next(iter(results.values()))[0]
+    params = {"method": method, **({"C": C, "norm": norm} if method == "logreg" else {})}
+    spec = RunSpec(
+        name=name,
+        kind="fusion",
+        model=f"fusion-{method}",
+        params=params,
+        inputs={
+            "runs": names,
+            "run_ids": [r.id for r in chosen],
+            "run_snapshots": {r.name: r.snapshot_id for r in chosen},
+        },
+        seed=seed,
+    )
+
+    def posterior_rows(run_id: int) -> dict[str, pa.Table]:
+        parts = []
+        for fold, (result, ids) in results.items():
+            for split, scores in (("train", result.train_scores), ("test", result.test_scores)):
+                n = len(ids[split])
+                if n == 0:
+                    continue
+                parts.append(
+                    pa.table(
+                        {
+                            "run_id": pa.array([run_id] * n, pa.int32()),
+                            "fold": pa.array([fold] * n, pa.int16()),
+                            "split": pa.array([split] * n, pa.string()),
+                            "clip_id": pa.array(ids[split], pa.string()),
+                            "scores": pa.array(
+                                list(np.asarray(scores, np.float64)), pa.list_(pa.float64())
+                            ),
+                        }
+                    )
+                )
+        return {"posteriors": pa.concat_tables(parts)}
+
+    return write_run(
+        store,
+        spec,
+        scheme=chosen[0].scheme,
+        clips=chosen[0].clips,
+        clips_snapshot=snapshot,
+        classes=[int(c) for c in first.classes],
+        kind=first.kind,
+        n_clips=sum(len(ids["test"]) for _, ids in results.values()),
+        seconds=seconds,
+        started=started,
+        rows=posterior_rows,
+        artefacts=lambda model_dir: _save_models(model_dir, store, results),
+    )
+
+
+def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
+    schemes = {r.scheme for r in chosen}
+    if len(schemes) > 1:
+        detail = ", ".join(f"{r.name}: {r.scheme}" for r in chosen)
+        raise InputError(f"runs use different fold schemes ({detail}); fuse runs of one scheme")
+    coverage = session.fetch(
+        read_sql("fusion/run_coverage.sql"), {"runs": [r.name for r in chosen]}
+    )
+    per_run: dict[str, dict[tuple[int, str], tuple[int, int]]] = defaultdict(dict)
+    for run, fold, split, n, clips_hash in coverage:
+        per_run[run][(fold, split)] = (n, clips_hash)
+    reference = chosen[0].name
+    for run in chosen[1:]:
+        for key in sorted(set(per_run[reference]) | set(per_run[run.name])):
+            if key[1] == "train" and not trained:
+                continue
+            a, b = per_run[reference].get(key), per_run[run.name].get(key)
+            if a != b:
+                fold, split = key
+                raise InputError(
+                    f"runs score different clips in fold {fold} ({split}): "
+                    f"{reference} has {a[0] if a else 0} clip(s), {run.name} "
+                    f"{b[0] if b else 0}{' (other clips)' if a and b and a[0] == b[0] else ''}"
+                )
+    if trained:
+        for run in chosen:
+            folds = {f for f, _ in per_run[run.name]}
+            lacking = sorted(f for f in folds if (f, "train") not in per_run[run.name])
+            if lacking:
+                raise InputError(
+                    f"run {run.name} has no training-clip scores in fold(s) {lacking}: the "
+                    "logreg fusion trains on them (use --method mean|product|vote instead)"
+                )
+
+
+def _fuse_fold(chosen: list[Run], splits, method: str, C: float, norm: str, seed: int):
+    ids = {split: [r[0] for r in splits.get(split, [])] for split in ("train", "test")}
+    X = {split: np.array([r[2] for r in splits.get(split, [])], dtype=np.float64) for split in ids}
+    if method == "logreg":
+        y_train = np.array([r[1] for r in splits["train"]])
+        result = fit_logreg_fold(X["train"], y_train, X["test"], C=C, norm=norm, seed=seed)
+        return result, ids
+    scores = {}
+    for split, matrix in X.items():
+        if matrix.size == 0:
+            scores[split] = np.zeros((0, len(CANONICAL)))
+            continue
+        blocks, offset = [], 0
+        for run in chosen:
+            width = len(run.classes)
+            block = to_probabilities(matrix[:, offset : offset + width], run.score_kind)
+            offset += width
+            canonical = np.zeros((len(block), len(CANONICAL)))
+            for j, code in enumerate(run.classes):
+                canonical[:, CANONICAL.index(int(code))] = block[:, j]
+            blocks.append(canonical)
+        scores[split] = combine_rule(blocks, method)
+    kind = "probs" if method in ("mean", "vote") else "logits"
+    result = FoldResult(CANONICAL, kind, scores["train"], scores["test"], model=None)
+    return result, ids
+
+
+def _save_models(model_dir, store: Store, results) -> list[dict]:
+    return save_artefacts(model_dir, store.root, {f: r for f, (r, _) in results.items()})

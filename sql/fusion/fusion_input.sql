@@ -1,0 +1,17 @@
+-- name: fusion_input
+-- The input matrix of late fusion: for every fold, split and clip, the scores of the chosen
+-- runs concatenated in the order the runs are given, as they are stored (no soft-max).
+-- Parameters: $runs  -- list of run names, in order, e.g. ['audio', 'aus-mlp']
+-- Only clips that every chosen run scored in that fold and split are returned.
+SELECT
+    p.fold,
+    p.split,
+    p.clip_id,
+    c.emotion,
+    flatten(list(p.scores ORDER BY list_position($runs, p.run))) AS features
+FROM posteriors AS p
+JOIN clips AS c USING (clip_id)
+WHERE list_contains($runs, p.run)
+GROUP BY p.fold, p.split, p.clip_id, c.emotion
+HAVING count(*) = len($runs)
+ORDER BY p.fold, p.split, p.clip_id;
