@@ -18,6 +18,9 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     ingest_app.command("openface")(ingest_openface)
     import_app.command("features")(import_features)
     plot_app.command("aus")(plot_aus)
+    from mmemo.cli.runs import plot_runs
+
+    plot_app.command("runs")(plot_runs)
     app.add_typer(import_app, name="import")
     app.add_typer(plot_app, name="plot")
 
@@ -160,3 +163,52 @@ def plot_aus(
 
     path = plot_clip_aus(open_store(ctx), clip, out, features=features)
     console.print(f"wrote {path}")
+
+
+@import_app.command("posteriors")
+def import_posteriors(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="CSV or parquet files of per-clip scores.")],
+    name: Annotated[str, typer.Option(help="Run name.")],
+    classes: Annotated[
+        str,
+        typer.Option(
+            help="Label of each score column in order: names (any case; fear, disgusted, "
+            "surprise accepted) or codes 01-08, comma-separated."
+        ),
+    ],
+    id_col: Annotated[str | None, typer.Option(help="Clip id column (default: guessed).")] = None,
+    score_cols: Annotated[
+        str | None, typer.Option(help="Regex of score columns (default: numeric columns).")
+    ] = None,
+    fold_col: Annotated[str | None, typer.Option(help="Column holding the fold.")] = None,
+    fold: Annotated[int | None, typer.Option(help="Fold of every row.")] = None,
+    split_col: Annotated[str | None, typer.Option(help="Column holding train/test.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split of every row: train or test.")] = None,
+    scheme: Annotated[str, typer.Option(help="Fold scheme the folds belong to.")] = "luna2022",
+    kind: Annotated[str, typer.Option(help="logits, probs or decision.")] = "logits",
+) -> None:
+    """Import posteriors made elsewhere as a run (remapped to the canonical class order).
+
+    Example: `mmemo import posteriors fold0_test.csv --name w2v --fold 0 --split test
+    --id-col name --classes neutral,calm,happy,sad,angry,fear,disgust,surprise`
+    """
+    from mmemo.jobs.imports import import_posteriors as run
+
+    info = run(
+        open_store(ctx),
+        files,
+        name=name,
+        classes=classes,
+        id_col=id_col,
+        score_cols=score_cols,
+        fold_col=fold_col,
+        fold=fold,
+        split_col=split_col,
+        split=split,
+        scheme=scheme,
+        kind=kind,
+    )
+    console.print(
+        f"run [bold]{info.name}[/bold]: {info.n_clips} test clip(s) -> snapshot {info.snapshot_id}"
+    )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 
-from mmemo.errors import NotFoundError
+from mmemo.errors import InputError, NotFoundError
 from mmemo.models.params import format_value
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
 from mmemo.reports.tables import RunRow
+from mmemo.resources import read_sql
 from mmemo.store.registry import Run
 from mmemo.store.store import Session, Store
 
@@ -99,3 +102,80 @@ def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, Run
             raise NotFoundError(f"run '{run.name}' has no test posteriors")
         summaries.append((run, summarize(run.name, folds)))
     return summaries
+
+
+def export_run(store: Store, run: str, out: Path, fmt: str) -> int:
+    """Write a run's posteriors with clip metadata (``sql/export/run_posteriors.sql``)."""
+    from mmemo.store.query import format_result
+
+    if fmt not in ("parquet", "csv"):
+        raise InputError(f"--format {fmt!r}: expected parquet or csv")
+    with store.session() as s:
+        (found,) = resolve_runs(s, [run])[:1]
+        s.ensure_views()
+        table = s.con.execute(
+            read_sql("export/run_posteriors.sql"), {"run": found.name}
+        ).fetch_arrow_table()
+    text = format_result(table, fmt, out)
+    if fmt == "csv":
+        out.write_text(text, encoding="utf-8")
+    return table.num_rows
+
+
+@dataclass
+class Comparison:
+    run_a: str
+    run_b: str
+    n: int
+    accuracy_a: float
+    accuracy_b: float
+    only_a: int  # clips A gets right and B wrong
+    only_b: int
+    p_value: float
+    diff: float
+    diff_low: float
+    diff_high: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def compare_runs(
+    store: Store, a: str, b: str, *, n_boot: int = 10000, seed: int = 2020
+) -> Comparison:
+    """Paired comparison of two runs on the test clips they share (same scheme and fold):
+    McNemar's exact test and a paired bootstrap 95% CI of the accuracy difference."""
+    from mmemo.reports.stats import mcnemar_exact, paired_bootstrap_diff
+
+    with store.session() as s:
+        run_a, run_b = resolve_runs(s, [a])[0], resolve_runs(s, [b])[0]
+        if run_a.scheme != run_b.scheme:
+            raise InputError(
+                f"{run_a.name} uses scheme {run_a.scheme}, {run_b.name} {run_b.scheme}; "
+                "compare runs of one scheme"
+            )
+        rows = s.fetch(
+            "SELECT x.correct, y.correct FROM test_predictions AS x "
+            "JOIN test_predictions AS y USING (clip_id, fold) "
+            "WHERE x.run_id = ? AND y.run_id = ? ORDER BY clip_id",
+            [run_a.id, run_b.id],
+        )
+    if not rows:
+        raise InputError(f"{run_a.name} and {run_b.name} share no test clips")
+    correct_a = np.array([r[0] for r in rows], dtype=bool)
+    correct_b = np.array([r[1] for r in rows], dtype=bool)
+    only_a, only_b, p = mcnemar_exact(correct_a, correct_b)
+    diff, low, high = paired_bootstrap_diff(correct_a, correct_b, n_boot=n_boot, seed=seed)
+    return Comparison(
+        run_a.name,
+        run_b.name,
+        len(rows),
+        100.0 * correct_a.mean(),
+        100.0 * correct_b.mean(),
+        int(only_a),
+        int(only_b),
+        float(p),
+        float(diff),
+        float(low),
+        float(high),
+    )

@@ -12,6 +12,9 @@ SELECT
     c.emotion AS true_emotion,
     c.label AS true_label,
     p.classes[list_position(p.scores, list_max(p.scores))] AS predicted_emotion,
+    ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
+        p.classes[list_position(p.scores, list_max(p.scores))]
+    ] AS predicted_label,
     list_max(p.scores) AS confidence,
     p.classes[list_position(p.scores, list_max(p.scores))] = c.emotion AS correct
 FROM posteriors AS p

@@ -1,0 +1,201 @@
+"""``mmemo import posteriors``: scores someone already has, as a run like any other."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
+from mmemo.jobs.cv import fold_assignment
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
+from mmemo.store.store import Store
+
+#: Label spellings accepted by --classes (any case), mapped to emotion codes.
+CLASS_ALIASES: dict[str, int] = {
+    **{label: code for code, label in enumerate(EMOTIONS, start=1)},
+    "fear": 6,
+    "disgusted": 7,
+    "surprise": 8,
+    "anger": 5,
+    "happiness": 3,
+    "sadness": 4,
+}
+KINDS = ("logits", "probs", "decision")
+
+
+def parse_classes(spec: str) -> list[int]:
+    """Emotion codes of ``--classes``: labels (any case, common aliases) or codes 01-08."""
+    codes = []
+    for raw in [p.strip() for p in spec.split(",") if p.strip()]:
+        key = raw.lower()
+        if key.isdigit() and 1 <= int(key) <= len(EMOTIONS):
+            codes.append(int(key))
+        elif key in CLASS_ALIASES:
+            codes.append(CLASS_ALIASES[key])
+        else:
+            raise InputError(
+                f"--classes: unknown label {raw!r}; expected RAVDESS labels "
+                f"({', '.join(EMOTIONS)}), aliases (fear, disgusted, surprise) or codes 01-08"
+            )
+    if len(set(codes)) != len(codes):
+        raise InputError(f"--classes {spec!r} names a class twice")
+    return codes
+
+
+def import_posteriors(
+    store: Store,
+    files: list[Path],
+    *,
+    name: str,
+    classes: str,
+    id_col: str | None = None,
+    score_cols: str | None = None,
+    fold_col: str | None = None,
+    fold: int | None = None,
+    split_col: str | None = None,
+    split: str | None = None,
+    scheme: str = "luna2022",
+    kind: str = "logits",
+) -> RunInfo:
+    """Import per-clip scores from CSV/parquet files as the run ``name`` (canonical order).
+
+    Raises:
+        InputError: see the checks in the command's help; the store is unchanged.
+    """
+    started = time.perf_counter()
+    check_run_name(store, name)
+    if kind not in KINDS:
+        raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
+    if (fold_col is None) == (fold is None):
+        raise InputError("give the fold with either --fold-col COL or --fold N")
+    if (split_col is None) == (split is None):
+        raise InputError("give the split with either --split-col COL or --split train|test")
+    codes = parse_classes(classes)
+    records = []  # (fold, split, clip_id, scores)
+    for path in files:
+        records += _read(path, id_col, score_cols, fold_col, fold, split_col, split, len(codes))
+    with store.session() as s:
+        known = dict(s.fetch("SELECT clip_id, actor FROM clips"))
+        emotions = dict(s.fetch("SELECT clip_id, emotion FROM clips"))
+    unknown = sorted({r[2] for r in records if r[2] not in known})
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} clip id(s) unknown to the store: {', '.join(unknown[:5])}"
+            f"{' ...' if len(unknown) > 5 else ''}"
+        )
+    _check_records(store, scheme, records, known, emotions)
+    order = np.argsort(codes)
+    canonical = sorted(codes)
+    digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in files)).hexdigest()
+    spec = RunSpec(
+        name=name,
+        kind="import",
+        model="imported",
+        params={"kind": kind, "classes_given": codes},
+        inputs={"files": [str(p) for p in files], "sha256": digest},
+    )
+
+    def rows(run_id: int) -> dict[str, pa.Table]:
+        n = len(records)
+        return {
+            "posteriors": pa.table(
+                {
+                    "run_id": pa.array([run_id] * n, pa.int32()),
+                    "fold": pa.array([r[0] for r in records], pa.int16()),
+                    "split": pa.array([r[1] for r in records], pa.string()),
+                    "clip_id": pa.array([r[2] for r in records], pa.string()),
+                    "scores": pa.array([r[3][order] for r in records], pa.list_(pa.float64())),
+                }
+            )
+        }
+
+    return write_run(
+        store,
+        spec,
+        scheme=scheme,
+        clips="imported",
+        clips_snapshot=None,
+        classes=canonical,
+        kind=kind,
+        n_clips=sum(1 for r in records if r[1] == "test"),
+        seconds=[],
+        started=started,
+        rows=rows,
+    )
+
+
+def _read(path, id_col, score_cols, fold_col, fold, split_col, split, n_classes) -> list[tuple]:
+    table = read_table(Path(path))
+    id_name = pick_id_column(table, id_col, Path(path))
+    for col in (fold_col, split_col):
+        if col is not None and col not in table.column_names:
+            raise InputError(f"{path}: no column {col!r}; columns: {', '.join(table.column_names)}")
+    skip = {id_name, fold_col, split_col, "fold", "split"}
+    pattern = re.compile(score_cols) if score_cols else None
+    cols = [
+        c
+        for c, t in zip(table.column_names, table.schema.types, strict=True)
+        if c not in skip
+        and (
+            pattern.fullmatch(c) if pattern else (pa.types.is_floating(t) or pa.types.is_integer(t))
+        )
+    ]
+    if len(cols) != n_classes:
+        raise InputError(
+            f"{path}: {len(cols)} score column(s) ({', '.join(cols)}) but --classes names "
+            f"{n_classes}"
+        )
+    try:
+        scores = np.column_stack([table[c].to_numpy(zero_copy_only=False) for c in cols]).astype(
+            np.float64
+        )
+    except (ValueError, TypeError):
+        raise InputError(f"{path}: score columns must be numeric") from None
+    if not np.isfinite(scores).all():
+        row = int(np.argwhere(~np.isfinite(scores))[0][0])
+        raise InputError(f"{path}: NaN or infinite score in row {row + 2}")
+    ids = clip_ids_from(table[id_name].to_pylist())
+    folds = table[fold_col].to_pylist() if fold_col else [fold] * len(ids)
+    splits = table[split_col].to_pylist() if split_col else [split] * len(ids)
+    out = []
+    for i, clip in enumerate(ids):
+        s = str(splits[i]).strip().lower()
+        if s not in ("train", "test"):
+            raise InputError(f"{path}: split {splits[i]!r} in row {i + 2}; expected train or test")
+        try:
+            f = int(folds[i])
+        except (TypeError, ValueError):
+            raise InputError(f"{path}: fold {folds[i]!r} in row {i + 2} is not a number") from None
+        out.append((f, s, clip, scores[i]))
+    return out
+
+
+def _check_records(store, scheme, records, actors, emotions) -> None:
+    seen = Counter((r[0], r[1], r[2]) for r in records)
+    twice = [k for k, n in seen.items() if n > 1]
+    if twice:
+        f, s, c = twice[0]
+        raise InputError(f"clip {c} appears twice in fold {f} ({s})")
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for clip in {r[2] for r in records}:
+        counts[actors[clip]][emotions[clip]] += 1
+    assignment = fold_assignment(store, scheme, counts)
+    for f, s, clip, _ in records:
+        if s == "test" and assignment[actors[clip]] != f:
+            raise InputError(
+                f"clip {clip} (actor {actors[clip]}) is a test clip of fold {f}, but '{scheme}' "
+                f"tests actor {actors[clip]} in fold {assignment[actors[clip]]}"
+            )
+    folds = {r[0] for r in records}
+    tested = {r[0] for r in records if r[1] == "test"}
+    empty = sorted(folds - tested)
+    if empty:
+        raise InputError(f"fold(s) {empty} have no test clips")

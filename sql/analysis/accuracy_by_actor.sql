@@ -1,0 +1,7 @@
+-- name: accuracy_by_actor
+-- Test accuracy (%) of every complete run per actor, over all folds.
+-- Run: mmemo sql -f sql/analysis/accuracy_by_actor.sql
+SELECT run, value AS actor, n, round(accuracy, 2) AS accuracy
+FROM accuracy_by
+WHERE attribute = 'actor'
+ORDER BY run, actor;

@@ -1,0 +1,7 @@
+-- name: accuracy_by_statement
+-- Test accuracy (%) of every complete run per statement, over all folds.
+-- Run: mmemo sql -f sql/analysis/accuracy_by_statement.sql
+SELECT run, value AS statement, n, round(accuracy, 2) AS accuracy
+FROM accuracy_by
+WHERE attribute = 'statement'
+ORDER BY run, statement;

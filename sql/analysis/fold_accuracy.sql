@@ -1,0 +1,7 @@
+-- name: fold_accuracy
+-- Test accuracy (%) of every fold of every complete run, with the mean over folds.
+-- Run: mmemo sql -f sql/analysis/fold_accuracy.sql
+SELECT run, fold, n, round(accuracy, 2) AS accuracy,
+    round(avg(accuracy) OVER (PARTITION BY run), 2) AS mean_over_folds
+FROM fold_accuracy
+ORDER BY run, fold;

@@ -1,0 +1,13 @@
+-- name: run_posteriors
+-- Everything about one run's scores, for analysis elsewhere: fold, split, clip metadata,
+-- true and predicted emotion, and the scores with their class order and kind.
+-- Parameters: $run  -- the run name
+SELECT p.run, p.fold, p.split, p.clip_id, c.actor, c.gender, c.modality, c.vocal_channel,
+    c.intensity, c.statement, c.repetition, c.emotion AS true_emotion, c.label AS true_label,
+    pr.predicted_emotion, pr.predicted_label, pr.confidence, pr.correct,
+    p.kind, p.classes, p.scores
+FROM posteriors AS p
+JOIN clips AS c USING (clip_id)
+JOIN predictions AS pr USING (run_id, fold, split, clip_id)
+WHERE p.run = $run
+ORDER BY p.fold, p.split, p.clip_id;

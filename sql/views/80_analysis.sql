@@ -1,0 +1,35 @@
+-- name: test_predictions, confusions, accuracy_by
+-- Everyday error-analysis views over the test predictions of complete runs.
+
+-- Test predictions with the clip's metadata (actor, gender, intensity, statement ...).
+CREATE OR REPLACE TEMP VIEW test_predictions AS
+SELECT p.run, p.run_id, p.fold, p.clip_id, p.true_emotion, p.true_label, p.predicted_emotion,
+    p.predicted_label, p.confidence, p.correct, c.actor, c.gender, c.intensity, c.statement,
+    c.repetition, c.modality, c.vocal_channel
+FROM predictions AS p
+JOIN clips AS c USING (clip_id)
+WHERE p.split = 'test';
+
+-- How often each true label is predicted as each label, per run (test clips of all folds).
+CREATE OR REPLACE TEMP VIEW confusions AS
+SELECT run, true_label, predicted_label, count(*) AS n
+FROM test_predictions
+GROUP BY run, true_label, predicted_label;
+
+-- Accuracy (%) per run and value of a clip attribute, in long form:
+-- attribute in (actor, gender, intensity, statement, emotion).
+CREATE OR REPLACE TEMP VIEW accuracy_by AS
+SELECT run, attribute, value, count(*) AS n, 100.0 * avg(correct::INTEGER) AS accuracy
+FROM (
+    SELECT run, correct, 'actor' AS attribute, actor::VARCHAR AS value FROM test_predictions
+    UNION ALL
+    SELECT run, correct, 'gender', gender FROM test_predictions
+    UNION ALL
+    SELECT run, correct, 'intensity', CASE intensity WHEN 1 THEN 'normal' ELSE 'strong' END
+    FROM test_predictions
+    UNION ALL
+    SELECT run, correct, 'statement', statement::VARCHAR FROM test_predictions
+    UNION ALL
+    SELECT run, correct, 'emotion', true_label FROM test_predictions
+)
+GROUP BY run, attribute, value;
