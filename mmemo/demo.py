@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmemo.progress import Progress
-from mmemo.reports.metrics import RunSummary
+from mmemo.reports.tables import RunRow
 
 Say = Callable[[str], None]
+
+
+@dataclass
+class DemoResult:
+    store: Path
+    rows: list[RunRow]
+    confusion: Path | None
+    table: Path
+    seconds: float
+    runs: list[str] = field(default_factory=list)
 
 
 def run_demo(
@@ -19,50 +31,117 @@ def run_demo(
     seed: int = 2020,
     say: Say = lambda _: None,
     progress: Progress | None = None,
-) -> list[RunSummary]:
-    """synth → init → ingest → baseline → report; returns the report's summaries.
+) -> DemoResult:
+    """synth → init → ingest (clips, OpenFace AUs) → models → fusion → report and figure.
 
-    The synthetic corpus is written to ``<store_dir>/demo-corpus``. Running the demo again on
-    the same folder reuses what is there (ingestion is idempotent) and adds a new run.
+    The synthetic corpus goes to ``<store_dir>/demo-corpus``, the report table and confusion
+    figure next to the store. Deep models (bi-LSTM, a tiny wav2vec2 fine-tune) run when torch
+    is installed. Running again on the same folder reuses corpus and store and adds new runs.
     """
     from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.jobs.static import train_static
-    from mmemo.reports.report import summarize_runs
+    from mmemo.features.openface import ingest_openface
+    from mmemo.jobs.fusion import fuse_runs
+    from mmemo.jobs.static import train_static_grid
+    from mmemo.reports.figures import plot_confusion
+    from mmemo.reports.report import report_rows
+    from mmemo.reports.tables import baseline_rows, render
     from mmemo.store.store import Store
     from mmemo.testing.synth import create_ravdess
 
     started = time.perf_counter()
+    scheme = f"kfold:{min(actors, 4)}:{seed}"
     corpus_dir = store_dir / "demo-corpus"
-    say(f"1/4 synth: RAVDESS-shaped corpus of {actors} actors in {corpus_dir}")
-    corpus = create_ravdess(corpus_dir, actors=actors, seed=seed)
-    say(f"    {len(corpus.files)} files")
-    say(f"2/4 init: store in {store_dir}")
+    say(f"synth: RAVDESS-shaped corpus of {actors} actors in {corpus_dir}")
+    corpus = create_ravdess(corpus_dir, actors=actors, seed=seed, seconds=0.8)
     store = Store.init(store_dir)
-    say("3/4 ingest ravdess")
+    say(f"init: store in {store.root}")
     ingested = ingest_ravdess(store, [corpus.root], progress=progress)
-    say(f"    {ingested.added} clip version(s) added, {ingested.unchanged} unchanged")
-    name = _free_name(store, "demo-zeror")
-    say(f"4/4 train static --model zeror --scheme kfold:2:{seed} --clips av-speech --name {name}")
-    train_static(
+    say(f"ingest ravdess: {ingested.added} clip version(s) added, {ingested.unchanged} unchanged")
+    speech_csvs = str(corpus.openface_dir / "01-01-*.csv")  # the full-AV speech videos
+    aus = ingest_openface(store, [speech_csvs], name="aus", progress=progress)
+    say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
+    tag = _free_tag(store)
+    runs: list[str] = []
+
+    def train_static(name: str, model: str, params: list[str], norm: str = "none", features=None):
+        say(f"train static --model {model} {' '.join(params)} --norm {norm} --name {name}")
+        train_static_grid(
+            store,
+            name=name,
+            model=model,
+            param_specs=params,
+            norms=[norm],
+            features=features,
+            scheme=scheme,
+            clips="av-speech",
+            seed=seed,
+            progress=progress,
+        )
+        runs.append(name)
+
+    train_static(f"zeror{tag}", "zeror", [])
+    train_static(f"aus-svc{tag}", "svc", ["C=1"], "minmax", "aus")
+    train_static(f"aus-mlp{tag}", "mlp", ["hidden_layer_sizes=80"], "minmax", "aus")
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
+        runs += _deep_models(store, store_dir, tag, scheme, seed, say, progress)
+    else:
+        say("torch/transformers not installed: skipping the bi-LSTM and the fine-tune")
+    say(f"fuse {' '.join(runs[1:])} --name fusion{tag}")
+    fuse_runs(store, runs[1:], name=f"fusion{tag}", seed=seed, progress=progress)
+    runs.append(f"fusion{tag}")
+
+    rows = report_rows(store, runs[1:])
+    rows = baseline_rows([r.summary for r in rows if r.summary is not None], human=()) + rows
+    table = store_dir.parent / f"{store_dir.name}-report.md"
+    table.write_text(render(rows, fmt="markdown") + "\n", encoding="utf-8")
+    fusion = next(r.summary for r in rows if r.summary is not None and r.summary.run == runs[-1])
+    confusion = plot_confusion(fusion, store_dir.parent / f"{store_dir.name}-fusion-confusion.png")
+    seconds = time.perf_counter() - started
+    say(f"report: {table}; confusion matrix of the fusion: {confusion} ({seconds:.1f} s in all)")
+    return DemoResult(store.root, rows, confusion, table, seconds, runs)
+
+
+def _deep_models(
+    store, store_dir: Path, tag: str, scheme: str, seed: int, say, progress
+) -> list[str]:
+    from mmemo.jobs.deep import train_bilstm_job, train_finetune_job
+    from mmemo.testing.tiny_models import build_tiny_wav2vec2
+
+    say(f"train bilstm --features aus --param max_epochs=15 --name aus-bilstm{tag}")
+    train_bilstm_job(
         store,
-        name=name,
-        model="zeror",
-        scheme=f"kfold:2:{seed}",
+        name=f"aus-bilstm{tag}",
+        features="aus",
+        scheme=scheme,
         clips="av-speech",
         seed=seed,
+        overrides={"max_epochs": 15, "patience": 5},
         progress=progress,
     )
-    summaries = summarize_runs(store, [name])
-    say(f"done in {time.perf_counter() - started:.1f} s")
-    return summaries
+    tiny = store_dir / "demo-tiny-wav2vec2"
+    if not (tiny / "config.json").exists():
+        build_tiny_wav2vec2(tiny, seed=seed)
+    say(f"train finetune {tiny} --epochs 3 --batch-size 16 --name audio-ft{tag} (tiny model)")
+    train_finetune_job(
+        store,
+        str(tiny),
+        name=f"audio-ft{tag}",
+        scheme=scheme,
+        clips="av-speech",
+        seed=seed,
+        overrides={"epochs": 3, "batch_size": 16, "lr": 1e-3, "max_seconds": 1.0},
+        progress=progress,
+    )
+    return [f"aus-bilstm{tag}", f"audio-ft{tag}"]
 
 
-def _free_name(store, base: str) -> str:
+def _free_tag(store) -> str:
+    """'' for the first demo in a store, '-2', '-3' ... for later ones."""
     from mmemo.store.catalog import run_list
 
     taken = {row[1] for row in run_list(store)}
-    name, n = base, 1
-    while name in taken:
+    tag, n = "", 1
+    while f"fusion{tag}" in taken:
         n += 1
-        name = f"{base}-{n}"
-    return name
+        tag = f"-{n}"
+    return tag

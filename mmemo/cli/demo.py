@@ -21,14 +21,14 @@ def demo(
     ] = None,
     actors: Annotated[int, typer.Option(help="Actors in the synthetic corpus.")] = 4,
 ) -> None:
-    """Run the whole loop on a synthetic corpus: synth → init → ingest → train → report.
+    """Run the whole loop on a synthetic corpus: synth → init → ingest → train → fuse → report.
 
     Example: `mmemo demo --store ./demo-store`
     """
     from mmemo.demo import run_demo
     from mmemo.reports.tables import render
 
-    summaries = run_demo(
+    result = run_demo(
         store_path(ctx, store), actors=actors, say=console.print, progress=RichProgress()
     )
-    console.print(render(summaries, fmt="table"))
+    console.print(render(result.rows, fmt="table"))

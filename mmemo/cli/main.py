@@ -40,25 +40,26 @@ def main(argv: list[str] | None = None) -> None:
     from mmemo.errors import MmemoError
 
     try:
-        app(args=argv, prog_name="mmemo", standalone_mode=False)
+        code = app(args=argv, prog_name="mmemo", standalone_mode=False)
     except MmemoError as exc:
         if os.environ.get("MMEMO_DEBUG") == "1":
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("[red]interrupted[/red]: nothing half-done was kept")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = 130
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # usage errors from Typer's Click
+    except Exception as exc:  # usage errors from Typer's Click carry show() and exit_code
         handled = _usage_error(exc)
         if handled is None:
             raise
         sys.exit(handled)
+    if code == 130:  # Typer turns Ctrl-C into exit status 130
+        err_console.print("[red]interrupted[/red]: nothing half-done was kept", soft_wrap=True)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _usage_error(exc: Exception) -> int | None:

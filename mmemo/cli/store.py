@@ -116,8 +116,9 @@ def sql(
         err_console.print("done")
         return
     rendered = format_result(table, fmt, out)
-    if rendered is not None:
-        if isinstance(rendered, str):
-            emit(rendered, out)
-        else:
-            console.print(rendered)
+    if fmt == "parquet":
+        err_console.print(f"{rendered} to {out}")
+    elif isinstance(rendered, str):
+        emit(rendered, out)
+    else:
+        console.print(rendered)

@@ -56,6 +56,7 @@ def enumerate_sources(sources: list[Path]) -> Enumeration:
     """
     found = Enumeration()
     for source in sources:
+        source = Path(source).expanduser().absolute()
         if not source.exists():
             raise InputError(f"{source}: no such file or directory")
         if source.is_dir():
@@ -127,7 +128,7 @@ def _read_list(listing: Path, found: Enumeration) -> None:
         if not candidate.is_absolute() and not candidate.exists():
             candidate = listing.parent / entry
         if candidate.is_file() and candidate.suffix.lower() in MEDIA_SUFFIXES:
-            found.files.append(SourceFile(candidate.stem, candidate))
+            found.files.append(SourceFile(candidate.stem, candidate.absolute()))
         else:
             found.files.append(SourceFile(PurePosixPath(entry).stem, None))
 

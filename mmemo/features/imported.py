@@ -46,12 +46,12 @@ def read_table(path: Path, sep: str | None = None) -> pa.Table:
     con = duckdb.connect()
     try:
         if path.suffix.lower() == ".parquet":
-            return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetch_arrow_table()
+            return con.execute("SELECT * FROM read_parquet(?)", [str(path)]).to_arrow_table()
         options = ", delim = ?" if sep else ""
         params = [str(path)] + ([sep] if sep else [])
         return con.execute(
             f"SELECT * FROM read_csv(?, header = true{options})", params
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
     finally:

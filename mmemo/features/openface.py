@@ -215,7 +215,7 @@ def _read_all(
             f"SELECT {select}{extra_sql} FROM read_csv(?, header = true, filename = true, "
             f"types = {types!r}, store_rejects = true, ignore_errors = true)"
         )
-        parts.append(con.execute(query, [files]).fetch_arrow_table())
+        parts.append(con.execute(query, [files]).to_arrow_table())
         rejected += con.execute(
             "SELECT s.file_path, e.line, e.column_name, e.error_message "
             "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
@@ -249,7 +249,7 @@ def _filter(
         f"* EXCLUDE (filename) FROM frames WHERE {' AND '.join(conditions)} "
         "ORDER BY clip_id, frame",
         params,
-    ).fetch_arrow_table()
+    ).to_arrow_table()
     con.close()
     report.frames = kept.num_rows
     report.dropped_frames = total - kept.num_rows

@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,15 +240,13 @@ def _train_folds(
 ) -> tuple[dict[int, FoldResult], list[float]]:
     """Train each fold; with ``work_dir``, keep each finished fold there and reuse it, so a
     job interrupted after some folds resumes with the next one."""
-    import joblib
-
     results: dict[int, FoldResult] = {}
     seconds: list[float] = []
     with progress.task("training folds", len(fold_ids)) as task:
         for fold in fold_ids:
             done = work_dir / f"fold-{fold}.joblib" if work_dir is not None else None
             if done is not None and done.is_file():
-                results[fold], spent = joblib.load(done)
+                results[fold], spent = _load_fold(done)
             else:
                 t0 = time.perf_counter()
                 train = np.flatnonzero(cv.folds != fold)
@@ -256,12 +254,39 @@ def _train_folds(
                 results[fold] = fit_fold(fold, train, test)
                 spent = time.perf_counter() - t0
                 if done is not None:
-                    done.parent.mkdir(parents=True, exist_ok=True)
-                    joblib.dump((results[fold], spent), done.with_suffix(".tmp"))
-                    done.with_suffix(".tmp").replace(done)
+                    _keep_fold(done, results[fold], spent)
             seconds.append(spent)
             task.advance()
     return results, seconds
+
+
+def _keep_fold(done: Path, result: FoldResult, spent: float) -> None:
+    """Keep a finished fold: torch models through their own ``save`` (they do not pickle),
+    everything else with joblib; the marker file is written last."""
+    import joblib
+
+    done.parent.mkdir(parents=True, exist_ok=True)
+    model, loader = result.model, None
+    if callable(getattr(model, "save", None)):
+        model.save(done.with_suffix(".model"))
+        loader = f"{type(model).__module__}:{type(model).__qualname__}"
+        model = None
+    payload = (replace(result, model=model), spent, loader)
+    joblib.dump(payload, done.with_suffix(".tmp"))
+    done.with_suffix(".tmp").replace(done)
+
+
+def _load_fold(done: Path) -> tuple[FoldResult, float]:
+    import importlib
+
+    import joblib
+
+    result, spent, loader = joblib.load(done)
+    if loader is not None:
+        module, _, name = loader.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        result = replace(result, model=cls.load(done.with_suffix(".model")))
+    return result, spent
 
 
 def work_dir_for(store: Store, spec: RunSpec, cv: CVData) -> Path:

@@ -115,7 +115,7 @@ def export_run(store: Store, run: str, out: Path, fmt: str) -> int:
         s.ensure_views()
         table = s.con.execute(
             read_sql("export/run_posteriors.sql"), {"run": found.name}
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     text = format_result(table, fmt, out)
     if fmt == "csv":
         out.write_text(text, encoding="utf-8")

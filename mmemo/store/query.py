@@ -29,7 +29,7 @@ def run_query(store: Store, query: str, *, write: bool = False) -> pa.Table | No
         s.ensure_views()
         try:
             relation = s.con.sql(query)
-            return None if relation is None else relation.fetch_arrow_table()
+            return None if relation is None else relation.to_arrow_table()
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if not write and "read-only" in message:

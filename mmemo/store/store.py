@@ -173,7 +173,7 @@ class Store:
                 con: duckdb.DuckDBPyConnection = raw._ConnectionWrapper__c  # type: ignore[union-attr]
                 _attach_lake(con, self.paths, write=write)
                 return engine
-            except (duckdb.IOException, sa.exc.OperationalError) as exc:
+            except (duckdb.Error, sa.exc.OperationalError) as exc:
                 engine.dispose()
                 message = str(exc)
                 if "lock" not in message.lower():
@@ -205,7 +205,11 @@ class Store:
 
 def _attach_lake(con: duckdb.DuckDBPyConnection, paths: StorePaths, *, write: bool) -> None:
     con.execute(f"LOAD '{ducklake_extension()}'")
-    options = f"DATA_PATH '{paths.data}/'" + ("" if write else ", READ_ONLY")
+    # The catalog keeps data file paths relative to DATA_PATH; overriding the recorded one
+    # lets a store folder be moved or copied.
+    options = f"DATA_PATH '{paths.data}/', OVERRIDE_DATA_PATH TRUE" + (
+        "" if write else ", READ_ONLY"
+    )
     if not write and not paths.catalog.exists():
         raise StoreError(f"{paths.root}: the lake catalog is missing; run `mmemo init`")
     con.execute(f"ATTACH 'ducklake:{paths.catalog}' AS lake ({options})")

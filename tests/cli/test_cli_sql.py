@@ -1,0 +1,198 @@
+"""``mmemo sql``: read-only by default, output formats, files, time travel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+N_CLIPS = 624  # the session corpus: actors 1-2, every file
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM lake.clips",
+        "INSERT INTO lake.clips SELECT * FROM lake.clips LIMIT 1",
+        "UPDATE runs SET name = 'x'",
+        "DROP TABLE lake.posteriors",
+    ],
+)
+def test_sql_refuses_changes_without_write(cli, ingested_store, store_state, statement):
+    before = store_state(ingested_store)
+    result = cli("--store", ingested_store.root, "sql", statement)
+    assert result.code == 2
+    assert "read-only" in result.err_text
+    assert "--write" in result.err_text
+    assert store_state(ingested_store) == before
+
+
+def test_sql_write_changes_the_store_with_write(cli, ingested_store, store_state):
+    before = store_state(ingested_store)
+    where = "actor = 1 AND modality = 3"
+    result = cli(
+        "--store", ingested_store.root, "sql", "--write", f"DELETE FROM lake.clips WHERE {where}"
+    )
+    assert result.code == 0, result.err
+    after = store_state(ingested_store)
+    assert after["snapshot"] == before["snapshot"] + 1
+    assert after["lake.clips"] == (N_CLIPS - 104,)
+    query = "SELECT count(*) AS n FROM clips"
+    counted = cli("--store", ingested_store.root, "sql", query, "--format", "json")
+    assert json.loads(counted.out) == [{"n": N_CLIPS - 104}]
+
+
+def test_sql_error_is_one_line_exit_2(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", "SELECT nope FROM clips")
+    assert result.code == 2
+    assert "SQL error" in result.err_text and "nope" in result.err_text
+
+
+def test_sql_needs_exactly_one_of_query_or_file(cli, ingested_store, tmp_path):
+    none = cli("--store", ingested_store.root, "sql")
+    assert none.code == 2 and "QUERY or -f FILE" in none.err_text
+    query_file = tmp_path / "q.sql"
+    query_file.write_text("SELECT 1")
+    both = cli("--store", ingested_store.root, "sql", "SELECT 1", "-f", query_file)
+    assert both.code == 2 and "QUERY or -f FILE" in both.err_text
+
+
+def test_sql_plain_names_reach_views_lake_and_registry(cli, ingested_store):
+    query = (
+        "SELECT (SELECT count(*) FROM clips) AS clips, (SELECT count(*) FROM ingests) AS ingests, "
+        "(SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM posteriors) AS posteriors, "
+        "(SELECT count(*) FROM lake.clips) AS lake_clips"
+    )
+    result = cli("--store", ingested_store.root, "sql", query, "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [
+        {"clips": N_CLIPS, "ingests": 1, "runs": 0, "posteriors": 0, "lake_clips": N_CLIPS}
+    ]
+
+
+QUERY = "SELECT label, count(*) AS n FROM clips WHERE modality = 1 GROUP BY label ORDER BY label"
+EXPECTED = {
+    "angry": 32,
+    "calm": 32,
+    "disgust": 16,
+    "fearful": 32,
+    "happy": 32,
+    "neutral": 16,
+    "sad": 32,
+    "surprised": 16,
+}
+
+
+def test_sql_default_output_is_a_table(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY)
+    assert result.code == 0, result.err
+    assert "label" in result.out and "surprised" in result.out
+    assert "8 row(s)" in result.out
+
+
+def test_sql_csv(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "csv")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert {r["label"]: int(r["n"]) for r in rows} == EXPECTED
+
+
+def test_sql_json(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "json")
+    assert result.code == 0, result.err
+    assert {r["label"]: r["n"] for r in json.loads(result.out)} == EXPECTED
+
+
+def test_sql_markdown(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "markdown")
+    assert result.code == 0, result.err
+    lines = result.out.strip().splitlines()
+    assert lines[0] == "| label | n |"
+    assert lines[1].startswith("|---|")
+    assert "| neutral | 16 |" in lines
+    assert len(lines) == 2 + len(EXPECTED)
+
+
+def test_sql_parquet_to_out(cli, ingested_store, tmp_path):
+    out = tmp_path / "labels.parquet"
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "parquet", "--out", out)
+    assert result.code == 0, result.err
+    table = pq.read_table(out)
+    assert dict(zip(table["label"].to_pylist(), table["n"].to_pylist(), strict=True)) == EXPECTED
+
+
+def test_sql_parquet_needs_out(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "parquet")
+    assert result.code == 2
+    assert "--out" in result.err_text
+
+
+def test_sql_csv_to_out_file(cli, ingested_store, tmp_path):
+    out = tmp_path / "labels.csv"
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "csv", "--out", out)
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert {r["label"]: int(r["n"]) for r in rows} == EXPECTED
+
+
+def test_sql_unknown_format(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", QUERY, "--format", "xml")
+    assert result.code == 2
+    assert "xml" in result.err_text and "csv" in result.err_text
+
+
+def test_sql_from_file(cli, ingested_store, tmp_path):
+    query_file = tmp_path / "labels.sql"
+    query_file.write_text(f"-- labels of full-AV clips\n{QUERY};\n")
+    result = cli("--store", ingested_store.root, "sql", "-f", query_file, "--format", "json")
+    assert result.code == 0, result.err
+    assert {r["label"]: r["n"] for r in json.loads(result.out)} == EXPECTED
+
+
+def test_sql_missing_file(cli, ingested_store, tmp_path):
+    result = cli("--store", ingested_store.root, "sql", "-f", tmp_path / "missing.sql")
+    assert result.code == 2
+    assert "missing.sql" in result.err_text
+
+
+def test_sql_time_travel_with_ducklake_syntax(cli, ingested_store):
+    root = ingested_store.root
+    latest = cli(
+        "--store",
+        root,
+        "sql",
+        "SELECT max(snapshot_id) AS s FROM lake.snapshots()",
+        "--format",
+        "json",
+    )
+    ingest_snapshot = json.loads(latest.out)[0]["s"]
+    assert (
+        cli("--store", root, "sql", "--write", "DELETE FROM lake.clips WHERE modality = 2").code
+        == 0
+    )
+
+    def count_at(version: int) -> int:
+        query = f"SELECT count(*) AS n FROM lake.clips AT (VERSION => {version})"
+        result = cli("--store", root, "sql", query, "--format", "json")
+        assert result.code == 0, result.err
+        return json.loads(result.out)[0]["n"]
+
+    assert count_at(ingest_snapshot - 1) == 0
+    assert count_at(ingest_snapshot) == N_CLIPS
+    assert count_at(ingest_snapshot + 1) == N_CLIPS - 208
+
+
+def test_sql_multiple_statements_return_the_last_result(cli, ingested_store):
+    result = cli(
+        "--store",
+        ingested_store.root,
+        "sql",
+        "CREATE TEMP TABLE t AS SELECT 41 AS x; SELECT x + 1 AS y FROM t",
+        "--format",
+        "json",
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [{"y": 42}]

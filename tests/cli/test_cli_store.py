@@ -1,0 +1,88 @@
+"""Store overview commands (tables, snapshots) and the CLI's error boundary."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def row_of(output: str, name: str) -> list[str]:
+    """Cells of the rich-table row whose first cell is ``name``."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
+        if cells and cells[0] == name:
+            return cells
+    raise AssertionError(f"no row '{name}' in:\n{output}")
+
+
+def test_tables_lists_views_lake_tables_and_registry_with_counts(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "tables")
+    assert result.code == 0, result.err
+    with ingested_store.session() as s:
+        ingest_snapshot = s.current_snapshot()
+    assert row_of(result.out, "clips")[1:3] == ["view", "624"]
+    assert row_of(result.out, "posteriors")[1:3] == ["view", "0"]
+    assert row_of(result.out, "lake.clips") == [
+        "lake.clips",
+        "lake table",
+        "624",
+        str(ingest_snapshot),
+    ]
+    assert row_of(result.out, "lake.posteriors")[1:3] == ["lake table", "0"]
+    assert row_of(result.out, "ingests")[1:3] == ["registry", "1"]
+    assert row_of(result.out, "runs")[1:3] == ["registry", "0"]
+
+
+def test_snapshots_lists_versions_with_their_commit_messages(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "snapshots")
+    assert result.code == 0, result.err
+    assert "ingest 1: 624 ravdess clip version(s)" in result.out
+    assert "lake schema 0001_core" in result.out
+    with ingested_store.session() as s:
+        newest = s.current_snapshot()
+    first_row = next(line for line in result.out.splitlines() if "ingest 1" in line)
+    assert row_of(first_row, str(newest))  # newest first, with its id
+
+
+def test_snapshots_limit(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "snapshots", "--limit", "1")
+    assert result.code == 0, result.err
+    assert "ingest 1" in result.out
+    assert "lake schema" not in result.out
+
+
+def test_runs_on_a_store_without_runs(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "runs")
+    assert result.code == 0, result.err
+    assert "name" in result.out and "status" in result.out
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_an_error_is_one_red_line_on_stderr(cli, tmp_path, monkeypatch, columns):
+    """Piped stderr is not a terminal: rich must not wrap the error over several lines."""
+    monkeypatch.setenv("COLUMNS", columns)
+    missing = tmp_path / ("a-store-folder-with-a-rather-long-name-" + "x" * 40)
+    result = cli("--store", missing, "tables")
+    assert result.code == 2
+    assert result.out == ""
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("error: ")
+    assert str(missing) in lines[0]
+
+
+def test_usage_errors_exit_with_click_status(cli):
+    result = cli("no-such-command")
+    assert result.code == 2
+    assert "no-such-command" in result.err_text
+
+
+def test_ctrl_c_exits_130_with_a_message(cli, ingested_store, monkeypatch):
+    from mmemo.store import catalog
+
+    def interrupted(store):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(catalog, "table_overview", interrupted)
+    result = cli("--store", ingested_store.root, "tables")
+    assert result.code == 130
+    assert "interrupted" in result.err_text

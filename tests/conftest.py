@@ -1,0 +1,183 @@
+"""Shared fixtures: temporary stores, a small synthetic RAVDESS corpus, the CLI in-process.
+
+Stores are built once per session and restored before each test. A restored store lives at the
+same path as the one it was built at, because a DuckLake catalog records its data folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+#: Actors of the session's synthetic corpus (2 actors: 624 files; luna2022 folds 4 and 0).
+SYNTH_ACTORS = 2
+SYNTH_SECONDS = 0.4
+
+
+class CliResult(NamedTuple):
+    """What one in-process ``mmemo`` invocation did."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_text(self) -> str:
+        """stderr with whitespace (including rich's line wrapping) collapsed to single spaces."""
+        return " ".join(self.err.split())
+
+    @property
+    def out_text(self) -> str:
+        return " ".join(self.out.split())
+
+
+def _restorable(template: Path, work: Path) -> Callable[[], Path]:
+    """A function that puts a fresh copy of ``template`` at ``work`` and returns ``work``."""
+
+    def restore() -> Path:
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(template, work)
+        return work
+
+    return restore
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory: pytest.TempPathFactory):
+    """A RAVDESS-shaped corpus of actors 1-2 (all 624 of their files), short clips."""
+    from mmemo.testing.synth import create_ravdess
+
+    root = tmp_path_factory.mktemp("synth") / "RAVDESS"
+    return create_ravdess(root, actors=SYNTH_ACTORS, seconds=SYNTH_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def _fresh_store_restore(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    from mmemo.store.store import Store
+
+    base = tmp_path_factory.mktemp("fresh")
+    work = base / "store"
+    Store.init(work)
+    template = base / "template"
+    shutil.copytree(work, template)
+    return _restorable(template, work)
+
+
+@pytest.fixture(scope="session")
+def _ingested_store_restore(
+    tmp_path_factory: pytest.TempPathFactory, synth_corpus
+) -> Callable[[], Path]:
+    from mmemo.corpora.ingest import ingest_ravdess
+    from mmemo.store.store import Store
+
+    base = tmp_path_factory.mktemp("ingested")
+    work = base / "store"
+    report = ingest_ravdess(Store.init(work), [synth_corpus.root])
+    assert report.added == len(synth_corpus.files)
+    template = base / "template"
+    shutil.copytree(work, template)
+    return _restorable(template, work)
+
+
+@pytest.fixture(scope="session")
+def _zeror_store_restore(_ingested_store_restore) -> Callable[[], Path]:
+    from mmemo.jobs.static import train_static
+    from mmemo.store.store import Store
+
+    work = _ingested_store_restore()  # shares the ingested store's path (see module docstring)
+    train_static(
+        Store.open(work), name="zeror", model="zeror", scheme="luna2022", clips="av-speech"
+    )
+    template = work.parent / "zeror-template"
+    shutil.copytree(work, template)
+    return _restorable(template, work)
+
+
+@pytest.fixture()
+def store(_fresh_store_restore):
+    """A freshly initialised, empty store (registry at head, lake tables created)."""
+    from mmemo.store.store import Store
+
+    return Store.open(_fresh_store_restore())
+
+
+@pytest.fixture()
+def ingested_store(_ingested_store_restore):
+    """A store holding the session's synthetic corpus (one ingest); free to change."""
+    from mmemo.store.store import Store
+
+    return Store.open(_ingested_store_restore())
+
+
+@pytest.fixture()
+def zeror_store(_zeror_store_restore):
+    """The ingested store plus a ZeroR run 'zeror' (luna2022, av-speech: actors 1-2 are folds 4
+    and 0). Uses the ingested store's folder: a test takes this or ``ingested_store``."""
+    from mmemo.store.store import Store
+
+    return Store.open(_zeror_store_restore())
+
+
+@pytest.fixture()
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``mmemo ARGS...`` in-process; return :class:`CliResult` (code, out, err)."""
+    from mmemo.cli.main import main
+
+    monkeypatch.setenv("COLUMNS", "200")  # wide tables; stderr errors must not rely on it
+    monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "1")
+    monkeypatch.delenv("MMEMO_DEBUG", raising=False)
+
+    def run(*args: Any) -> CliResult:
+        capsys.readouterr()
+        code = 0
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def _store_state(store) -> dict[str, Any]:
+    """Everything a failed command must leave as it was: the newest lake snapshot, the lake's
+    row counts and the registry rows of ingests, runs, feature sets and fold assignments."""
+    from mmemo.store.catalog import REGISTRY_TABLES
+
+    with store.session(check_schema=False) as s:
+        state: dict[str, Any] = {"snapshot": s.current_snapshot()}
+        for table in s.lake_tables():
+            state[f"lake.{table}"] = s.con.execute(f"SELECT count(*) FROM lake.{table}").fetchone()
+        for table in REGISTRY_TABLES:
+            rows = s.con.execute(f"SELECT * FROM {table}").fetchall()
+            state[table] = sorted(rows, key=repr)
+    return state
+
+
+@pytest.fixture()
+def store_state() -> Callable[[Any], dict[str, Any]]:
+    """``store_state(store)``: snapshot id, lake row counts and registry rows, for equality."""
+    return _store_state
+
+
+@pytest.fixture()
+def lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers wait at most 1 s for a busy store."""
+    monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "1")
+
+
+@pytest.fixture()
+def small_corpus(synth_corpus, tmp_path: Path) -> Iterator[Path]:
+    """A folder with copies of a few files of the synthetic corpus (2 WAV, 1 MP4)."""
+    folder = tmp_path / "small" / "Actor_01"
+    folder.mkdir(parents=True)
+    wanted = ["03-01-01-01-01-01-01.wav", "03-01-05-02-01-01-01.wav", "01-01-03-01-02-01-01.mp4"]
+    for name in wanted:
+        shutil.copy(synth_corpus.root / "Actor_01" / name, folder / name)
+    yield folder.parent

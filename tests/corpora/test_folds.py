@@ -1,0 +1,120 @@
+"""Fold schemes: the paper's actor folds, leave-one-actor-out, stratified actor k-fold."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mmemo.corpora.folds import LUNA2022_TEST_ACTORS, FoldScheme, parse_scheme
+from mmemo.corpora.ravdess import corpus_names, parse_name
+from mmemo.errors import InputError
+
+#: Test actors per fold in Luna-Jiménez et al. (2022), as printed in the paper.
+PAPER_FOLDS = {
+    0: {2, 5, 14, 15, 16},
+    1: {3, 6, 7, 13, 18},
+    2: {10, 11, 12, 19, 20},
+    3: {8, 17, 21, 23, 24},
+    4: {1, 4, 9, 22},
+}
+
+
+def av_speech_counts(actors=range(1, 25)) -> dict[int, Counter]:
+    """{actor: Counter(emotion)} of the AV-speech clips of ``actors`` (60 clips each)."""
+    counts: dict[int, Counter] = {a: Counter() for a in actors}
+    for stem in corpus_names():
+        name = parse_name(stem)
+        if name.modality == 1 and name.vocal_channel == 1 and name.actor in counts:
+            counts[name.actor][name.emotion] += 1
+    return counts
+
+
+def test_luna2022_test_actors_are_exactly_the_papers():
+    assignment = FoldScheme("luna2022").assign(av_speech_counts())
+    folds = {f: {a for a, g in assignment.items() if g == f} for f in set(assignment.values())}
+    assert folds == PAPER_FOLDS
+    assert [set(t) for t in LUNA2022_TEST_ACTORS] == [PAPER_FOLDS[f] for f in range(5)]
+
+
+@pytest.mark.parametrize("scheme", ["luna2022", "loao", "kfold:5:2020", "kfold:3:7", "kfold:24:1"])
+def test_every_actor_is_tested_in_exactly_one_fold(scheme):
+    counts = av_speech_counts()
+    assignment = parse_scheme(scheme).assign(counts)
+    assert sorted(assignment) == list(range(1, 25))
+    k = {"luna2022": 5, "loao": 24}.get(scheme) or int(scheme.split(":")[1])
+    assert sorted(set(assignment.values())) == list(range(k))
+
+
+def test_loao_tests_actor_a_in_fold_a_minus_1():
+    assert FoldScheme("loao").assign(av_speech_counts()) == {a: a - 1 for a in range(1, 25)}
+
+
+def test_luna2022_on_a_subset_of_actors_keeps_their_paper_folds():
+    assert FoldScheme("luna2022").assign(av_speech_counts([1, 2, 3])) == {1: 4, 2: 0, 3: 1}
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(2, 8), seed=st.integers(0, 10_000))
+def test_kfold_is_deterministic_actor_disjoint_and_class_balanced(k, seed):
+    counts = av_speech_counts()
+    scheme = FoldScheme(f"kfold:{k}:{seed}")
+    assignment = scheme.assign(counts)
+    assert assignment == scheme.assign(counts)  # same seed, same folds
+    assert sorted(assignment) == list(range(1, 25))  # each actor in exactly one fold
+    assert set(assignment.values()) == set(range(k))
+    per_fold = [Counter() for _ in range(k)]
+    for actor, fold in assignment.items():
+        per_fold[fold].update(counts[actor])
+    one_actor = max(max(c.values()) for c in counts.values())  # 8 clips of a class
+    for emotion in range(1, 9):
+        sizes = [fold[emotion] for fold in per_fold]
+        assert max(sizes) - min(sizes) <= one_actor, (emotion, sizes)
+
+
+def test_kfold_balances_classes_when_actors_differ():
+    counts = av_speech_counts(range(1, 13))
+    for actor in (1, 2, 3):  # some actors lack "surprised"
+        counts[actor][8] = 0
+    assignment = FoldScheme("kfold:4:11").assign(counts)
+    per_fold = [Counter() for _ in range(4)]
+    for actor, fold in assignment.items():
+        per_fold[fold].update(counts[actor])
+    for emotion in range(1, 9):
+        sizes = [fold[emotion] for fold in per_fold]
+        assert max(sizes) - min(sizes) <= 8, (emotion, sizes)
+
+
+def test_kfold_seeds_give_different_folds():
+    counts = av_speech_counts()
+    assignments = {
+        tuple(sorted(FoldScheme(f"kfold:5:{s}").assign(counts).items())) for s in range(5)
+    }
+    assert len(assignments) > 1
+
+
+def test_kfold_with_more_folds_than_actors_is_refused():
+    with pytest.raises(InputError, match="needs at least 5 actors, got 2"):
+        FoldScheme("kfold:5:1").assign(av_speech_counts([1, 2]))
+
+
+@pytest.mark.parametrize("name", ["bogus", "luna", "kfold", "kfold:5", "kfold:x:1", "kfold:5:1:2"])
+def test_unknown_scheme_error_lists_the_choices(name):
+    with pytest.raises(InputError) as excinfo:
+        parse_scheme(name)
+    message = str(excinfo.value)
+    assert f"'{name}'" in message
+    for choice in ("luna2022", "loao", "kfold:K:SEED"):
+        assert choice in message
+
+
+def test_kfold_needs_at_least_two_folds():
+    with pytest.raises(InputError, match="at least 2"):
+        parse_scheme("kfold:1:2020")
+
+
+def test_a_scheme_with_no_clips_is_refused():
+    with pytest.raises(InputError, match="no clips"):
+        FoldScheme("luna2022").assign({})

@@ -1,0 +1,154 @@
+"""Fixtures of the feature-store tests (``test_store_*.py``): a synthetic corpus, a store that
+holds it, tiny wav2vec2 checkpoints and the CLI run in-process.
+
+The names are distinct from those of ``tests/conftest.py`` so that neither shadows the other.
+A store is restored by copying a session template back to the path it was built at (a DuckLake
+catalog records its data folder).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+#: Actors and clip length of the feature tests' synthetic corpus (2 actors: 624 files).
+FEAT_ACTORS = (1, 2)
+FEAT_SECONDS = 0.3
+
+
+class FeatCli(NamedTuple):
+    """What one in-process ``mmemo`` invocation did."""
+
+    code: int
+    out: str
+    err: str
+
+    @property
+    def err_text(self) -> str:
+        """stderr with whitespace (rich wraps long lines) collapsed to single spaces."""
+        return " ".join(self.err.split())
+
+    @property
+    def out_text(self) -> str:
+        return " ".join(self.out.split())
+
+
+@pytest.fixture(scope="session")
+def feat_corpus(tmp_path_factory: pytest.TempPathFactory):
+    """Synthetic RAVDESS of actors 1-2 with OpenFace CSVs (416 video files, 624 files)."""
+    from mmemo.testing.synth import create_ravdess
+
+    root = tmp_path_factory.mktemp("feat-synth") / "RAVDESS"
+    return create_ravdess(root, actors=FEAT_ACTORS, seconds=FEAT_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def _feat_store_restore(
+    tmp_path_factory: pytest.TempPathFactory, feat_corpus
+) -> Callable[[], Path]:
+    from mmemo.corpora.ingest import ingest_ravdess
+    from mmemo.store.store import Store
+
+    base = tmp_path_factory.mktemp("feat-store")
+    work = base / "store"
+    report = ingest_ravdess(Store.init(work), [feat_corpus.root])
+    assert report.added == len(feat_corpus.files)
+    template = base / "template"
+    shutil.copytree(work, template)
+
+    def restore() -> Path:
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(template, work)
+        return work
+
+    return restore
+
+
+@pytest.fixture()
+def feat_store(_feat_store_restore):
+    """A store holding the synthetic corpus (media ingested), restored for each test."""
+    from mmemo.store.store import Store
+
+    return Store.open(_feat_store_restore())
+
+
+@pytest.fixture()
+def feat_store_reset(_feat_store_restore) -> Callable[[], Any]:
+    """``reset()``: put the ingested store back as it was and return it (a second fresh copy
+    within one test, at the same path)."""
+    from mmemo.store.store import Store
+
+    return lambda: Store.open(_feat_store_restore())
+
+
+@pytest.fixture(scope="session")
+def tiny_w2v2(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Tiny wav2vec2 checkpoints by ``stable_layer_norm`` (True: large/XLSR style, attention
+    mask; False: base style, group norm, no mask)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from mmemo.testing.tiny_models import build_tiny_wav2vec2
+
+    base = tmp_path_factory.mktemp("tiny-w2v2")
+    return {
+        flag: build_tiny_wav2vec2(base / ("large" if flag else "base"), stable_layer_norm=flag)
+        for flag in (True, False)
+    }
+
+
+@pytest.fixture()
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads and lose a lot on a busy machine."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture()
+def feat_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """``feat_cli(store, *args)`` runs ``mmemo --store STORE ARGS...`` in-process and returns
+    :class:`FeatCli` (exit code, stdout, stderr)."""
+    from mmemo.cli.main import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "1")
+    monkeypatch.delenv("MMEMO_DEBUG", raising=False)
+
+    def run(store: Any, *args: Any) -> FeatCli:
+        root = getattr(store, "root", store)
+        capsys.readouterr()
+        code = 0
+        try:
+            main(["--store", str(root), *(str(a) for a in args)])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return FeatCli(code, captured.out, captured.err)
+
+    return run
+
+
+def store_snapshot_state(store) -> dict[str, Any]:
+    """What a refused command must leave as it was: the newest lake snapshot, the lake's row
+    counts and the feature-set registry rows."""
+    with store.session() as s:
+        state: dict[str, Any] = {"snapshot": s.current_snapshot()}
+        for table in s.lake_tables():
+            state[table] = s.con.execute(f'SELECT count(*) FROM lake."{table}"').fetchone()
+        state["feature_sets"] = sorted(
+            s.con.execute("SELECT * FROM feature_sets").fetchall(), key=repr
+        )
+    return state
+
+
+@pytest.fixture()
+def feat_state() -> Callable[[Any], dict[str, Any]]:
+    """``feat_state(store)``: snapshot id, lake row counts, feature-set rows (for equality)."""
+    return store_snapshot_state

@@ -1,0 +1,376 @@
+"""``mmemo ingest openface`` and ``mmemo plot aus``: OpenFace 2.0 CSVs into an AU frame set.
+
+Expected values come from reading the synthetic corpus' CSVs with Python's csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmemo.corpora.openface import AU_COLUMNS
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """One OpenFace CSV as float columns (names stripped of OpenFace's leading spaces)."""
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = [c.strip() for c in rows[0]]
+    data = np.array([[float(v) for v in row] for row in rows[1:]], dtype=np.float64)
+    return {name: data[:, i] for i, name in enumerate(header)}
+
+
+def _au_matrix(table: dict[str, np.ndarray]) -> np.ndarray:
+    return np.column_stack([table[c] for c in AU_COLUMNS])
+
+
+def _stem(path: Path) -> str:
+    return path.name.removesuffix(".csv")
+
+
+def _copy(files: list[Path], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def _some(corpus, n: int = 8, *, with_dips: bool = False) -> list[Path]:
+    """``n`` CSVs of the corpus; with ``with_dips`` half of them hold low-confidence frames."""
+    files = corpus.openface_files
+    if not with_dips:
+        return files[:: max(1, len(files) // n)][:n]
+    dipped: list[Path] = []
+    clean: list[Path] = []
+    for f in files:  # read lazily: about one file in three has a dip
+        (dipped if (_read(f)["confidence"] < 0.9).any() else clean).append(f)
+        if len(dipped) >= n // 2 and len(clean) >= n - n // 2:
+            break
+    assert len(dipped) >= n // 2
+    return sorted(dipped[: n // 2] + clean[: n - n // 2])
+
+
+def _assert_frames(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -> None:
+    """The set's AU frames are exactly the CSVs' frames (numbers, confidence, the 35 AUs)."""
+    with store.session() as s:
+        rows = s.fetch(
+            f"SELECT clip_id, frame, confidence, {', '.join(AU_COLUMNS)} FROM au_frames "
+            "WHERE feature_set = ? ORDER BY clip_id, frame",
+            [name],
+        )
+    got: dict[str, list] = {}
+    for clip, *values in rows:
+        got.setdefault(clip, []).append(values)
+    assert sorted(got) == sorted(expected)
+    for clip, table in expected.items():
+        want = np.column_stack([table["frame"], table["confidence"], _au_matrix(table)])
+        np.testing.assert_array_equal(np.array(got[clip], dtype=np.float64), want, err_msg=clip)
+
+
+def _frames(store, name: str) -> list[tuple]:
+    with store.session() as s:
+        return s.fetch(
+            "SELECT * EXCLUDE (feature_set, version) FROM au_frames WHERE feature_set = ? "
+            "ORDER BY clip_id, frame",
+            [name],
+        )
+
+
+def _rewrite(src: Path, dest: Path, edit) -> Path:
+    """Copy an OpenFace CSV through ``edit(header, rows) -> (header, rows)`` (raw cells)."""
+    with src.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = edit(rows[0], rows[1:])
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text("".join(",".join(r) + "\n" for r in [header, *body]))
+    return dest
+
+
+def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -> None:
+    """au_frames, au_means and au_sequences of ``name`` against the CSVs' contents."""
+    total = sum(len(t["frame"]) for t in expected.values())
+    with store.session() as s:
+        assert s.fetch("SELECT count(*) FROM au_frames WHERE feature_set = ?", [name]) == [(total,)]
+        columns = [r[0] for r in s.fetch("SELECT column_name FROM (DESCRIBE au_frames)")]
+        means = s.fetch(
+            f"SELECT clip_id, n_frames, {', '.join(AU_COLUMNS)} FROM au_means "
+            "WHERE feature_set = ? AND version = 1",
+            [name],
+        )
+        seqs = s.fetch(
+            "SELECT clip_id, n_frames, frames FROM au_sequences WHERE feature_set = ?", [name]
+        )
+        fs = s.fetch("SELECT kind, status, dim, n_clips FROM feature_sets WHERE name = ?", [name])
+    assert fs == [("au_frames", "complete", 35, len(expected))]
+    # landmarks, gaze and pose are dropped unless --keep-all
+    assert not any(c.startswith(("gaze", "pose", "x_", "eye_lmk", "p_")) for c in columns)
+    assert {"frame", "timestamp", "confidence", "success", *AU_COLUMNS} <= set(columns)
+
+    assert sorted(r[0] for r in means) == sorted(r[0] for r in seqs) == sorted(expected)
+    for clip, n_frames, *values in means:
+        want = _au_matrix(expected[clip])
+        assert n_frames == len(want), clip
+        np.testing.assert_allclose(values, want.mean(axis=0), rtol=0, atol=1e-12, err_msg=clip)
+    for clip, n_frames, frames in seqs:
+        want = _au_matrix(expected[clip])
+        got = np.array(frames, dtype=np.float32)
+        assert n_frames == len(want) and got.shape == (len(want), 35), clip
+        np.testing.assert_array_equal(got, want.astype(np.float32), err_msg=clip)
+
+
+def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
+    feat_store, feat_cli, feat_corpus, tmp_path
+):
+    from mmemo.features.store import load_clip_vectors, load_sequences
+
+    files = _some(feat_corpus, 10)
+    folder = _copy(files, tmp_path / "of")
+    expected = {_stem(f): _read(f) for f in files}
+    total = sum(len(t["frame"]) for t in expected.values())
+
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 0, result.err
+    assert f"aus v1: {len(files)} clip(s), {total} frame(s) (0 dropped" in result.out_text
+    _check_views(feat_store, "aus", expected)
+    _assert_frames(feat_store, "aus", expected)
+
+    # the models' loaders read the same views
+    ids = np.array(sorted(expected)[:4])
+    matrix, _, info = load_clip_vectors(feat_store, "aus", ids)
+    assert info["kind"] == "au_frames" and matrix.shape == (4, 35)
+    np.testing.assert_allclose(
+        matrix, [_au_matrix(expected[c]).mean(axis=0) for c in ids], atol=1e-12
+    )
+    sequences, _ = load_sequences(feat_store, "aus@1", ids)
+    for clip, seq in zip(ids, sequences, strict=True):
+        np.testing.assert_array_equal(seq, _au_matrix(expected[clip]).astype(np.float32))
+
+    # the same files again: nothing new
+    with feat_store.session() as s:
+        snapshot = s.current_snapshot()
+    again = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert again.code == 0 and "already" in again.out_text
+    with feat_store.session() as s:
+        assert s.current_snapshot() == snapshot
+
+    # the paper's Figure 3 for one clip
+    out = tmp_path / "fig" / "aus.png"
+    clip = sorted(expected)[0]
+    plot = feat_cli(feat_store, "plot", "aus", clip, "--out", out)
+    assert plot.code == 0, plot.err
+    assert out.stat().st_size > 1000
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a clip the set does not hold
+    stranger = next(c for c in feat_corpus.stems if c.startswith("01-") and c not in expected)
+    missing = feat_cli(feat_store, "plot", "aus", stranger, "--out", tmp_path / "none.png")
+    assert missing.code == 2 and stranger in missing.err_text
+    assert not (tmp_path / "none.png").exists()
+
+
+@pytest.mark.slow
+def test_ingest_openface_whole_synthetic_corpus(feat_store, feat_cli, feat_corpus):
+    expected = {_stem(f): _read(f) for f in feat_corpus.openface_files}
+    assert len(expected) == 416
+    total = sum(len(t["frame"]) for t in expected.values())
+    result = feat_cli(feat_store, "ingest", "openface", feat_corpus.openface_dir, "--name", "aus")
+    assert result.code == 0, result.err
+    assert f"416 clip(s), {total} frame(s)" in result.out_text
+    with feat_store.session() as s:
+        assert s.fetch("SELECT count(*) FROM lake.au_frames") == [(total,)]
+    _check_views(feat_store, "aus", expected)
+
+
+def test_ingest_openface_filters_drop_frames(feat_store, feat_cli, feat_corpus, tmp_path):
+    files = _some(feat_corpus, 6, with_dips=True)
+    folder = _copy(files, tmp_path / "of")
+    expected = {_stem(f): _read(f) for f in files}
+    total = sum(len(t["frame"]) for t in expected.values())
+    cases = {
+        "ok": (["--success-only"], lambda t: t["success"] == 1),
+        "conf": (["--min-confidence", "0.9"], lambda t: t["confidence"] >= 0.9),
+    }
+    for name, (options, keep) in cases.items():
+        kept = {clip: keep(t) for clip, t in expected.items()}
+        n_kept = sum(int(k.sum()) for k in kept.values())
+        assert 0 < n_kept < total  # the filter has something to drop
+
+        result = feat_cli(feat_store, "ingest", "openface", folder, "--name", name, *options)
+        assert result.code == 0, result.err
+        assert f"{n_kept} frame(s) ({total - n_kept} dropped by filters)" in result.out_text
+        _assert_frames(
+            feat_store,
+            name,
+            {c: {k: v[kept[c]] for k, v in t.items()} for c, t in expected.items()},
+        )
+        with feat_store.session() as s:
+            counts = dict(
+                s.fetch("SELECT clip_id, n_frames FROM au_means WHERE feature_set = ?", [name])
+            )
+        assert counts == {c: int(k.sum()) for c, k in kept.items()}
+
+
+def test_ingest_openface_from_a_zip(feat_store, feat_cli, feat_corpus, tmp_path):
+    files = _some(feat_corpus, 5)
+    expected = {_stem(f): _read(f) for f in files}
+    archive = tmp_path / "aus.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in files:
+            zf.write(f, f"processed/{f.name}")
+        zf.writestr("processed/readme.txt", "not a csv")
+    result = feat_cli(feat_store, "ingest", "openface", archive, "--name", "z", "--keep-all")
+    assert result.code == 0, result.err
+    assert f"{len(files)} clip(s)" in result.out_text
+    _assert_frames(feat_store, "z", expected)
+    # --keep-all keeps gaze, pose and landmarks too, as a map per frame
+    clip = sorted(expected)[0]
+    with feat_store.session() as s:
+        extras = s.fetch(
+            "SELECT extra FROM au_frames WHERE feature_set = 'z' AND clip_id = ? ORDER BY frame",
+            [clip],
+        )
+    table = expected[clip]
+    assert len(extras) == len(table["frame"])
+    first = dict(extras[0][0])
+    assert {"gaze_0_x", "pose_Tx", "x_0", "p_33"} <= set(first)
+    assert not set(first) & {"frame", "timestamp", "confidence", "success", *AU_COLUMNS}
+    assert [dict(e[0])["pose_Tx"] for e in extras] == table["pose_Tx"].tolist()
+
+
+def test_ingest_openface_from_a_glob_and_double_csv_names(
+    feat_store, feat_cli, feat_corpus, tmp_path
+):
+    files = _some(feat_corpus, 8)
+    folder = _copy(files, tmp_path / "dir")
+    expected = {_stem(f): _read(f) for f in files}
+    prefix = sorted(expected)[0][:2]  # the modality: part of the folder
+    matched = {c: t for c, t in expected.items() if c.startswith(prefix)}
+    assert 0 < len(matched) < len(expected)
+    globbed = feat_cli(feat_store, "ingest", "openface", f"{folder}/{prefix}-*.csv", "--name", "g")
+    assert globbed.code == 0, globbed.err
+    _assert_frames(feat_store, "g", matched)
+
+    doubled = tmp_path / "doubled"
+    doubled.mkdir()
+    for f in files:
+        shutil.copy(f, doubled / f"{f.name}.csv")  # X.csv.csv: OpenFace run on "X.csv"
+    result = feat_cli(feat_store, "ingest", "openface", doubled, "--name", "dd")
+    assert result.code == 0, result.err
+    _assert_frames(feat_store, "dd", expected)
+
+
+def test_ingest_openface_mixed_header_layouts_and_crlf(feat_store, feat_cli, feat_corpus, tmp_path):
+    """Files of `FeatureExtraction -aus` (AU columns only, no spaces after the commas, Windows
+    line endings) next to full-width files: one set with every file's frames."""
+    files = _some(feat_corpus, 4)
+    folder = _copy(files[2:], tmp_path / "of")
+    keep = {"frame", "face_id", "timestamp", "confidence", "success", *AU_COLUMNS}
+    for f in files[:2]:
+        with f.open(newline="") as fh:
+            rows = list(csv.reader(fh))
+        idx = [i for i, c in enumerate(rows[0]) if c.strip() in keep]
+        lines = [",".join(row[i].strip() for i in idx) for row in rows]
+        (folder / f.name).write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    expected = {_stem(f): _read(f) for f in files}
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "mix", "--keep-all")
+    assert result.code == 0, result.err
+    _assert_frames(feat_store, "mix", expected)
+
+
+def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
+    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+):
+    files = _some(feat_corpus, 4)
+    folder = _copy(files[1:], tmp_path / "of")
+
+    def drop_au45_c(header, rows):
+        i = [c.strip() for c in header].index("AU45_c")
+        return header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in rows]
+
+    bad = _rewrite(files[0], folder / files[0].name, drop_au45_c)
+    before = feat_state(feat_store)
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 2
+    assert bad.name in result.err_text
+    assert "missing column(s) AU45_c" in result.err_text
+    assert feat_state(feat_store) == before
+
+    skipped = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
+    assert skipped.code == 0, skipped.err
+    assert "skipped" in skipped.err_text and bad.name in skipped.err_text
+    assert f"{len(files) - 1} clip(s)" in skipped.out_text
+    assert {r[0] for r in _frames(feat_store, "aus")} == {_stem(f) for f in files[1:]}
+
+
+def test_ingest_openface_non_numeric_value_names_file_and_line(
+    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+):
+    files = _some(feat_corpus, 3)
+    folder = _copy(files[1:], tmp_path / "of")
+
+    def spoil(header, rows):
+        i = [c.strip() for c in header].index("AU12_r")
+        rows[2][i] = " n/a"  # third data row: line 4 of the file
+        return header, rows
+
+    bad = _rewrite(files[0], folder / files[0].name, spoil)
+    before = feat_state(feat_store)
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 2
+    assert bad.name in result.err_text
+    assert "line 4" in result.err_text
+    assert "AU12_r" in result.err_text
+    assert feat_state(feat_store) == before
+
+    skipped = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
+    assert skipped.code == 0, skipped.err
+    assert bad.name in skipped.err_text
+    assert {r[0] for r in _frames(feat_store, "aus")} == {_stem(f) for f in files[1:]}
+
+
+def test_ingest_openface_unknown_clip_is_refused(
+    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+):
+    files = _some(feat_corpus, 2)
+    folder = _copy(files, tmp_path / "of")
+    stranger = shutil.copy(files[0], folder / "01-01-03-02-01-01-24.csv")  # actor 24: not ingested
+    before = feat_state(feat_store)
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 2
+    assert Path(stranger).name in result.err_text
+    assert "01-01-03-02-01-01-24" in result.err_text and "not a video clip" in result.err_text
+    assert feat_state(feat_store) == before
+
+    # an audio-only clip has no face to track
+    audio_only = folder / "03-01-03-02-01-01-01.csv"
+    Path(stranger).rename(audio_only)
+    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 2 and audio_only.name in result.err_text
+    assert feat_state(feat_store) == before
+
+
+def test_ingest_openface_zip_member_escaping_is_refused(
+    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+):
+    files = _some(feat_corpus, 2)
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(files[0], files[0].name)
+        zf.write(files[1], f"../{files[1].name}")
+    before = feat_state(feat_store)
+    result = feat_cli(feat_store, "ingest", "openface", archive, "--name", "aus")
+    assert result.code == 2
+    assert "escape" in result.err_text and f"../{files[1].name}" in result.err_text
+    assert feat_state(feat_store) == before
+    assert not (tmp_path / files[1].name).exists()
+
+
+def test_ingest_openface_missing_source_and_empty_glob(feat_store, feat_cli, tmp_path):
+    missing = feat_cli(feat_store, "ingest", "openface", tmp_path / "nope", "--name", "aus")
+    assert missing.code == 2 and "nope" in missing.err_text
+    empty = feat_cli(feat_store, "ingest", "openface", f"{tmp_path}/*.csv", "--name", "aus")
+    assert empty.code == 2 and "matches no file" in empty.err_text

@@ -1,0 +1,201 @@
+"""Creating a store, its layout, and its registry schema (Alembic) across mmemo versions."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from mmemo.errors import StoreError
+from mmemo.resources import migrations_dir
+from mmemo.store import migrate
+from mmemo.store.catalog import REGISTRY_TABLES
+from mmemo.store.store import Store
+
+REGISTRY = {*REGISTRY_TABLES, "lake_migrations", "alembic_version"}
+
+
+def registry_tables(store: Store) -> set[str]:
+    con = duckdb.connect(str(store.paths.registry), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+def set_registry_revision(store: Store, revision: str) -> None:
+    con = duckdb.connect(str(store.paths.registry))
+    try:
+        con.execute("UPDATE alembic_version SET version_num = ?", [revision])
+    finally:
+        con.close()
+
+
+def test_init_creates_the_store_layout(tmp_path):
+    store = Store.init(tmp_path / "store")
+    assert store.paths.registry.is_file()
+    assert store.paths.catalog.is_file()
+    assert store.paths.data.is_dir()
+    assert store.paths.models.is_dir()
+    assert not store.paths.holder.exists()  # nobody holds it once init is done
+    assert registry_tables(store) >= REGISTRY
+    with store.session() as s:
+        assert {"clips", "posteriors"} <= set(s.lake_tables())
+        assert s.fetch("SELECT count(*) FROM clips") == [(0,)]
+        assert s.fetch("SELECT count(*) FROM posteriors") == [(0,)]
+    with store.session() as s:
+        assert migrate.current(s.engine) == migrate.head()
+
+
+def test_init_twice_changes_nothing(tmp_path, store_state):
+    store = Store.init(tmp_path / "store")
+    before = store_state(store)
+    again = Store.init(tmp_path / "store")
+    assert store_state(again) == before
+    assert again.upgrade() == []
+
+
+def test_cli_init_twice_is_a_no_op(cli, tmp_path, store_state):
+    root = tmp_path / "store"
+    first = cli("--store", root, "init")
+    assert first.code == 0, first.err
+    assert "store ready" in first.out_text
+    before = store_state(Store.open(root))
+    second = cli("--store", root, "init")
+    assert second.code == 0, second.err
+    assert store_state(Store.open(root)) == before
+
+
+def test_init_on_a_file_is_refused(cli, tmp_path):
+    target = tmp_path / "not-a-dir"
+    target.write_text("x")
+    result = cli("--store", target, "init")
+    assert result.code == 2
+    assert "not a directory" in result.err_text
+
+
+def test_opening_a_missing_store_says_to_run_init(cli, tmp_path):
+    result = cli("--store", tmp_path / "nowhere", "tables")
+    assert result.code == 2
+    assert "no mmemo store" in result.err_text and "mmemo init" in result.err_text
+
+
+def test_store_env_var_selects_the_store(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MMEMO_STORE", str(tmp_path / "from-env"))
+    assert cli("init").code == 0
+    assert Store(tmp_path / "from-env").exists()
+
+
+def test_migrations_run_from_empty_to_head_and_back(tmp_path):
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'registry.duckdb'}")
+    try:
+        assert migrate.current(engine) is None
+        applied = migrate.upgrade(engine)
+        assert applied == [f"registry {migrate.head()}"]
+        assert migrate.current(engine) == migrate.head()
+        assert migrate.upgrade(engine) == []
+        tables = set(sa.inspect(engine).get_table_names())
+        assert tables >= REGISTRY
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(migrations_dir()))
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        assert migrate.current(engine) is None
+        assert not (set(REGISTRY_TABLES) & set(sa.inspect(engine).get_table_names()))
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == migrate.head()
+    finally:
+        engine.dispose()
+
+
+def test_a_store_from_a_newer_mmemo_is_refused(cli, store, store_state):
+    set_registry_revision(store, "9999_from_the_future")
+    for args in (("tables",), ("sql", "SELECT 1"), ("gc",), ("migrate",), ("init",)):
+        result = cli("--store", store.root, *args)
+        assert result.code == 2, args
+        assert "created by a newer mmemo" in result.err_text, args
+        assert "9999_from_the_future" in result.err_text
+    with pytest.raises(StoreError, match="created by a newer mmemo"), store.session():
+        pass
+
+
+@pytest.fixture()
+def newer_migrations(tmp_path, monkeypatch):
+    """This mmemo's migrations plus a revision 0002 (adds runs.note): makes today's stores old."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrations_dir(), folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "0002_test_note.py").write_text(
+        textwrap.dedent(
+            f'''
+            """Test-only revision: a note on runs."""
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "0002"
+            down_revision = "{migrate.head()}"
+            branch_labels = None
+            depends_on = None
+
+
+            def upgrade():
+                op.add_column("runs", sa.Column("note", sa.Text))
+
+
+            def downgrade():
+                op.drop_column("runs", "note")
+            '''
+        )
+    )
+    monkeypatch.setattr(migrate, "migrations_dir", lambda: folder)
+    assert migrate.head() == "0002"
+    return folder
+
+
+def test_an_older_store_asks_for_migrate_and_migrate_upgrades_it(
+    cli, ingested_store, store_state, newer_migrations
+):
+    before = store_state(ingested_store)
+    result = cli("--store", ingested_store.root, "sql", "SELECT count(*) AS n FROM clips")
+    assert result.code == 2
+    assert "run `mmemo migrate`" in result.err_text
+    assert "0002" in result.err_text
+    assert store_state(ingested_store) == before  # refused without touching it
+
+    migrated = cli("--store", ingested_store.root, "migrate")
+    assert migrated.code == 0, migrated.err
+    assert "registry 0002" in migrated.out_text
+
+    result = cli("--store", ingested_store.root, "sql", "SELECT count(*) AS n FROM clips")
+    assert result.code == 0, result.err
+    assert "624" in result.out
+    with ingested_store.session() as s:
+        assert migrate.current(s.engine) == "0002"
+        columns = s.fetch("SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'")
+        assert ("note",) in columns
+    again = cli("--store", ingested_store.root, "migrate")
+    assert again.code == 0
+    assert "already up to date" in again.out_text
+
+
+def test_a_store_moved_to_another_folder_still_opens(ingested_store, tmp_path):
+    moved = tmp_path / "moved-store"
+    shutil.copytree(ingested_store.root, moved)
+    shutil.rmtree(ingested_store.root)
+    store = Store.open(moved)
+    with store.session() as s:
+        assert s.fetch("SELECT count(*) FROM clips") == [(624,)]
+
+
+def test_an_unopenable_lake_is_a_store_error_not_a_crash(cli, ingested_store, tmp_path):
+    moved = tmp_path / "moved-store"
+    shutil.copytree(ingested_store.root, moved)
+    (moved / "lake.ducklake").write_bytes(b"this is not a duckdb file" * 100)
+    result = cli("--store", moved, "tables")
+    assert result.code == 2
+    assert "lake.ducklake" in result.err_text

@@ -1,0 +1,44 @@
+"""Every named ``.sql`` file of the package runs against a store with clips and a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmemo.resources import read_sql, sql_dir
+
+SQL_FILES = sorted(
+    p.relative_to(sql_dir()).as_posix()
+    for folder in ("views", "checks", "analysis")
+    for p in (sql_dir() / folder).glob("*.sql")
+)
+
+
+def test_there_are_view_files():
+    assert any(name.startswith("views/") for name in SQL_FILES)
+
+
+@pytest.mark.parametrize("name", SQL_FILES)
+def test_sql_file_runs_on_the_fixture_store(zeror_store, name):
+    with zeror_store.session() as s:
+        relation = s.sql(read_sql(name))
+        if relation is not None:
+            relation.fetchall()
+
+
+def test_views_show_the_run(zeror_store):
+    with zeror_store.session() as s:
+        folds = s.fetch("SELECT scheme, fold, count(*) FROM folds GROUP BY ALL ORDER BY ALL")
+        accuracy = s.fetch(
+            "SELECT run, fold, n, round(accuracy, 2) FROM fold_accuracy ORDER BY fold"
+        )
+        predictions = s.fetch("SELECT count(*), count(DISTINCT clip_id) FROM predictions")
+    assert folds == [("luna2022", 0, 312), ("luna2022", 4, 312)]
+    assert accuracy == [("zeror", 0, 60, 13.33), ("zeror", 4, 60, 13.33)]
+    assert predictions == [(240, 120)]
+
+
+def test_lake_ddl_files_are_applied_in_order(zeror_store):
+    names = sorted(p.stem for p in (sql_dir() / "lake").glob("*.sql"))
+    with zeror_store.session() as s:
+        applied = [r[0] for r in s.fetch("SELECT name FROM lake_migrations ORDER BY name")]
+    assert applied == names
