@@ -73,7 +73,7 @@ def embed_clips(
     parsed_layer = parse_layer(layer)
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
-    rows = audio_clips(store, clips)
+    rows, clips_snapshot = audio_clips(store, clips)
     embedder = Wav2Vec2Embedder(model, revision=revision, device=device)
     params = {
         "model": str(model),
@@ -90,6 +90,7 @@ def embed_clips(
         params=params,
         inputs={
             "clips": clips or "audio",
+            "clips_snapshot": clips_snapshot,
             "device": embedder.info.get("device"),
             "model": embedder.info,
         },
@@ -132,7 +133,9 @@ def embed_clips(
     return report
 
 
-def audio_clips(store: Store, clips: str | None) -> list[tuple]:
+def audio_clips(store: Store, clips: str | None) -> tuple[list[tuple], int]:
+    """(clip_id, path, member, content_hash) of the selected clips with audio, and the lake
+    snapshot they were read at."""
     where = selection_where(clips)
     with store.session() as s:
         try:
@@ -142,15 +145,19 @@ def audio_clips(store: Store, clips: str | None) -> list[tuple]:
             )
         except duckdb.Error as exc:
             raise InputError(f"--clips {clips!r}: {str(exc).splitlines()[0]}") from None
+        snapshot = s.current_snapshot()
     if not rows:
         raise InputError(f"--clips {clips or 'all'!r} selects no clips with audio")
     nameless = [r[0] for r in rows if r[1] is None]
     if nameless:
+        shown = ", ".join(nameless[:5]) + (
+            f" and {len(nameless) - 5} more" if len(nameless) > 5 else ""
+        )
         raise InputError(
-            f"{len(nameless)} selected clip(s) were ingested by name only (e.g. {nameless[0]}); "
+            f"{len(nameless)} selected clip(s) were ingested by name only ({shown}); "
             "ingest their media files first"
         )
-    return rows
+    return rows, snapshot
 
 
 def decode_clips(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray]]:

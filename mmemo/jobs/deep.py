@@ -160,7 +160,7 @@ def train_finetune_job(
         **typed_overrides(FinetuneConfig, overrides or {}), seed=seed, device=device
     )
     cv = load_cv(store, scheme, clips)
-    audio = {r[0]: r for r in audio_clips(store, clips)}
+    audio = {r[0]: r for r in audio_clips(store, clips)[0]}
     missing = [c for c in cv.clip_ids.tolist() if c not in audio]
     if missing:
         raise InputError(f"{len(missing)} selected clip(s) have no audio, e.g. {missing[0]}")

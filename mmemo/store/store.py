@@ -89,6 +89,7 @@ class Store:
 
     def __init__(self, root: Path | str) -> None:
         self.paths = StorePaths(Path(root).expanduser().absolute())
+        self._schema_checked = False  # checked once per Store object: sessions are frequent
 
     @property
     def root(self) -> Path:
@@ -140,14 +141,16 @@ class Store:
             raise StoreError(f"no mmemo store at {self.root}; create one with `mmemo init`")
         engine = self._connect(write)
         try:
-            if check_schema:
-                migrate.check(engine, self.root)
             session = Session(self, engine, write=write)
-            if check_schema and session.pending_lake_migrations():
-                raise StoreError(
-                    f"store {self.root} needs lake schema "
-                    f"{', '.join(session.pending_lake_migrations())}: run `mmemo migrate`"
-                )
+            if check_schema and not self._schema_checked:
+                migrate.check(engine, self.root)
+                pending = session.pending_lake_migrations()
+                if pending:
+                    raise StoreError(
+                        f"store {self.root} needs lake schema {', '.join(pending)}: "
+                        "run `mmemo migrate`"
+                    )
+                self._schema_checked = True
             if write:
                 self._claim()
             try:

@@ -197,19 +197,31 @@ def test_embed_same_command_twice_is_a_no_op_and_new_layer_is_version_2(
     assert len(_stored(feat_store, "e", 1)) == len(_stored(feat_store, "e", 2)) == len(ids)
 
 
+def _snapshot_values(value, key: str = "") -> list:
+    """Values of ``value`` (nested dicts and lists) under keys that mention a snapshot."""
+    if isinstance(value, dict):
+        return [v for k, item in value.items() for v in _snapshot_values(item, str(k))]
+    if isinstance(value, list):
+        return [v for item in value for v in _snapshot_values(item, key)]
+    return [value] if "snapshot" in key.lower() else []
+
+
 def test_embed_registry_row_records_how_the_set_was_made(
     feat_store, feat_cli, tiny_w2v2, one_torch_thread
 ):
+    import json
+
     import mmemo
 
     tiny = tiny_w2v2[False]
     where = SUBSET + " AND actor = 1 AND emotion <= 3"
+    with feat_store.session() as s:
+        clips_snapshot = s.current_snapshot()  # the lake state whose clips the embed reads
     result = feat_cli(
         feat_store, "embed", tiny, "--name", "lineage", "--layer", "1", "--clips", where
     )
     assert result.code == 0, result.err
     (fs,) = _feature_sets(feat_store, "lineage")
-    import json
 
     params = fs["params"] if isinstance(fs["params"], dict) else json.loads(fs["params"])
     inputs = fs["inputs"] if isinstance(fs["inputs"], dict) else json.loads(fs["inputs"])
@@ -238,6 +250,10 @@ def test_embed_registry_row_records_how_the_set_was_made(
         feat_store, "embed", tiny, "--name", "lineage", "--layer", "1", "--clips", where
     )
     assert again.code == 0 and "already" in again.out_text
+    # issue 3: the set is registered with its "input clips snapshot", the lake snapshot whose
+    # clips table it read (the set's own snapshot_id is later, and another ingest may land
+    # between the chunks of a long embed)
+    assert clips_snapshot in _snapshot_values(inputs), inputs
 
 
 def _rows(store, name: str) -> dict[str, tuple[int, np.ndarray]]:
@@ -253,6 +269,7 @@ def _set_pid(store, name: str, pid: int) -> None:
         s.con.execute("UPDATE feature_sets SET pid = ? WHERE name = ?", [pid, name])
 
 
+@pytest.mark.slow
 def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
     feat_store_reset, tiny_w2v2, monkeypatch, one_torch_thread
 ):
