@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command()(report)
     app.command()(fuse)
     app.command()(compare)
+    app.command()(predict)
     app.command()(export)
 
 
@@ -331,3 +332,28 @@ def fuse(
         progress=RichProgress(),
     )
     _done(info)
+
+
+def predict(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run whose fold models to apply.")],
+    clips: ClipsOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    out: OutOpt = None,
+) -> None:
+    """Apply a run's fold models to clips: a run's own test clips get their fold's model
+    (reproducing the stored posteriors), other clips the mean over folds.
+
+    Example: `mmemo predict aus-svc --clips "actor = 24" --format csv --out pred.csv`
+    """
+    from mmemo.jobs.predict import predict_run
+    from mmemo.store.query import format_result
+
+    table = predict_run(open_store(ctx), run, clips)
+    rendered = format_result(table, fmt, out)
+    if fmt == "parquet":
+        err_console.print(f"{rendered} to {out}")
+    elif isinstance(rendered, str):
+        emit(rendered, out)
+    else:
+        console.print(rendered)

@@ -777,3 +777,11 @@ __all__ = [
     "run_grid",
     "svc_ovo_votes",
 ]
+
+
+def score_pipeline(model: str, pipeline: Pipeline, X: np.ndarray) -> np.ndarray:
+    """Scores of new rows from a fitted pipeline, defined exactly as :func:`fit_fold` stores
+    them (used to apply a stored run's fold models to other clips)."""
+    spec = STATIC_MODELS.get(model)
+    scores, _, _ = spec.scores(pipeline[-1], pipeline[:-1].transform(_features(X, "X")))
+    return np.asarray(scores, dtype=np.float64)
