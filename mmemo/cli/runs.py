@@ -57,6 +57,14 @@ def train_static(
     clips: ClipsOpt = "av-speech",
     seed: Annotated[int, typer.Option(help="Random seed of the model.")] = 2020,
     jobs: Annotated[int, typer.Option(help="Parallel workers (-1 = all cores).")] = -1,
+    frames: Annotated[
+        bool,
+        typer.Option(
+            "--frames",
+            help="Train on every frame of an AU frame set; clips get the mean frame posterior "
+            "(NAME) and the majority vote of their frames (NAME/vote).",
+        ),
+    ] = False,
 ) -> None:
     """Train a static (per-clip) scikit-learn model, one per fold, and store its posteriors.
 
@@ -67,8 +75,29 @@ def train_static(
     * `mmemo train static --features au_means --model svc --param C=0.1,1,10
       --norm minmax,none --name svc`
     """
-    from mmemo.jobs.static import train_static_grid
+    from mmemo.jobs.static import train_static_frames, train_static_grid
 
+    if frames:
+        from mmemo.models.params import parse_param_grid
+
+        grid = parse_param_grid(param or [])
+        if len(grid) != 1 or "," in norm or features is None:
+            raise InputError("--frames takes one configuration and --features AU_FRAMES")
+        infos = train_static_frames(
+            open_store(ctx),
+            name=name,
+            model=model,
+            params=grid[0],
+            norm=norm,
+            features=features,
+            scheme=scheme,
+            clips=clips,
+            seed=seed,
+            progress=RichProgress(),
+        )
+        for info in infos:
+            _done(info)
+        return
     infos = train_static_grid(
         open_store(ctx),
         name=name,

@@ -152,3 +152,87 @@ def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[Fol
         model, params, norm=norm, seed=seed, X_train=X_train, y_train=y_train, X_test=X_test
     )
     return result, time.perf_counter() - t0
+
+
+def train_static_frames(
+    store: Store,
+    *,
+    name: str,
+    model: str,
+    params: dict[str, Any] | None = None,
+    norm: str = "none",
+    features: str,
+    scheme: str = "luna2022",
+    clips: str | None = None,
+    seed: int = 2020,
+    progress: Progress | None = None,
+) -> list[RunInfo]:
+    """Frame-level variant (the paper's Appendix B): train on every frame of the training
+    clips with its clip's label; each clip gets the mean frame posterior (run ``name``) and
+    the majority vote of its frames (run ``name/vote``, one-hot scores)."""
+    from mmemo.features.store import load_sequences
+    from mmemo.models import sklearn_static
+
+    params = dict(params or {})
+    sklearn_static.check_model(model, params, norm=norm)
+    vote_name = f"{name}/vote"
+    check_run_name(store, vote_name)
+    cv = load_cv(store, scheme, clips)
+    seqs, info = load_sequences(store, features, cv.clip_ids)
+    frames = np.concatenate(seqs).astype(np.float64)
+    groups = np.repeat(cv.clip_ids, [len(s) for s in seqs])
+    labels = np.repeat(cv.emotions, [len(s) for s in seqs])
+    votes: dict[int, FoldResult] = {}
+
+    def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
+        in_train = np.isin(groups, cv.clip_ids[train])
+        in_test = np.isin(groups, cv.clip_ids[test])
+        result = sklearn_static.fit_fold_frames(
+            model,
+            params,
+            norm=norm,
+            seed=seed,
+            X_train_frames=frames[in_train],
+            y_train_frames=labels[in_train],
+            train_groups=groups[in_train],
+            X_test_frames=frames[in_test],
+            test_groups=groups[in_test],
+        )
+        for split, idx in (("train", train), ("test", test)):
+            if list(result.extra[f"{split}_groups"]) != list(cv.clip_ids[idx]):
+                raise InputError(f"fold {fold}: frame groups do not line up with the clips")
+        votes[fold] = FoldResult(
+            classes=result.classes,
+            kind="decision",
+            train_scores=_one_hot(result.extra["train_vote"], result.classes),
+            test_scores=_one_hot(result.extra["test_vote"], result.classes),
+            model=None,
+        )
+        return result
+
+    spec = RunSpec(
+        name=name,
+        kind="train",
+        model=model,
+        params={**params, "norm": norm, "frames": True},
+        inputs={"features": info},
+        seed=seed,
+    )
+    started = time.perf_counter()
+    info_mean = execute_run(store, spec, cv, fit, progress=progress)
+    vote_spec = RunSpec(
+        name=vote_name,
+        kind="train",
+        model=model,
+        params={**spec.params, "decision": "majority vote of frames"},
+        inputs={**spec.inputs, "frames_of": name},
+        seed=seed,
+    )
+    info_vote = store_run(store, vote_spec, cv, votes, info_mean.fold_seconds, started=started)
+    return [info_mean, info_vote]
+
+
+def _one_hot(codes: np.ndarray, classes: list[int]) -> np.ndarray:
+    out = np.zeros((len(codes), len(classes)))
+    out[np.arange(len(codes)), [classes.index(int(c)) for c in codes]] = 1.0
+    return out
