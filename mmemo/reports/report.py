@@ -73,6 +73,8 @@ def _inputs_label(run: Run) -> str:
         return f"{inputs['features']['name']}@{inputs['features']['version']}"
     if "runs" in inputs:
         return "fusion of " + ", ".join(inputs["runs"])
+    if "model" in inputs:  # fine-tuned audio model
+        return f"audio ({Path(str(inputs['model'])).name})"
     return "-"
 
 
