@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
-from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
+from mmemo.jobs.runs import RunInfo, RunSpec, execute_run, work_dir_for
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
@@ -174,6 +174,17 @@ def train_finetune_job(
             task.advance()
     waves = [waves_by_clip[c] for c in cv.clip_ids.tolist()]
     y = cv.emotions - 1
+    cfg_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
+    spec = RunSpec(
+        name=name,
+        kind="train",
+        model="wav2vec2-finetune",
+        params={**(overrides or {}), "keep": keep, "config": cfg_dict},
+        inputs={"model": model, "audio": "16 kHz mono"},
+        seed=seed,
+        device=str(resolve_device(device)),
+    )
+    work = work_dir_for(store, spec, cv)
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
         steps = cfg.epochs * -(-len(train) // cfg.batch_size)
@@ -184,6 +195,7 @@ def train_finetune_job(
                 y[train],
                 cfg=cfg,
                 on_step=lambda *_: task.advance(),
+                checkpoint=work / f"fold-{fold}.ckpt",
             )
         train_logits = predict_finetuned(trained, [waves[i] for i in train])
         test_logits = predict_finetuned(trained, [waves[i] for i in test])
@@ -196,14 +208,4 @@ def train_finetune_job(
             extra={"history": getattr(trained, "history", None)},
         )
 
-    cfg_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
-    spec = RunSpec(
-        name=name,
-        kind="train",
-        model="wav2vec2-finetune",
-        params={**(overrides or {}), "keep": keep, "config": cfg_dict},
-        inputs={"model": model, "audio": "16 kHz mono"},
-        seed=seed,
-        device=str(resolve_device(device)),
-    )
     return execute_run(store, spec, cv, fit, progress=progress, resumable=True)

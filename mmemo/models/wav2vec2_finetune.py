@@ -514,8 +514,13 @@ def finetune(
     eval_waves: Sequence[np.ndarray] | None = None,
     y_eval: np.ndarray | None = None,
     on_step: StepCallback | None = None,
+    checkpoint: str | Path | None = None,
 ) -> TrainedClassifier:
     """Fine-tune a wav2vec2 checkpoint with the paper's head on labelled clips.
+
+    With ``checkpoint``, the full training state (weights, optimizer, scheduler, history and
+    random generators) is written there after every epoch, and a call that finds the file
+    continues after its last epoch: an interrupted job resumes where it stopped.
 
     Args:
         model_path: Hub id or local folder of the pre-trained wav2vec2 checkpoint.
@@ -601,7 +606,16 @@ def finetune(
     history: list[dict[str, float]] = []
     eval_logits: np.ndarray | None = None
     step = 0
-    for epoch in range(1, cfg.epochs + 1):
+    first_epoch = 1
+    if checkpoint is not None and Path(checkpoint).is_file():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, step, first_epoch = state["history"], state["step"], state["epoch"] + 1
+        _set_rng_state(state["rng"])
+        logger.info("resuming fine-tuning after epoch %d from %s", state["epoch"], checkpoint)
+    for epoch in range(first_epoch, cfg.epochs + 1):
         sampler.set_epoch(epoch)
         indices = np.fromiter(iter(sampler), dtype=np.int64)
         wrapped.train()
@@ -651,6 +665,10 @@ def finetune(
                 record.update(_scores(eval_logits, y_ev))
         history.append(record)
         logger.debug("fine-tuning epoch %d: %s", epoch, record)
+        if checkpoint is not None and rank == 0:
+            _save_training_state(
+                Path(checkpoint), model, optimizer, scheduler, history, step, epoch
+            )
 
     model.eval()
     return TrainedClassifier(
@@ -661,6 +679,37 @@ def finetune(
         eval_logits=eval_logits,
         source=str(model_path),
     )
+
+
+def _save_training_state(path: Path, model, optimizer, scheduler, history, step, epoch) -> None:
+    """Write the training state after ``epoch`` atomically (a crash never leaves half a file)."""
+    import random
+
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "history": history,
+        "step": step,
+        "epoch": epoch,
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def _set_rng_state(rng: dict) -> None:
+    import random
+
+    torch.set_rng_state(rng["torch"])
+    np.random.set_state(rng["numpy"])
+    random.setstate(rng["python"])
 
 
 def _labels(y: np.ndarray, n: int, n_classes: int, what: str) -> np.ndarray:

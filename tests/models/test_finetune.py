@@ -225,3 +225,32 @@ def test_finetune_on_cuda_with_bf16(tiny_ln: Path) -> None:
     assert np.isfinite(logits).all()
     alone = predict_finetuned(trained, waves, batch_size=1)
     np.testing.assert_allclose(alone, logits, atol=5e-2)  # bf16 rounding
+
+
+def test_an_interrupted_finetune_resumes_from_its_last_epoch(tiny_ln: Path, tmp_path: Path) -> None:
+    waves, y = _tones(6, seed=3)
+    cfg = _cfg(epochs=3)
+    whole = finetune(tiny_ln, waves, y, cfg=cfg)
+
+    class Crash(Exception):
+        pass
+
+    steps_per_epoch = -(-len(waves) // cfg.batch_size)
+
+    def crash_in_epoch_3(step: int, _: dict) -> None:
+        if step > 2 * steps_per_epoch:
+            raise Crash
+
+    checkpoint = tmp_path / "fold.ckpt"
+    with pytest.raises(Crash):
+        finetune(tiny_ln, waves, y, cfg=cfg, on_step=crash_in_epoch_3, checkpoint=checkpoint)
+    assert checkpoint.is_file()
+    seen: list[int] = []
+    resumed = finetune(
+        tiny_ln, waves, y, cfg=cfg, checkpoint=checkpoint, on_step=lambda s, _: seen.append(s)
+    )
+    assert seen[0] == 2 * steps_per_epoch + 1  # epochs 1 and 2 were not trained again
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
+    np.testing.assert_array_equal(
+        predict_finetuned(resumed, waves[:4]), predict_finetuned(whole, waves[:4])
+    )

@@ -1,0 +1,118 @@
+"""Fixtures of the job tests: the session's synthetic store plus an OpenFace AU frame set.
+
+Names start with ``jobs_`` so that they shadow nothing in ``tests/conftest.py``. A restored store
+lives at the ingested store's path (a DuckLake catalog records its data folder), so a test
+takes ``jobs_store`` or one of the root fixtures, never both.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: The full-AV speech videos' OpenFace CSVs (the clips of ``--clips av-speech``).
+AV_SPEECH_CSVS = "01-01-*.csv"
+#: Two actor-disjoint folds of the two synthetic actors (one actor per fold).
+KFOLD2 = "kfold:2:2020"
+
+
+@pytest.fixture(autouse=True)
+def jobs_one_torch_thread() -> Iterator[None]:
+    """Tiny models gain nothing from intra-op threads and lose a lot on a busy machine."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def _jobs_aus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Path]:
+    """Template: the ingested synthetic store plus the AU frame set ``aus`` (120 clips)."""
+    from mmemo.features.openface import ingest_openface
+    from mmemo.store.store import Store
+
+    work = _ingested_store_restore()
+    report = ingest_openface(
+        Store.open(work), [str(synth_corpus.openface_dir / AV_SPEECH_CSVS)], name="aus"
+    )
+    assert report.clips == 120
+    template = work.parent / "jobs-aus-template"
+    if template.exists():
+        shutil.rmtree(template)
+    shutil.copytree(work, template)
+
+    def restore() -> Path:
+        if work.exists():
+            shutil.rmtree(work)
+        shutil.copytree(template, work)
+        return work
+
+    return restore
+
+
+@pytest.fixture()
+def jobs_store(_jobs_aus_restore):
+    """The synthetic store (actors 1-2) with the AU frame set ``aus``; no runs, no schemes."""
+    from mmemo.store.store import Store
+
+    return Store.open(_jobs_aus_restore())
+
+
+@pytest.fixture(scope="session")
+def jobs_tiny_w2v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny wav2vec2 checkpoint (XLSR flavour) built from a config."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from mmemo.testing.tiny_models import build_tiny_wav2vec2
+
+    return build_tiny_wav2vec2(tmp_path_factory.mktemp("jobs-tiny") / "w2v2", seed=0)
+
+
+@pytest.fixture()
+def jobs_cli(cli) -> Callable[..., Any]:
+    """``jobs_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process."""
+
+    def run(store: Any, *args: Any):
+        return cli("--store", getattr(store, "root", store), *args)
+
+    return run
+
+
+@pytest.fixture()
+def jobs_run() -> Callable[..., Any]:
+    """``jobs_run(store, name)``: the registry row of a run (detached)."""
+
+    def get(store: Any, name: str):
+        import sqlalchemy as sa
+
+        from mmemo.store.registry import Run
+
+        with store.session() as s, s.orm() as orm:
+            run = orm.scalars(sa.select(Run).where(Run.name == name)).one()
+            orm.expunge(run)
+            return run
+
+    return get
+
+
+@pytest.fixture()
+def jobs_posteriors() -> Callable[..., Any]:
+    """``jobs_posteriors(store, run)``: {(fold, split, clip_id): scores} of a complete run."""
+
+    def get(store: Any, run: str) -> dict[tuple[int, str, str], list[float]]:
+        with store.session() as s:
+            rows = s.fetch(
+                "SELECT fold, split, clip_id, scores FROM posteriors WHERE run = ?", [run]
+            )
+        return {(f, sp, c): list(v) for f, sp, c, v in rows}
+
+    return get

@@ -1,0 +1,186 @@
+"""``mmemo train static``: grids, parallel = serial, reproducibility, lineage, refusals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mmemo.store.registry import Run
+
+GRID = ("--param", "C=0.1,1", "--norm", "minmax,none")
+GRID_NAMES = {
+    "svc/C=0.1,norm=minmax",
+    "svc/C=0.1,norm=none",
+    "svc/C=1,norm=minmax",
+    "svc/C=1,norm=none",
+}
+
+
+def _train(jobs_cli, store, *args):
+    result = jobs_cli(store, "train", "static", "--features", "aus", "--clips", "av-speech", *args)
+    assert result.code == 0, result.err
+    return result
+
+
+def _run_names(store) -> set[str]:
+    with store.session() as s, s.orm() as orm:
+        return set(orm.scalars(sa.select(Run.name)))
+
+
+def _sha256_tree(path: Path) -> str:
+    """The registry's recipe: the file (or a folder's files in name order), names and bytes."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(path.parent)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def test_grid_makes_one_named_run_per_configuration(jobs_cli, jobs_store, jobs_run):
+    result = _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "svc", "--jobs", "1")
+    assert _run_names(jobs_store) == GRID_NAMES
+    for name in GRID_NAMES:
+        assert f"run {name} (120 clips, 2 folds" in result.out_text
+        run = jobs_run(jobs_store, name)
+        c, norm = name.split("/")[1].replace("C=", "").replace("norm=", "").split(",")
+        assert run.params == {"C": float(c) if "." in c else int(c), "norm": norm}
+        assert run.status == "complete"
+
+
+def test_single_configuration_keeps_the_plain_name(jobs_cli, jobs_store):
+    _train(jobs_cli, jobs_store, "--model", "knn", "--param", "n_neighbors=5", "--name", "knn")
+    assert _run_names(jobs_store) == {"knn"}
+
+
+def test_parallel_grid_is_bit_identical_to_serial(jobs_cli, jobs_store, jobs_posteriors):
+    _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "ser", "--jobs", "1")
+    _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "par", "--jobs", "2")
+    for name in GRID_NAMES:
+        config = name.split("/", 1)[1]
+        serial = jobs_posteriors(jobs_store, f"ser/{config}")
+        parallel = jobs_posteriors(jobs_store, f"par/{config}")
+        assert len(serial) == 240  # 120 clips × 2 folds (test once, train once)
+        assert serial == parallel  # exact float equality
+
+
+def test_same_inputs_and_seed_give_identical_posteriors(jobs_cli, jobs_store, jobs_posteriors):
+    args = ("--model", "mlp", "--param", "hidden_layer_sizes=8", "--param", "max_iter=30")
+    _train(jobs_cli, jobs_store, *args, "--norm", "minmax", "--seed", "7", "--name", "a")
+    _train(jobs_cli, jobs_store, *args, "--norm", "minmax", "--seed", "7", "--name", "b")
+    _train(jobs_cli, jobs_store, *args, "--norm", "minmax", "--seed", "8", "--name", "c")
+    a, b, c = (jobs_posteriors(jobs_store, n) for n in "abc")
+    assert a == b
+    assert a != c  # the seed reaches the model
+
+
+def test_the_run_record_is_complete(jobs_cli, jobs_store, jobs_run):
+    _train(
+        jobs_cli, jobs_store, "--model", "logreg", "--param", "C=1", "--norm", "minmax",
+        "--name", "lr", "--scheme", "luna2022",
+    )  # fmt: skip
+    run = jobs_run(jobs_store, "lr")
+    with jobs_store.session() as s:
+        fs = s.fetch("SELECT name, version, snapshot_id FROM feature_sets WHERE name = 'aus'")
+    assert (run.kind, run.model, run.scheme, run.clips, run.seed) == (
+        "train",
+        "logreg",
+        "luna2022",
+        "av-speech",
+        2020,
+    )
+    assert run.params == {"C": 1, "norm": "minmax"}
+    features = run.inputs["features"]
+    assert (features["name"], features["version"], features["snapshot_id"]) == fs[0]
+    assert isinstance(run.inputs["clips_snapshot"], int)
+    assert run.classes == list(range(1, 9)) and run.score_kind == "probs"
+    assert run.code_version.startswith("mmemo ")
+    assert {"scikit-learn", "numpy", "duckdb"} <= set(run.versions)
+    assert run.device == "cpu"
+    assert len(run.fold_seconds) == 2 and all(t > 0 for t in run.fold_seconds)
+    assert run.n_clips == 120
+    assert sorted(a["fold"] for a in run.artefacts) == [0, 4]
+    for artefact in run.artefacts:
+        path = jobs_store.root / artefact["path"]
+        assert path.is_file()
+        assert path.is_relative_to(jobs_store.root / "models")
+        assert _sha256_tree(path) == artefact["sha256"]
+
+
+def test_artefacts_are_the_fold_models(jobs_cli, jobs_store, jobs_run):
+    import joblib
+
+    _train(jobs_cli, jobs_store, "--model", "logreg", "--norm", "minmax", "--name", "lr")
+    run = jobs_run(jobs_store, "lr")
+    for artefact in run.artefacts:
+        model = joblib.load(jobs_store.root / artefact["path"])
+        assert [int(c) for c in model.classes_] == list(range(1, 9))
+
+
+def test_posteriors_cover_train_and_test_clips_of_every_fold(jobs_cli, jobs_store):
+    _train(jobs_cli, jobs_store, "--model", "knn", "--name", "knn")
+    with jobs_store.session() as s:
+        got = s.fetch(
+            "SELECT p.fold, p.split, count(*), count(DISTINCT p.clip_id), "
+            "bool_and(f.fold = p.fold) FILTER (WHERE p.split = 'test'), "
+            "bool_and(f.fold <> p.fold) FILTER (WHERE p.split = 'train'), min(len(p.scores)) "
+            "FROM posteriors AS p JOIN folds AS f ON f.clip_id = p.clip_id "
+            "AND f.scheme = 'luna2022' WHERE p.run = 'knn' GROUP BY ALL ORDER BY ALL"
+        )
+    assert [(r[0], r[1], r[2], r[3]) for r in got] == [
+        (0, "test", 60, 60),
+        (0, "train", 60, 60),
+        (4, "test", 60, 60),
+        (4, "train", 60, 60),
+    ]
+    for row in got:
+        assert row[4] in (True, None) and row[5] in (True, None)
+        assert row[6] == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("--model", "forest", "--features", "aus"), ["forest", "svc", "knn", "mlp", "logreg"]),
+        (("--model", "svc", "--features", "aus", "--param", "gamma_x=1"), ["gamma_x", "kernel"]),
+        (("--model", "svc"), ["--features"]),
+        (("--model", "svc", "--features", "aus", "--norm", "zscore"), ["zscore", "minmax"]),
+    ],
+    ids=["unknown-model", "unknown-param", "no-features", "unknown-norm"],
+)
+def test_impossible_requests_exit_2_and_leave_the_store(
+    jobs_cli, jobs_store, store_state, args, needles
+):
+    before = store_state(jobs_store)
+    result = jobs_cli(jobs_store, "train", "static", *args, "--name", "x", "--clips", "av-speech")
+    assert result.code == 2, result.out + result.err
+    for needle in needles:
+        assert needle in result.err_text
+    assert store_state(jobs_store) == before
+
+
+def test_features_missing_for_some_clips_are_named(jobs_cli, jobs_store, store_state):
+    # the AU frame set holds the full-AV speech videos only; song videos have no features
+    before = store_state(jobs_store)
+    result = jobs_cli(
+        jobs_store, "train", "static", "--features", "aus", "--model", "svc", "--name", "x",
+        "--clips", "modality = 1",
+    )  # fmt: skip
+    assert result.code == 2, result.out + result.err
+    assert "no features for 88 selected clip(s)" in result.err_text
+    assert "01-02-01-01-01-01-01" in result.err_text  # the first song clip, by name
+    assert store_state(jobs_store) == before
+
+
+def test_features_missing_are_named_in_the_library_error(jobs_store):
+    from mmemo.errors import InputError
+    from mmemo.jobs.static import train_static
+
+    with pytest.raises(InputError, match=r"01-02-\d\d-\d\d-\d\d-\d\d-\d\d"):
+        train_static(
+            jobs_store, name="x", model="svc", features="aus", scheme="luna2022",
+            clips="modality = 1",
+        )  # fmt: skip
