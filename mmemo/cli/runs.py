@@ -319,7 +319,8 @@ def train_finetune(
         keep=keep,  # type: ignore[arg-type]
         progress=RichProgress(),
     )
-    _done(info)
+    if info is not None:  # None on the non-zero ranks of a torchrun job
+        _done(info)
 
 
 def _done(info) -> None:

@@ -143,14 +143,17 @@ def train_finetune_job(
     overrides: dict[str, Any] | None = None,
     keep: Literal["last", "none"] = "last",
     progress: Progress | None = None,
-) -> RunInfo:
+) -> RunInfo | None:
     """Fine-tune a wav2vec2 checkpoint with the paper's head, one model per fold.
 
     Finished folds are kept under ``models/.work`` until the run is stored, so re-running the
     same command after a crash resumes with the next fold.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains with DistributedDataParallel;
+    rank 0 alone scores the clips and writes to the store, and returns the run (others None).
     """
     from mmemo.features.embed import audio_clips, decode_clips
-    from mmemo.models.torch_utils import resolve_device
+    from mmemo.models.torch_utils import barrier, init_distributed_from_env, resolve_device
     from mmemo.models.wav2vec2_finetune import FinetuneConfig, finetune, predict_finetuned
 
     if keep not in ("last", "none"):
@@ -159,7 +162,12 @@ def train_finetune_job(
     cfg = FinetuneConfig(
         **typed_overrides(FinetuneConfig, overrides or {}), seed=seed, device=device
     )
-    cv = load_cv(store, scheme, clips)
+    _, rank, _ = init_distributed_from_env()
+    if rank == 0:  # the first use of a scheme records it: one writer
+        cv = load_cv(store, scheme, clips)
+    barrier()
+    if rank != 0:
+        cv = load_cv(store, scheme, clips)
     audio = {r[0]: r for r in audio_clips(store, clips)[0]}
     missing = [c for c in cv.clip_ids.tolist() if c not in audio]
     if missing:
@@ -197,6 +205,8 @@ def train_finetune_job(
                 on_step=lambda *_: task.advance(),
                 checkpoint=work / f"fold-{fold}.ckpt",
             )
+        if rank != 0:  # other ranks only help train; rank 0 scores and stores
+            return FoldResult(CLASSES, "logits", np.empty((0, 8)), np.empty((0, 8)), None)
         train_logits = predict_finetuned(trained, [waves[i] for i in train])
         test_logits = predict_finetuned(trained, [waves[i] for i in test])
         return FoldResult(
@@ -208,4 +218,6 @@ def train_finetune_job(
             extra={"history": getattr(trained, "history", None)},
         )
 
-    return execute_run(store, spec, cv, fit, progress=progress, resumable=True)
+    info = execute_run(store, spec, cv, fit, progress=progress, resumable=True, write=rank == 0)
+    barrier()
+    return info

@@ -87,13 +87,16 @@ def execute_run(
     progress: Progress | None = None,
     resumable: bool = False,
     extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
-) -> RunInfo:
+    write: bool = True,
+) -> RunInfo | None:
     """Train one model per fold, then store the run (see the module docstring).
 
     Args:
         resumable: keep finished folds under ``models/.work/`` so that re-running the same job
             after a crash continues with the next fold.
         extra_rows: more lake rows to store with the posteriors, from the run id and results.
+        write: store the run (False on the non-zero ranks of a distributed job, which only
+            take part in training); returns None then.
     """
     progress = progress or NullProgress()
     check_run_name(store, spec.name)
@@ -101,7 +104,9 @@ def execute_run(
     check_folds(cv, fold_ids)
     started = time.perf_counter()
     work = work_dir_for(store, spec, cv) if resumable else None
-    results, seconds = _train_folds(cv, fold_ids, fit_fold, progress, work)
+    results, seconds = _train_folds(cv, fold_ids, fit_fold, progress, work, keep=write)
+    if not write:
+        return None
     info = store_run(
         store,
         spec,
@@ -237,6 +242,8 @@ def _train_folds(
     fit_fold: FitFold,
     progress: Progress,
     work_dir: Path | None = None,
+    *,
+    keep: bool = True,
 ) -> tuple[dict[int, FoldResult], list[float]]:
     """Train each fold; with ``work_dir``, keep each finished fold there and reuse it, so a
     job interrupted after some folds resumes with the next one."""
@@ -253,7 +260,7 @@ def _train_folds(
                 test = np.flatnonzero(cv.folds == fold)
                 results[fold] = fit_fold(fold, train, test)
                 spent = time.perf_counter() - t0
-                if done is not None:
+                if done is not None and keep:
                     _keep_fold(done, results[fold], spent)
             seconds.append(spent)
             task.advance()

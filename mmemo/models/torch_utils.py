@@ -155,3 +155,25 @@ def dist_info() -> tuple[bool, int, int]:
 def is_main_process() -> bool:
     """True on rank 0 of a distributed job, and always when not distributed."""
     return dist_info()[1] == 0
+
+
+def init_distributed_from_env() -> tuple[bool, int, int]:
+    """Join the process group a ``torchrun`` launcher describes in the environment
+    (``WORLD_SIZE`` > 1): NCCL on CUDA, gloo on CPU. Returns :func:`dist_info`."""
+    import os
+
+    torch = require_torch()
+    dist = torch.distributed
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return dist_info()
+
+
+def barrier() -> None:
+    """Wait for every process of a distributed job (no-op otherwise)."""
+    torch = require_torch()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
