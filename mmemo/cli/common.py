@@ -132,5 +132,18 @@ def emit(text: str, out: Path | None) -> None:
         err_console.print(f"wrote {out}")
 
 
+def show_result(table: Any, fmt: str, out: Path | None) -> None:
+    """Print an Arrow result as a rich table, or write it as csv/json/markdown/parquet."""
+    from mmemo.store.query import format_result
+
+    rendered = format_result(table, fmt, out)
+    if fmt == "parquet":
+        err_console.print(f"{rendered} to {out}")
+    elif isinstance(rendered, str):
+        emit(rendered, out)
+    else:
+        console.print(rendered)
+
+
 def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)

@@ -16,6 +16,7 @@ from mmemo.cli.common import (
     emit,
     err_console,
     open_store,
+    show_result,
     to_json,
 )
 from mmemo.errors import InputError
@@ -377,13 +378,5 @@ def predict(
     Example: `mmemo predict aus-svc --clips "actor = 24" --format csv --out pred.csv`
     """
     from mmemo.jobs.predict import predict_run
-    from mmemo.store.query import format_result
 
-    table = predict_run(open_store(ctx), run, clips)
-    rendered = format_result(table, fmt, out)
-    if fmt == "parquet":
-        err_console.print(f"{rendered} to {out}")
-    elif isinstance(rendered, str):
-        emit(rendered, out)
-    else:
-        console.print(rendered)
+    show_result(predict_run(open_store(ctx), run, clips), fmt, out)

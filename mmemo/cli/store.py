@@ -10,9 +10,9 @@ import typer
 from mmemo.cli.common import (
     OutOpt,
     console,
-    emit,
     err_console,
     open_store,
+    show_result,
     simple_table,
     store_path,
 )
@@ -102,7 +102,7 @@ def sql(
     * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 1)"` (time travel)
     """
     from mmemo.errors import InputError
-    from mmemo.store.query import format_result, run_query
+    from mmemo.store.query import run_query
 
     if (query is None) == (file is None):
         raise InputError("give either a QUERY or -f FILE")
@@ -115,10 +115,4 @@ def sql(
     if table is None:
         err_console.print("done")
         return
-    rendered = format_result(table, fmt, out)
-    if fmt == "parquet":
-        err_console.print(f"{rendered} to {out}")
-    elif isinstance(rendered, str):
-        emit(rendered, out)
-    else:
-        console.print(rendered)
+    show_result(table, fmt, out)

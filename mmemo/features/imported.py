@@ -13,10 +13,8 @@ import pyarrow as pa
 
 from mmemo.errors import InputError
 from mmemo.features.store import (
-    abandon_feature_set,
     begin_feature_set,
-    commit_rows,
-    finish_feature_set,
+    write_feature_set,
 )
 from mmemo.store.store import Store
 
@@ -155,12 +153,12 @@ def import_features(
             "vector": pa.array([matrix[i] for i in keep], pa.list_(pa.float64())),
         }
     )
-    try:
-        commit_rows(store, job, {"clip_vectors": rows}, f"{len(keep)} clip(s) from {path.name}")
-        report.snapshot_id = finish_feature_set(
-            store, job, dim=len(feature_cols), n_clips=len(keep)
-        )
-    except BaseException:
-        abandon_feature_set(store, job)
-        raise
+    report.snapshot_id = write_feature_set(
+        store,
+        job,
+        {"clip_vectors": rows},
+        f"{len(keep)} clip(s) from {path.name}",
+        dim=len(feature_cols),
+        n_clips=len(keep),
+    )
     return report

@@ -21,10 +21,8 @@ from mmemo.corpora.openface import AU_COLUMNS, FRAME_COLUMNS
 from mmemo.corpora.sources import member_escapes
 from mmemo.errors import InputError
 from mmemo.features.store import (
-    abandon_feature_set,
     begin_feature_set,
-    commit_rows,
-    finish_feature_set,
+    write_feature_set,
 )
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
@@ -121,14 +119,14 @@ def ingest_openface(
     report.clips = len(clip_keys)
     if job.existing:
         return report
-    try:
-        commit_rows(store, job, {"au_frames": table}, f"{len(clip_keys)} clip(s) of OpenFace AUs")
-        report.snapshot_id = finish_feature_set(
-            store, job, dim=len(AU_COLUMNS), n_clips=len(clip_keys)
-        )
-    except BaseException:
-        abandon_feature_set(store, job)
-        raise
+    report.snapshot_id = write_feature_set(
+        store,
+        job,
+        {"au_frames": table},
+        f"{len(clip_keys)} clip(s) of OpenFace AUs",
+        dim=len(AU_COLUMNS),
+        n_clips=len(clip_keys),
+    )
     return report
 
 

@@ -139,6 +139,19 @@ def finish_feature_set(store: Store, job: FeatureJob, *, dim: int | None, n_clip
     return snapshot
 
 
+def write_feature_set(
+    store: Store, job: FeatureJob, tables: dict[str, pa.Table], note: str, *, dim: int, n_clips: int
+) -> int:
+    """Write a whole feature set at once (one snapshot) and complete it; on any failure the
+    set and its rows are removed. Returns the snapshot."""
+    try:
+        commit_rows(store, job, tables, note)
+        return finish_feature_set(store, job, dim=dim, n_clips=n_clips)
+    except BaseException:
+        abandon_feature_set(store, job)
+        raise
+
+
 def abandon_feature_set(store: Store, job: FeatureJob) -> None:
     """Remove an unfinished set and its rows (a failed one-shot import)."""
     with store.session(write=True) as s:
