@@ -83,7 +83,7 @@ def run_demo(
     train_static(f"aus-svc{tag}", "svc", ["C=1"], "minmax", "aus")
     train_static(f"aus-mlp{tag}", "mlp", ["hidden_layer_sizes=80"], "minmax", "aus")
     if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
-        runs += _deep_models(store, store_dir, tag, scheme, seed, say, progress)
+        runs += _deep_models(store, store_dir, tag, scheme, seed, say, progress, actors)
     else:
         say("torch/transformers not installed: skipping the bi-LSTM and the fine-tune")
     say(f"fuse {' '.join(runs[1:])} --name fusion{tag}")
@@ -102,7 +102,7 @@ def run_demo(
 
 
 def _deep_models(
-    store, store_dir: Path, tag: str, scheme: str, seed: int, say, progress
+    store, store_dir: Path, tag: str, scheme: str, seed: int, say, progress, actors: int
 ) -> list[str]:
     from mmemo.jobs.deep import train_bilstm_job, train_finetune_job
     from mmemo.testing.tiny_models import build_tiny_wav2vec2
@@ -116,6 +116,8 @@ def _deep_models(
         clips="av-speech",
         seed=seed,
         overrides={"max_epochs": 10, "patience": 5},
+        # early stopping on held-out training actors needs at least two of them per fold
+        early_stop_on="inner" if actors >= 4 else "test",
         progress=progress,
     )
     tiny = store_dir / "demo-tiny-wav2vec2"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -28,6 +28,7 @@ class CVData:
     actors: np.ndarray
     folds: np.ndarray
     snapshot_id: int
+    new_folds: dict[int, int] = field(default_factory=dict)  # to record with the run
 
     @property
     def fold_ids(self) -> list[int]:
@@ -62,16 +63,21 @@ def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, in
     return rows
 
 
-def fold_assignment(store: Store, scheme: str, counts: dict[int, Counter]) -> dict[int, int]:
-    """``{actor: fold}`` of ``scheme`` for these actors, fixed in the registry at first use.
+def fold_assignment(
+    store: Store, scheme: str, counts: dict[int, Counter]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded.
 
-    The first use of a scheme records its assignment (for ``kfold`` the class balance is that
-    of the clips it was first used on); later uses read it back, so a scheme never changes.
+    Nothing is written here: the job that uses a scheme first records its assignment together
+    with its run (:func:`record_folds`), so a refused job leaves the store as it was. Later
+    uses read it back, so a scheme never changes (for ``kfold`` the class balance is that of
+    the clips it was first used on).
     """
     parsed = parse_scheme(scheme)
     with store.session() as s:
         known = _recorded(s, scheme)
     missing = sorted(set(counts) - set(known))
+    new: dict[int, int] = {}
     if missing:
         if known and scheme.startswith("kfold"):
             raise InputError(
@@ -79,16 +85,23 @@ def fold_assignment(store: Store, scheme: str, counts: dict[int, Counter]) -> di
                 "are new to it: use another seed for a new scheme"
             )
         assigned = parsed.assign(counts)
-        with store.session(write=True) as s, s.orm() as orm:
-            recorded = _recorded(s, scheme)
-            orm.add_all(
-                FoldAssignment(scheme=scheme, actor=a, fold=assigned[a])
-                for a in missing
-                if a not in recorded
-            )
-            orm.commit()
-        known.update({a: assigned[a] for a in missing})
-    return {a: known[a] for a in counts}
+        new = {a: assigned[a] for a in missing}
+    merged = {**known, **new}
+    return {a: merged[a] for a in counts}, new
+
+
+def record_folds(session: Session, scheme: str, new: dict[int, int]) -> None:
+    """Record a scheme's new actor assignments (those another job has not recorded since)."""
+    if not new:
+        return
+    with session.orm() as orm:
+        recorded = _recorded(session, scheme)
+        orm.add_all(
+            FoldAssignment(scheme=scheme, actor=a, fold=f)
+            for a, f in sorted(new.items())
+            if a not in recorded
+        )
+        orm.commit()
 
 
 def _recorded(session: Session, scheme: str) -> dict[int, int]:
@@ -106,12 +119,12 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
     counts: dict[int, Counter] = defaultdict(Counter)
     for _, emotion, actor in rows:
         counts[actor][emotion] += 1
-    assignment = fold_assignment(store, scheme, counts)
+    assignment, new = fold_assignment(store, scheme, counts)
     clip_ids = np.array([r[0] for r in rows])
     emotions = np.array([r[1] for r in rows], dtype=np.int64)
     actors = np.array([r[2] for r in rows], dtype=np.int64)
     folds = np.array([assignment[a] for a in actors.tolist()], dtype=np.int64)
-    return CVData(scheme, clips or "all", clip_ids, emotions, actors, folds, snapshot)
+    return CVData(scheme, clips or "all", clip_ids, emotions, actors, folds, snapshot, new)
 
 
 def describe_folds(store: Store, scheme: str, clips: str | None) -> list[dict]:

@@ -129,6 +129,15 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
     per_run: dict[str, dict[tuple[int, str], tuple[int, int]]] = defaultdict(dict)
     for run, fold, split, n, clips_hash in coverage:
         per_run[run][(fold, split)] = (n, clips_hash)
+    if trained:
+        for run in chosen:
+            folds = {f for f, _ in per_run[run.name]}
+            lacking = sorted(f for f in folds if (f, "train") not in per_run[run.name])
+            if lacking:
+                raise InputError(
+                    f"run {run.name} has no training-clip scores in fold(s) {lacking}: the "
+                    "logreg fusion trains on them (use --method mean|product|vote instead)"
+                )
     reference = chosen[0].name
     for run in chosen[1:]:
         for key in sorted(set(per_run[reference]) | set(per_run[run.name])):
@@ -141,15 +150,6 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
                     f"runs score different clips in fold {fold} ({split}): "
                     f"{reference} has {a[0] if a else 0} clip(s), {run.name} "
                     f"{b[0] if b else 0}{' (other clips)' if a and b and a[0] == b[0] else ''}"
-                )
-    if trained:
-        for run in chosen:
-            folds = {f for f, _ in per_run[run.name]}
-            lacking = sorted(f for f in folds if (f, "train") not in per_run[run.name])
-            if lacking:
-                raise InputError(
-                    f"run {run.name} has no training-clip scores in fold(s) {lacking}: the "
-                    "logreg fusion trains on them (use --method mean|product|vote instead)"
                 )
 
 

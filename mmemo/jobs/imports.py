@@ -91,7 +91,7 @@ def import_posteriors(
             f"{len(unknown)} clip id(s) unknown to the store: {', '.join(unknown[:5])}"
             f"{' ...' if len(unknown) > 5 else ''}"
         )
-    _check_records(store, scheme, records, known, emotions)
+    new_folds = _check_records(store, scheme, records, known, emotions)
     order = np.argsort(codes)
     canonical = sorted(codes)
     digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in files)).hexdigest()
@@ -129,6 +129,7 @@ def import_posteriors(
         seconds=[],
         started=started,
         rows=rows,
+        new_folds=new_folds,
     )
 
 
@@ -178,7 +179,7 @@ def _read(path, id_col, score_cols, fold_col, fold, split_col, split, n_classes)
     return out
 
 
-def _check_records(store, scheme, records, actors, emotions) -> None:
+def _check_records(store, scheme, records, actors, emotions) -> dict[int, int]:
     seen = Counter((r[0], r[1], r[2]) for r in records)
     twice = [k for k, n in seen.items() if n > 1]
     if twice:
@@ -187,7 +188,7 @@ def _check_records(store, scheme, records, actors, emotions) -> None:
     counts: dict[int, Counter] = defaultdict(Counter)
     for clip in {r[2] for r in records}:
         counts[actors[clip]][emotions[clip]] += 1
-    assignment = fold_assignment(store, scheme, counts)
+    assignment, new = fold_assignment(store, scheme, counts)
     for f, s, clip, _ in records:
         if s == "test" and assignment[actors[clip]] != f:
             raise InputError(
@@ -199,3 +200,4 @@ def _check_records(store, scheme, records, actors, emotions) -> None:
     empty = sorted(folds - tested)
     if empty:
         raise InputError(f"fold(s) {empty} have no test clips")
+    return new

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
-from mmemo.jobs.cv import CVData
+from mmemo.jobs.cv import CVData, record_folds
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import library_versions, pid_alive
@@ -144,6 +144,7 @@ def store_run(
     return write_run(
         store,
         spec,
+        new_folds=cv.new_folds,
         scheme=cv.scheme,
         clips=cv.clips,
         clips_snapshot=cv.snapshot_id,
@@ -171,9 +172,11 @@ def write_run(
     started: float,
     rows: Callable[[int], dict[str, pa.Table]],
     artefacts: Callable[[Path], list[dict]] | None = None,
+    new_folds: dict[int, int] | None = None,
 ) -> RunInfo:
     """Register a run and write its lake rows (``rows(run_id)``) and model files, all or
-    nothing: on any failure the store is left as it was."""
+    nothing: on any failure the store is left as it was. ``new_folds`` are the actor
+    assignments of ``scheme`` this run uses first; they are recorded with it."""
     fields = {
         "name": spec.name,
         "kind": spec.kind,
@@ -204,6 +207,7 @@ def write_run(
             snapshot = entry.finish(
                 f"run {entry.id} '{spec.name}': {spec.kind} {spec.model}",
                 write,
+                before_complete=lambda session: record_folds(session, scheme, new_folds or {}),
                 classes=classes,
                 score_kind=kind,
                 fold_seconds=seconds,

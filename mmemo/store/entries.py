@@ -85,13 +85,22 @@ class Staged:
         self.snapshot_id: int | None = None
 
     def finish(
-        self, message: str, write: Callable[[duckdb.DuckDBPyConnection], None], **values
+        self,
+        message: str,
+        write: Callable[[duckdb.DuckDBPyConnection], None],
+        *,
+        before_complete: Callable[[Session], None] | None = None,
+        **values,
     ) -> int:
-        """Commit the entry's lake rows (one transaction) and mark it complete."""
+        """Commit the entry's lake rows (one transaction) and mark it complete;
+        ``before_complete`` writes registry rows that belong with it."""
         with self.store.session(write=True) as s:
-            self.snapshot_id = s.commit_lake(message, write)
-            complete(s, self.kind, self.id, self.snapshot_id, **values)
-        return self.snapshot_id
+            snapshot = s.commit_lake(message, write)
+            if before_complete is not None:
+                before_complete(s)
+            complete(s, self.kind, self.id, snapshot, **values)
+            self.snapshot_id = snapshot
+        return snapshot
 
 
 @contextmanager
