@@ -69,7 +69,7 @@ def fold_assignment(
     """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded.
 
     Nothing is written here: the job that uses a scheme first records its assignment together
-    with its run (:func:`record_folds`), so a refused job leaves the store as it was. Later
+    with its run (:func:`unrecorded_folds`), so a refused job leaves the store as it was. Later
     uses read it back, so a scheme never changes (for ``kfold`` the class balance is that of
     the clips it was first used on).
     """
@@ -90,18 +90,17 @@ def fold_assignment(
     return {a: merged[a] for a in counts}, new
 
 
-def record_folds(session: Session, scheme: str, new: dict[int, int]) -> None:
-    """Record a scheme's new actor assignments (those another job has not recorded since)."""
+def unrecorded_folds(session: Session, scheme: str, new: dict[int, int]) -> list[FoldAssignment]:
+    """Registry rows for a scheme's new actor assignments that no other job recorded since
+    (the run that uses them first adds them with its completion)."""
     if not new:
-        return
-    with session.orm() as orm:
-        recorded = _recorded(session, scheme)
-        orm.add_all(
-            FoldAssignment(scheme=scheme, actor=a, fold=f)
-            for a, f in sorted(new.items())
-            if a not in recorded
-        )
-        orm.commit()
+        return []
+    recorded = _recorded(session, scheme)
+    return [
+        FoldAssignment(scheme=scheme, actor=a, fold=f)
+        for a, f in sorted(new.items())
+        if a not in recorded
+    ]
 
 
 def _recorded(session: Session, scheme: str) -> dict[int, int]:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
-from mmemo.jobs.cv import CVData, record_folds
+from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import library_versions, pid_alive
@@ -207,7 +207,7 @@ def write_run(
             snapshot = entry.finish(
                 f"run {entry.id} '{spec.name}': {spec.kind} {spec.model}",
                 write,
-                before_complete=lambda session: record_folds(session, scheme, new_folds or {}),
+                also=lambda session: unrecorded_folds(session, scheme, new_folds or {}),
                 classes=classes,
                 score_kind=kind,
                 fold_seconds=seconds,

@@ -34,8 +34,17 @@ LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def complete(session: Session, kind: EntryKind, entry_id: int, snapshot_id: int, **values) -> None:
-    """Mark an entry complete at ``snapshot_id`` (after its lake rows are committed)."""
+def complete(
+    session: Session,
+    kind: EntryKind,
+    entry_id: int,
+    snapshot_id: int,
+    *,
+    also: list[Any] | None = None,
+    **values,
+) -> None:
+    """Mark an entry complete at ``snapshot_id`` (after its lake rows are committed), adding
+    the registry rows ``also`` in the same transaction."""
     model = MODELS[kind]
     with session.orm() as orm:
         orm.execute(
@@ -43,6 +52,7 @@ def complete(session: Session, kind: EntryKind, entry_id: int, snapshot_id: int,
             .where(model.id == entry_id)
             .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **values)
         )
+        orm.add_all(also or [])
         orm.commit()
 
 
@@ -89,16 +99,15 @@ class Staged:
         message: str,
         write: Callable[[duckdb.DuckDBPyConnection], None],
         *,
-        before_complete: Callable[[Session], None] | None = None,
+        also: Callable[[Session], list[Any]] | None = None,
         **values,
     ) -> int:
-        """Commit the entry's lake rows (one transaction) and mark it complete;
-        ``before_complete`` writes registry rows that belong with it."""
+        """Commit the entry's lake rows (one transaction) and mark it complete, together with
+        the registry rows ``also(session)`` returns."""
         with self.store.session(write=True) as s:
             snapshot = s.commit_lake(message, write)
-            if before_complete is not None:
-                before_complete(s)
-            complete(s, self.kind, self.id, snapshot, **values)
+            extra = also(s) if also is not None else []
+            complete(s, self.kind, self.id, snapshot, also=extra, **values)
             self.snapshot_id = snapshot
         return snapshot
 
