@@ -172,9 +172,7 @@ class Store:
                 connect_args={"read_only": not write},
             )
             try:
-                raw = engine.raw_connection().driver_connection
-                con: duckdb.DuckDBPyConnection = raw._ConnectionWrapper__c  # type: ignore[union-attr]
-                _attach_lake(con, self.paths, write=write)
+                _attach_lake(duckdb_connection(engine), self.paths, write=write)
                 return engine
             except (duckdb.Error, sa.exc.OperationalError) as exc:
                 engine.dispose()
@@ -206,16 +204,27 @@ class Store:
         )
 
 
+def duckdb_connection(engine: sa.Engine) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection under a (single-connection) duckdb-engine engine."""
+    wrapper = engine.raw_connection().driver_connection
+    return wrapper._ConnectionWrapper__c  # type: ignore[union-attr]
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (for statements that take no parameters, like ATTACH)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _attach_lake(con: duckdb.DuckDBPyConnection, paths: StorePaths, *, write: bool) -> None:
-    con.execute(f"LOAD '{ducklake_extension()}'")
+    con.execute(f"LOAD {_literal(str(ducklake_extension()))}")
     # The catalog keeps data file paths relative to DATA_PATH; overriding the recorded one
     # lets a store folder be moved or copied.
-    options = f"DATA_PATH '{paths.data}/', OVERRIDE_DATA_PATH TRUE" + (
+    options = f"DATA_PATH {_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH TRUE" + (
         "" if write else ", READ_ONLY"
     )
     if not write and not paths.catalog.exists():
         raise StoreError(f"{paths.root}: the lake catalog is missing; run `mmemo init`")
-    con.execute(f"ATTACH 'ducklake:{paths.catalog}' AS lake ({options})")
+    con.execute(f"ATTACH {_literal(f'ducklake:{paths.catalog}')} AS lake ({options})")
 
 
 def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Any) -> None:
@@ -237,8 +246,7 @@ class Session:
         self.store = store
         self.engine = engine
         self.write = write
-        raw = engine.raw_connection().driver_connection
-        self.con: duckdb.DuckDBPyConnection = raw._ConnectionWrapper__c  # type: ignore[union-attr]
+        self.con = duckdb_connection(engine)
         self._views_ready = False
 
     # -- queries -------------------------------------------------------------------------------
