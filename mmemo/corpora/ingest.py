@@ -13,6 +13,7 @@ from mmemo.corpora.ravdess import InvalidNameError, looks_like_ravdess, parse_na
 from mmemo.corpora.sources import SourceFile, enumerate_sources
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
+from mmemo.resources import read_sql
 from mmemo.store.entries import staged
 from mmemo.store.store import Store, append_rows
 
@@ -124,12 +125,11 @@ def ingest_ravdess(
     if rows:
         _commit(store, sources, rows, report)
     with store.session() as s:
+        counts = read_sql("analysis/clip_counts.sql").rstrip().rstrip(";")
         report.summary = [
             tuple(r)
             for r in s.fetch(
-                "SELECT CASE modality WHEN 1 THEN 'full-AV' WHEN 2 THEN 'video-only' "
-                "ELSE 'audio-only' END, CASE vocal_channel WHEN 1 THEN 'speech' ELSE 'song' END, "
-                "label, count(*) FROM clips WHERE dataset = ? GROUP BY ALL ORDER BY ALL",
+                f"SELECT modality, channel, emotion, clips FROM ({counts}) WHERE dataset = ?",
                 [DATASET],
             )
         ]

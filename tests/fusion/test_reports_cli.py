@@ -22,6 +22,7 @@ ANALYSIS_COLUMNS = {
     "accuracy_by_intensity": ["run", "intensity", "n", "accuracy"],
     "accuracy_by_statement": ["run", "statement", "n", "accuracy"],
     "always_wrong": ["clip_id", "true_label", "runs_wrong", "predictions"],
+    "clip_counts": ["dataset", "modality", "channel", "emotion", "clips"],
     "confusions": ["run", "true_label", "predicted_label", "n", "pct_of_true_label"],
     "fold_accuracy": ["run", "fold", "n", "accuracy", "mean_over_folds"],
     "top_attention_frames": ["run", "clip_id", "frame", "weight", "rank"],
