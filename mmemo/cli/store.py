@@ -19,7 +19,7 @@ from mmemo.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    for command in (init, migrate, gc, tables, snapshots, runs, sql):
+    for command in (init, migrate, gc, tables, snapshots, runs, sql, doctor):
         app.command()(command)
 
 
@@ -116,3 +116,18 @@ def sql(
         err_console.print("done")
         return
     show_result(table, fmt, out)
+
+
+def doctor(ctx: typer.Context) -> None:
+    """Check the store's parts (registry, lake, extension, schema versions) and torch/CUDA.
+
+    Exits with status 1 when something is wrong.
+    """
+    from mmemo.store.doctor import diagnose
+    from mmemo.store.store import Store
+
+    checks = diagnose(Store(store_path(ctx)))
+    rows = [("ok" if c.ok else "FAIL", c.part, c.detail) for c in checks]
+    console.print(simple_table(None, ["", "part", "detail"], rows))
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
