@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import typer
 
@@ -71,4 +70,4 @@ def _usage_error(exc: Exception) -> int | None:
     return int(code)
 
 
-__all__ = ["app", "main", "Path"]
+__all__ = ["app", "main"]
