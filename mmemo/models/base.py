@@ -7,10 +7,14 @@ class order, exactly as the model produced them, and the fitted artefact.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
+from mmemo.errors import InputError
 
 #: What the score columns are: probabilities, unnormalised logits, or decision values.
 ScoreKind = Literal["probs", "logits", "decision"]
@@ -45,3 +49,17 @@ class FoldResult:
         """
         scores = self.train_scores if split == "train" else self.test_scores
         return np.asarray(self.classes)[np.argmax(scores, axis=1)]
+
+
+def check_config_keys(config_cls: type, data: Mapping[str, object], what: str) -> None:
+    """Refuse keys that are not fields of a config dataclass, listing the valid ones.
+
+    Raises:
+        InputError: e.g. "unknown bi-LSTM option(s) x; expected one of batch_size, ...".
+    """
+    names = sorted(f.name for f in dataclasses.fields(config_cls))
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise InputError(
+            f"unknown {what} option(s) {', '.join(unknown)}; expected one of {', '.join(names)}"
+        )

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmemo.errors import InputError
+from mmemo.models.base import check_config_keys
 from mmemo.models.torch_utils import require_torch, resolve_device, seed_everything
 
 torch = require_torch()
@@ -114,13 +115,7 @@ class BiLSTMConfig:
         Raises:
             InputError: A key is not a field of the config.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InputError(
-                f"unknown bi-LSTM option(s) {', '.join(unknown)}; expected some of "
-                f"{', '.join(sorted(names))}"
-            )
+        check_config_keys(cls, data, "bi-LSTM")
         return cls(**data)
 
 

@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mmemo.errors import InputError, MissingDependencyError
+from mmemo.models.base import check_config_keys
 from mmemo.models.torch_utils import (
     autocast,
     dist_info,
@@ -149,13 +150,7 @@ class FinetuneConfig:
         Raises:
             InputError: A key is not a field of the config.
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise InputError(
-                f"unknown fine-tuning option(s) {', '.join(unknown)}; expected some of "
-                f"{', '.join(sorted(names))}"
-            )
+        check_config_keys(cls, data, "fine-tuning")
         data = dict(data)
         if "betas" in data:
             data["betas"] = tuple(data["betas"])
