@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from mmemo.testing.stores import restorable
+
 #: Actors of the session's synthetic corpus (2 actors: 624 files; luna2022 folds 4 and 0).
 SYNTH_ACTORS = 2
 SYNTH_SECONDS = 0.4
@@ -35,18 +37,6 @@ class CliResult(NamedTuple):
         return " ".join(self.out.split())
 
 
-def _restorable(template: Path, work: Path) -> Callable[[], Path]:
-    """A function that puts a fresh copy of ``template`` at ``work`` and returns ``work``."""
-
-    def restore() -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(template, work)
-        return work
-
-    return restore
-
-
 @pytest.fixture(scope="session")
 def synth_corpus(tmp_path_factory: pytest.TempPathFactory):
     """A RAVDESS-shaped corpus of actors 1-2 (all 624 of their files), short clips."""
@@ -64,8 +54,7 @@ def _fresh_store_restore(tmp_path_factory: pytest.TempPathFactory) -> Callable[[
     work = base / "store"
     Store.init(work)
     template = base / "template"
-    shutil.copytree(work, template)
-    return _restorable(template, work)
+    return restorable(work, template)
 
 
 @pytest.fixture(scope="session")
@@ -80,8 +69,7 @@ def _ingested_store_restore(
     report = ingest_ravdess(Store.init(work), [synth_corpus.root])
     assert report.added == len(synth_corpus.files)
     template = base / "template"
-    shutil.copytree(work, template)
-    return _restorable(template, work)
+    return restorable(work, template)
 
 
 @pytest.fixture(scope="session")
@@ -94,8 +82,7 @@ def _zeror_store_restore(_ingested_store_restore) -> Callable[[], Path]:
         Store.open(work), name="zeror", model="zeror", scheme="luna2022", clips="av-speech"
     )
     template = work.parent / "zeror-template"
-    shutil.copytree(work, template)
-    return _restorable(template, work)
+    return restorable(work, template)
 
 
 @pytest.fixture()

@@ -8,12 +8,13 @@ catalog records its data folder).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+
+from mmemo.testing.stores import restorable
 
 #: Actors and clip length of the feature tests' synthetic corpus (2 actors: 624 files).
 FEAT_ACTORS = (1, 2)
@@ -58,15 +59,7 @@ def _feat_store_restore(
     report = ingest_ravdess(Store.init(work), [feat_corpus.root])
     assert report.added == len(feat_corpus.files)
     template = base / "template"
-    shutil.copytree(work, template)
-
-    def restore() -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(template, work)
-        return work
-
-    return restore
+    return restorable(work, template)
 
 
 @pytest.fixture()

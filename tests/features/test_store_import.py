@@ -4,7 +4,6 @@ averaged Action Units of Luna-Jiménez et al. (2022)."""
 from __future__ import annotations
 
 import csv
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from mmemo.corpora.openface import AU_COLUMNS
+from mmemo.testing.stores import restorable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LUNA_CSV = DATA / "luna2022" / "openface_au_means.csv"
@@ -36,15 +36,7 @@ def _luna_store_restore(tmp_path_factory: pytest.TempPathFactory) -> Callable[[]
     report = ingest_ravdess(Store.init(work), [LUNA_CLIPS])
     assert report.added == 1440
     template = base / "template"
-    shutil.copytree(work, template)
-
-    def restore() -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(template, work)
-        return work
-
-    return restore
+    return restorable(work, template)
 
 
 @pytest.fixture()

@@ -18,13 +18,14 @@ Runs of the template (synthetic actors 1-2, AU means of the full-AV speech video
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from mmemo.testing.stores import restorable
 
 OTHER_SCHEME = "kfold:2:7"
 NORMAL_INTENSITY = "modality = 1 AND vocal_channel = 1 AND intensity = 1"
@@ -60,17 +61,7 @@ def _fus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Path]:
             n_jobs=1,
         )
     template = work.parent / "fus-template"
-    if template.exists():
-        shutil.rmtree(template)
-    shutil.copytree(work, template)
-
-    def restore() -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(template, work)
-        return work
-
-    return restore
+    return restorable(work, template)
 
 
 @pytest.fixture()

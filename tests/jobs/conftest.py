@@ -7,12 +7,13 @@ takes ``jobs_store`` or one of the root fixtures, never both.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mmemo.testing.stores import restorable
 
 #: The full-AV speech videos' OpenFace CSVs (the clips of ``--clips av-speech``).
 AV_SPEECH_CSVS = "01-01-*.csv"
@@ -46,17 +47,7 @@ def _jobs_aus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Pat
     )
     assert report.clips == 120
     template = work.parent / "jobs-aus-template"
-    if template.exists():
-        shutil.rmtree(template)
-    shutil.copytree(work, template)
-
-    def restore() -> Path:
-        if work.exists():
-            shutil.rmtree(work)
-        shutil.copytree(template, work)
-        return work
-
-    return restore
+    return restorable(work, template)
 
 
 @pytest.fixture()
