@@ -11,7 +11,14 @@ import pyarrow as pa
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS, combine_rule, fit_logreg_fold, to_probabilities
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, save_artefacts, write_run
+from mmemo.jobs.runs import (
+    RunInfo,
+    RunSpec,
+    check_run_name,
+    posterior_table,
+    save_artefacts,
+    write_run,
+)
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.reports.report import resolve_runs
@@ -87,19 +94,7 @@ def fuse_runs(
                 n = len(ids[split])
                 if n == 0:
                     continue
-                parts.append(
-                    pa.table(
-                        {
-                            "run_id": pa.array([run_id] * n, pa.int32()),
-                            "fold": pa.array([fold] * n, pa.int16()),
-                            "split": pa.array([split] * n, pa.string()),
-                            "clip_id": pa.array(ids[split], pa.string()),
-                            "scores": pa.array(
-                                list(np.asarray(scores, np.float64)), pa.list_(pa.float64())
-                            ),
-                        }
-                    )
-                )
+                parts.append(posterior_table(run_id, fold, split, ids[split], scores))
         return {"posteriors": pa.concat_tables(parts)}
 
     return write_run(

@@ -15,7 +15,7 @@ from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.jobs.cv import fold_assignment
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, posterior_table, write_run
 from mmemo.store.store import Store
 
 #: Label spellings accepted by --classes (any case), mapped to emotion codes.
@@ -104,18 +104,9 @@ def import_posteriors(
     )
 
     def rows(run_id: int) -> dict[str, pa.Table]:
-        n = len(records)
-        return {
-            "posteriors": pa.table(
-                {
-                    "run_id": pa.array([run_id] * n, pa.int32()),
-                    "fold": pa.array([r[0] for r in records], pa.int16()),
-                    "split": pa.array([r[1] for r in records], pa.string()),
-                    "clip_id": pa.array([r[2] for r in records], pa.string()),
-                    "scores": pa.array([r[3][order] for r in records], pa.list_(pa.float64())),
-                }
-            )
-        }
+        folds, splits, clips, scores = zip(*records, strict=True)
+        canonical_scores = [s[order] for s in scores]
+        return {"posteriors": posterior_table(run_id, folds, splits, clips, canonical_scores)}
 
     return write_run(
         store,

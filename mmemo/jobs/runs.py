@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -376,15 +376,27 @@ def _posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.T
                     f"fold {fold}: the model returned {scores.shape[0]} {split} rows for "
                     f"{len(ids)} clips"
                 )
-            parts.append(
-                pa.table(
-                    {
-                        "run_id": pa.array(np.full(len(ids), run_id), pa.int32()),
-                        "fold": pa.array(np.full(len(ids), fold), pa.int16()),
-                        "split": pa.array([split] * len(ids), pa.string()),
-                        "clip_id": pa.array(ids, pa.string()),
-                        "scores": pa.array(list(scores), pa.list_(pa.float64())),
-                    }
-                )
-            )
+            parts.append(posterior_table(run_id, fold, split, ids, scores))
     return pa.concat_tables(parts)
+
+
+def posterior_table(
+    run_id: int,
+    fold: int | Sequence[int],
+    split: str | Sequence[str],
+    clip_ids: Sequence[str],
+    scores: Sequence[Sequence[float]] | np.ndarray,
+) -> pa.Table:
+    """Rows of ``lake.posteriors``; ``fold`` and ``split`` are one value or one per clip."""
+    n = len(clip_ids)
+    folds = [int(fold)] * n if np.ndim(fold) == 0 else list(fold)
+    splits = [split] * n if isinstance(split, str) else list(split)
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * n, pa.int32()),
+            "fold": pa.array(folds, pa.int16()),
+            "split": pa.array(splits, pa.string()),
+            "clip_id": pa.array(list(clip_ids), pa.string()),
+            "scores": pa.array(list(np.asarray(scores, np.float64)), pa.list_(pa.float64())),
+        }
+    )
