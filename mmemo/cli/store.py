@@ -19,19 +19,56 @@ from mmemo.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    for command in (init, migrate, gc, tables, snapshots, runs, sql, doctor):
+    for command in (init, connect, migrate, gc, tables, snapshots, runs, sql, doctor):
         app.command()(command)
 
 
-def init(ctx: typer.Context) -> None:
-    """Create a store (registry + lake) in --store DIR, or upgrade the one there.
+def init(
+    ctx: typer.Context,
+    registry: Annotated[
+        str | None,
+        typer.Option(help="Shared registry: postgresql://USER@HOST:PORT/DB (no password)."),
+    ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(help="DuckLake catalog: postgresql://USER@HOST:PORT/DB or a file."),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Lake files and models: s3://BUCKET/PREFIX or a folder.")
+    ] = None,
+) -> None:
+    """Create a store in --store DIR, or upgrade the one there.
 
-    Example: `mmemo --store ./store init`
+    Without options every part lives in DIR. With them, DIR gets a mmemo.toml pointing at
+    shared parts (team mode); passwords and keys come from PGPASSWORD and AWS_* variables.
+
+    Examples: `mmemo --store ./store init`;
+    `mmemo --store ./team init --registry postgresql://mmemo@db:5432/mmemo
+    --catalog postgresql://mmemo@db:5432/mmemo --data s3://emotion/mmemo`
+    """
+    from mmemo.store.config import StoreConfig
+    from mmemo.store.store import Store
+
+    config = StoreConfig(registry, catalog, data)
+    store = Store.init(store_path(ctx), None if config.is_local else config)
+    console.print(f"store ready at {store.root} ({store.describe()})")
+
+
+def connect(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(help="The shared store's registry URL, or a folder connected to it.")
+    ],
+) -> None:
+    """Point --store DIR at an existing team store (writes DIR/mmemo.toml).
+
+    The registry knows the store's catalog and data, so its URL is enough.
+    Example: `mmemo --store ./team connect postgresql://mmemo@db.lab:5432/mmemo`
     """
     from mmemo.store.store import Store
 
-    store = Store.init(store_path(ctx))
-    console.print(f"store ready at {store.root}")
+    store = Store.connect(store_path(ctx), source)
+    console.print(f"connected {store.root} to {store.describe()}")
 
 
 def migrate(ctx: typer.Context) -> None:

@@ -48,7 +48,8 @@ def predict_run(store: Store, run: str, clips: str | None) -> pa.Table:
     if not found.artefacts:
         raise InputError(f"run '{found.name}' kept no models")
     models = {
-        a["fold"]: _load_model(found.model, store.root / a["path"], joblib) for a in found.artefacts
+        a["fold"]: _load_model(found.model, store.artefacts.local(a["path"]), joblib)
+        for a in found.artefacts
     }
     ids = np.array(selected)
     features = (found.inputs or {}).get("features")

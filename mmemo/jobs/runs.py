@@ -197,6 +197,7 @@ def write_run(
         model_dir = store.paths.models / f"run-{entry.id}"
         try:
             saved = artefacts(model_dir) if artefacts is not None else []
+            store.artefacts.publish(model_dir)
             tables = rows(entry.id)
 
             def write(con: duckdb.DuckDBPyConnection) -> None:
@@ -216,7 +217,7 @@ def write_run(
                 n_clips=n_clips,
             )
         except BaseException:
-            shutil.rmtree(model_dir, ignore_errors=True)
+            store.artefacts.remove(model_dir.name)
             raise
     return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
+import sqlalchemy as sa
 
 from mmemo.errors import MmemoError
 from mmemo.provenance import code_version, library_versions
 from mmemo.store import migrate
+from mmemo.store.backends import extension_file, s3_filesystem
+from mmemo.store.config import StoreConfig, is_postgres, is_s3
 from mmemo.store.store import Store, ducklake_extension
 
 
@@ -31,9 +35,7 @@ def diagnose(store: Store) -> list[Check]:
     versions = library_versions()
     pair = (versions.get("duckdb"), versions.get("duckdb-extension-ducklake"))
     checks.append(Check("duckdb / ducklake versions", pair[0] == pair[1], f"{pair[0]} / {pair[1]}"))
-    checks.append(Check("registry file", store.paths.registry.is_file(), str(store.paths.registry)))
-    checks.append(Check("lake catalog", store.paths.catalog.is_file(), str(store.paths.catalog)))
-    checks.append(Check("lake data folder", store.paths.data.is_dir(), str(store.paths.data)))
+    checks += _backend_checks(store)
     if store.exists():
         try:
             with store.session(check_schema=False) as s:
@@ -57,10 +59,66 @@ def diagnose(store: Store) -> list[Check]:
                 )
             )
             checks.append(Check("lake snapshot", True, f"latest {snapshot}"))
-        except (MmemoError, duckdb.Error) as exc:
+        except (MmemoError, duckdb.Error, sa.exc.SQLAlchemyError) as exc:
             checks.append(Check("open store", False, str(exc).splitlines()[0]))
     checks.append(_torch_check())
     return checks
+
+
+def _backend_checks(store: Store) -> list[Check]:
+    """Whether each part of the store can be reached: files for the local defaults, the
+    PostgreSQL servers (with their version) and the S3 bucket for shared ones."""
+    config = store.config
+    checks = []
+    if config.registry is None:
+        checks.append(
+            Check("registry file", store.paths.registry.is_file(), str(store.paths.registry))
+        )
+    else:
+        checks.append(_postgres_check("registry", config.registry))
+    if config.catalog is None:
+        checks.append(
+            Check("lake catalog", store.paths.catalog.is_file(), str(store.paths.catalog))
+        )
+    elif is_postgres(config.catalog):
+        checks.append(_postgres_check("lake catalog", config.catalog))
+    else:
+        checks.append(Check("lake catalog", Path(config.catalog).is_file(), config.catalog))
+    data = store.lake_data_path()
+    if is_s3(config.data):
+        checks.append(_s3_check(data))
+    else:
+        checks.append(Check("lake data folder", Path(data).is_dir(), data))
+    if config.registry is not None or is_postgres(config.catalog) or is_s3(config.data):
+        for name in ("postgres", "httpfs"):
+            try:
+                checks.append(Check(f"{name} extension", True, str(extension_file(name))))
+            except MmemoError as exc:
+                checks.append(Check(f"{name} extension", False, str(exc)))
+    return checks
+
+
+def _postgres_check(part: str, url: str) -> Check:
+    engine = sa.create_engine(StoreConfig(registry=url).check(part).registry or url)
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("SHOW server_version")).scalar()
+        return Check(part, True, f"{url} (PostgreSQL {version})")
+    except Exception as exc:  # any driver error is a finding, not a crash
+        return Check(part, False, f"{url}: {str(exc).splitlines()[0]}")
+    finally:
+        engine.dispose()
+
+
+def _s3_check(data: str) -> Check:
+    from pyarrow import fs
+
+    try:
+        info = s3_filesystem().get_file_info(data[len("s3://") :].split("/")[0])
+        ok = info.type == fs.FileType.Directory
+        return Check("lake data (S3)", ok, data if ok else f"{data}: bucket not found")
+    except OSError as exc:
+        return Check("lake data (S3)", False, f"{data}: {str(exc).splitlines()[0]}")
 
 
 def _torch_check() -> Check:

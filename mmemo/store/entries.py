@@ -17,7 +17,7 @@ import duckdb
 import sqlalchemy as sa
 
 from mmemo.provenance import code_version, process_identity
-from mmemo.store.registry import FeatureSet, Ingest, Run, utcnow
+from mmemo.store.registry import FeatureSet, FeatureSetShard, Ingest, Run, utcnow
 from mmemo.store.store import Session, Store
 
 EntryKind = Literal["ingests", "runs", "feature_sets"]
@@ -80,6 +80,10 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
         removed = sum(counts)
     model = MODELS[kind]
     with session.orm() as orm:
+        if kind == "feature_sets":
+            orm.execute(
+                sa.delete(FeatureSetShard).where(FeatureSetShard.feature_set_id.in_(entry_ids))
+            )
         orm.execute(sa.delete(model).where(model.id.in_(entry_ids)))
         orm.commit()
     return removed

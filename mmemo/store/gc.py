@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -46,9 +45,7 @@ def collect_garbage(store: Store) -> GcResult:
             result.entries[kind] = stale
         with s.orm() as orm:
             known = {f"run-{i}" for i in orm.scalars(sa.select(Run.id))}
-    if store.paths.models.is_dir():
-        for folder in sorted(store.paths.models.glob("run-*")):
-            if folder.name not in known:
-                shutil.rmtree(folder, ignore_errors=True)
-                result.model_dirs.append(folder.name)
+    for name in sorted(store.artefacts.run_dirs() - known):
+        store.artefacts.remove(name)
+        result.model_dirs.append(name)
     return result

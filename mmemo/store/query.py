@@ -25,7 +25,7 @@ def run_query(store: Store, query: str, *, write: bool = False) -> pa.Table | No
     Raises:
         InputError: a SQL error, or a change attempted without ``write``.
     """
-    with store.session(write=write) as s:
+    with store.session(write=write, user_sql=True) as s:
         s.ensure_views()
         try:
             relation = s.con.sql(query)

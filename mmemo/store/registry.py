@@ -116,3 +116,25 @@ class LakeMigration(Base):
     __tablename__ = "lake_migrations"
     name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoreSetting(Base):
+    """Facts about the store kept with its registry: where a shared registry's lake catalog
+    and data live (so ``mmemo connect`` needs only the registry URL)."""
+
+    __tablename__ = "store_settings"
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.Text)
+
+
+class FeatureSetShard(Base):
+    """A shard (``--shard I/N``) that has committed its slice of a feature set."""
+
+    __tablename__ = "feature_set_shards"
+    feature_set_id: Mapped[int] = mapped_column(primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    shards: Mapped[int]
+    snapshot_id: Mapped[int]
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,13 +7,15 @@ inputs or commit, never across long compute, so other commands can use the store
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,35 @@ from typing import Any
 import duckdb
 import sqlalchemy as sa
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from mmemo.errors import StoreError
 from mmemo.resources import read_sql, sql_dir
 from mmemo.store import migrate
-from mmemo.store.registry import LakeMigration
+from mmemo.store.backends import (
+    Artefacts,
+    create_s3_secret,
+    extension_file,
+    load_extension,
+    sql_literal,
+)
+from mmemo.store.config import (
+    CONFIG_FILE,
+    StoreConfig,
+    is_postgres,
+    is_s3,
+    libpq,
+    load_config,
+    save_config,
+)
+from mmemo.store.registry import LakeMigration, StoreSetting
 
 STORE_ENV = "MMEMO_STORE"
 DEFAULT_STORE = "mmemo-store"
 LOCK_TIMEOUT_ENV = "MMEMO_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 10.0
+COMMIT_RETRIES_ENV = "MMEMO_COMMIT_RETRIES"
+DEFAULT_COMMIT_RETRIES = 5
 
 
 def default_store_path() -> Path:
@@ -40,26 +60,13 @@ def default_store_path() -> Path:
 
 
 def ducklake_extension() -> Path:
-    """Path of the DuckLake extension binary shipped by ``duckdb-extension-ducklake``.
-
-    Loaded from that file: never ``INSTALL`` (no network needed or used).
-    """
-    import duckdb_extension_ducklake
-
-    base = Path(duckdb_extension_ducklake.__file__).parent / "extensions"
-    found = sorted(base.glob(f"v{duckdb.__version__}/*.duckdb_extension"))
-    if not found:
-        available = sorted(p.parent.name for p in base.glob("*/*.duckdb_extension"))
-        raise StoreError(
-            f"duckdb-extension-ducklake has no build for duckdb {duckdb.__version__} "
-            f"(has {', '.join(available) or 'none'}); install matching versions"
-        )
-    return found[0]
+    """Path of the DuckLake extension binary shipped by ``duckdb-extension-ducklake``."""
+    return extension_file("ducklake")
 
 
 @dataclass(frozen=True)
 class StorePaths:
-    """Where a local store keeps its parts."""
+    """Where a store folder keeps its local parts (the defaults of :class:`StoreConfig`)."""
 
     root: Path
 
@@ -83,32 +90,119 @@ class StorePaths:
     def holder(self) -> Path:
         return self.root / ".writer.json"
 
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE
+
 
 class Store:
-    """A store folder: ``registry.duckdb``, ``lake.ducklake``, ``lake/`` and ``models/``."""
+    """A store: its folder (``mmemo.toml``, local parts, model files, scratch) and, per its
+    config, a registry, a lake catalog and a data location that may be shared (team mode)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, config: StoreConfig | None = None) -> None:
         self.paths = StorePaths(Path(root).expanduser().absolute())
+        self.config = config if config is not None else load_config(self.paths.root)
+        self.artefacts = Artefacts(self.paths.root, self.config.data)
         self._schema_checked = False  # checked once per Store object: sessions are frequent
 
     @property
     def root(self) -> Path:
         return self.paths.root
 
+    @property
+    def is_team(self) -> bool:
+        """Whether the registry is shared (PostgreSQL) rather than the folder's own file."""
+        return self.config.registry is not None
+
+    def describe(self) -> str:
+        """Where each part lives, for messages and ``mmemo doctor``."""
+        return (
+            f"registry {self.config.registry or self.paths.registry}, "
+            f"catalog {self.config.catalog or self.paths.catalog}, "
+            f"data {self.lake_data_path()}"
+        )
+
     def exists(self) -> bool:
-        return self.paths.registry.is_file()
+        """Whether there is a store here (for a shared registry: whether it is configured;
+        reaching it is checked when a session opens)."""
+        return self.is_team or self.paths.registry.is_file()
+
+    def lake_data_path(self) -> str:
+        base = self.config.data or str(self.paths.root)
+        return f"{base}/lake/"
 
     # -- creation and upgrades -------------------------------------------------------------
 
     @classmethod
-    def init(cls, root: Path | str) -> Store:
-        """Create a store (or bring an existing one to the current schema) and return it."""
-        store = cls(root)
-        if store.root.exists() and not store.root.is_dir():
-            raise StoreError(f"{store.root}: exists and is not a directory")
-        for folder in (store.root, store.paths.data, store.paths.models):
+    def init(cls, root: Path | str, config: StoreConfig | None = None) -> Store:
+        """Create a store (or bring an existing one to the current schema) and return it.
+
+        ``config`` places the registry, catalog and data elsewhere (team mode); it is saved
+        as the folder's ``mmemo.toml``.
+        """
+        folder = Path(root).expanduser().absolute()
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"{folder}: exists and is not a directory")
+        written = None
+        if config is not None and not config.is_local:
             folder.mkdir(parents=True, exist_ok=True)
-        store.upgrade()
+            if not StorePaths(folder).config.exists():
+                written = save_config(folder, config)
+            elif load_config(folder, environ={}) != config.check(str(folder)):
+                raise StoreError(
+                    f"{folder} is configured for another store ({StorePaths(folder).config}); "
+                    "use another folder"
+                )
+        try:
+            store = cls(folder)
+            for path in (store.root, store.paths.models):
+                path.mkdir(parents=True, exist_ok=True)
+            if store.config.data is None:
+                store.paths.data.mkdir(exist_ok=True)
+            elif not is_s3(store.config.data):
+                Path(store.config.data, "lake").mkdir(parents=True, exist_ok=True)
+            store.upgrade()
+        except BaseException:
+            if written is not None:
+                written.unlink(missing_ok=True)
+            raise
+        return store
+
+    @classmethod
+    def connect(cls, root: Path | str, source: str) -> Store:
+        """Point the folder ``root`` at an existing shared store and return it.
+
+        ``source`` is the store's registry URL (its catalog and data are read from the
+        registry) or another folder configured for it; ``root`` gets a ``mmemo.toml``.
+        """
+        folder = Path(root).expanduser().absolute()
+        if StorePaths(folder).registry.exists():
+            raise StoreError(f"{folder} holds a local store; connect another folder")
+        if is_postgres(source):
+            config = StoreConfig(registry=source).check(source)
+            engine = sa.create_engine(config.registry, poolclass=NullPool)
+            try:
+                migrate.check(engine, Path(source))
+                found = store_locations(engine)
+            except sa.exc.SQLAlchemyError as exc:
+                raise StoreError(f"{source}: {str(exc).splitlines()[0]}") from None
+            finally:
+                engine.dispose()
+            config = replace(config, catalog=found.get("catalog"), data=found.get("data"))
+        else:
+            origin = Path(source).expanduser().absolute()
+            if not origin.is_dir():
+                raise StoreError(f"{source}: neither a PostgreSQL URL nor a store folder")
+            config = load_config(origin, environ={})
+            if config.is_local:
+                raise StoreError(
+                    f"{origin} is a local store: it cannot be shared; use --store {origin}"
+                )
+        folder.mkdir(parents=True, exist_ok=True)
+        save_config(folder, config)
+        store = cls(folder)
+        with store.session():  # reachable, and at this mmemo's schema
+            pass
         return store
 
     @classmethod
@@ -124,26 +218,38 @@ class Store:
         applied: list[str] = []
         with self.session(write=True, check_schema=False) as s:
             applied += migrate.upgrade(s.engine)
+            if self.is_team:
+                record_locations(s.engine, self.config, self.root)
             applied += s.apply_lake_migrations()
         return applied
 
     # -- sessions ----------------------------------------------------------------------------
 
     @contextmanager
-    def session(self, *, write: bool = False, check_schema: bool = True) -> Iterator[Session]:
+    def session(
+        self, *, write: bool = False, check_schema: bool = True, user_sql: bool = False
+    ) -> Iterator[Session]:
         """Open the registry and the lake in one DuckDB connection with the views created.
 
         Args:
-            write: open for writing (exclusive); otherwise read-only (shared with readers).
+            write: open for writing (on a local store: exclusive); otherwise read-only.
             check_schema: refuse a store whose registry is not at this mmemo's schema.
+            user_sql: the connection will run SQL a user typed, so DuckDB keeps verifying the
+                signature of any extension loaded through it (see :func:`_duckdb_config`).
         """
         if not write and not self.exists():
             raise StoreError(f"no mmemo store at {self.root}; create one with `mmemo init`")
-        engine = self._connect(write)
+        engine, con = self._connect(write, _duckdb_config(verify=user_sql))
         try:
-            session = Session(self, engine, write=write)
+            session = Session(self, engine, con, write=write)
             if check_schema and not self._schema_checked:
-                migrate.check(engine, self.root)
+                try:
+                    migrate.check(engine, self.root)
+                except sa.exc.OperationalError as exc:  # a shared registry out of reach
+                    raise StoreError(
+                        f"store {self.root}: registry {self.config.registry}: "
+                        f"{str(exc.orig).splitlines()[0]}"
+                    ) from None
                 pending = session.pending_lake_migrations()
                 if pending:
                     raise StoreError(
@@ -151,17 +257,24 @@ class Store:
                         "run `mmemo migrate`"
                     )
                 self._schema_checked = True
-            if write:
+            claim = write and not self.is_team
+            if claim:
                 self._claim()
             try:
                 yield session
             finally:
-                if write:
+                if claim:
                     self.paths.holder.unlink(missing_ok=True)
         finally:
+            if self.is_team:
+                con.close()
             engine.dispose()
 
-    def _connect(self, write: bool) -> sa.Engine:
+    def _connect(
+        self, write: bool, config: dict[str, str]
+    ) -> tuple[sa.Engine, duckdb.DuckDBPyConnection]:
+        if self.is_team:
+            return self._connect_team(write, config)
         timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
         deadline = time.monotonic() + timeout
         delay = 0.05
@@ -169,11 +282,12 @@ class Store:
             engine = sa.create_engine(
                 f"duckdb:///{self.paths.registry}",
                 poolclass=StaticPool,
-                connect_args={"read_only": not write},
+                connect_args={"read_only": not write, "config": config},
             )
             try:
-                _attach_lake(duckdb_connection(engine), self.paths, write=write)
-                return engine
+                con = duckdb_connection(engine)
+                self._attach_lake(con, write=write)
+                return engine, con
             except (duckdb.Error, sa.exc.OperationalError) as exc:
                 engine.dispose()
                 message = str(exc)
@@ -183,6 +297,55 @@ class Store:
                     raise StoreError(self._busy_message(timeout)) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    def _connect_team(
+        self, write: bool, config: dict[str, str]
+    ) -> tuple[sa.Engine, duckdb.DuckDBPyConnection]:
+        """A shared registry: SQLAlchemy talks to PostgreSQL; the query connection is an
+        in-memory DuckDB with the registry attached (as the default catalog) and the lake."""
+        assert self.config.registry is not None
+        engine = sa.create_engine(self.config.registry, poolclass=NullPool)
+        con = duckdb.connect(config=config)
+        try:
+            load_extension(con, "postgres")
+            mode = "" if write else ", READ_ONLY"
+            con.execute(
+                f"ATTACH {sql_literal(libpq(self.config.registry))} AS registry "
+                f"(TYPE postgres{mode})"
+            )
+            con.execute("USE registry")
+            self._attach_lake(con, write=write)
+        except duckdb.Error as exc:
+            con.close()
+            engine.dispose()
+            raise StoreError(
+                f"store {self.root}: cannot open {self.describe()}: {str(exc).splitlines()[0]}"
+            ) from None
+        return engine, con
+
+    def _attach_lake(self, con: duckdb.DuckDBPyConnection, *, write: bool) -> None:
+        load_extension(con, "ducklake")
+        catalog = self.config.catalog
+        options = [f"DATA_PATH {sql_literal(self.lake_data_path())}"]
+        if self.config.data is None:
+            # The catalog keeps data file paths relative to DATA_PATH; overriding the recorded
+            # one lets a store folder be moved or copied.
+            options.append("OVERRIDE_DATA_PATH TRUE")
+        if is_postgres(catalog):
+            load_extension(con, "postgres")
+            target = f"ducklake:postgres:{libpq(catalog)}"
+            options.append(f"METADATA_SCHEMA {sql_literal(LAKE_METADATA_SCHEMA)}")
+        else:
+            path = Path(catalog) if catalog else self.paths.catalog
+            if not write and not path.exists():
+                raise StoreError(f"{self.root}: lake catalog {path} is missing; run `mmemo init`")
+            target = f"ducklake:{path}"
+        if is_s3(self.config.data):
+            load_extension(con, "httpfs")
+            create_s3_secret(con)
+        if not write:
+            options.append("READ_ONLY")
+        con.execute(f"ATTACH {sql_literal(target)} AS lake ({', '.join(options)})")
 
     def _claim(self) -> None:
         holder = {
@@ -204,27 +367,56 @@ class Store:
         )
 
 
+#: PostgreSQL schema of DuckLake's own tables (the registry keeps ``public``; Alembic never
+#: looks at DuckLake's tables).
+LAKE_METADATA_SCHEMA = "ducklake"
+
+
+def record_locations(engine: sa.Engine, config: StoreConfig, root: Path) -> None:
+    """Remember a shared registry's catalog and data in the registry itself, so that
+    ``mmemo connect`` needs only the registry URL; refuse a config that points one registry
+    at another catalog or data location than it was created with."""
+    wanted = {"catalog": config.catalog, "data": config.data}
+    with OrmSession(engine) as orm:
+        known = {s.key: s.value for s in orm.scalars(sa.select(StoreSetting))}
+        for key, value in wanted.items():
+            if key in known and known[key] != (value or ""):
+                raise StoreError(
+                    f"store {root}: the registry was created with {key} {known[key] or 'local'}, "
+                    f"but the config says {value or 'local'}"
+                )
+            if key not in known:
+                orm.add(StoreSetting(key=key, value=value or ""))
+        orm.commit()
+
+
+def store_locations(engine: sa.Engine) -> dict[str, str | None]:
+    """The catalog and data a shared registry was created with (see :func:`record_locations`)."""
+    with OrmSession(engine) as orm:
+        return {s.key: s.value or None for s in orm.scalars(sa.select(StoreSetting))}
+
+
+def _duckdb_config(*, verify: bool) -> dict[str, str]:
+    """Settings of mmemo's DuckDB connections: extensions come only from the installed
+    ``duckdb-extension-*`` packages, never from the network. Checking an extension's signature
+    costs about 0.2 s per file and connection, most of a session's opening time, so
+    connections that run only mmemo's own SQL trust the files pip installed beside duckdb (as
+    Python trusts the duckdb module itself); connections for user SQL keep the check."""
+    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    if not verify:
+        config["allow_unsigned_extensions"] = "true"
+    return config
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT ended it already
+        con.execute("ROLLBACK")
+
+
 def duckdb_connection(engine: sa.Engine) -> duckdb.DuckDBPyConnection:
     """The DuckDB connection under a (single-connection) duckdb-engine engine."""
     wrapper = engine.raw_connection().driver_connection
     return wrapper._ConnectionWrapper__c  # type: ignore[union-attr]
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (for statements that take no parameters, like ATTACH)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _attach_lake(con: duckdb.DuckDBPyConnection, paths: StorePaths, *, write: bool) -> None:
-    con.execute(f"LOAD {_literal(str(ducklake_extension()))}")
-    # The catalog keeps data file paths relative to DATA_PATH; overriding the recorded one
-    # lets a store folder be moved or copied.
-    options = f"DATA_PATH {_literal(f'{paths.data}/')}, OVERRIDE_DATA_PATH TRUE" + (
-        "" if write else ", READ_ONLY"
-    )
-    if not write and not paths.catalog.exists():
-        raise StoreError(f"{paths.root}: the lake catalog is missing; run `mmemo init`")
-    con.execute(f"ATTACH {_literal(f'ducklake:{paths.catalog}')} AS lake ({options})")
 
 
 def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Any) -> None:
@@ -242,11 +434,13 @@ class Session:
     """An open store: the DuckDB connection (registry as default catalog, lake as ``lake``)
     and the SQLAlchemy engine on the same connection."""
 
-    def __init__(self, store: Store, engine: sa.Engine, *, write: bool) -> None:
+    def __init__(
+        self, store: Store, engine: sa.Engine, con: duckdb.DuckDBPyConnection, *, write: bool
+    ) -> None:
         self.store = store
         self.engine = engine
         self.write = write
-        self.con = duckdb_connection(engine)
+        self.con = con
         self._views_ready = False
 
     # -- queries -------------------------------------------------------------------------------
@@ -285,14 +479,30 @@ class Session:
         """Run ``write`` in one lake transaction labelled ``message``; return the snapshot id."""
         if not self.write:
             raise StoreError("internal: lake write on a read-only session")
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            write(self.con)
-            self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        retries = int(os.environ.get(COMMIT_RETRIES_ENV, DEFAULT_COMMIT_RETRIES))
+        delay = 0.2
+        for attempt in range(retries + 1):
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                write(self.con)
+                self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
+                self.con.execute("COMMIT")
+                break
+            except duckdb.TransactionException as exc:
+                # DuckLake already retried what does not conflict logically; what remains is
+                # another writer's change to the same rows or tables: try ours again later.
+                _rollback(self.con)
+                if attempt == retries:
+                    raise StoreError(
+                        f"store {self.store.root}: '{message}' kept conflicting with other "
+                        f"writers ({retries + 1} attempts; set {COMMIT_RETRIES_ENV} to try "
+                        f"more): {str(exc).splitlines()[0]}"
+                    ) from None
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 5.0)
+            except BaseException:
+                _rollback(self.con)
+                raise
         return self.current_snapshot()
 
     def current_snapshot(self) -> int:

@@ -96,7 +96,8 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
     try:
         assert migrate.current(engine) is None
         applied = migrate.upgrade(engine)
-        assert applied == [f"registry {migrate.head()}"]
+        assert applied == ["registry 0001", "registry 0002"]  # in order, oldest first
+        assert applied[-1] == f"registry {migrate.head()}"
         assert migrate.current(engine) == migrate.head()
         assert migrate.upgrade(engine) == []
         tables = set(sa.inspect(engine).get_table_names())
@@ -114,6 +115,7 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
         engine.dispose()
 
 
+@pytest.mark.local_only("edits the local registry or catalog file")
 def test_a_store_from_a_newer_mmemo_is_refused(cli, store, store_state):
     set_registry_revision(store, "9999_from_the_future")
     for args in (("tables",), ("sql", "SELECT 1"), ("gc",), ("migrate",), ("init",)):
@@ -127,17 +129,17 @@ def test_a_store_from_a_newer_mmemo_is_refused(cli, store, store_state):
 
 @pytest.fixture()
 def newer_migrations(tmp_path, monkeypatch):
-    """This mmemo's migrations plus a revision 0002 (adds runs.note): makes today's stores old."""
+    """This mmemo's migrations plus a revision 9000 (adds runs.note): makes today's stores old."""
     folder = tmp_path / "migrations"
     shutil.copytree(migrations_dir(), folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_test_note.py").write_text(
+    (folder / "versions" / "9000_test_note.py").write_text(
         textwrap.dedent(
             f'''
             """Test-only revision: a note on runs."""
             import sqlalchemy as sa
             from alembic import op
 
-            revision = "0002"
+            revision = "9000"
             down_revision = "{migrate.head()}"
             branch_labels = None
             depends_on = None
@@ -153,7 +155,7 @@ def newer_migrations(tmp_path, monkeypatch):
         )
     )
     monkeypatch.setattr(migrate, "migrations_dir", lambda: folder)
-    assert migrate.head() == "0002"
+    assert migrate.head() == "9000"
     return folder
 
 
@@ -164,18 +166,18 @@ def test_an_older_store_asks_for_migrate_and_migrate_upgrades_it(
     result = cli("--store", ingested_store.root, "sql", "SELECT count(*) AS n FROM clips")
     assert result.code == 2
     assert "run `mmemo migrate`" in result.err_text
-    assert "0002" in result.err_text
+    assert "9000" in result.err_text
     assert store_state(ingested_store) == before  # refused without touching it
 
     migrated = cli("--store", ingested_store.root, "migrate")
     assert migrated.code == 0, migrated.err
-    assert "registry 0002" in migrated.out_text
+    assert "registry 9000" in migrated.out_text
 
     result = cli("--store", ingested_store.root, "sql", "SELECT count(*) AS n FROM clips")
     assert result.code == 0, result.err
     assert "624" in result.out
     with ingested_store.session() as s:
-        assert migrate.current(s.engine) == "0002"
+        assert migrate.current(s.engine) == "9000"
         columns = s.fetch("SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'")
         assert ("note",) in columns
     again = cli("--store", ingested_store.root, "migrate")
@@ -192,6 +194,7 @@ def test_a_store_moved_to_another_folder_still_opens(ingested_store, tmp_path):
         assert s.fetch("SELECT count(*) FROM clips") == [(624,)]
 
 
+@pytest.mark.local_only("edits the local registry or catalog file")
 def test_an_unopenable_lake_is_a_store_error_not_a_crash(cli, ingested_store, tmp_path):
     moved = tmp_path / "moved-store"
     shutil.copytree(ingested_store.root, moved)

@@ -1,0 +1,40 @@
+"""Team mode: store settings (where a shared registry's catalog and data live) and the
+shards of feature sets made by several processes.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "store_settings",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "feature_set_shards",
+        sa.Column("feature_set_id", sa.Integer, primary_key=True),
+        sa.Column("shard", sa.Integer, primary_key=True),
+        sa.Column("shards", sa.Integer, nullable=False),
+        sa.Column("snapshot_id", sa.Integer, nullable=False),
+        sa.Column("pid", sa.Integer),
+        sa.Column("host", sa.String(255)),
+        sa.Column("finished_at", sa.DateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("feature_set_shards")
+    op.drop_table("store_settings")
