@@ -25,6 +25,12 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     app.add_typer(plot_app, name="plot")
 
 
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(help="I/N: make only slice I of N of the clips (0-based), for N hosts."),
+]
+
+
 def embed(
     ctx: typer.Context,
     model: Annotated[
@@ -40,15 +46,21 @@ def embed(
     revision: Annotated[str | None, typer.Option(help="Model revision (hub).")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_seconds: Annotated[float, typer.Option(help="Audio seconds per batch.")] = 64.0,
+    shard: ShardOpt = None,
 ) -> None:
     """Embed the clips' audio with a wav2vec2-family model into a versioned feature set.
 
-    Resumable: re-run the same command after a crash or Ctrl-C to continue.
+    Resumable: re-run the same command after a crash or Ctrl-C to continue. On N hosts, run
+    it with --shard 0/N ... --shard N-1/N against one team store; the set is complete when
+    the last shard ends.
 
     Example: `mmemo embed jonatasgrosman/wav2vec2-large-xlsr-53-english --name xlsr_conv
     --clips av-speech`
     """
     from mmemo.features.embed import embed_clips
+    from mmemo.features.store import Shard
+
+    sliced = Shard.parse(shard) if shard else None  # before opening the store
 
     report = embed_clips(
         open_store(ctx),
@@ -61,6 +73,7 @@ def embed(
         revision=revision,
         device=device,
         max_seconds=batch_seconds,
+        shard=sliced,
         progress=RichProgress(),
     )
     if report.existing:
@@ -70,6 +83,15 @@ def embed(
     console.print(
         f"{name} v{report.version}: {report.clips} clip(s) × {report.dim}-d "
         f"({report.computed} computed{', resumed' if report.resumed else ''}, {rate:.1f} clips/s)"
+        + _shard_note(shard, report.complete)
+    )
+
+
+def _shard_note(shard: str | None, complete: bool) -> str:
+    if not shard:
+        return ""
+    return f"; shard {shard} done, " + (
+        "set complete" if complete else "set waits for the other shards"
     )
 
 
@@ -85,12 +107,16 @@ def ingest_openface(
         bool, typer.Option(help="Keep gaze, pose and landmark columns too (as a map).")
     ] = False,
     skip_bad: Annotated[bool, typer.Option(help="Skip bad files instead of failing.")] = False,
+    shard: ShardOpt = None,
 ) -> None:
     """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video; file stem = clip id).
 
     Example: `mmemo ingest openface ./openface/ --name aus --success-only`
     """
     from mmemo.features.openface import ingest_openface as ingest
+    from mmemo.features.store import Shard
+
+    sliced = Shard.parse(shard) if shard else None  # before opening the store
 
     report = ingest(
         open_store(ctx),
@@ -100,6 +126,7 @@ def ingest_openface(
         success_only=success_only,
         keep_all=keep_all,
         skip_bad=skip_bad,
+        shard=sliced,
         progress=RichProgress(),
     )
     for line in report.bad:
@@ -110,6 +137,7 @@ def ingest_openface(
     console.print(
         f"{name} v{report.version}: {report.clips} clip(s), {report.frames} frame(s) "
         f"({report.dropped_frames} dropped by filters), snapshot {report.snapshot_id}"
+        + _shard_note(shard, report.snapshot_id is not None)
     )
 
 

@@ -14,7 +14,13 @@ import pyarrow as pa
 
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError
-from mmemo.features.store import begin_feature_set, commit_rows, finish_feature_set
+from mmemo.features.store import (
+    Shard,
+    begin_feature_set,
+    commit_rows,
+    finish_feature_set,
+    finish_shard,
+)
 from mmemo.jobs.selection import selection_where
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
@@ -32,7 +38,11 @@ class EmbedReport:
     computed: int
     dim: int
     seconds: float
-    snapshot_id: int | None = None
+    snapshot_id: int | None = None  # None: a shard whose set waits for other shards
+
+    @property
+    def complete(self) -> bool:
+        return self.existing or self.snapshot_id is not None
 
 
 def parse_layer(layer: str) -> str | int:
@@ -57,12 +67,15 @@ def embed_clips(
     device: str = "auto",
     max_seconds: float = 64.0,
     chunk: int = DEFAULT_CHUNK,
+    shard: Shard | None = None,
     progress: Progress | None = None,
 ) -> EmbedReport:
     """Embed the selected clips' audio with ``model`` into the feature set ``name``.
 
     Work is committed every ``chunk`` clips; after a crash or Ctrl-C the same call continues
-    where it stopped and ends with the rows an uninterrupted run gives.
+    where it stopped and ends with the rows an uninterrupted run gives. With ``shard``, this
+    process makes only its slice of the clips; the set is complete (and equal to a
+    single-process run) when every shard has finished.
 
     Raises:
         InputError: bad options, clips without media (named), undecodable audio.
@@ -95,12 +108,14 @@ def embed_clips(
             "model": embedder.info,
         },
         clip_keys=[(r[0], r[3]) for r in rows],
+        shard=shard,
     )
     dim = embedder.dim(parsed_layer, pool)  # type: ignore[arg-type]
     report = EmbedReport(name, job.version, job.existing, job.resumed, len(rows), 0, dim, 0.0)
     if job.existing:
         return report
-    todo = [r for r in rows if r[0] not in job.done]
+    mine = shard.take(rows) if shard is not None else rows
+    todo = [r for r in mine if r[0] not in job.done]
     order = {r[0]: i for i, r in enumerate(rows)}
     started = time.perf_counter()
     with (
@@ -129,7 +144,10 @@ def embed_clips(
             _commit(store, job, buffer, frames, order)
             report.computed += len(buffer)
     report.seconds = time.perf_counter() - started
-    report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
+    if shard is None:
+        report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
+    else:
+        report.snapshot_id = finish_shard(store, job, shard, dim=dim, n_clips=len(rows))
     return report
 
 

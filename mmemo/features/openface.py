@@ -21,7 +21,10 @@ from mmemo.corpora.openface import AU_COLUMNS, FRAME_COLUMNS
 from mmemo.corpora.sources import member_escapes
 from mmemo.errors import InputError
 from mmemo.features.store import (
+    Shard,
     begin_feature_set,
+    commit_rows,
+    finish_shard,
     write_feature_set,
 )
 from mmemo.progress import NullProgress, Progress
@@ -60,9 +63,13 @@ def ingest_openface(
     success_only: bool = False,
     keep_all: bool = False,
     skip_bad: bool = False,
+    shard: Shard | None = None,
     progress: Progress | None = None,
 ) -> OpenFaceReport:
     """Read OpenFace CSVs (directories, zips or globs) into the AU frame set ``name``.
+
+    With ``shard``, only that slice of the files (in clip id order) is read; every shard
+    names all the files, and the set is complete when each shard has committed its slice.
 
     Raises:
         InputError: a missing source; or any bad file (missing AU columns, non-numeric
@@ -70,8 +77,17 @@ def ingest_openface(
     """
     progress = progress or NullProgress()
     report = OpenFaceReport(name=name)
+    if shard is not None and skip_bad:
+        raise InputError(
+            "--shard cannot be combined with --skip-bad: every shard must agree on the files"
+        )
     with tempfile.TemporaryDirectory(prefix="mmemo-openface-") as tmp:
         files = _collect(sources, Path(tmp))
+        every_key = None
+        if shard is not None:
+            files = sorted(files, key=lambda p: (clip_id_of(p), str(p)))
+            every_key = [(clip_id_of(p), _sha256(p)) for p in files]
+            files = shard.take(files)
         report.files = len(files)
         with store.session() as s:
             known = {r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE has_video")}
@@ -94,7 +110,7 @@ def ingest_openface(
             raise InputError(f"{report.bad[0]}{more}; nothing was ingested (--skip-bad skips them)")
         bad_files = {str(f) for f, *_ in rejected}
         table = _filter(table, bad_files, min_confidence, success_only, report)
-        clip_keys = [
+        clip_keys = every_key or [
             (clip_id_of(p), _sha256(p))
             for c, p in sorted(by_clip.items())
             if str(p) not in bad_files
@@ -114,10 +130,19 @@ def ingest_openface(
         params=params,
         inputs={"sources": [str(s) for s in sources], "files": len(clip_keys)},
         clip_keys=clip_keys,
+        shard=shard,
     )
     report.version, report.existing = job.version, job.existing
     report.clips = len(clip_keys)
     if job.existing:
+        return report
+    if shard is not None:
+        mine = sorted(by_clip)
+        if not set(mine) & job.done:  # one commit per shard: a re-run after it adds nothing
+            commit_rows(store, job, {"au_frames": table}, f"shard {shard}: {len(mine)} clip(s)")
+        report.snapshot_id = finish_shard(
+            store, job, shard, dim=len(AU_COLUMNS), n_clips=len(clip_keys)
+        )
         return report
     report.snapshot_id = write_feature_set(
         store,

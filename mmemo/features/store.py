@@ -25,7 +25,7 @@ from mmemo.corpora.openface import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
 from mmemo.provenance import code_version, pid_alive, process_identity
 from mmemo.store.entries import complete, discard
-from mmemo.store.registry import FeatureSet
+from mmemo.store.registry import FeatureSet, FeatureSetShard
 from mmemo.store.store import Session, Store, append_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -51,6 +51,31 @@ def check_name(name: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Slice ``index`` of ``count`` of a job's clips (``--shard I/N``): N processes, on as
+    many hosts, each make their slice of the same feature set."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, slash, count = text.partition("/")
+        if not (slash and index.isdigit() and count.isdigit()) or not (
+            0 <= int(index) < int(count)
+        ):
+            raise InputError(f"--shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/4")
+        return cls(int(index), int(count))
+
+    def take(self, items: list[Any]) -> list[Any]:
+        """This shard's items: every ``count``-th, from ``index`` (of items in a fixed order)."""
+        return items[self.index :: self.count]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
 @dataclass
 class FeatureJob:
     """A feature set being made (or found already made)."""
@@ -71,10 +96,33 @@ def begin_feature_set(
     params: dict[str, Any],
     inputs: dict[str, Any],
     clip_keys: list[tuple[str, Any]],
+    shard: Shard | None = None,
 ) -> FeatureJob:
-    """Find the complete set with this fingerprint, resume an abandoned one, or start one."""
+    """Find the complete set with this fingerprint, resume an abandoned one, or start one.
+
+    With ``shard``, a set another shard is making is joined rather than refused.
+    """
     check_name(name)
     fp = fingerprint(kind, params, clip_keys)
+    for attempt in range(3):
+        try:
+            return _begin(store, name, kind, params, inputs, fp, shard)
+        except sa.exc.IntegrityError:
+            # Another shard created this version in the meantime (shared registry): join it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _begin(
+    store: Store,
+    name: str,
+    kind: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any],
+    fp: str,
+    shard: Shard | None,
+) -> FeatureJob:
     pid, host = process_identity()
     with store.session(write=True) as s, s.orm() as orm:
         same_name = list(orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name)))
@@ -83,12 +131,16 @@ def begin_feature_set(
                 return FeatureJob(fs.id, name, fs.version, existing=True)
         for fs in same_name:
             if fs.fingerprint == fp and fs.status == "running":
-                if pid_alive(fs.pid, fs.host) and fs.pid != pid:
+                alive = pid_alive(fs.pid, fs.host) and (fs.pid, fs.host) != (pid, host)
+                if alive and shard is None:
                     raise InputError(
-                        f"feature set '{name}' v{fs.version} is being made by process {fs.pid}"
+                        f"feature set '{name}' v{fs.version} is being made by process {fs.pid} "
+                        f"on {fs.host}"
                     )
-                fs.pid, fs.host = pid, host
-                orm.commit()
+                if not alive:  # keep a live shard as the owner that `mmemo gc` checks
+                    fs.pid, fs.host = pid, host
+                    orm.commit()
+                _check_shards(s, fs, shard)
                 done = _done_clips(s, KIND_TABLES[kind], fs.id)
                 return FeatureJob(fs.id, name, fs.version, resumed=True, done=done)
         version = max((fs.version for fs in same_name), default=0) + 1
@@ -137,6 +189,50 @@ def finish_feature_set(store: Store, job: FeatureJob, *, dim: int | None, n_clip
         snapshot = s.current_snapshot()
         complete(s, "feature_sets", job.id, snapshot, dim=dim, n_clips=n_clips)
     return snapshot
+
+
+def finish_shard(
+    store: Store, job: FeatureJob, shard: Shard, *, dim: int | None, n_clips: int
+) -> int | None:
+    """Record that ``shard`` has committed its slice; complete the set once all N shards
+    have (the last one to record sees the others). Returns the snapshot, or None while
+    other shards are still at work."""
+    pid, host = process_identity()
+    with store.session(write=True) as s, s.orm() as orm:
+        orm.merge(
+            FeatureSetShard(
+                feature_set_id=job.id,
+                shard=shard.index,
+                shards=shard.count,
+                snapshot_id=s.current_snapshot(),
+                pid=pid,
+                host=host,
+            )
+        )
+        orm.commit()
+    with store.session() as s, s.orm() as orm:
+        done = set(
+            orm.scalars(
+                sa.select(FeatureSetShard.shard).where(FeatureSetShard.feature_set_id == job.id)
+            )
+        )
+    if len(done) < shard.count:
+        return None
+    return finish_feature_set(store, job, dim=dim, n_clips=n_clips)
+
+
+def _check_shards(session: Session, fs: FeatureSet, shard: Shard | None) -> None:
+    with session.orm() as orm:
+        counts = set(
+            orm.scalars(
+                sa.select(FeatureSetShard.shards).where(FeatureSetShard.feature_set_id == fs.id)
+            )
+        )
+    if shard is not None and counts - {shard.count}:
+        raise InputError(
+            f"feature set '{fs.name}' v{fs.version} is being made in {min(counts)} shards; "
+            f"--shard {shard} does not match"
+        )
 
 
 def write_feature_set(

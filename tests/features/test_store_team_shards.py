@@ -1,0 +1,92 @@
+"""Sharded feature jobs on a team store (PostgreSQL + S3): N processes each make their slice
+of one feature set, and the finished set equals what a single process makes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEAM = pytest.mark.parametrize("backend", ["team"], indirect=True)
+
+
+def _mmemo(store: Path, *args: object) -> subprocess.Popen[str]:
+    """``mmemo --store STORE ARGS`` in its own process (the environment points at S3)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mmemo", "--store", str(store), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1"},
+    )
+
+
+def _finish(process: subprocess.Popen[str], timeout: float = 300) -> str:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, out + err
+    return out
+
+
+@TEAM
+def test_two_shards_in_parallel_processes_equal_a_single_run(
+    feat_store, feat_cli, tiny_w2v2, one_torch_thread
+) -> None:
+    tiny = tiny_w2v2[True]
+    clips = "modality = 1 AND vocal_channel = 1 AND statement = 1"
+    shards = [
+        _mmemo(feat_store.root, "embed", tiny, "--name", "sharded", "--clips", clips, "--shard", s)
+        for s in ("0/2", "1/2")
+    ]
+    outputs = [_finish(p) for p in shards]
+    assert sum("set complete" in " ".join(o.split()) for o in outputs) >= 1
+    single = feat_cli(feat_store, "embed", tiny, "--name", "single", "--clips", clips)
+    assert single.code == 0, single.err
+
+    with feat_store.session() as s:
+        sets = s.fetch("SELECT name, status, n_clips FROM feature_sets ORDER BY name")
+        assert sets == [("sharded", "complete", 60), ("single", "complete", 60)]
+        rows = {
+            name: s.fetch(
+                "SELECT v.clip_id, v.ordinal, v.vector FROM lake.clip_vectors v "
+                "JOIN feature_sets f ON f.id = v.feature_set_id WHERE f.name = ? "
+                "ORDER BY v.clip_id",
+                [name],
+            )
+            for name in ("sharded", "single")
+        }
+        shard_rows = s.fetch("SELECT shard, shards FROM feature_set_shards ORDER BY shard")
+    assert len(rows["sharded"]) == 60
+    assert rows["sharded"] == rows["single"]  # row by row: clip, ordinal and every float
+    assert shard_rows == [(0, 2), (1, 2)]
+
+
+@TEAM
+def test_openface_shards_make_the_set_a_single_ingest_makes(
+    feat_store, feat_cli, feat_corpus
+) -> None:
+    csvs = str(feat_corpus.openface_dir / "01-01-0[1-4]-*.csv")
+    first = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "0/2")
+    assert first.code == 0, first.err
+    assert "waits for the other shards" in first.out_text
+    with feat_store.session() as s:
+        assert s.fetch("SELECT status FROM feature_sets WHERE name = 'aus'") == [("running",)]
+    mismatch = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/3")
+    assert mismatch.code == 2 and "2 shards" in mismatch.err_text
+    second = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/2")
+    assert second.code == 0, second.err
+    assert "set complete" in second.out_text
+    whole = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus1")
+    assert whole.code == 0, whole.err
+    with feat_store.session() as s:
+        frames = {
+            name: s.fetch(
+                "SELECT a.* EXCLUDE (feature_set_id) FROM lake.au_frames a "
+                "JOIN feature_sets f ON f.id = a.feature_set_id AND f.name = ? ORDER BY ALL",
+                [name],
+            )
+            for name in ("aus", "aus1")
+        }
+    assert frames["aus"] and frames["aus"] == frames["aus1"]
