@@ -1,7 +1,8 @@
 """Shared fixtures: temporary stores, a small synthetic RAVDESS corpus, the CLI in-process.
 
 Stores are built once per session and restored before each test. A restored store lives at the
-same path as the one it was built at, because a DuckLake catalog records its data folder.
+same path as the one it was built at, because a DuckLake catalog records its data folder. Each
+store fixture comes in two backends: ``local`` and ``team`` (PostgreSQL + S3, see ``backend``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from mmemo.testing.stores import restorable
+from mmemo.testing.stores import TeamBackends, init_store, restorable
+
+#: Store backends every store fixture is parametrised over (see ``backend``).
+BACKENDS = ["local", "team"]
 
 #: Actors of the session's synthetic corpus (2 actors: 624 files; luna2022 folds 4 and 0).
 SYNTH_ACTORS = 2
@@ -47,33 +51,54 @@ def synth_corpus(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
-def _fresh_store_restore(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
-    from mmemo.store.store import Store
+def team_backends() -> Iterator[TeamBackends]:
+    """A PostgreSQL server (registry and lake catalog) and an S3 server (lake files, models)
+    on loopback for the session: team stores live there."""
+    from mmemo.testing.servers import find_postgres_bin, postgres_server, s3_server
 
+    if find_postgres_bin() is None:
+        pytest.skip(
+            "team backends: no PostgreSQL server binary (initdb) on PATH or under "
+            "/usr/lib/postgresql (apt install postgresql)"
+        )
+    with postgres_server() as pg, s3_server() as s3, pytest.MonkeyPatch.context() as env:
+        for name, value in s3.env.items():
+            env.setenv(name, value)
+        backends = TeamBackends(pg, s3)
+        s3.create_bucket(backends.bucket)
+        yield backends
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> TeamBackends | None:
+    """Every test that uses a store fixture runs once per backend: ``local`` (the folder's
+    own files) and ``team`` (PostgreSQL + S3), so the two modes cannot drift apart."""
+    return request.getfixturevalue("team_backends") if request.param == "team" else None
+
+
+@pytest.fixture(scope="session")
+def _fresh_store_restore(tmp_path_factory: pytest.TempPathFactory, backend) -> Callable[[], Path]:
     base = tmp_path_factory.mktemp("fresh")
     work = base / "store"
-    Store.init(work)
-    template = base / "template"
-    return restorable(work, template)
+    init_store(work, backend)
+    return restorable(work, base / "template", backend)
 
 
 @pytest.fixture(scope="session")
 def _ingested_store_restore(
-    tmp_path_factory: pytest.TempPathFactory, synth_corpus
+    tmp_path_factory: pytest.TempPathFactory, synth_corpus, backend
 ) -> Callable[[], Path]:
     from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.store.store import Store
 
     base = tmp_path_factory.mktemp("ingested")
     work = base / "store"
-    report = ingest_ravdess(Store.init(work), [synth_corpus.root])
+    report = ingest_ravdess(init_store(work, backend), [synth_corpus.root])
     assert report.added == len(synth_corpus.files)
-    template = base / "template"
-    return restorable(work, template)
+    return restorable(work, base / "template", backend)
 
 
 @pytest.fixture(scope="session")
-def _zeror_store_restore(_ingested_store_restore) -> Callable[[], Path]:
+def _zeror_store_restore(_ingested_store_restore, backend) -> Callable[[], Path]:
     from mmemo.jobs.static import train_static
     from mmemo.store.store import Store
 
@@ -81,8 +106,17 @@ def _zeror_store_restore(_ingested_store_restore) -> Callable[[], Path]:
     train_static(
         Store.open(work), name="zeror", model="zeror", scheme="luna2022", clips="av-speech"
     )
-    template = work.parent / "zeror-template"
-    return restorable(work, template)
+    return restorable(work, work.parent / "zeror-template", backend)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``local_only`` skip their ``team`` variant."""
+    for item in items:
+        marker = item.get_closest_marker("local_only")
+        callspec = getattr(item, "callspec", None)
+        if marker is not None and callspec is not None and callspec.params.get("backend") == "team":
+            why = marker.args[0] if marker.args else "looks at local files"
+            item.add_marker(pytest.mark.skip(reason=f"local store only: {why}"))
 
 
 @pytest.fixture()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 
 def test_doctor_on_a_healthy_store(store, cli) -> None:
     result = cli("--store", store.root, "doctor")
@@ -19,6 +21,7 @@ def test_doctor_names_what_is_missing(tmp_path, cli) -> None:
     assert "FAIL" in result.out and "registry file" in result.out
 
 
+@pytest.mark.local_only("removes the local lake folder")
 def test_doctor_fails_on_a_store_with_its_lake_data_gone(store, cli) -> None:
     shutil.rmtree(store.paths.data)
     result = cli("--store", store.root, "doctor")

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from mmemo.testing.stores import restorable
+from mmemo.testing.stores import init_store, restorable
 
 #: Actors and clip length of the feature tests' synthetic corpus (2 actors: 624 files).
 FEAT_ACTORS = (1, 2)
@@ -49,17 +49,16 @@ def feat_corpus(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def _feat_store_restore(
-    tmp_path_factory: pytest.TempPathFactory, feat_corpus
+    tmp_path_factory: pytest.TempPathFactory, feat_corpus, backend
 ) -> Callable[[], Path]:
     from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.store.store import Store
 
     base = tmp_path_factory.mktemp("feat-store")
     work = base / "store"
-    report = ingest_ravdess(Store.init(work), [feat_corpus.root])
+    report = ingest_ravdess(init_store(work, backend), [feat_corpus.root])
     assert report.added == len(feat_corpus.files)
     template = base / "template"
-    return restorable(work, template)
+    return restorable(work, template, backend)
 
 
 @pytest.fixture()

@@ -32,7 +32,7 @@ NORMAL_INTENSITY = "modality = 1 AND vocal_channel = 1 AND intensity = 1"
 
 
 @pytest.fixture(scope="session")
-def _fus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Path]:
+def _fus_restore(_ingested_store_restore, synth_corpus, backend) -> Callable[[], Path]:
     from mmemo.features.openface import ingest_openface
     from mmemo.jobs.static import train_static_grid
     from mmemo.store.store import Store
@@ -61,7 +61,7 @@ def _fus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Path]:
             n_jobs=1,
         )
     template = work.parent / "fus-template"
-    return restorable(work, template)
+    return restorable(work, template, backend)
 
 
 @pytest.fixture()

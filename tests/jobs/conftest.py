@@ -36,7 +36,7 @@ def jobs_one_torch_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def _jobs_aus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Path]:
+def _jobs_aus_restore(_ingested_store_restore, synth_corpus, backend) -> Callable[[], Path]:
     """Template: the ingested synthetic store plus the AU frame set ``aus`` (120 clips)."""
     from mmemo.features.openface import ingest_openface
     from mmemo.store.store import Store
@@ -47,7 +47,7 @@ def _jobs_aus_restore(_ingested_store_restore, synth_corpus) -> Callable[[], Pat
     )
     assert report.clips == 120
     template = work.parent / "jobs-aus-template"
-    return restorable(work, template)
+    return restorable(work, template, backend)
 
 
 @pytest.fixture()

@@ -43,6 +43,7 @@ def held_store(ingested_store):
         holder.wait(timeout=30)
 
 
+@pytest.mark.local_only("one writer at a time is the local store's file lock")
 def test_a_second_writer_waits_then_names_the_holder(held_store, lock_timeout):
     store, holder = held_store
     started = time.monotonic()
@@ -56,6 +57,7 @@ def test_a_second_writer_waits_then_names_the_holder(held_store, lock_timeout):
     assert waited >= 0.9
 
 
+@pytest.mark.local_only("one writer at a time is the local store's file lock")
 def test_a_cli_write_on_a_held_store_fails_with_exit_2(cli, held_store, store_state):
     store, holder = held_store
     result = cli("--store", store.root, "gc")
@@ -67,6 +69,7 @@ def test_a_cli_write_on_a_held_store_fails_with_exit_2(cli, held_store, store_st
     assert store_state(store)["ingests"][0][0] == 1  # still there, untouched
 
 
+@pytest.mark.local_only("one writer at a time is the local store's file lock")
 def test_the_store_is_writable_again_once_the_holder_is_gone(cli, held_store):
     store, holder = held_store
     holder.kill()
@@ -77,6 +80,7 @@ def test_the_store_is_writable_again_once_the_holder_is_gone(cli, held_store):
     assert not store.paths.holder.exists()
 
 
+@pytest.mark.local_only("one writer at a time is the local store's file lock")
 def test_the_holder_file_is_removed_when_a_write_session_ends(ingested_store):
     with ingested_store.session(write=True):
         assert ingested_store.paths.holder.is_file()
