@@ -1,5 +1,6 @@
 -- name: posteriors
 -- Scores of complete runs, with the run's name, class order (emotion codes) and score kind.
+-- The class order is parsed from the registry's JSON once per run, not once per row.
 CREATE OR REPLACE TEMP VIEW posteriors AS
 SELECT
     r.name AS run,
@@ -8,7 +9,11 @@ SELECT
     p.split,
     p.clip_id,
     p.scores,
-    CAST(CAST(r.classes AS JSON) AS INTEGER[]) AS classes,
-    r.score_kind AS kind
+    r.classes,
+    r.kind
 FROM lake.posteriors AS p
-JOIN runs AS r ON r.id = p.run_id AND r.status = 'complete';
+JOIN (
+    SELECT id, name, CAST(CAST(classes AS JSON) AS INTEGER[]) AS classes, score_kind AS kind
+    FROM runs
+    WHERE status = 'complete'
+) AS r ON r.id = p.run_id;

@@ -2,6 +2,8 @@
 -- One row per run, fold, split and clip: true and predicted emotion, confidence, correct.
 -- predicted = the class of the highest score (first one on ties), confidence = that score
 -- (in the run's own score kind: a probability, a logit or a decision value).
+-- The prediction is computed before the join with clips, so that the score lists are not
+-- carried through it.
 CREATE OR REPLACE TEMP VIEW predictions AS
 SELECT
     p.run,
@@ -11,11 +13,21 @@ SELECT
     p.clip_id,
     c.emotion AS true_emotion,
     c.label AS true_label,
-    p.classes[list_position(p.scores, list_max(p.scores))] AS predicted_emotion,
+    p.predicted_emotion,
     ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
-        p.classes[list_position(p.scores, list_max(p.scores))]
+        p.predicted_emotion
     ] AS predicted_label,
-    list_max(p.scores) AS confidence,
-    p.classes[list_position(p.scores, list_max(p.scores))] = c.emotion AS correct
-FROM posteriors AS p
+    p.confidence,
+    p.predicted_emotion = c.emotion AS correct
+FROM (
+    SELECT
+        run,
+        run_id,
+        fold,
+        split,
+        clip_id,
+        classes[list_position(scores, list_max(scores))] AS predicted_emotion,
+        list_max(scores) AS confidence
+    FROM posteriors
+) AS p
 JOIN clips AS c USING (clip_id);
