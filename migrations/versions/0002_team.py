@@ -1,5 +1,5 @@
-"""Team mode: store settings (where a shared registry's catalog and data live) and the
-shards of feature sets made by several processes.
+"""Team mode: store settings (where a shared registry's catalog and data live), the shards
+of feature sets and the folds of runs made by several processes.
 
 Revision ID: 0002
 Revises: 0001
@@ -34,7 +34,25 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime, nullable=False),
     )
 
+    op.create_table(
+        "run_folds",
+        sa.Column("run_id", sa.Integer, primary_key=True),
+        sa.Column("fold", sa.Integer, primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("snapshot_id", sa.Integer),
+        sa.Column("seconds", sa.Float),
+        sa.Column("wall_seconds", sa.Float),
+        sa.Column("classes", sa.JSON),
+        sa.Column("score_kind", sa.String(16)),
+        sa.Column("artefact", sa.JSON),
+        sa.Column("pid", sa.Integer),
+        sa.Column("host", sa.String(255)),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("run_folds")
     op.drop_table("feature_set_shards")
     op.drop_table("store_settings")

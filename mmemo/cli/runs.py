@@ -240,6 +240,24 @@ ParamOpt = Annotated[
     typer.Option("--param", help="Hyper-parameter override K=V (repeatable), e.g. max_epochs=50."),
 ]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+FoldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Train only these folds, e.g. 0,1 (other hosts run the rest with the same command; "
+        "the run is complete when every fold is stored)."
+    ),
+]
+
+
+def _folds(text: str | None) -> list[int] | None:
+    from mmemo.errors import InputError
+
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+        raise InputError(f"--folds {text!r}: expected distinct fold numbers, e.g. 0,1")
+    return sorted(int(p) for p in parts)
 
 
 @train_app.command("bilstm")
@@ -256,6 +274,7 @@ def train_bilstm(
         typer.Option(help="inner (actor-disjoint split of the training actors) or test (paper)."),
     ] = "inner",
     param: ParamOpt = None,
+    folds: FoldsOpt = None,
 ) -> None:
     """Train the bi-LSTM with attention (2×50 units, batch 64, ≤300 epochs, patience 30).
 
@@ -273,6 +292,7 @@ def train_bilstm(
         device=device,
         early_stop_on=early_stop_on,  # type: ignore[arg-type]
         overrides=_overrides(param),
+        folds=_folds(folds),
         progress=RichProgress(),
     )
     _done(info)
@@ -292,13 +312,15 @@ def train_finetune(
     epochs: Annotated[int, typer.Option(help="Epochs.")] = 10,
     keep: Annotated[str, typer.Option(help="Keep each fold's last model (last) or none.")] = "last",
     param: ParamOpt = None,
+    folds: FoldsOpt = None,
 ) -> None:
     """Fine-tune wav2vec2/XLSR with mean pooling and a 1024-tanh head, one model per fold.
 
     Resumable: re-run the same command after a crash to continue with the next fold.
 
     Example: `mmemo train finetune jonatasgrosman/wav2vec2-large-xlsr-53-english --name ft
-    --accumulate 10`
+    --accumulate 10` (on two hosts of a team store: add --folds 0,1 on one, --folds 2,3,4 on
+    the other)
     """
     from mmemo.jobs.deep import train_finetune_job
 
@@ -318,6 +340,7 @@ def train_finetune(
         device=device,
         overrides=overrides,
         keep=keep,  # type: ignore[arg-type]
+        folds=_folds(folds),
         progress=RichProgress(),
     )
     if info is not None:  # None on the non-zero ranks of a torchrun job
@@ -327,7 +350,12 @@ def train_finetune(
 def _done(info) -> None:
     console.print(
         f"run [bold]{info.name}[/bold] ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
-        f"{info.wall_seconds:.1f} s) -> snapshot {info.snapshot_id}"
+        f"{info.wall_seconds:.1f} s) -> "
+        + (
+            f"snapshot {info.snapshot_id}"
+            if info.snapshot_id is not None
+            else f"stored; the run waits for fold(s) {', '.join(map(str, info.waiting))}"
+        )
     )
 
 

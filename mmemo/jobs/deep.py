@@ -30,12 +30,14 @@ def train_bilstm_job(
     device: str = "auto",
     early_stop_on: Literal["inner", "test"] = "inner",
     overrides: dict[str, Any] | None = None,
+    folds: list[int] | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
     """Train the bi-LSTM with attention on frame sequences (AU frames or frame embeddings).
 
     Early stopping selects on an actor-disjoint split of the training actors (``inner``) or,
-    as the paper did, on the test fold (``test``); the run records which.
+    as the paper did, on the test fold (``test``); the run records which. ``folds`` trains only
+    those folds of a run that other processes complete (see :mod:`mmemo.jobs.parts`).
     """
     from mmemo.features.store import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
@@ -90,7 +92,14 @@ def train_bilstm_job(
         device=str(resolve_device(device)),
     )
     return execute_run(
-        store, spec, cv, fit, progress=progress, resumable=True, extra_rows=attention_rows
+        store,
+        spec,
+        cv,
+        fit,
+        folds=folds,
+        progress=progress,
+        resumable=True,
+        extra_rows=attention_rows,
     )
 
 
@@ -130,6 +139,7 @@ def train_finetune_job(
     device: str = "auto",
     overrides: dict[str, Any] | None = None,
     keep: Literal["last", "none"] = "last",
+    folds: list[int] | None = None,
     progress: Progress | None = None,
 ) -> RunInfo | None:
     """Fine-tune a wav2vec2 checkpoint with the paper's head, one model per fold.
@@ -204,6 +214,8 @@ def train_finetune_job(
             extra={"history": getattr(trained, "history", None)},
         )
 
-    info = execute_run(store, spec, cv, fit, progress=progress, resumable=True, write=rank == 0)
+    info = execute_run(
+        store, spec, cv, fit, folds=folds, progress=progress, resumable=True, write=rank == 0
+    )
     barrier()
     return info

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, unrecorded_folds
+from mmemo.jobs.parts import claim_folds, release_folds, store_folds, stored_folds
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import library_versions, pid_alive
@@ -51,14 +52,15 @@ class RunSpec:
 
 @dataclass
 class RunInfo:
-    """A finished run."""
+    """A finished run (or, with ``--folds``, this process's part of one)."""
 
     id: int
     name: str
-    snapshot_id: int
+    snapshot_id: int | None  # None: a part of a run that waits for other folds
     n_clips: int
     fold_seconds: list[float]
     wall_seconds: float
+    waiting: list[int] = field(default_factory=list)  # folds other processes have yet to store
 
 
 def check_run_name(store: Store, name: str) -> None:
@@ -99,8 +101,20 @@ def execute_run(
             take part in training); returns None then.
     """
     progress = progress or NullProgress()
+    if folds is not None:
+        return _execute_part(
+            store,
+            spec,
+            cv,
+            fit_fold,
+            folds,
+            progress,
+            resumable=resumable,
+            extra_rows=extra_rows,
+            write=write,
+        )
     check_run_name(store, spec.name)
-    fold_ids = folds if folds is not None else cv.fold_ids
+    fold_ids = cv.fold_ids
     check_folds(cv, fold_ids)
     started = time.perf_counter()
     work = work_dir_for(store, spec, cv) if resumable else None
@@ -177,22 +191,7 @@ def write_run(
     """Register a run and write its lake rows (``rows(run_id)``) and model files, all or
     nothing: on any failure the store is left as it was. ``new_folds`` are the actor
     assignments of ``scheme`` this run uses first; they are recorded with it."""
-    fields = {
-        "name": spec.name,
-        "kind": spec.kind,
-        "model": spec.model,
-        "params": spec.params,
-        "inputs": {**spec.inputs, "clips_snapshot": clips_snapshot},
-        "scheme": scheme,
-        "clips": clips,
-        "seed": spec.seed,
-        "classes": [],
-        "score_kind": "",
-        "fold_seconds": [],
-        "artefacts": [],
-        "versions": library_versions(),
-        "device": spec.device,
-    }
+    fields = run_fields(spec, scheme, clips, clips_snapshot)
     with staged(store, "runs", **fields) as entry:
         model_dir = store.paths.models / f"run-{entry.id}"
         try:
@@ -220,6 +219,80 @@ def write_run(
             store.artefacts.remove(model_dir.name)
             raise
     return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
+
+
+def run_fields(spec: RunSpec, scheme: str, clips: str, clips_snapshot: int | None) -> dict:
+    """Registry fields of a run before it has results."""
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "model": spec.model,
+        "params": spec.params,
+        "inputs": {**spec.inputs, "clips_snapshot": clips_snapshot},
+        "scheme": scheme,
+        "clips": clips,
+        "seed": spec.seed,
+        "classes": [],
+        "score_kind": "",
+        "fold_seconds": [],
+        "artefacts": [],
+        "versions": library_versions(),
+        "device": spec.device,
+    }
+
+
+def _execute_part(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    fit_fold: FitFold,
+    folds: list[int],
+    progress: Progress,
+    *,
+    resumable: bool,
+    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None,
+    write: bool,
+) -> RunInfo | None:
+    """Train and store ``folds`` of a run that other processes complete (see jobs/parts.py)."""
+    check_folds(cv, folds)
+    started = time.perf_counter()
+    work = work_dir_for(store, spec, cv) if resumable else None
+    if not write:  # other ranks of a distributed job: train what rank 0 has to store
+        todo = [f for f in folds if f not in stored_folds(store, spec.name)]
+        _train_folds(cv, todo, fit_fold, progress, work, keep=False)
+        return None
+    fields = run_fields(spec, cv.scheme, cv.clips, cv.snapshot_id)
+    run_id, claimed, _ = claim_folds(store, fields, cv, folds)
+    model_dir = store.paths.models / f"run-{run_id}"
+    try:
+        results, seconds = _train_folds(cv, claimed, fit_fold, progress, work)
+        artefacts = save_artefacts(model_dir, store.root, results)
+        store.artefacts.publish(model_dir)
+        tables = {"posteriors": _posteriors(run_id, cv, results)} if results else {}
+        if extra_rows is not None and results:
+            tables.update(extra_rows(run_id, results))
+        snapshot = store_folds(
+            store,
+            run_id,
+            cv,
+            results,
+            dict(zip(claimed, seconds, strict=True)),
+            tables=tables,
+            artefacts=artefacts,
+            started=started,
+        )
+    except BaseException:
+        release_folds(store, run_id, claimed)
+        for fold in claimed:
+            for path in model_dir.glob(f"fold-{fold}.*"):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        raise
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+    waiting = sorted(set(cv.fold_ids) - set(stored_folds(store, spec.name)))
+    n_clips = int(np.isin(cv.folds, claimed).sum())
+    wall = time.perf_counter() - started
+    return RunInfo(run_id, spec.name, snapshot, n_clips, seconds, wall, waiting=waiting)
 
 
 def check_folds(cv: CVData, fold_ids: list[int]) -> None:

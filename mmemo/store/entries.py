@@ -89,6 +89,30 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
     return removed
 
 
+def delete_fold_rows(session: Session, run_id: int, folds: list[int]) -> int:
+    """Remove the lake rows of ``folds`` of run ``run_id`` (a released fold of a run made by
+    several processes); return how many there were."""
+    marks = ", ".join("?" * len(folds))
+    where = f"run_id = ? AND fold IN ({marks})"
+    existing = set(session.lake_tables())
+    counts = {
+        t: session.con.execute(
+            f'SELECT count(*) FROM lake."{t}" WHERE {where}', [run_id, *folds]
+        ).fetchone()[0]
+        for t, _ in LAKE_TAGS["runs"]
+        if t in existing
+    }
+    present = [t for t, n in counts.items() if n]
+    if present:
+
+        def delete(con: duckdb.DuckDBPyConnection) -> None:
+            for t in present:
+                con.execute(f'DELETE FROM lake."{t}" WHERE {where}', [run_id, *folds])
+
+        session.commit_lake(f"run {run_id}: release fold(s) {', '.join(map(str, folds))}", delete)
+    return sum(counts.values())
+
+
 class Staged:
     """An entry being made; see :func:`staged`."""
 

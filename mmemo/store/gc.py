@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from mmemo.provenance import pid_alive
-from mmemo.store.entries import MODELS, discard
-from mmemo.store.registry import Run
-from mmemo.store.store import Store
+from mmemo.store.entries import MODELS, delete_fold_rows, discard
+from mmemo.store.registry import FeatureSetShard, Run, RunFold
+from mmemo.store.store import Session, Store
 
 
 @dataclass
@@ -30,16 +30,25 @@ class GcResult:
 def collect_garbage(store: Store) -> GcResult:
     """Discard unfinished entries whose process is gone, their lake rows and model files.
 
-    Entries still being written by a live process are left alone.
+    Entries still being written by a live process are left alone, and so are entries made by
+    several processes (``--shard``, ``--folds``): their finished parts stay, to be completed
+    by running the missing parts; only a fold claimed by a process that is gone is released.
     """
     result = GcResult()
     with store.session(write=True) as s:
+        result.lake_rows += _release_dead_folds(s)
+        with s.orm() as orm:
+            shared = {
+                "runs": set(orm.scalars(sa.select(RunFold.run_id))),
+                "feature_sets": set(orm.scalars(sa.select(FeatureSetShard.feature_set_id))),
+            }
         for kind, model in MODELS.items():
             with s.orm() as orm:
                 stale = [
                     e.id
                     for e in orm.scalars(sa.select(model).where(model.status != "complete"))
-                    if e.status == "failed" or not pid_alive(e.pid, e.host)
+                    if (e.status == "failed" or not pid_alive(e.pid, e.host))
+                    and e.id not in shared.get(kind, set())
                 ]
             result.lake_rows += discard(s, kind, stale)  # type: ignore[arg-type]
             result.entries[kind] = stale
@@ -49,3 +58,21 @@ def collect_garbage(store: Store) -> GcResult:
         store.artefacts.remove(name)
         result.model_dirs.append(name)
     return result
+
+
+def _release_dead_folds(session: Session) -> int:
+    """Release folds of multi-process runs claimed by processes that are gone; return the
+    lake rows removed."""
+    with session.orm() as orm:
+        dead = [
+            (p.run_id, p.fold)
+            for p in orm.scalars(sa.select(RunFold).where(RunFold.status != "complete"))
+            if not pid_alive(p.pid, p.host)
+        ]
+    removed = 0
+    for run_id, fold in dead:
+        removed += delete_fold_rows(session, run_id, [fold])
+        with session.orm() as orm:
+            orm.execute(sa.delete(RunFold).where(RunFold.run_id == run_id, RunFold.fold == fold))
+            orm.commit()
+    return removed

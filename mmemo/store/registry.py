@@ -138,3 +138,23 @@ class FeatureSetShard(Base):
     pid: Mapped[int | None]
     host: Mapped[str | None] = mapped_column(sa.String(255))
     finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunFold(Base):
+    """A fold of a run trained by one of several processes (``--folds``): claimed while it
+    trains, complete once its lake rows are committed."""
+
+    __tablename__ = "run_folds"
+    run_id: Mapped[int] = mapped_column(primary_key=True)
+    fold: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    snapshot_id: Mapped[int | None]
+    seconds: Mapped[float | None]
+    wall_seconds: Mapped[float | None]
+    classes: Mapped[list[Any] | None] = mapped_column(sa.JSON)
+    score_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    artefact: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
