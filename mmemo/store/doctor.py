@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import duckdb
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from mmemo.errors import MmemoError
 from mmemo.provenance import code_version, library_versions
 from mmemo.store import migrate
-from mmemo.store.backends import extension_file, s3_filesystem
+from mmemo.store.backends import EXTENSIONS, extension_file, s3_filesystem
 from mmemo.store.config import StoreConfig, is_postgres, is_s3
 from mmemo.store.store import Store, ducklake_extension
 
@@ -92,7 +93,11 @@ def _backend_checks(store: Store) -> list[Check]:
     if config.registry is not None or is_postgres(config.catalog) or is_s3(config.data):
         for name in ("postgres", "httpfs"):
             try:
-                checks.append(Check(f"{name} extension", True, str(extension_file(name))))
+                path = extension_file(name)
+                version = metadata.version(EXTENSIONS[name][0])
+                ok = version == duckdb.__version__
+                detail = f"{version} (duckdb {duckdb.__version__}), {path}"
+                checks.append(Check(f"{name} extension", ok, detail))
             except MmemoError as exc:
                 checks.append(Check(f"{name} extension", False, str(exc)))
     return checks
