@@ -24,7 +24,7 @@ import mmemo
 from mmemo.corpora.openface import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
 from mmemo.provenance import code_version, pid_alive, process_identity
-from mmemo.store.entries import complete, discard
+from mmemo.store.entries import complete, discard, retry_on_integrity
 from mmemo.store.registry import FeatureSet, FeatureSetShard
 from mmemo.store.store import Session, Store, append_rows
 
@@ -104,14 +104,7 @@ def begin_feature_set(
     """
     check_name(name)
     fp = fingerprint(kind, params, clip_keys)
-    for attempt in range(3):
-        try:
-            return _begin(store, name, kind, params, inputs, fp, shard)
-        except sa.exc.IntegrityError:
-            # Another shard created this version in the meantime (shared registry): join it.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return retry_on_integrity(lambda: _begin(store, name, kind, params, inputs, fp, shard))
 
 
 def _begin(

@@ -21,7 +21,7 @@ from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.models.base import FoldResult
 from mmemo.provenance import code_version, pid_alive, process_identity
-from mmemo.store.entries import complete, delete_fold_rows
+from mmemo.store.entries import complete, delete_fold_rows, retry_on_integrity
 from mmemo.store.registry import Run, RunFold, utcnow
 from mmemo.store.store import Session, Store, append_rows
 
@@ -34,13 +34,7 @@ def claim_folds(
 ) -> tuple[int, list[int], list[int]]:
     """Register the run (or join it) and claim ``folds``; return (run id, claimed folds, folds
     already stored by another process)."""
-    for attempt in range(3):
-        try:
-            return _claim(store, fields, cv, folds)
-        except sa.exc.IntegrityError:  # another process registered the run or a fold first
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    return retry_on_integrity(lambda: _claim(store, fields, cv, folds))
 
 
 def _claim(

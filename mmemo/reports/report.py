@@ -80,23 +80,28 @@ def _inputs_label(run: Run) -> str:
 
 def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, RunSummary]]:
     """(run, summary) of every complete run matching ``patterns``."""
+    # The metrics depend on each fold's confusion matrix only, so the store counts the
+    # (true, predicted) pairs and Python rebuilds label arrays from the counts: a few hundred
+    # rows cross over instead of one per test clip and run.
     with store.session() as s:
         runs = resolve_runs(s, patterns)
         rows = s.fetch(
-            "SELECT run_id, fold, true_emotion, predicted_emotion FROM predictions "
-            "WHERE split = 'test' AND run_id IN (SELECT unnest(?)) ORDER BY run_id, fold",
+            "SELECT run_id, fold, true_emotion, predicted_emotion, count(*) FROM predictions "
+            "WHERE split = 'test' AND run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY ALL",
             [[r.id for r in runs]],
         )
-    per_run: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for run_id, fold, true, predicted in rows:
-        per_run[run_id][fold].append((true, predicted))
+    per_run: dict[int, dict[int, list[tuple[int, int, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for run_id, fold, true, predicted, n in rows:
+        per_run[run_id][fold].append((true, predicted, n))
     summaries = []
     for run in runs:
         folds = [
             FoldPredictions(
                 fold=fold,
-                y_true=np.array([t for t, _ in pairs]) - 1,
-                y_pred=np.array([p for _, p in pairs]) - 1,
+                y_true=np.repeat([t for t, _, _ in pairs], [n for _, _, n in pairs]) - 1,
+                y_pred=np.repeat([p for _, p, _ in pairs], [n for _, _, n in pairs]) - 1,
             )
             for fold, pairs in sorted(per_run[run.id].items())
         ]

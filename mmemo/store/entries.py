@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from mmemo.provenance import code_version, process_identity
 from mmemo.store.registry import FeatureSet, FeatureSetShard, Ingest, Run, utcnow
 from mmemo.store.store import Session, Store
 
+T = TypeVar("T")
 EntryKind = Literal["ingests", "runs", "feature_sets"]
 MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
 #: Lake tables holding each kind's rows, and the column that tags them with the entry id.
@@ -87,6 +88,19 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
         orm.execute(sa.delete(model).where(model.id.in_(entry_ids)))
         orm.commit()
     return removed
+
+
+def retry_on_integrity(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``work`` again when another process inserted the same unique registry row first
+    (two shards or hosts starting one feature set or run on a shared registry): the retry
+    finds that row and joins it."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except sa.exc.IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def delete_fold_rows(session: Session, run_id: int, folds: list[int]) -> int:
