@@ -62,7 +62,7 @@ def team_backends() -> Iterator[TeamBackends]:
             "/usr/lib/postgresql (apt install postgresql)"
         )
     with postgres_server() as pg, s3_server() as s3, pytest.MonkeyPatch.context() as env:
-        for name, value in s3.env.items():
+        for name, value in {**s3.env, **pg.env}.items():
             env.setenv(name, value)
         backends = TeamBackends(pg, s3)
         s3.create_bucket(backends.bucket)

@@ -28,10 +28,12 @@ def upgrade() -> None:
         sa.Column("feature_set_id", sa.Integer, primary_key=True),
         sa.Column("shard", sa.Integer, primary_key=True),
         sa.Column("shards", sa.Integer, nullable=False),
-        sa.Column("snapshot_id", sa.Integer, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("snapshot_id", sa.Integer),
         sa.Column("pid", sa.Integer),
         sa.Column("host", sa.String(255)),
-        sa.Column("finished_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
     )
 
     op.create_table(

@@ -136,7 +136,8 @@ def ingest_openface(
         return
     console.print(
         f"{name} v{report.version}: {report.clips} clip(s), {report.frames} frame(s) "
-        f"({report.dropped_frames} dropped by filters), snapshot {report.snapshot_id}"
+        f"({report.dropped_frames} dropped by filters)"
+        + (f", snapshot {report.snapshot_id}" if report.snapshot_id is not None else "")
         + _shard_note(shard, report.snapshot_id is not None)
     )
 

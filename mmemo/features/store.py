@@ -24,8 +24,8 @@ import mmemo
 from mmemo.corpora.openface import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
 from mmemo.provenance import code_version, pid_alive, process_identity
-from mmemo.store.entries import complete, discard, retry_on_integrity
-from mmemo.store.registry import FeatureSet, FeatureSetShard
+from mmemo.store.entries import complete, discard, missed, retry_on_integrity
+from mmemo.store.registry import FeatureSet, FeatureSetShard, utcnow
 from mmemo.store.store import Session, Store, append_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -117,41 +117,103 @@ def _begin(
     shard: Shard | None,
 ) -> FeatureJob:
     pid, host = process_identity()
-    with store.session(write=True) as s, s.orm() as orm:
-        same_name = list(orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name)))
-        for fs in same_name:
-            if fs.fingerprint == fp and fs.status == "complete":
-                return FeatureJob(fs.id, name, fs.version, existing=True)
-        for fs in same_name:
-            if fs.fingerprint == fp and fs.status == "running":
-                alive = pid_alive(fs.pid, fs.host) and (fs.pid, fs.host) != (pid, host)
-                if alive and shard is None:
-                    raise InputError(
-                        f"feature set '{name}' v{fs.version} is being made by process {fs.pid} "
-                        f"on {fs.host}"
-                    )
-                if not alive:  # keep a live shard as the owner that `mmemo gc` checks
-                    fs.pid, fs.host = pid, host
-                    orm.commit()
-                _check_shards(s, fs, shard)
-                done = _done_clips(s, KIND_TABLES[kind], fs.id)
-                return FeatureJob(fs.id, name, fs.version, resumed=True, done=done)
-        version = max((fs.version for fs in same_name), default=0) + 1
-        entry = FeatureSet(
-            name=name,
-            version=version,
-            kind=kind,
-            fingerprint=fp,
-            params=params,
-            inputs=inputs,
-            status="running",
-            code_version=code_version(),
-            pid=pid,
-            host=host,
+    with store.session(write=True) as s:
+        with s.orm() as orm:
+            same = [
+                fs
+                for fs in orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name))
+                if fs.fingerprint == fp
+            ]
+            for fs in same:
+                if fs.status == "complete":
+                    return FeatureJob(fs.id, name, fs.version, existing=True)
+            fs = next((fs for fs in same if fs.status == "running"), None)
+            resumed = fs is not None
+            if fs is None:
+                fs = FeatureSet(
+                    name=name,
+                    version=_next_version(orm, name),
+                    kind=kind,
+                    fingerprint=fp,
+                    params=params,
+                    inputs=inputs,
+                    status="running",
+                    code_version=code_version(),
+                    pid=pid,
+                    host=host,
+                )
+                orm.add(fs)
+                orm.flush()
+            else:
+                _take_over(orm, FeatureSet, fs, shard, f"feature set '{name}' v{fs.version}")
+            if shard is not None:
+                _claim_shard(orm, fs, shard)
+            orm.commit()
+            job = FeatureJob(fs.id, name, fs.version, resumed=resumed)
+        if resumed:
+            job.done = _done_clips(s, KIND_TABLES[kind], job.id)
+    return job
+
+
+def _next_version(orm, name: str) -> int:
+    latest = orm.scalar(sa.select(sa.func.max(FeatureSet.version)).where(FeatureSet.name == name))
+    return (latest or 0) + 1
+
+
+def _take_over(orm, model, row, shard: Shard | None, what: str) -> None:
+    """Make this process the owner of ``row`` (an entry or a shard) left by a process that is
+    gone; a live owner is joined by a shard and refused otherwise."""
+    pid, host = process_identity()
+    if (row.pid, row.host) == (pid, host):
+        return
+    if pid_alive(row.pid, row.host):
+        if shard is not None and model is FeatureSet:
+            return  # shards of one set work side by side
+        raise InputError(
+            f"{what} is being made by process {row.pid} on {row.host} "
+            f"(if that process is gone, run `mmemo gc` on {row.host} or wait)"
         )
-        orm.add(entry)
-        orm.commit()
-        return FeatureJob(entry.id, name, version)
+    keys = [getattr(model, k) == getattr(row, k) for k in _keys(model)]
+    taken = orm.execute(
+        sa.update(model)
+        .where(*keys, model.pid == row.pid, model.host == row.host)
+        .values(pid=pid, host=host)
+        .execution_options(synchronize_session=False)
+    )
+    if missed(taken):
+        raise InputError(f"{what} was just taken over by another process")
+
+
+def _keys(model) -> list[str]:
+    return [c.name for c in sa.inspect(model).primary_key]
+
+
+def _claim_shard(orm, fs: FeatureSet, shard: Shard) -> None:
+    rows = list(
+        orm.scalars(sa.select(FeatureSetShard).where(FeatureSetShard.feature_set_id == fs.id))
+    )
+    counts = {r.shards for r in rows}
+    if counts - {shard.count}:
+        raise InputError(
+            f"feature set '{fs.name}' v{fs.version} is being made in {min(counts)} shards; "
+            f"--shard {shard} does not match"
+        )
+    mine = next((r for r in rows if r.shard == shard.index), None)
+    if mine is None:
+        pid, host = process_identity()
+        orm.add(
+            FeatureSetShard(
+                feature_set_id=fs.id,
+                shard=shard.index,
+                shards=shard.count,
+                status="running",
+                pid=pid,
+                host=host,
+            )
+        )
+    elif mine.status == "running":
+        what = f"shard {shard} of feature set '{fs.name}' v{fs.version}"
+        _take_over(orm, FeatureSetShard, mine, None, what)
 
 
 def _done_clips(session: Session, table: str, feature_set_id: int) -> set[str]:
@@ -187,45 +249,34 @@ def finish_feature_set(store: Store, job: FeatureJob, *, dim: int | None, n_clip
 def finish_shard(
     store: Store, job: FeatureJob, shard: Shard, *, dim: int | None, n_clips: int
 ) -> int | None:
-    """Record that ``shard`` has committed its slice; complete the set once all N shards
-    have (the last one to record sees the others). Returns the snapshot, or None while
-    other shards are still at work."""
+    """Mark ``shard`` done (its slice is committed); complete the set once all N shards are
+    (the last one to finish sees the others). Returns the snapshot, or None while other
+    shards are still at work."""
     pid, host = process_identity()
     with store.session(write=True) as s, s.orm() as orm:
-        orm.merge(
-            FeatureSetShard(
-                feature_set_id=job.id,
-                shard=shard.index,
-                shards=shard.count,
-                snapshot_id=s.current_snapshot(),
-                pid=pid,
-                host=host,
+        orm.execute(
+            sa.update(FeatureSetShard)
+            .where(
+                FeatureSetShard.feature_set_id == job.id,
+                FeatureSetShard.shard == shard.index,
+                FeatureSetShard.pid == pid,
+                FeatureSetShard.host == host,
             )
+            .values(status="complete", snapshot_id=s.current_snapshot(), finished_at=utcnow())
         )
         orm.commit()
     with store.session() as s, s.orm() as orm:
         done = set(
             orm.scalars(
-                sa.select(FeatureSetShard.shard).where(FeatureSetShard.feature_set_id == job.id)
+                sa.select(FeatureSetShard.shard).where(
+                    FeatureSetShard.feature_set_id == job.id,
+                    FeatureSetShard.status == "complete",
+                )
             )
         )
     if len(done) < shard.count:
         return None
     return finish_feature_set(store, job, dim=dim, n_clips=n_clips)
-
-
-def _check_shards(session: Session, fs: FeatureSet, shard: Shard | None) -> None:
-    with session.orm() as orm:
-        counts = set(
-            orm.scalars(
-                sa.select(FeatureSetShard.shards).where(FeatureSetShard.feature_set_id == fs.id)
-            )
-        )
-    if shard is not None and counts - {shard.count}:
-        raise InputError(
-            f"feature set '{fs.name}' v{fs.version} is being made in {min(counts)} shards; "
-            f"--shard {shard} does not match"
-        )
 
 
 def write_feature_set(

@@ -17,11 +17,11 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from mmemo.errors import InputError
+from mmemo.errors import InputError, StoreError
 from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.models.base import FoldResult
 from mmemo.provenance import code_version, pid_alive, process_identity
-from mmemo.store.entries import complete, delete_fold_rows, retry_on_integrity
+from mmemo.store.entries import complete, delete_fold_rows, missed, retry_on_integrity
 from mmemo.store.registry import Run, RunFold, utcnow
 from mmemo.store.store import Session, Store, append_rows
 
@@ -80,10 +80,22 @@ def _claim_rows(
             elif pid_alive(part.pid, part.host) and (part.pid, part.host) != (pid, host):
                 raise InputError(
                     f"fold {fold} of run '{run.name}' is being trained by process {part.pid} "
-                    f"on {part.host}"
+                    f"on {part.host} (if that process is gone, run `mmemo gc` on {part.host})"
                 )
-            else:  # left by a process that is gone: take it over
-                part.pid, part.host = pid, host
+            else:  # left by a process that is gone: take it over, unless another did
+                taken = orm.execute(
+                    sa.update(RunFold)
+                    .where(
+                        RunFold.run_id == run.id,
+                        RunFold.fold == fold,
+                        RunFold.pid == part.pid,
+                        RunFold.host == part.host,
+                    )
+                    .values(pid=pid, host=host)
+                    .execution_options(synchronize_session=False)
+                )
+                if missed(taken):
+                    raise InputError(f"fold {fold} of run '{run.name}' was just taken over")
                 stale.append(fold)
             claimed.append(fold)
         orm.commit()
@@ -111,14 +123,20 @@ def store_folds(
         for name, table in tables.items():
             append_rows(con, name, table)
 
+    pid, host = process_identity()
     with store.session(write=True) as s:
         snapshot = s.commit_lake(f"run {run_id}: folds {', '.join(map(str, folds))}", write)
         by_fold = {a["fold"]: a for a in artefacts}
         with s.orm() as orm:
             for fold in folds:
-                orm.execute(
+                done = orm.execute(
                     sa.update(RunFold)
-                    .where(RunFold.run_id == run_id, RunFold.fold == fold)
+                    .where(
+                        RunFold.run_id == run_id,
+                        RunFold.fold == fold,
+                        RunFold.pid == pid,
+                        RunFold.host == host,
+                    )
                     .values(
                         status="complete",
                         snapshot_id=snapshot,
@@ -130,6 +148,8 @@ def store_folds(
                         finished_at=utcnow(),
                     )
                 )
+                if missed(done):  # released by `mmemo gc` meanwhile: undo (the caller does)
+                    raise StoreError(f"run {run_id}: this process no longer holds fold {fold}")
             orm.commit()
     return _complete_if_done(store, run_id, cv)
 
@@ -179,11 +199,18 @@ def stored_folds(store: Store, name: str) -> list[int]:
 def release_folds(store: Store, run_id: int, folds: list[int]) -> None:
     """Undo this process's claim of ``folds`` (after a failure): their lake rows and claims go;
     the run goes too when no process has stored or claimed any other fold of it."""
+    pid, host = process_identity()
     with store.session(write=True) as s:
         delete_fold_rows(s, run_id, folds)
         with s.orm() as orm:
-            orm.execute(sa.delete(RunFold).where(RunFold.run_id == run_id, RunFold.fold.in_(folds)))
-            left = orm.scalars(sa.select(RunFold).where(RunFold.run_id == run_id)).first()
-            if left is None:
-                orm.execute(sa.delete(Run).where(Run.id == run_id))
+            orm.execute(
+                sa.delete(RunFold).where(
+                    RunFold.run_id == run_id,
+                    RunFold.fold.in_(folds),
+                    RunFold.pid == pid,
+                    RunFold.host == host,
+                )
+            )
+            others = sa.select(RunFold.fold).where(RunFold.run_id == run_id).exists()
+            orm.execute(sa.delete(Run).where(Run.id == run_id, ~others))
             orm.commit()

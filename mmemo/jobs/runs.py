@@ -8,6 +8,7 @@ every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -257,12 +258,19 @@ def _execute_part(
     check_folds(cv, folds)
     started = time.perf_counter()
     work = work_dir_for(store, spec, cv) if resumable else None
-    if not write:  # other ranks of a distributed job: train what rank 0 has to store
-        todo = [f for f in folds if f not in stored_folds(store, spec.name)]
-        _train_folds(cv, todo, fit_fold, progress, work, keep=False)
+    if not write:  # other ranks of a distributed job: train the folds rank 0 claimed
+        claimed = _from_rank0(None)
+        if isinstance(claimed, str):
+            raise InputError(f"rank 0 could not claim --folds: {claimed}")
+        _train_folds(cv, claimed, fit_fold, progress, work, keep=False)
         return None
     fields = run_fields(spec, cv.scheme, cv.clips, cv.snapshot_id)
-    run_id, claimed, _ = claim_folds(store, fields, cv, folds)
+    try:
+        run_id, claimed, _ = claim_folds(store, fields, cv, folds)
+    except Exception as exc:
+        _from_rank0(str(exc))  # so that the other ranks stop too
+        raise
+    _from_rank0(claimed)
     model_dir = store.paths.models / f"run-{run_id}"
     try:
         results, seconds = _train_folds(cv, claimed, fit_fold, progress, work)
@@ -282,10 +290,9 @@ def _execute_part(
             started=started,
         )
     except BaseException:
-        release_folds(store, run_id, claimed)
-        for fold in claimed:
-            for path in model_dir.glob(f"fold-{fold}.*"):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        with contextlib.suppress(Exception):  # the job's own error is the one to see
+            release_folds(store, run_id, claimed)
+            store.artefacts.remove_files(model_dir, [f"fold-{fold}.*" for fold in claimed])
         raise
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
@@ -293,6 +300,17 @@ def _execute_part(
     n_clips = int(np.isin(cv.folds, claimed).sum())
     wall = time.perf_counter() - started
     return RunInfo(run_id, spec.name, snapshot, n_clips, seconds, wall, waiting=waiting)
+
+
+def _from_rank0(value):
+    """Rank 0's ``value`` on every rank of a torchrun job (``value`` when not distributed)."""
+    import sys
+
+    if "torch" not in sys.modules:  # static jobs never start a process group
+        return value
+    from mmemo.models.torch_utils import broadcast_from_rank0
+
+    return broadcast_from_rank0(value)
 
 
 def check_folds(cv: CVData, fold_ids: list[int]) -> None:

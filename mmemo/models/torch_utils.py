@@ -172,6 +172,17 @@ def init_distributed_from_env() -> tuple[bool, int, int]:
     return dist_info()
 
 
+def broadcast_from_rank0(value):
+    """``value`` as rank 0 has it, on every process of a distributed job (``value`` itself
+    otherwise). Any picklable object."""
+    torch = require_torch()
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return value
+    box = [value]
+    torch.distributed.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def barrier() -> None:
     """Wait for every process of a distributed job (no-op otherwise)."""
     torch = require_torch()

@@ -226,6 +226,22 @@ class Artefacts:
             }
         return names
 
+    def remove_files(self, run_dir: Path, patterns: list[str]) -> None:
+        """Delete files of a run folder matching ``patterns`` (globs), here and on the data
+        location (the folds of a run that one process failed to store)."""
+        remote = self._remote()
+        names = {p.name for pattern in patterns for p in run_dir.glob(pattern)}
+        for name in names:
+            path = run_dir / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            if remote is not None:
+                filesystem, base = remote
+                target = f"{base}/{run_dir.relative_to(self.root).as_posix()}/{name}"
+                with contextlib.suppress(OSError):
+                    filesystem.delete_file(target)
+                with contextlib.suppress(OSError):
+                    filesystem.delete_dir(target)
+
     def remove(self, name: str) -> None:
         """Delete run folder ``name`` here and on the data location."""
         shutil.rmtree(self.models / name, ignore_errors=True)

@@ -50,9 +50,16 @@ class StoreConfig:
 
     def check(self, where: str) -> StoreConfig:
         """Validate each location; return the config with URLs in their canonical form."""
-        registry = self.registry and _registry_url(self.registry, where)
+        registry = self.registry and registry_url(self.registry, where)
         catalog = self.catalog and _catalog_location(self.catalog, where)
         data = self.data and _data_location(self.data, where)
+        if registry and not (is_postgres(catalog) and data):
+            # A shared registry with a per-folder catalog or data would be a store each
+            # member sees differently.
+            raise StoreError(
+                f"{where}: a shared registry needs a shared catalog (PostgreSQL) and data "
+                "location (s3://... or a shared folder): give --catalog and --data too"
+            )
         return StoreConfig(registry, catalog, data)
 
 
@@ -108,6 +115,10 @@ def is_s3(location: str | None) -> bool:
     return location is not None and location.startswith("s3://")
 
 
+#: Seconds to wait for a PostgreSQL server before giving up (unless the URL says otherwise).
+CONNECT_TIMEOUT = 10
+
+
 def libpq(url: str) -> str:
     """The libpq keyword string of a PostgreSQL URL (what DuckDB's postgres extension takes)."""
     parts = urlsplit(url)
@@ -116,26 +127,30 @@ def libpq(url: str) -> str:
         "port": parts.port,
         "user": unquote(parts.username) if parts.username else None,
         "dbname": unquote(parts.path.lstrip("/")) or None,
+        "connect_timeout": CONNECT_TIMEOUT,
         **dict(parse_qsl(parts.query)),
     }
-    return " ".join(f"{k}={_libpq_value(str(v))}" for k, v in keywords.items() if v is not None)
+    return " ".join(f"{k}={libpq_value(str(v))}" for k, v in keywords.items() if v is not None)
 
 
-def _libpq_value(value: str) -> str:
-    if value and not any(c in value for c in " '\\"):
+def libpq_value(value: str) -> str:
+    """A value in a libpq keyword string, quoted where needed."""
+    if value and not any(c.isspace() or c in "'\\" for c in value):
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _no_password(url: str, part: str, where: str) -> None:
-    if urlsplit(url).password is not None:
+    parts = urlsplit(url)
+    in_query = {k.lower() for k, _ in parse_qsl(parts.query)} & {"password", "sslpassword"}
+    if parts.password is not None or in_query:
         raise StoreError(
             f"{where}: the {part} URL holds a password; remove it and set PGPASSWORD "
             "(or use ~/.pgpass) instead"
         )
 
 
-def _registry_url(url: str, where: str) -> str:
+def registry_url(url: str, where: str) -> str:
     if not is_postgres(url):
         raise StoreError(
             f"{where}: registry {url!r}: expected a PostgreSQL URL "

@@ -14,8 +14,8 @@ from mmemo.errors import MmemoError
 from mmemo.provenance import code_version, library_versions
 from mmemo.store import migrate
 from mmemo.store.backends import EXTENSIONS, extension_file, s3_filesystem
-from mmemo.store.config import StoreConfig, is_postgres, is_s3
-from mmemo.store.store import Store, ducklake_extension
+from mmemo.store.config import is_postgres, is_s3, registry_url
+from mmemo.store.store import Store, ducklake_extension, postgres_engine
 
 
 @dataclass
@@ -104,13 +104,16 @@ def _backend_checks(store: Store) -> list[Check]:
 
 
 def _postgres_check(part: str, url: str) -> Check:
-    engine = sa.create_engine(StoreConfig(registry=url).check(part).registry or url)
+    try:
+        engine = postgres_engine(registry_url(url, part))
+    except MmemoError as exc:
+        return Check(part, False, str(exc))
     try:
         with engine.connect() as conn:
             version = conn.execute(sa.text("SHOW server_version")).scalar()
         return Check(part, True, f"{url} (PostgreSQL {version})")
-    except Exception as exc:  # any driver error is a finding, not a crash
-        return Check(part, False, f"{url}: {str(exc).splitlines()[0]}")
+    except sa.exc.SQLAlchemyError as exc:
+        return Check(part, False, f"{url}: {str(exc.orig or exc).splitlines()[0]}")
     finally:
         engine.dispose()
 

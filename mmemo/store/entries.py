@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 import duckdb
 import sqlalchemy as sa
 
+from mmemo.errors import StoreError
 from mmemo.provenance import code_version, process_identity
 from mmemo.store.registry import FeatureSet, FeatureSetShard, Ingest, Run, utcnow
 from mmemo.store.store import Session, Store
@@ -48,11 +49,13 @@ def complete(
     the registry rows ``also`` in the same transaction."""
     model = MODELS[kind]
     with session.orm() as orm:
-        orm.execute(
+        done = orm.execute(
             sa.update(model)
             .where(model.id == entry_id)
             .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **values)
         )
+        if missed(done):
+            raise StoreError(f"{kind} entry {entry_id} is gone (removed by `mmemo gc`?)")
         orm.add_all(also or [])
         orm.commit()
 
@@ -90,6 +93,13 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
     return removed
 
 
+def missed(result: sa.CursorResult, expected: int = 1) -> bool:
+    """Whether a conditional UPDATE or DELETE changed fewer rows than ``expected`` because
+    another process changed them first. A local (DuckDB) registry reports no row counts, but
+    its writers hold the store one at a time, so nothing can get in between there."""
+    return 0 <= result.rowcount < expected
+
+
 def retry_on_integrity(work: Callable[[], T], attempts: int = 3) -> T:
     """Run ``work`` again when another process inserted the same unique registry row first
     (two shards or hosts starting one feature set or run on a shared registry): the retry
@@ -107,21 +117,20 @@ def delete_fold_rows(session: Session, run_id: int, folds: list[int]) -> int:
     """Remove the lake rows of ``folds`` of run ``run_id`` (a released fold of a run made by
     several processes); return how many there were."""
     marks = ", ".join("?" * len(folds))
-    where = f"run_id = ? AND fold IN ({marks})"
     existing = set(session.lake_tables())
+    tagged = {t: f'"{c}" = ? AND fold IN ({marks})' for t, c in LAKE_TAGS["runs"] if t in existing}
     counts = {
         t: session.con.execute(
             f'SELECT count(*) FROM lake."{t}" WHERE {where}', [run_id, *folds]
         ).fetchone()[0]
-        for t, _ in LAKE_TAGS["runs"]
-        if t in existing
+        for t, where in tagged.items()
     }
     present = [t for t, n in counts.items() if n]
     if present:
 
         def delete(con: duckdb.DuckDBPyConnection) -> None:
             for t in present:
-                con.execute(f'DELETE FROM lake."{t}" WHERE {where}', [run_id, *folds])
+                con.execute(f'DELETE FROM lake."{t}" WHERE {tagged[t]}', [run_id, *folds])
 
         session.commit_lake(f"run {run_id}: release fold(s) {', '.join(map(str, folds))}", delete)
     return sum(counts.values())

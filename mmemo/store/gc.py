@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from mmemo.provenance import pid_alive
-from mmemo.store.entries import MODELS, delete_fold_rows, discard
+from mmemo.store.entries import MODELS, delete_fold_rows, discard, missed
 from mmemo.store.registry import FeatureSetShard, Run, RunFold
 from mmemo.store.store import Session, Store
 
@@ -35,7 +35,8 @@ def collect_garbage(store: Store) -> GcResult:
     by running the missing parts; only a fold claimed by a process that is gone is released.
     """
     result = GcResult()
-    with store.session(write=True) as s:
+    folders = store.artefacts.run_dirs()  # before the runs: a run registered after this
+    with store.session(write=True) as s:  # has no folder in the list yet
         result.lake_rows += _release_dead_folds(s)
         with s.orm() as orm:
             shared = {
@@ -54,7 +55,7 @@ def collect_garbage(store: Store) -> GcResult:
             result.entries[kind] = stale
         with s.orm() as orm:
             known = {f"run-{i}" for i in orm.scalars(sa.select(Run.id))}
-    for name in sorted(store.artefacts.run_dirs() - known):
+    for name in sorted(folders - known):
         store.artefacts.remove(name)
         result.model_dirs.append(name)
     return result
@@ -65,14 +66,22 @@ def _release_dead_folds(session: Session) -> int:
     lake rows removed."""
     with session.orm() as orm:
         dead = [
-            (p.run_id, p.fold)
+            (p.run_id, p.fold, p.pid, p.host)
             for p in orm.scalars(sa.select(RunFold).where(RunFold.status != "complete"))
             if not pid_alive(p.pid, p.host)
         ]
     removed = 0
-    for run_id, fold in dead:
-        removed += delete_fold_rows(session, run_id, [fold])
+    for run_id, fold, pid, host in dead:
         with session.orm() as orm:
-            orm.execute(sa.delete(RunFold).where(RunFold.run_id == run_id, RunFold.fold == fold))
+            released = orm.execute(
+                sa.delete(RunFold).where(
+                    RunFold.run_id == run_id,
+                    RunFold.fold == fold,
+                    RunFold.pid == pid,
+                    RunFold.host == host,
+                )
+            )
             orm.commit()
+        if not missed(released):  # unless a new process claimed the fold meanwhile
+            removed += delete_fold_rows(session, run_id, [fold])
     return removed

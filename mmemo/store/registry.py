@@ -128,16 +128,19 @@ class StoreSetting(Base):
 
 
 class FeatureSetShard(Base):
-    """A shard (``--shard I/N``) that has committed its slice of a feature set."""
+    """A shard (``--shard I/N``) of a feature set: claimed while it runs, complete once its
+    slice is committed."""
 
     __tablename__ = "feature_set_shards"
     feature_set_id: Mapped[int] = mapped_column(primary_key=True)
     shard: Mapped[int] = mapped_column(primary_key=True)
     shards: Mapped[int]
-    snapshot_id: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16))
+    snapshot_id: Mapped[int | None]
     pid: Mapped[int | None]
     host: Mapped[str | None] = mapped_column(sa.String(255))
-    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
 
 
 class RunFold(Base):

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,13 @@ from mmemo.store.backends import (
 )
 from mmemo.store.config import (
     CONFIG_FILE,
+    CONNECT_TIMEOUT,
     StoreConfig,
     is_postgres,
     is_s3,
     libpq,
     load_config,
+    registry_url,
     save_config,
 )
 from mmemo.store.registry import LakeMigration, StoreSetting
@@ -176,11 +178,12 @@ class Store:
         registry) or another folder configured for it; ``root`` gets a ``mmemo.toml``.
         """
         folder = Path(root).expanduser().absolute()
-        if StorePaths(folder).registry.exists():
+        paths = StorePaths(folder)
+        if paths.registry.exists():
             raise StoreError(f"{folder} holds a local store; connect another folder")
         if is_postgres(source):
-            config = StoreConfig(registry=source).check(source)
-            engine = sa.create_engine(config.registry, poolclass=NullPool)
+            registry = registry_url(source, source)
+            engine = postgres_engine(registry)
             try:
                 migrate.check(engine, Path(source))
                 found = store_locations(engine)
@@ -188,7 +191,7 @@ class Store:
                 raise StoreError(f"{source}: {str(exc).splitlines()[0]}") from None
             finally:
                 engine.dispose()
-            config = replace(config, catalog=found.get("catalog"), data=found.get("data"))
+            config = StoreConfig(registry, found.get("catalog"), found.get("data")).check(source)
         else:
             origin = Path(source).expanduser().absolute()
             if not origin.is_dir():
@@ -198,12 +201,14 @@ class Store:
                 raise StoreError(
                     f"{origin} is a local store: it cannot be shared; use --store {origin}"
                 )
+        if paths.config.exists() and load_config(folder, environ={}) != config:
+            raise StoreError(f"{paths.config} points at another store; connect another folder")
+        store = cls(folder, config)
+        with store.session():  # reachable, and at this mmemo's schema: only then write
+            pass
         folder.mkdir(parents=True, exist_ok=True)
         save_config(folder, config)
-        store = cls(folder)
-        with store.session():  # reachable, and at this mmemo's schema
-            pass
-        return store
+        return cls(folder)
 
     @classmethod
     def open(cls, root: Path | str) -> Store:
@@ -304,7 +309,7 @@ class Store:
         """A shared registry: SQLAlchemy talks to PostgreSQL; the query connection is an
         in-memory DuckDB with the registry attached (as the default catalog) and the lake."""
         assert self.config.registry is not None
-        engine = sa.create_engine(self.config.registry, poolclass=NullPool)
+        engine = postgres_engine(self.config.registry)
         con = duckdb.connect(config=config)
         try:
             load_extension(con, "postgres")
@@ -315,12 +320,14 @@ class Store:
             )
             con.execute("USE registry")
             self._attach_lake(con, write=write)
-        except duckdb.Error as exc:
+        except BaseException as exc:
             con.close()
             engine.dispose()
-            raise StoreError(
-                f"store {self.root}: cannot open {self.describe()}: {str(exc).splitlines()[0]}"
-            ) from None
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(
+                    f"store {self.root}: cannot open {self.describe()}: {str(exc).splitlines()[0]}"
+                ) from None
+            raise
         return engine, con
 
     def _attach_lake(self, con: duckdb.DuckDBPyConnection, *, write: bool) -> None:
@@ -372,6 +379,16 @@ class Store:
 LAKE_METADATA_SCHEMA = "ducklake"
 
 
+def postgres_engine(url: str) -> sa.Engine:
+    """A SQLAlchemy engine on a PostgreSQL registry (psycopg; one connection per use)."""
+    try:
+        return sa.create_engine(
+            url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT}
+        )
+    except ImportError:
+        raise StoreError("a PostgreSQL registry needs psycopg: pip install 'mmemo[team]'") from None
+
+
 def record_locations(engine: sa.Engine, config: StoreConfig, root: Path) -> None:
     """Remember a shared registry's catalog and data in the registry itself, so that
     ``mmemo connect`` needs only the registry URL; refuse a config that points one registry
@@ -394,6 +411,13 @@ def store_locations(engine: sa.Engine) -> dict[str, str | None]:
     """The catalog and data a shared registry was created with (see :func:`record_locations`)."""
     with OrmSession(engine) as orm:
         return {s.key: s.value or None for s in orm.scalars(sa.select(StoreSetting))}
+
+
+def _commit_retries() -> int:
+    text = os.environ.get(COMMIT_RETRIES_ENV, str(DEFAULT_COMMIT_RETRIES))
+    if not text.isdigit():
+        raise StoreError(f"{COMMIT_RETRIES_ENV}={text!r}: expected a whole number >= 0")
+    return int(text)
 
 
 def _duckdb_config(*, verify: bool) -> dict[str, str]:
@@ -479,7 +503,7 @@ class Session:
         """Run ``write`` in one lake transaction labelled ``message``; return the snapshot id."""
         if not self.write:
             raise StoreError("internal: lake write on a read-only session")
-        retries = int(os.environ.get(COMMIT_RETRIES_ENV, DEFAULT_COMMIT_RETRIES))
+        retries = _commit_retries()
         delay = 0.2
         for attempt in range(retries + 1):
             self.con.execute("BEGIN TRANSACTION")

@@ -9,6 +9,7 @@ import http.client
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from mmemo.store.config import libpq_value
 
 HOST = "127.0.0.1"
 PG_USER = "mmemo"
@@ -75,20 +78,20 @@ def port_open(port: int, host: str = HOST) -> bool:
         return False
 
 
-def _libpq_value(value: str) -> str:
-    if value and not re.search(r"[\s'\\]", value):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 @dataclass(frozen=True)
 class PostgresServer:
-    """A running PostgreSQL cluster: superuser ``user``, trust auth, TCP on ``host:port``."""
+    """A running PostgreSQL cluster: superuser ``user`` with ``password`` (SCRAM) on TCP
+    ``host:port``; clients take the password from ``env`` (``PGPASSWORD``), as mmemo does."""
 
     host: str
     port: int
     user: str
     root: Path = field(repr=False)  # temporary folder: data/, server.log, the unix socket
+    password: str = field(repr=False, default="")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PGPASSWORD": self.password}
 
     def url(self, dbname: str = "postgres") -> str:
         """SQLAlchemy URL of database ``dbname`` (psycopg 3 driver)."""
@@ -97,8 +100,8 @@ class PostgresServer:
     def libpq(self, dbname: str = "postgres") -> str:
         """libpq keyword/value connection string of database ``dbname``."""
         return (
-            f"host={self.host} port={self.port} user={_libpq_value(self.user)} "
-            f"dbname={_libpq_value(dbname)}"
+            f"host={self.host} port={self.port} user={libpq_value(self.user)} "
+            f"dbname={libpq_value(dbname)}"
         )
 
     def create_database(self, name: str) -> str:
@@ -106,7 +109,9 @@ class PostgresServer:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(self.libpq("postgres"), autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(
+            self.libpq("postgres"), password=self.password, autocommit=True, connect_timeout=10
+        ) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
@@ -184,12 +189,20 @@ def postgres_server(base: Path | None = None) -> Iterator[PostgresServer]:
     started = False
     try:
         root.chmod(0o700)
+        password = secrets.token_urlsafe(18)
+        pwfile = root / "password"
+        pwfile.write_text(password + "\n")
         runner.chown(root)
+        runner.chown(pwfile)
+        # TCP clients must give the password (a shared CI host has other local users); the
+        # unix socket lives in the 0700 folder.
         done = runner.run(
             "initdb",
-            ["-D", str(data), "-U", PG_USER, "-E", "UTF8", "--no-locale", "--auth=trust",
-             "--no-sync", "--no-instructions"],
+            ["-D", str(data), "-U", PG_USER, "-E", "UTF8", "--no-locale", "--auth-local=trust",
+             "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "--no-sync",
+             "--no-instructions"],
         )  # fmt: skip
+        pwfile.unlink()
         if done.returncode != 0:
             raise ServerError(
                 f"initdb failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
@@ -215,7 +228,7 @@ def postgres_server(base: Path | None = None) -> Iterator[PostgresServer]:
                     f"PostgreSQL did not start (pg_ctl exit {done.returncode}):\n"
                     f"{done.stdout}{done.stderr}\nserver log (tail):\n{_log_tail(log)}"
                 )
-        yield PostgresServer(HOST, port, PG_USER, root)
+        yield PostgresServer(HOST, port, PG_USER, root, password)
     finally:
         try:
             if started:

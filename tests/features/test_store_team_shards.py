@@ -90,3 +90,51 @@ def test_openface_shards_make_the_set_a_single_ingest_makes(
             for name in ("aus", "aus1")
         }
     assert frames["aus"] and frames["aus"] == frames["aus1"]
+
+
+def _begin(store, shard: str):
+    from mmemo.features.store import Shard, begin_feature_set
+
+    return begin_feature_set(
+        store,
+        name="s",
+        kind="embedding",
+        params={"model": "m"},
+        inputs={},
+        clip_keys=[("a", "1"), ("b", "2")],
+        shard=Shard.parse(shard),
+    )
+
+
+def _own(store, table, owner: tuple[int, str], **where) -> None:
+    import sqlalchemy as sa
+
+    with store.session(write=True) as s, s.orm() as orm:
+        orm.execute(
+            sa.update(table)
+            .where(*[getattr(table, k) == v for k, v in where.items()])
+            .values(pid=owner[0], host=owner[1])
+        )
+        orm.commit()
+
+
+def test_a_shard_joins_a_set_whose_owner_lives_and_gc_keeps_a_set_with_shards(
+    feat_store, feat_cli
+) -> None:
+    from mmemo.provenance import process_identity
+    from mmemo.store.registry import FeatureSet, FeatureSetShard
+
+    host = process_identity()[1]
+    first = _begin(feat_store, "0/2")
+    _own(feat_store, FeatureSet, (os.getppid(), host), id=first.id)  # a live other process
+    second = _begin(feat_store, "1/2")
+    assert second.id == first.id and second.resumed
+    _own(feat_store, FeatureSet, (2**22 + 17, host), id=first.id)  # the owner is gone
+    _own(feat_store, FeatureSetShard, (os.getppid(), host), shard=1)  # shard 1 still works
+    assert feat_cli(feat_store, "gc").code == 0
+    with feat_store.session() as s:
+        assert s.fetch("SELECT status FROM feature_sets") == [("running",)]
+        shards = s.fetch("SELECT shard, shards, status FROM feature_set_shards ORDER BY 1")
+    assert shards == [(0, 2, "running"), (1, 2, "running")]
+    with pytest.raises(Exception, match="being made by process"):
+        _begin(feat_store, "1/2")  # shard 1 is claimed by a live process

@@ -32,10 +32,22 @@ def test_environment_overrides_the_file(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("part", ["registry", "catalog"])
-def test_a_password_in_a_url_is_refused(tmp_path, part) -> None:
-    with pytest.raises(StoreError, match="PGPASSWORD"):
-        save_config(tmp_path, StoreConfig(**{part: "postgresql://mmemo:s3cret@db/x"}))
+@pytest.mark.parametrize(
+    "url", ["postgresql://mmemo:s3cret@db/x", "postgresql://mmemo@db/x?password=s3cret"]
+)
+def test_a_password_in_a_url_is_refused(tmp_path, part, url) -> None:
+    parts = {"registry": PG, "catalog": PG, "data": "s3://b/p"} | {part: url}
+    with pytest.raises(StoreError, match="PGPASSWORD") as caught:
+        save_config(tmp_path, StoreConfig(**parts))
+    assert "s3cret" not in str(caught.value)
     assert not (tmp_path / "mmemo.toml").exists()
+
+
+def test_a_shared_registry_needs_a_shared_catalog_and_data(tmp_path) -> None:
+    with pytest.raises(StoreError, match="give --catalog and --data"):
+        save_config(tmp_path, StoreConfig(registry=PG))
+    with pytest.raises(StoreError, match="give --catalog and --data"):
+        save_config(tmp_path, StoreConfig(registry=PG, catalog=str(tmp_path / "c.ducklake")))
 
 
 @pytest.mark.parametrize(
@@ -58,6 +70,8 @@ def test_bad_configs_are_one_line_errors_naming_the_file(tmp_path, text, message
 
 def test_libpq_keywords_from_a_url() -> None:
     assert libpq("postgresql://me@h:5433/db?sslmode=require") == (
-        "host=h port=5433 user=me dbname=db sslmode=require"
+        "host=h port=5433 user=me dbname=db connect_timeout=10 sslmode=require"
     )
-    assert libpq("postgresql://h/my%20db") == "host=h dbname='my db'"
+    assert libpq("postgresql://h/my%20db?connect_timeout=3") == (
+        "host=h dbname='my db' connect_timeout=3"
+    )

@@ -52,8 +52,9 @@ def test_init_writes_a_config_without_secrets_and_doctor_reaches_every_backend(
 def test_doctor_names_an_unreachable_registry(team_backends, cli, tmp_path) -> None:
     folder = tmp_path / "lost"
     folder.mkdir()
+    url = "postgresql://mmemo@127.0.0.1:1/none"
     (folder / "mmemo.toml").write_text(
-        '[store]\nregistry = "postgresql://mmemo@127.0.0.1:1/none"\n'
+        f'[store]\nregistry = "{url}"\ncatalog = "{url}"\ndata = "s3://none/x"\n'
     )
     doctor = cli("--store", folder, "doctor")
     assert doctor.code == 1

@@ -24,8 +24,17 @@ from mmemo.testing.servers import (
 def pg() -> Iterator[PostgresServer]:
     if find_postgres_bin() is None:
         pytest.skip("no PostgreSQL server binary (initdb) found on PATH or in /usr/lib/postgresql")
-    with postgres_server() as server:
+    with postgres_server() as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("PGPASSWORD", server.password)
         yield server
+
+
+def test_postgres_refuses_a_client_without_the_password(pg: PostgresServer, monkeypatch) -> None:
+    import psycopg
+
+    monkeypatch.delenv("PGPASSWORD")
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(pg.libpq("postgres"), connect_timeout=5).close()
 
 
 @pytest.fixture(scope="module")
