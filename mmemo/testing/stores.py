@@ -38,7 +38,9 @@ class TeamBackends:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(self.postgres.libpq("postgres"), autocommit=True) as conn:
+        with psycopg.connect(
+            self.postgres.libpq("postgres"), password=self.postgres.password, autocommit=True
+        ) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target))
             )

@@ -67,9 +67,7 @@ def measure(store: Store, corpus: Path, repeat: int) -> dict[str, float]:
                 s.fetch(query)
 
         figures[f"session + {label}"] = best(repeat, run)
-    figures["report over all runs"] = best(
-        repeat, lambda: report_rows(store, ["zeror*"])
-    )
+    figures["report over all runs"] = best(repeat, lambda: report_rows(store, ["zeror*"]))
     return figures
 
 
@@ -82,7 +80,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mmemo-bench-team-"))
     corpus = create_ravdess(work / "RAVDESS", actors=args.actors, seconds=0.5).root
     with postgres_server() as pg, s3_server() as s3:
-        os.environ.update(s3.env)
+        os.environ.update({**s3.env, **pg.env})
         backends = TeamBackends(pg, s3)
         s3.create_bucket(backends.bucket)
         local = measure(Store.init(work / "local"), corpus, args.repeat)
