@@ -1,7 +1,32 @@
--- name: predictions
--- One row per run, fold, split and clip: true and predicted emotion, confidence, correct.
+-- name: scored, predictions
+-- scored: every posterior row with its predicted class and confidence, before any join.
 -- predicted = the class of the highest score (first one on ties), confidence = that score
 -- (in the run's own score kind: a probability, a logit or a decision value).
+CREATE OR REPLACE TEMP VIEW scored AS
+SELECT
+    run,
+    run_id,
+    fold,
+    split,
+    clip_id,
+    predicted_emotion,
+    ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
+        predicted_emotion
+    ] AS predicted_label,
+    confidence
+FROM (
+    SELECT
+        run,
+        run_id,
+        fold,
+        split,
+        clip_id,
+        classes[list_position(scores, list_max(scores))] AS predicted_emotion,
+        list_max(scores) AS confidence
+    FROM posteriors
+);
+
+-- One row per run, fold, split and clip: true and predicted emotion, confidence, correct.
 -- The prediction is computed before the join with clips, so that the score lists are not
 -- carried through it.
 CREATE OR REPLACE TEMP VIEW predictions AS
@@ -14,20 +39,8 @@ SELECT
     c.emotion AS true_emotion,
     c.label AS true_label,
     p.predicted_emotion,
-    ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
-        p.predicted_emotion
-    ] AS predicted_label,
+    p.predicted_label,
     p.confidence,
     p.predicted_emotion = c.emotion AS correct
-FROM (
-    SELECT
-        run,
-        run_id,
-        fold,
-        split,
-        clip_id,
-        classes[list_position(scores, list_max(scores))] AS predicted_emotion,
-        list_max(scores) AS confidence
-    FROM posteriors
-) AS p
+FROM scored AS p
 JOIN clips AS c USING (clip_id);

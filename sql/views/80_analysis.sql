@@ -2,11 +2,27 @@
 -- Everyday error-analysis views over the test predictions of complete runs.
 
 -- Test predictions with the clip's metadata (actor, gender, intensity, statement ...).
+-- The same prediction as the predictions view, from one join with clips (not two).
 CREATE OR REPLACE TEMP VIEW test_predictions AS
-SELECT p.run, p.run_id, p.fold, p.clip_id, p.true_emotion, p.true_label, p.predicted_emotion,
-    p.predicted_label, p.confidence, p.correct, c.actor, c.gender, c.intensity, c.statement,
-    c.repetition, c.modality, c.vocal_channel
-FROM predictions AS p
+SELECT
+    p.run,
+    p.run_id,
+    p.fold,
+    p.clip_id,
+    c.emotion AS true_emotion,
+    c.label AS true_label,
+    p.predicted_emotion,
+    p.predicted_label,
+    p.confidence,
+    p.predicted_emotion = c.emotion AS correct,
+    c.actor,
+    c.gender,
+    c.intensity,
+    c.statement,
+    c.repetition,
+    c.modality,
+    c.vocal_channel
+FROM scored AS p
 JOIN clips AS c USING (clip_id)
 WHERE p.split = 'test';
 
@@ -18,18 +34,22 @@ GROUP BY run, true_label, predicted_label;
 
 -- Accuracy (%) per run and value of a clip attribute, in long form:
 -- attribute in (actor, gender, intensity, statement, emotion).
+-- The test predictions are read once (materialized), not once per attribute.
 CREATE OR REPLACE TEMP VIEW accuracy_by AS
+WITH t AS MATERIALIZED (
+    SELECT run, correct, actor, gender, intensity, statement, true_label FROM test_predictions
+)
 SELECT run, attribute, value, count(*) AS n, 100.0 * avg(correct::INTEGER) AS accuracy
 FROM (
-    SELECT run, correct, 'actor' AS attribute, actor::VARCHAR AS value FROM test_predictions
+    SELECT run, correct, 'actor' AS attribute, actor::VARCHAR AS value FROM t
     UNION ALL
-    SELECT run, correct, 'gender', gender FROM test_predictions
+    SELECT run, correct, 'gender', gender FROM t
     UNION ALL
     SELECT run, correct, 'intensity', CASE intensity WHEN 1 THEN 'normal' ELSE 'strong' END
-    FROM test_predictions
+    FROM t
     UNION ALL
-    SELECT run, correct, 'statement', statement::VARCHAR FROM test_predictions
+    SELECT run, correct, 'statement', statement::VARCHAR FROM t
     UNION ALL
-    SELECT run, correct, 'emotion', true_label FROM test_predictions
+    SELECT run, correct, 'emotion', true_label FROM t
 )
 GROUP BY run, attribute, value;
