@@ -10,6 +10,7 @@ A failure releases only the failing process's folds; the others' work stays.
 
 from __future__ import annotations
 
+import json
 import time
 
 import duckdb
@@ -62,13 +63,18 @@ def _claim_rows(
         elif run.status == "complete":
             raise InputError(f"run '{run.name}' already exists (complete); choose another --name")
         else:
-            differ = [k for k in SAME if getattr(run, k) != fields[k]]
+            differ = [k for k in SAME if _as_stored(getattr(run, k)) != _as_stored(fields[k])]
             if differ:
                 raise InputError(
                     f"run '{run.name}' is being made with other {', '.join(differ)}; "
                     "every process of a run must use the same command apart from --folds"
                 )
         parts = {p.fold: p for p in orm.scalars(sa.select(RunFold).where(RunFold.run_id == run.id))}
+        if run.pid != pid and not parts:  # a run of one process (staged), not of --folds parts
+            raise InputError(
+                f"run '{run.name}' is being made by process {run.pid} on {run.host} without "
+                "--folds (if that process is gone, remove it with `mmemo gc`)"
+            )
         claimed, stored, stale = [], [], []
         for fold in folds:
             part = parts.get(fold)
@@ -100,6 +106,11 @@ def _claim_rows(
             claimed.append(fold)
         orm.commit()
         return run.id, claimed, stored, stale
+
+
+def _as_stored(value):
+    """A value as the registry gives it back (JSON turns tuples into lists)."""
+    return json.loads(json.dumps(value))
 
 
 def store_folds(

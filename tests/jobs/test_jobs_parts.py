@@ -154,3 +154,13 @@ def test_two_hosts_train_their_folds_at_the_same_time(jobs_store, jobs_posterior
     assert sum("-> snapshot" in o for o in outputs) >= 1
     _train(jobs_store, "whole", None)
     assert jobs_posteriors(jobs_store, "spread") == jobs_posteriors(jobs_store, "whole")
+
+
+def test_a_run_one_process_is_making_cannot_be_joined_with_folds(jobs_store) -> None:
+    _train(jobs_store, "r", [0])
+    with jobs_store.session(write=True) as s, s.orm() as orm:
+        orm.execute(sa.delete(RunFold))  # as if 'r' were a plain job of another process
+        orm.execute(sa.update(Run).where(Run.name == "r").values(pid=os.getppid()))
+        orm.commit()
+    with pytest.raises(InputError, match="without --folds"):
+        _train(jobs_store, "r", [1])
