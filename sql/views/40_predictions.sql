@@ -9,22 +9,12 @@ SELECT
     fold,
     split,
     clip_id,
-    predicted_emotion,
+    classes[list_position(scores, list_max(scores))] AS predicted_emotion,
     ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
         predicted_emotion
     ] AS predicted_label,
-    confidence
-FROM (
-    SELECT
-        run,
-        run_id,
-        fold,
-        split,
-        clip_id,
-        classes[list_position(scores, list_max(scores))] AS predicted_emotion,
-        list_max(scores) AS confidence
-    FROM posteriors
-);
+    list_max(scores) AS confidence
+FROM posteriors;
 
 -- One row per run, fold, split and clip: true and predicted emotion, confidence, correct.
 -- The prediction is computed before the join with clips, so that the score lists are not
