@@ -166,6 +166,33 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     return run
 
 
+@pytest.fixture()
+def store_cli(cli):
+    """``store_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process (see ``cli``)."""
+
+    def run(store: Any, *args: Any) -> CliResult:
+        return cli("--store", getattr(store, "root", store), *args)
+
+    return run
+
+
+@pytest.fixture()
+def run_row() -> Callable[..., Any]:
+    """``run_row(store, name)``: the registry row of a run (detached from its session)."""
+
+    def get(store: Any, name: str):
+        import sqlalchemy as sa
+
+        from mmemo.store.registry import Run
+
+        with store.session() as s, s.orm() as orm:
+            run = orm.scalars(sa.select(Run).where(Run.name == name)).one()
+            orm.expunge(run)
+            return run
+
+    return get
+
+
 def _store_state(store) -> dict[str, Any]:
     """Everything a failed command must leave as it was: the newest lake snapshot, the lake's
     row counts and the registry rows of ingests, runs, feature sets and fold assignments."""

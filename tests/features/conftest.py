@@ -1,5 +1,5 @@
 """Fixtures of the feature-store tests (``test_store_*.py``): a synthetic corpus, a store that
-holds it, tiny wav2vec2 checkpoints and the CLI run in-process.
+holds it and tiny wav2vec2 checkpoints (the CLI runs through ``store_cli`` of the root conftest).
 
 The names are distinct from those of ``tests/conftest.py`` so that neither shadows the other.
 A store is restored by copying a session template back to the path it was built at (a DuckLake
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -19,23 +19,6 @@ from mmemo.testing.stores import init_store, restorable
 #: Actors and clip length of the feature tests' synthetic corpus (2 actors: 624 files).
 FEAT_ACTORS = (1, 2)
 FEAT_SECONDS = 0.3
-
-
-class FeatCli(NamedTuple):
-    """What one in-process ``mmemo`` invocation did."""
-
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_text(self) -> str:
-        """stderr with whitespace (rich wraps long lines) collapsed to single spaces."""
-        return " ".join(self.err.split())
-
-    @property
-    def out_text(self) -> str:
-        return " ".join(self.out.split())
 
 
 @pytest.fixture(scope="session")
@@ -101,30 +84,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture()
-def feat_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    """``feat_cli(store, *args)`` runs ``mmemo --store STORE ARGS...`` in-process and returns
-    :class:`FeatCli` (exit code, stdout, stderr)."""
-    from mmemo.cli.main import main
-
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "1")
-    monkeypatch.delenv("MMEMO_DEBUG", raising=False)
-
-    def run(store: Any, *args: Any) -> FeatCli:
-        root = getattr(store, "root", store)
-        capsys.readouterr()
-        code = 0
-        try:
-            main(["--store", str(root), *(str(a) for a in args)])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        captured = capsys.readouterr()
-        return FeatCli(code, captured.out, captured.err)
-
-    return run
 
 
 def store_snapshot_state(store) -> dict[str, Any]:

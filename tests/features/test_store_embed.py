@@ -82,17 +82,17 @@ def _feature_sets(store, name: str) -> list[dict]:
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_embed_conv_and_layer_vectors_equal_the_full_forward_reference(
-    flavour, feat_store, feat_cli, tiny_w2v2, one_torch_thread
+    flavour, feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):
     tiny = tiny_w2v2[FLAVOURS[flavour]]
     paths = _clip_paths(feat_store, ACTOR_1)
     assert len(paths) == 15
     ref = _reference(tiny, paths)
 
-    conv = feat_cli(feat_store, "embed", tiny, "--name", "e", "--clips", ACTOR_1)
+    conv = store_cli(feat_store, "embed", tiny, "--name", "e", "--clips", ACTOR_1)
     assert conv.code == 0, conv.err
     assert "e v1" in conv.out_text
-    layer = feat_cli(feat_store, "embed", tiny, "--name", "e2", "--layer", "2", "--clips", ACTOR_1)
+    layer = store_cli(feat_store, "embed", tiny, "--name", "e2", "--layer", "2", "--clips", ACTOR_1)
     assert layer.code == 0, layer.err
 
     stored_conv = _stored(feat_store, "e")
@@ -108,13 +108,13 @@ def test_embed_conv_and_layer_vectors_equal_the_full_forward_reference(
     assert not np.allclose(stored_conv[clip], stored_layer[clip], atol=1e-3)
 
 
-def test_embed_mean_std_pool_and_frames(feat_store, feat_cli, tiny_w2v2, one_torch_thread):
+def test_embed_mean_std_pool_and_frames(feat_store, store_cli, tiny_w2v2, one_torch_thread):
     tiny = tiny_w2v2[True]
     where = ACTOR_1 + " AND emotion <= 4"
     paths = _clip_paths(feat_store, where)
     ref = _reference(tiny, paths)
 
-    result = feat_cli(
+    result = store_cli(
         feat_store,
         "embed",
         tiny,
@@ -153,7 +153,7 @@ def test_embed_mean_std_pool_and_frames(feat_store, feat_cli, tiny_w2v2, one_tor
 
 
 def test_embed_same_command_twice_is_a_no_op_and_new_layer_is_version_2(
-    feat_store, feat_cli, tiny_w2v2, one_torch_thread
+    feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):
     from mmemo.features.store import load_clip_vectors, resolve_feature_set
 
@@ -162,18 +162,18 @@ def test_embed_same_command_twice_is_a_no_op_and_new_layer_is_version_2(
     paths = _clip_paths(feat_store, where)
     ref = _reference(tiny, paths)
 
-    first = feat_cli(feat_store, "embed", tiny, "--name", "e", "--clips", where)
+    first = store_cli(feat_store, "embed", tiny, "--name", "e", "--clips", where)
     assert first.code == 0, first.err
     with feat_store.session() as s:
         snapshot = s.current_snapshot()
-    again = feat_cli(feat_store, "embed", tiny, "--name", "e", "--clips", where)
+    again = store_cli(feat_store, "embed", tiny, "--name", "e", "--clips", where)
     assert again.code == 0, again.err
     assert "already" in again.out_text
     with feat_store.session() as s:
         assert s.current_snapshot() == snapshot
     assert [fs["version"] for fs in _feature_sets(feat_store, "e")] == [1]
 
-    second = feat_cli(feat_store, "embed", tiny, "--name", "e", "--layer", "2", "--clips", where)
+    second = store_cli(feat_store, "embed", tiny, "--name", "e", "--layer", "2", "--clips", where)
     assert second.code == 0, second.err
     assert "e v2" in second.out_text
     sets = _feature_sets(feat_store, "e")
@@ -207,7 +207,7 @@ def _snapshot_values(value, key: str = "") -> list:
 
 
 def test_embed_registry_row_records_how_the_set_was_made(
-    feat_store, feat_cli, tiny_w2v2, one_torch_thread
+    feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):
     import json
 
@@ -217,7 +217,7 @@ def test_embed_registry_row_records_how_the_set_was_made(
     where = SUBSET + " AND actor = 1 AND emotion <= 3"
     with feat_store.session() as s:
         clips_snapshot = s.current_snapshot()  # the lake state whose clips the embed reads
-    result = feat_cli(
+    result = store_cli(
         feat_store, "embed", tiny, "--name", "lineage", "--layer", "1", "--clips", where
     )
     assert result.code == 0, result.err
@@ -246,7 +246,7 @@ def test_embed_registry_row_records_how_the_set_was_made(
         )[0][0]
     assert fs["n_clips"] == selected == at_snapshot == 3 * 2 - 1  # neutral has intensity 1 only
     # the same model under the same revision is recognised as such: same fingerprint
-    again = feat_cli(
+    again = store_cli(
         feat_store, "embed", tiny, "--name", "lineage", "--layer", "1", "--clips", where
     )
     assert again.code == 0 and "already" in again.out_text
@@ -337,7 +337,9 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
     assert status == [(1, "complete", 9)]
 
 
-def test_embed_refuses_clips_ingested_by_name_only(tmp_path, feat_cli, tiny_w2v2, one_torch_thread):
+def test_embed_refuses_clips_ingested_by_name_only(
+    tmp_path, store_cli, tiny_w2v2, one_torch_thread
+):
     from mmemo.corpora.ingest import ingest_ravdess
     from mmemo.features.embed import embed_clips
     from mmemo.store.store import Store
@@ -357,20 +359,20 @@ def test_embed_refuses_clips_ingested_by_name_only(tmp_path, feat_cli, tiny_w2v2
     assert "2 selected clip(s)" in message
     assert names[0] in message
 
-    result = feat_cli(store, "embed", tiny_w2v2[True], "--name", "nameless")
+    result = store_cli(store, "embed", tiny_w2v2[True], "--name", "nameless")
     assert result.code == 2
     assert "by name only" in result.err_text and names[0] in result.err_text
     with store.session() as s:
         assert s.fetch("SELECT count(*) FROM feature_sets") == [(0,)]
 
 
-def test_embed_bad_options_are_input_errors(feat_store, feat_cli, tiny_w2v2):
+def test_embed_bad_options_are_input_errors(feat_store, store_cli, tiny_w2v2):
     tiny = tiny_w2v2[True]
-    bad_layer = feat_cli(feat_store, "embed", tiny, "--name", "x", "--layer", "zero")
+    bad_layer = store_cli(feat_store, "embed", tiny, "--name", "x", "--layer", "zero")
     assert bad_layer.code == 2 and "--layer" in bad_layer.err_text
-    bad_pool = feat_cli(feat_store, "embed", tiny, "--name", "x", "--pool", "max")
+    bad_pool = store_cli(feat_store, "embed", tiny, "--name", "x", "--pool", "max")
     assert bad_pool.code == 2 and "--pool" in bad_pool.err_text
-    none = feat_cli(feat_store, "embed", tiny, "--name", "x", "--clips", "actor = 99")
+    none = store_cli(feat_store, "embed", tiny, "--name", "x", "--clips", "actor = 99")
     assert none.code == 2 and "selects no clips" in none.err_text
     with feat_store.session() as s:
         assert s.fetch("SELECT count(*) FROM feature_sets") == [(0,)]

@@ -54,11 +54,11 @@ def _vectors(store, name: str) -> dict[str, tuple[int, list[float]]]:
     return {clip: (ordinal, vector) for clip, ordinal, vector in rows}
 
 
-def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, feat_cli):
+def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, store_cli):
     from mmemo.features.store import load_clip_vectors
 
     header, rows = _luna_rows()
-    result = feat_cli(
+    result = store_cli(
         luna_store,
         "import",
         "features",
@@ -99,7 +99,7 @@ def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, fea
     # same file, same options: nothing new
     with luna_store.session() as s:
         snapshot = s.current_snapshot()
-    again = feat_cli(
+    again = store_cli(
         luna_store,
         "import",
         "features",
@@ -119,7 +119,7 @@ def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, fea
         assert s.current_snapshot() == snapshot
 
 
-def test_default_columns_are_every_numeric_column_but_the_id(luna_store, feat_cli):
+def test_default_columns_are_every_numeric_column_but_the_id(luna_store, store_cli):
     from typer.main import get_command
 
     from mmemo.cli.main import app
@@ -144,14 +144,14 @@ def test_default_columns_are_every_numeric_column_but_the_id(luna_store, feat_cl
     assert "every numeric column but the id" in " ".join(import_features.__doc__.split())
 
 
-def test_unknown_clip_ids_are_listed_or_skipped(feat_store, feat_cli, feat_state):
+def test_unknown_clip_ids_are_listed_or_skipped(feat_store, store_cli, feat_state):
     _, rows = _luna_rows()
     known = {r["name"] for r in rows if r["name"].endswith(("-01", "-02"))}  # actors 1 and 2
     unknown = [r["name"] for r in rows if r["name"] not in known]
     assert len(known) == 120
 
     before = feat_state(feat_store)
-    result = feat_cli(
+    result = store_cli(
         feat_store,
         "import",
         "features",
@@ -171,7 +171,7 @@ def test_unknown_clip_ids_are_listed_or_skipped(feat_store, feat_cli, feat_state
     assert "--skip-unknown" in text
     assert feat_state(feat_store) == before
 
-    skipped = feat_cli(
+    skipped = store_cli(
         feat_store,
         "import",
         "features",
@@ -204,13 +204,13 @@ def _small_csv(path: Path, rows: list[dict[str, str]], *, sep: str = ",") -> Pat
     return path
 
 
-def test_nan_value_is_an_error_naming_the_clip(luna_store, feat_cli, feat_state, tmp_path):
+def test_nan_value_is_an_error_naming_the_clip(luna_store, store_cli, feat_state, tmp_path):
     _, rows = _luna_rows()
     spoiled = [dict(r) for r in rows[:4]]
     spoiled[2]["AU02_r"] = "NaN"
     path = _small_csv(tmp_path / "nan.csv", spoiled)
     before = feat_state(luna_store)
-    result = feat_cli(luna_store, "import", "features", path, "--name", "bad")
+    result = store_cli(luna_store, "import", "features", path, "--name", "bad")
     assert result.code == 2
     assert "nan.csv" in result.err_text and "NaN" in result.err_text
     assert spoiled[2]["name"] in result.err_text and "row 4" in result.err_text
@@ -219,35 +219,35 @@ def test_nan_value_is_an_error_naming_the_clip(luna_store, feat_cli, feat_state,
     empty = [dict(r) for r in rows[:4]]
     empty[1]["AU01_r"] = ""
     path = _small_csv(tmp_path / "empty.csv", empty)
-    result = feat_cli(luna_store, "import", "features", path, "--name", "bad")
+    result = store_cli(luna_store, "import", "features", path, "--name", "bad")
     assert result.code == 2 and "empty.csv" in result.err_text
     assert feat_state(luna_store) == before
 
 
-def test_guessed_id_column_extension_and_sep(luna_store, feat_cli, tmp_path):
+def test_guessed_id_column_extension_and_sep(luna_store, store_cli, tmp_path):
     _, rows = _luna_rows()
     path = _small_csv(tmp_path / "tab.tsv", rows[:5], sep="\t")
-    result = feat_cli(luna_store, "import", "features", path, "--name", "small", "--sep", "\t")
+    result = store_cli(luna_store, "import", "features", path, "--name", "small", "--sep", "\t")
     assert result.code == 0, result.err
     assert "5 clip(s) × 3 column(s)" in result.out_text  # clip_id guessed, 'note' is text
     stored = _vectors(luna_store, "small")
     assert sorted(stored) == sorted(r["name"] for r in rows[:5])  # '.mp4' dropped
     assert stored[rows[0]["name"]][1] == [float(rows[0][c]) for c in AU_COLUMNS[:3]]
 
-    text_col = feat_cli(
+    text_col = store_cli(
         luna_store, "import", "features", path, "--name", "t", "--sep", "\t", "--columns", "no.*"
     )
     assert text_col.code == 2 and "note" in text_col.err_text and "not numeric" in text_col.err_text
-    no_id = feat_cli(luna_store, "import", "features", path, "--name", "t", "--id-col", "x")
+    no_id = store_cli(luna_store, "import", "features", path, "--name", "t", "--id-col", "x")
     assert no_id.code == 2 and "no column 'x'" in no_id.err_text
 
     dup = _small_csv(tmp_path / "dup.csv", [rows[0], rows[1], rows[0]])
-    twice = feat_cli(luna_store, "import", "features", dup, "--name", "t")
+    twice = store_cli(luna_store, "import", "features", dup, "--name", "t")
     assert twice.code == 2 and "appears twice" in twice.err_text
     assert rows[0]["name"] in twice.err_text
 
 
-def test_parquet_input_gives_the_csv_vectors(luna_store, feat_cli, tmp_path):
+def test_parquet_input_gives_the_csv_vectors(luna_store, store_cli, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -261,7 +261,7 @@ def test_parquet_input_gives_the_csv_vectors(luna_store, feat_cli, tmp_path):
     )
     path = tmp_path / "aus.parquet"
     pq.write_table(table, path)
-    result = feat_cli(luna_store, "import", "features", path, "--name", "pq", "--id-col", "clip")
+    result = store_cli(luna_store, "import", "features", path, "--name", "pq", "--id-col", "clip")
     assert result.code == 0, result.err
     assert "1440 clip(s) × 35 column(s)" in result.out_text
     stored = _vectors(luna_store, "pq")

@@ -124,7 +124,7 @@ def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -
 
 
 def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
-    feat_store, feat_cli, feat_corpus, tmp_path
+    feat_store, store_cli, feat_corpus, tmp_path
 ):
     from mmemo.features.store import load_clip_vectors, load_sequences
 
@@ -133,7 +133,7 @@ def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     expected = {_stem(f): _read(f) for f in files}
     total = sum(len(t["frame"]) for t in expected.values())
 
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 0, result.err
     assert f"aus v1: {len(files)} clip(s), {total} frame(s) (0 dropped" in result.out_text
     _check_views(feat_store, "aus", expected)
@@ -153,7 +153,7 @@ def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     # the same files again: nothing new
     with feat_store.session() as s:
         snapshot = s.current_snapshot()
-    again = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    again = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert again.code == 0 and "already" in again.out_text
     with feat_store.session() as s:
         assert s.current_snapshot() == snapshot
@@ -161,23 +161,23 @@ def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     # the paper's Figure 3 for one clip
     out = tmp_path / "fig" / "aus.png"
     clip = sorted(expected)[0]
-    plot = feat_cli(feat_store, "plot", "aus", clip, "--out", out)
+    plot = store_cli(feat_store, "plot", "aus", clip, "--out", out)
     assert plot.code == 0, plot.err
     assert out.stat().st_size > 1000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a clip the set does not hold
     stranger = next(c for c in feat_corpus.stems if c.startswith("01-") and c not in expected)
-    missing = feat_cli(feat_store, "plot", "aus", stranger, "--out", tmp_path / "none.png")
+    missing = store_cli(feat_store, "plot", "aus", stranger, "--out", tmp_path / "none.png")
     assert missing.code == 2 and stranger in missing.err_text
     assert not (tmp_path / "none.png").exists()
 
 
 @pytest.mark.slow
-def test_ingest_openface_whole_synthetic_corpus(feat_store, feat_cli, feat_corpus):
+def test_ingest_openface_whole_synthetic_corpus(feat_store, store_cli, feat_corpus):
     expected = {_stem(f): _read(f) for f in feat_corpus.openface_files}
     assert len(expected) == 416
     total = sum(len(t["frame"]) for t in expected.values())
-    result = feat_cli(feat_store, "ingest", "openface", feat_corpus.openface_dir, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", feat_corpus.openface_dir, "--name", "aus")
     assert result.code == 0, result.err
     assert f"416 clip(s), {total} frame(s)" in result.out_text
     with feat_store.session() as s:
@@ -185,7 +185,7 @@ def test_ingest_openface_whole_synthetic_corpus(feat_store, feat_cli, feat_corpu
     _check_views(feat_store, "aus", expected)
 
 
-def test_ingest_openface_filters_drop_frames(feat_store, feat_cli, feat_corpus, tmp_path):
+def test_ingest_openface_filters_drop_frames(feat_store, store_cli, feat_corpus, tmp_path):
     files = _some(feat_corpus, 6, with_dips=True)
     folder = _copy(files, tmp_path / "of")
     expected = {_stem(f): _read(f) for f in files}
@@ -199,7 +199,7 @@ def test_ingest_openface_filters_drop_frames(feat_store, feat_cli, feat_corpus, 
         n_kept = sum(int(k.sum()) for k in kept.values())
         assert 0 < n_kept < total  # the filter has something to drop
 
-        result = feat_cli(feat_store, "ingest", "openface", folder, "--name", name, *options)
+        result = store_cli(feat_store, "ingest", "openface", folder, "--name", name, *options)
         assert result.code == 0, result.err
         assert f"{n_kept} frame(s) ({total - n_kept} dropped by filters)" in result.out_text
         _assert_frames(
@@ -214,7 +214,7 @@ def test_ingest_openface_filters_drop_frames(feat_store, feat_cli, feat_corpus, 
         assert counts == {c: int(k.sum()) for c, k in kept.items()}
 
 
-def test_ingest_openface_from_a_zip(feat_store, feat_cli, feat_corpus, tmp_path):
+def test_ingest_openface_from_a_zip(feat_store, store_cli, feat_corpus, tmp_path):
     files = _some(feat_corpus, 5)
     expected = {_stem(f): _read(f) for f in files}
     archive = tmp_path / "aus.zip"
@@ -222,7 +222,7 @@ def test_ingest_openface_from_a_zip(feat_store, feat_cli, feat_corpus, tmp_path)
         for f in files:
             zf.write(f, f"processed/{f.name}")
         zf.writestr("processed/readme.txt", "not a csv")
-    result = feat_cli(feat_store, "ingest", "openface", archive, "--name", "z", "--keep-all")
+    result = store_cli(feat_store, "ingest", "openface", archive, "--name", "z", "--keep-all")
     assert result.code == 0, result.err
     assert f"{len(files)} clip(s)" in result.out_text
     _assert_frames(feat_store, "z", expected)
@@ -242,7 +242,7 @@ def test_ingest_openface_from_a_zip(feat_store, feat_cli, feat_corpus, tmp_path)
 
 
 def test_ingest_openface_from_a_glob_and_double_csv_names(
-    feat_store, feat_cli, feat_corpus, tmp_path
+    feat_store, store_cli, feat_corpus, tmp_path
 ):
     files = _some(feat_corpus, 8)
     folder = _copy(files, tmp_path / "dir")
@@ -250,7 +250,7 @@ def test_ingest_openface_from_a_glob_and_double_csv_names(
     prefix = sorted(expected)[0][:2]  # the modality: part of the folder
     matched = {c: t for c, t in expected.items() if c.startswith(prefix)}
     assert 0 < len(matched) < len(expected)
-    globbed = feat_cli(feat_store, "ingest", "openface", f"{folder}/{prefix}-*.csv", "--name", "g")
+    globbed = store_cli(feat_store, "ingest", "openface", f"{folder}/{prefix}-*.csv", "--name", "g")
     assert globbed.code == 0, globbed.err
     _assert_frames(feat_store, "g", matched)
 
@@ -258,12 +258,14 @@ def test_ingest_openface_from_a_glob_and_double_csv_names(
     doubled.mkdir()
     for f in files:
         shutil.copy(f, doubled / f"{f.name}.csv")  # X.csv.csv: OpenFace run on "X.csv"
-    result = feat_cli(feat_store, "ingest", "openface", doubled, "--name", "dd")
+    result = store_cli(feat_store, "ingest", "openface", doubled, "--name", "dd")
     assert result.code == 0, result.err
     _assert_frames(feat_store, "dd", expected)
 
 
-def test_ingest_openface_mixed_header_layouts_and_crlf(feat_store, feat_cli, feat_corpus, tmp_path):
+def test_ingest_openface_mixed_header_layouts_and_crlf(
+    feat_store, store_cli, feat_corpus, tmp_path
+):
     """Files of `FeatureExtraction -aus` (AU columns only, no spaces after the commas, Windows
     line endings) next to full-width files: one set with every file's frames."""
     files = _some(feat_corpus, 4)
@@ -276,13 +278,13 @@ def test_ingest_openface_mixed_header_layouts_and_crlf(feat_store, feat_cli, fea
         lines = [",".join(row[i].strip() for i in idx) for row in rows]
         (folder / f.name).write_bytes(("\r\n".join(lines) + "\r\n").encode())
     expected = {_stem(f): _read(f) for f in files}
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "mix", "--keep-all")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "mix", "--keep-all")
     assert result.code == 0, result.err
     _assert_frames(feat_store, "mix", expected)
 
 
 def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
-    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, feat_corpus, tmp_path, feat_state
 ):
     files = _some(feat_corpus, 4)
     folder = _copy(files[1:], tmp_path / "of")
@@ -293,13 +295,13 @@ def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
 
     bad = _rewrite(files[0], folder / files[0].name, drop_au45_c)
     before = feat_state(feat_store)
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert bad.name in result.err_text
     assert "missing column(s) AU45_c" in result.err_text
     assert feat_state(feat_store) == before
 
-    skipped = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
+    skipped = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
     assert skipped.code == 0, skipped.err
     assert "skipped" in skipped.err_text and bad.name in skipped.err_text
     assert f"{len(files) - 1} clip(s)" in skipped.out_text
@@ -307,7 +309,7 @@ def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
 
 
 def test_ingest_openface_non_numeric_value_names_file_and_line(
-    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, feat_corpus, tmp_path, feat_state
 ):
     files = _some(feat_corpus, 3)
     folder = _copy(files[1:], tmp_path / "of")
@@ -319,27 +321,27 @@ def test_ingest_openface_non_numeric_value_names_file_and_line(
 
     bad = _rewrite(files[0], folder / files[0].name, spoil)
     before = feat_state(feat_store)
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert bad.name in result.err_text
     assert "line 4" in result.err_text
     assert "AU12_r" in result.err_text
     assert feat_state(feat_store) == before
 
-    skipped = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
+    skipped = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
     assert skipped.code == 0, skipped.err
     assert bad.name in skipped.err_text
     assert {r[0] for r in _frames(feat_store, "aus")} == {_stem(f) for f in files[1:]}
 
 
 def test_ingest_openface_unknown_clip_is_refused(
-    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, feat_corpus, tmp_path, feat_state
 ):
     files = _some(feat_corpus, 2)
     folder = _copy(files, tmp_path / "of")
     stranger = shutil.copy(files[0], folder / "01-01-03-02-01-01-24.csv")  # actor 24: not ingested
     before = feat_state(feat_store)
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert Path(stranger).name in result.err_text
     assert "01-01-03-02-01-01-24" in result.err_text and "not a video clip" in result.err_text
@@ -348,13 +350,13 @@ def test_ingest_openface_unknown_clip_is_refused(
     # an audio-only clip has no face to track
     audio_only = folder / "03-01-03-02-01-01-01.csv"
     Path(stranger).rename(audio_only)
-    result = feat_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2 and audio_only.name in result.err_text
     assert feat_state(feat_store) == before
 
 
 def test_ingest_openface_zip_member_escaping_is_refused(
-    feat_store, feat_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, feat_corpus, tmp_path, feat_state
 ):
     files = _some(feat_corpus, 2)
     archive = tmp_path / "evil.zip"
@@ -362,15 +364,15 @@ def test_ingest_openface_zip_member_escaping_is_refused(
         zf.write(files[0], files[0].name)
         zf.write(files[1], f"../{files[1].name}")
     before = feat_state(feat_store)
-    result = feat_cli(feat_store, "ingest", "openface", archive, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", archive, "--name", "aus")
     assert result.code == 2
     assert "escape" in result.err_text and f"../{files[1].name}" in result.err_text
     assert feat_state(feat_store) == before
     assert not (tmp_path / files[1].name).exists()
 
 
-def test_ingest_openface_missing_source_and_empty_glob(feat_store, feat_cli, tmp_path):
-    missing = feat_cli(feat_store, "ingest", "openface", tmp_path / "nope", "--name", "aus")
+def test_ingest_openface_missing_source_and_empty_glob(feat_store, store_cli, tmp_path):
+    missing = store_cli(feat_store, "ingest", "openface", tmp_path / "nope", "--name", "aus")
     assert missing.code == 2 and "nope" in missing.err_text
-    empty = feat_cli(feat_store, "ingest", "openface", f"{tmp_path}/*.csv", "--name", "aus")
+    empty = store_cli(feat_store, "ingest", "openface", f"{tmp_path}/*.csv", "--name", "aus")
     assert empty.code == 2 and "matches no file" in empty.err_text

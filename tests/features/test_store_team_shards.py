@@ -32,7 +32,7 @@ def _finish(process: subprocess.Popen[str], timeout: float = 300) -> str:
 
 @TEAM
 def test_two_shards_in_parallel_processes_equal_a_single_run(
-    feat_store, feat_cli, tiny_w2v2, one_torch_thread
+    feat_store, store_cli, tiny_w2v2, one_torch_thread
 ) -> None:
     tiny = tiny_w2v2[True]
     clips = "modality = 1 AND vocal_channel = 1 AND statement = 1"
@@ -42,7 +42,7 @@ def test_two_shards_in_parallel_processes_equal_a_single_run(
     ]
     outputs = [_finish(p) for p in shards]
     assert sum("set complete" in " ".join(o.split()) for o in outputs) >= 1
-    single = feat_cli(feat_store, "embed", tiny, "--name", "single", "--clips", clips)
+    single = store_cli(feat_store, "embed", tiny, "--name", "single", "--clips", clips)
     assert single.code == 0, single.err
 
     with feat_store.session() as s:
@@ -65,20 +65,20 @@ def test_two_shards_in_parallel_processes_equal_a_single_run(
 
 @TEAM
 def test_openface_shards_make_the_set_a_single_ingest_makes(
-    feat_store, feat_cli, feat_corpus
+    feat_store, store_cli, feat_corpus
 ) -> None:
     csvs = str(feat_corpus.openface_dir / "01-01-0[1-4]-*.csv")
-    first = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "0/2")
+    first = store_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "0/2")
     assert first.code == 0, first.err
     assert "waits for the other shards" in first.out_text
     with feat_store.session() as s:
         assert s.fetch("SELECT status FROM feature_sets WHERE name = 'aus'") == [("running",)]
-    mismatch = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/3")
+    mismatch = store_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/3")
     assert mismatch.code == 2 and "2 shards" in mismatch.err_text
-    second = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/2")
+    second = store_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "1/2")
     assert second.code == 0, second.err
     assert "set complete" in second.out_text
-    whole = feat_cli(feat_store, "ingest", "openface", csvs, "--name", "aus1")
+    whole = store_cli(feat_store, "ingest", "openface", csvs, "--name", "aus1")
     assert whole.code == 0, whole.err
     with feat_store.session() as s:
         frames = {
@@ -119,7 +119,7 @@ def _own(store, table, owner: tuple[int, str], **where) -> None:
 
 
 def test_a_shard_joins_a_set_whose_owner_lives_and_gc_keeps_a_set_with_shards(
-    feat_store, feat_cli
+    feat_store, store_cli
 ) -> None:
     from mmemo.provenance import process_identity
     from mmemo.store.registry import FeatureSet, FeatureSetShard
@@ -131,7 +131,7 @@ def test_a_shard_joins_a_set_whose_owner_lives_and_gc_keeps_a_set_with_shards(
     assert second.id == first.id and second.resumed
     _own(feat_store, FeatureSet, (2**22 + 17, host), id=first.id)  # the owner is gone
     _own(feat_store, FeatureSetShard, (os.getppid(), host), shard=1)  # shard 1 still works
-    assert feat_cli(feat_store, "gc").code == 0
+    assert store_cli(feat_store, "gc").code == 0
     with feat_store.session() as s:
         assert s.fetch("SELECT status FROM feature_sets") == [("running",)]
         shards = s.fetch("SELECT shard, shards, status FROM feature_set_shards ORDER BY 1")

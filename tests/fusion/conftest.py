@@ -73,16 +73,6 @@ def fus_store(_fus_restore):
 
 
 @pytest.fixture()
-def fus_cli(cli) -> Callable[..., Any]:
-    """``fus_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process."""
-
-    def run(store: Any, *args: Any):
-        return cli("--store", getattr(store, "root", store), *args)
-
-    return run
-
-
-@pytest.fixture()
 def fus_scores() -> Callable[..., dict]:
     """``fus_scores(store, run)``: {(fold, split): (clip ids, score matrix)} ordered by clip."""
 
@@ -99,22 +89,5 @@ def fus_scores() -> Callable[..., dict]:
             ids.append(clip)
             matrix.append(scores)
         return {k: (ids, np.array(m, dtype=np.float64)) for k, (ids, m) in out.items()}
-
-    return get
-
-
-@pytest.fixture()
-def fus_run() -> Callable[..., Any]:
-    """``fus_run(store, name)``: the registry row of a run (detached)."""
-
-    def get(store: Any, name: str):
-        import sqlalchemy as sa
-
-        from mmemo.store.registry import Run
-
-        with store.session() as s, s.orm() as orm:
-            run = orm.scalars(sa.select(Run).where(Run.name == name)).one()
-            orm.expunge(run)
-            return run
 
     return get

@@ -19,11 +19,11 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def test_fusion_equals_a_direct_scikit_learn_computation(fus_cli, fus_store, fus_scores, fus_run):
+def test_fusion_equals_a_direct_scikit_learn_computation(store_cli, fus_store, fus_scores, run_row):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import MinMaxScaler
 
-    result = fus_cli(fus_store, "fuse", "svc", "lr", "--name", "F")
+    result = store_cli(fus_store, "fuse", "svc", "lr", "--name", "F")
     assert result.code == 0, result.err
     a, b, fused = (fus_scores(fus_store, r) for r in ("svc", "lr", "F"))
     assert sorted(fused) == [(0, "test"), (0, "train"), (4, "test"), (4, "train")]
@@ -41,7 +41,7 @@ def test_fusion_equals_a_direct_scikit_learn_computation(fus_cli, fus_store, fus
         for split in ("train", "test"):
             expected = model.predict_proba(scaler.transform(X[split]))
             np.testing.assert_allclose(fused[(fold, split)][1], expected, rtol=0, atol=1e-10)
-    run = fus_run(fus_store, "F")
+    run = run_row(fus_store, "F")
     assert (run.kind, run.model, run.scheme, run.seed) == (
         "fusion",
         "fusion-logreg",
@@ -50,9 +50,9 @@ def test_fusion_equals_a_direct_scikit_learn_computation(fus_cli, fus_store, fus
     )
     assert run.params == {"method": "logreg", "C": 1.0, "norm": "minmax"}
     assert run.inputs["runs"] == ["svc", "lr"]
-    assert run.inputs["run_ids"] == [fus_run(fus_store, "svc").id, fus_run(fus_store, "lr").id]
+    assert run.inputs["run_ids"] == [run_row(fus_store, "svc").id, run_row(fus_store, "lr").id]
     assert run.classes == list(range(1, 9)) and run.score_kind == "probs"
-    report = fus_cli(fus_store, "report", "F", "--format", "json")
+    report = store_cli(fus_store, "report", "F", "--format", "json")
     assert report.code == 0, report.err
     assert '"n": 120' in report.out
 
@@ -84,10 +84,10 @@ def test_fusion_reads_its_input_from_the_sql_file(fus_store, fus_scores, monkeyp
 @pytest.mark.parametrize(
     ("method", "kind"), [("mean", "probs"), ("product", "logits"), ("vote", "probs")]
 )
-def test_rule_methods(fus_cli, fus_store, fus_scores, fus_run, method, kind):
-    result = fus_cli(fus_store, "fuse", "svc", "lr", "--name", "R", "--method", method)
+def test_rule_methods(store_cli, fus_store, fus_scores, run_row, method, kind):
+    result = store_cli(fus_store, "fuse", "svc", "lr", "--name", "R", "--method", method)
     assert result.code == 0, result.err
-    run = fus_run(fus_store, "R")
+    run = run_row(fus_store, "R")
     assert run.score_kind == kind and run.params == {"method": method}
     a, b, fused = (fus_scores(fus_store, r) for r in ("svc", "lr", "R"))
     for key, (ids, got) in fused.items():
@@ -105,9 +105,9 @@ def test_rule_methods(fus_cli, fus_store, fus_scores, fus_run, method, kind):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
-def test_fusion_refuses_runs_on_different_schemes(fus_cli, fus_store, store_state):
+def test_fusion_refuses_runs_on_different_schemes(store_cli, fus_store, store_state):
     before = store_state(fus_store)
-    result = fus_cli(fus_store, "fuse", "lr", "lr-k2", "--name", "F")
+    result = store_cli(fus_store, "fuse", "lr", "lr-k2", "--name", "F")
     assert result.code == 2, result.out + result.err
     assert "different fold schemes" in result.err_text
     assert "lr: luna2022" in result.err_text and f"lr-k2: {OTHER_SCHEME}" in result.err_text
@@ -115,19 +115,19 @@ def test_fusion_refuses_runs_on_different_schemes(fus_cli, fus_store, store_stat
 
 
 @pytest.mark.parametrize("method", ["logreg", "mean"])
-def test_fusion_refuses_runs_on_different_clips(fus_cli, fus_store, store_state, method):
+def test_fusion_refuses_runs_on_different_clips(store_cli, fus_store, store_state, method):
     before = store_state(fus_store)
-    result = fus_cli(fus_store, "fuse", "lr", "lr-n1", "--name", "F", "--method", method)
+    result = store_cli(fus_store, "fuse", "lr", "lr-n1", "--name", "F", "--method", method)
     assert result.code == 2, result.out + result.err
     assert "different clips" in result.err_text
     assert "lr has 60 clip(s), lr-n1" in result.err_text
     assert store_state(fus_store) == before
 
 
-def test_fusion_refuses_an_unknown_method_and_run(fus_cli, fus_store, store_state):
+def test_fusion_refuses_an_unknown_method_and_run(store_cli, fus_store, store_state):
     before = store_state(fus_store)
-    bad = fus_cli(fus_store, "fuse", "lr", "svc", "--name", "F", "--method", "max")
+    bad = store_cli(fus_store, "fuse", "lr", "svc", "--name", "F", "--method", "max")
     assert bad.code == 2 and "logreg, mean, product, vote" in bad.err_text
-    missing = fus_cli(fus_store, "fuse", "lr", "nope", "--name", "F")
+    missing = store_cli(fus_store, "fuse", "lr", "nope", "--name", "F")
     assert missing.code == 2 and "nope" in missing.err_text
     assert store_state(fus_store) == before

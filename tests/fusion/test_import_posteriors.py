@@ -39,16 +39,16 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def _import(fus_cli, store, path: Path, classes: str = SPELLINGS["aliases"], *extra):
-    return fus_cli(
+def _import(store_cli, store, path: Path, classes: str = SPELLINGS["aliases"], *extra):
+    return store_cli(
         store, "import", "posteriors", path, "--name", "imp", "--id-col", "name",
         "--fold-col", "fold", "--split-col", "split", "--kind", "probs", "--classes", classes,
         *extra,
     )  # fmt: skip
 
 
-def _report(fus_cli, store, run: str) -> dict:
-    result = fus_cli(store, "report", run, "--format", "json")
+def _report(store_cli, store, run: str) -> dict:
+    result = store_cli(store, "report", run, "--format", "json")
     assert result.code == 0, result.err
     (summary,) = json.loads(result.out)
     return summary
@@ -56,16 +56,16 @@ def _report(fus_cli, store, run: str) -> dict:
 
 @pytest.mark.parametrize("spelling", sorted(SPELLINGS))
 def test_imported_run_reports_like_the_original(
-    fus_cli, fus_store, fus_scores, fus_run, tmp_path, spelling
+    store_cli, fus_store, fus_scores, run_row, tmp_path, spelling
 ):
     path = _write(tmp_path / "scores.csv", _rows(fus_scores, fus_store))
-    result = _import(fus_cli, fus_store, path, SPELLINGS[spelling])
+    result = _import(store_cli, fus_store, path, SPELLINGS[spelling])
     assert result.code == 0, result.err
     assert "120 test clip(s)" in result.out_text
-    original, imported = _report(fus_cli, fus_store, "lr"), _report(fus_cli, fus_store, "imp")
+    original, imported = _report(store_cli, fus_store, "lr"), _report(store_cli, fus_store, "imp")
     for key in ("accuracy", "ci95", "n", "folds", "uar", "macro_f1"):
         assert imported[key] == original[key], key
-    run = fus_run(fus_store, "imp")
+    run = run_row(fus_store, "imp")
     assert run.kind == "import" and run.classes == list(range(1, 9))
     assert run.score_kind == "probs" and run.params["classes_given"] == ORDER
     got, want = fus_scores(fus_store, "imp"), fus_scores(fus_store, "lr")
@@ -74,16 +74,16 @@ def test_imported_run_reports_like_the_original(
 
 
 def test_imported_test_only_run_fuses_by_rule_but_not_by_logreg(
-    fus_cli, fus_store, fus_scores, tmp_path
+    store_cli, fus_store, fus_scores, tmp_path
 ):
     path = _write(tmp_path / "scores.csv", _rows(fus_scores, fus_store))
-    assert _import(fus_cli, fus_store, path).code == 0
-    trained = fus_cli(fus_store, "fuse", "imp", "svc", "--name", "F")
+    assert _import(store_cli, fus_store, path).code == 0
+    trained = store_cli(fus_store, "fuse", "imp", "svc", "--name", "F")
     assert trained.code == 2
     assert "no training-clip scores" in trained.err_text and "imp" in trained.err_text
-    rule = fus_cli(fus_store, "fuse", "imp", "svc", "--name", "F", "--method", "mean")
+    rule = store_cli(fus_store, "fuse", "imp", "svc", "--name", "F", "--method", "mean")
     assert rule.code == 0, rule.err
-    assert _report(fus_cli, fus_store, "F")["n"] == 120
+    assert _report(store_cli, fus_store, "F")["n"] == 120
 
 
 def _wrong_fold(rows):
@@ -123,12 +123,12 @@ def _unknown_clip(rows):
     ids=lambda f: f.__name__,
 )
 def test_bad_files_are_refused_and_the_store_is_unchanged(
-    fus_cli, fus_store, fus_scores, store_state, tmp_path, broken
+    store_cli, fus_store, fus_scores, store_state, tmp_path, broken
 ):
     rows, message = broken(_rows(fus_scores, fus_store))
     path = _write(tmp_path / "scores.csv", rows)
     before = store_state(fus_store)
-    result = _import(fus_cli, fus_store, path)
+    result = _import(store_cli, fus_store, path)
     assert result.code == 2, result.out + result.err
     assert message in result.err_text
     assert store_state(fus_store) == before
@@ -145,24 +145,24 @@ def test_bad_files_are_refused_and_the_store_is_unchanged(
     ids=["too-short", "unknown-label", "bad-code", "twice"],
 )
 def test_bad_classes_are_refused(
-    fus_cli, fus_store, fus_scores, store_state, tmp_path, classes, message
+    store_cli, fus_store, fus_scores, store_state, tmp_path, classes, message
 ):
     path = _write(tmp_path / "scores.csv", _rows(fus_scores, fus_store))
     before = store_state(fus_store)
-    result = _import(fus_cli, fus_store, path, classes)
+    result = _import(store_cli, fus_store, path, classes)
     assert result.code == 2, result.out + result.err
     assert message in result.err_text
     assert store_state(fus_store) == before
 
 
 def test_refused_import_on_a_new_scheme_leaves_the_store_unchanged(
-    fus_cli, fus_store, fus_scores, store_state, tmp_path
+    store_cli, fus_store, fus_scores, store_state, tmp_path
 ):
     """A refused import must not fix a fold scheme that was never used (registry
     fold_assignments) either."""
     rows, message = _wrong_fold(_rows(fus_scores, fus_store))
     path = _write(tmp_path / "scores.csv", rows)
     before = store_state(fus_store)
-    result = _import(fus_cli, fus_store, path, SPELLINGS["codes"], "--scheme", "loao")
+    result = _import(store_cli, fus_store, path, SPELLINGS["codes"], "--scheme", "loao")
     assert result.code == 2, result.out + result.err
     assert store_state(fus_store) == before

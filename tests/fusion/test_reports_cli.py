@@ -34,12 +34,12 @@ def _ok(result):
     return result
 
 
-def _json(fus_cli, store, *args) -> list[dict]:
-    return json.loads(_ok(fus_cli(store, "report", *args, "--format", "json")).out)
+def _json(store_cli, store, *args) -> list[dict]:
+    return json.loads(_ok(store_cli(store, "report", *args, "--format", "json")).out)
 
 
-def test_report_json_has_the_papers_fields(fus_cli, fus_store):
-    (summary,) = _json(fus_cli, fus_store, "lr")
+def test_report_json_has_the_papers_fields(store_cli, fus_store):
+    (summary,) = _json(store_cli, fus_store, "lr")
     assert {"run", "accuracy", "ci95", "n", "folds", "uar", "macro_f1"} <= set(summary)
     assert "per_class" not in summary
     assert summary["run"] == "lr" and summary["n"] == 120 and len(summary["folds"]) == 2
@@ -48,8 +48,8 @@ def test_report_json_has_the_papers_fields(fus_cli, fus_store):
         assert 0 <= summary[key] <= 100
 
 
-def test_report_per_class(fus_cli, fus_store):
-    (summary,) = _json(fus_cli, fus_store, "lr", "--per-class")
+def test_report_per_class(store_cli, fus_store):
+    (summary,) = _json(store_cli, fus_store, "lr", "--per-class")
     per_class = summary["per_class"]
     assert set(per_class) == set(LABELS)
     for metrics in per_class.values():
@@ -59,15 +59,15 @@ def test_report_per_class(fus_cli, fus_store):
     assert np.mean([m["recall"] for m in per_class.values()]) == pytest.approx(summary["uar"])
 
 
-def test_report_globs_and_order(fus_cli, fus_store):
-    runs = [s["run"] for s in _json(fus_cli, fus_store, "lr*", "svc")]
+def test_report_globs_and_order(store_cli, fus_store):
+    runs = [s["run"] for s in _json(store_cli, fus_store, "lr*", "svc")]
     assert runs == ["lr", "lr-k2", "lr-n1", "svc"]
 
 
-def test_markdown_bolds_the_best_of_its_group(fus_cli, fus_store):
-    accuracy = {s["run"]: s["accuracy"] for s in _json(fus_cli, fus_store, "svc", "lr", "knn")}
+def test_markdown_bolds_the_best_of_its_group(store_cli, fus_store):
+    accuracy = {s["run"]: s["accuracy"] for s in _json(store_cli, fus_store, "svc", "lr", "knn")}
     best = {r for r, a in accuracy.items() if round(a, 2) == round(max(accuracy.values()), 2)}
-    out = _ok(fus_cli(fus_store, "report", "svc", "lr", "knn", "--format", "markdown")).out
+    out = _ok(store_cli(fus_store, "report", "svc", "lr", "knn", "--format", "markdown")).out
     body = [line for line in out.splitlines() if "aus@1" in line]
     assert len(body) == 3
     bold = [line for line in body if "**" in line]
@@ -75,66 +75,66 @@ def test_markdown_bolds_the_best_of_its_group(fus_cli, fus_store):
     assert {next(r for r in model if f"| **{model[r]}** |" in line) for line in bold} == best
 
 
-def test_latex_is_booktabs(fus_cli, fus_store):
-    out = _ok(fus_cli(fus_store, "report", "svc", "lr", "--format", "latex")).out
+def test_latex_is_booktabs(store_cli, fus_store):
+    out = _ok(store_cli(fus_store, "report", "svc", "lr", "--format", "latex")).out
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}", r"\textbf{"):
         assert rule in out
     assert r"$\pm$" in out
 
 
-def test_csv_parses(fus_cli, fus_store, tmp_path):
+def test_csv_parses(store_cli, fus_store, tmp_path):
     out = tmp_path / "table.csv"
-    _ok(fus_cli(fus_store, "report", "svc", "lr", "--format", "csv", "--out", out))
+    _ok(store_cli(fus_store, "report", "svc", "lr", "--format", "csv", "--out", out))
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [r["run"] for r in rows] == ["svc", "lr"]
-    accuracy = {s["run"]: s["accuracy"] for s in _json(fus_cli, fus_store, "svc", "lr")}
+    accuracy = {s["run"]: s["accuracy"] for s in _json(store_cli, fus_store, "svc", "lr")}
     for row in rows:
         assert float(row["accuracy"]) == pytest.approx(accuracy[row["run"]], abs=0.01)
 
 
-def test_baselines_add_zeror_and_human_rows(fus_cli, fus_store):
-    rows = _json(fus_cli, fus_store, "lr", "--baselines")
+def test_baselines_add_zeror_and_human_rows(store_cli, fus_store):
+    rows = _json(store_cli, fus_store, "lr", "--baselines")
     by_accuracy = {round(r["accuracy"], 2) for r in rows if r.get("source")}
     assert {67.0, 75.0} <= by_accuracy  # the human-perception rows the paper quotes
     zeror = [r for r in rows if "zeror" in r["run"].lower()]
     assert len(zeror) == 1 and zeror[0]["accuracy"] == pytest.approx(100 * 8 / 60)
     assert rows[-1]["run"] == "lr"
-    table = _ok(fus_cli(fus_store, "report", "lr", "--baselines")).out
+    table = _ok(store_cli(fus_store, "report", "lr", "--baselines")).out
     assert "ZeroR" in table and "Human perception" in table
 
 
-def test_confusion_figure(fus_cli, fus_store, tmp_path):
+def test_confusion_figure(store_cli, fus_store, tmp_path):
     out = tmp_path / "confusion.png"
-    _ok(fus_cli(fus_store, "report", "lr", "--confusion", out))
+    _ok(store_cli(fus_store, "report", "lr", "--confusion", out))
     assert out.read_bytes()[:8] == PNG
-    many = fus_cli(fus_store, "report", "lr", "svc", "--confusion", tmp_path / "x.png")
+    many = store_cli(fus_store, "report", "lr", "svc", "--confusion", tmp_path / "x.png")
     assert many.code == 2 and "one run" in many.err_text
 
 
-def test_plot_runs(fus_cli, fus_store, tmp_path):
+def test_plot_runs(store_cli, fus_store, tmp_path):
     out = tmp_path / "runs.png"
-    _ok(fus_cli(fus_store, "plot", "runs", "svc", "lr", "--out", out))
+    _ok(store_cli(fus_store, "plot", "runs", "svc", "lr", "--out", out))
     assert out.read_bytes()[:8] == PNG
 
 
-def test_compare(fus_cli, fus_store):
-    text = _ok(fus_cli(fus_store, "compare", "svc", "lr")).out_text
+def test_compare(store_cli, fus_store):
+    text = _ok(store_cli(fus_store, "compare", "svc", "lr")).out_text
     assert "120 shared test clips" in text
     assert "McNemar exact p =" in text and "paired bootstrap 95% CI" in text
-    result = json.loads(_ok(fus_cli(fus_store, "compare", "svc", "lr", "--format", "json")).out)
+    result = json.loads(_ok(store_cli(fus_store, "compare", "svc", "lr", "--format", "json")).out)
     assert result["n"] == 120 and 0 <= result["p_value"] <= 1
     assert result["diff_low"] <= result["diff"] <= result["diff_high"]
-    accuracy = {s["run"]: s for s in _json(fus_cli, fus_store, "svc", "lr")}
+    accuracy = {s["run"]: s for s in _json(store_cli, fus_store, "svc", "lr")}
     assert result["diff"] == pytest.approx(result["accuracy_a"] - result["accuracy_b"])
     assert result["accuracy_a"] == pytest.approx(accuracy["svc"]["accuracy"])  # balanced folds
-    other = fus_cli(fus_store, "compare", "lr", "lr-k2")
+    other = store_cli(fus_store, "compare", "lr", "lr-k2")
     assert other.code == 2 and "kfold:2:7" in other.err_text
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_export_round_trips_with_clip_metadata(fus_cli, fus_store, fus_scores, tmp_path, fmt):
+def test_export_round_trips_with_clip_metadata(store_cli, fus_store, fus_scores, tmp_path, fmt):
     out = tmp_path / f"lr.{fmt}"
-    result = _ok(fus_cli(fus_store, "export", "lr", "--format", fmt, "--out", out))
+    result = _ok(store_cli(fus_store, "export", "lr", "--format", fmt, "--out", out))
     assert "wrote 240 row(s)" in result.out_text
     table = pq.read_table(out) if fmt == "parquet" else pacsv.read_csv(out)
     metadata = ["actor", "gender", "modality", "vocal_channel", "intensity", "statement"]
@@ -154,10 +154,10 @@ def test_export_round_trips_with_clip_metadata(fus_cli, fus_store, fus_scores, t
 
 
 @pytest.mark.parametrize("name", sorted(ANALYSIS_COLUMNS))
-def test_analysis_sql_files_run(fus_cli, fus_store, tmp_path, name):
+def test_analysis_sql_files_run(store_cli, fus_store, tmp_path, name):
     out = tmp_path / f"{name}.parquet"
     sql = REPO / "sql" / "analysis" / f"{name}.sql"
-    _ok(fus_cli(fus_store, "sql", "-f", sql, "--format", "parquet", "--out", out))
+    _ok(store_cli(fus_store, "sql", "-f", sql, "--format", "parquet", "--out", out))
     table = pq.read_table(out)
     assert table.column_names == ANALYSIS_COLUMNS[name]
     if name not in ("top_attention_frames", "always_wrong"):  # no bi-LSTM run; maybe no clip

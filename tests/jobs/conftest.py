@@ -69,33 +69,6 @@ def jobs_tiny_w2v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def jobs_cli(cli) -> Callable[..., Any]:
-    """``jobs_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process."""
-
-    def run(store: Any, *args: Any):
-        return cli("--store", getattr(store, "root", store), *args)
-
-    return run
-
-
-@pytest.fixture()
-def jobs_run() -> Callable[..., Any]:
-    """``jobs_run(store, name)``: the registry row of a run (detached)."""
-
-    def get(store: Any, name: str):
-        import sqlalchemy as sa
-
-        from mmemo.store.registry import Run
-
-        with store.session() as s, s.orm() as orm:
-            run = orm.scalars(sa.select(Run).where(Run.name == name)).one()
-            orm.expunge(run)
-            return run
-
-    return get
-
-
-@pytest.fixture()
 def jobs_posteriors() -> Callable[..., Any]:
     """``jobs_posteriors(store, run)``: {(fold, split, clip_id): scores} of a complete run."""
 
@@ -107,3 +80,21 @@ def jobs_posteriors() -> Callable[..., Any]:
         return {(f, sp, c): list(v) for f, sp, c, v in rows}
 
     return get
+
+
+@pytest.fixture()
+def jobs_sha256() -> Callable[[Path], str]:
+    """``jobs_sha256(path)``: the registry's artefact recipe computed here, apart from the
+    library's, so that a stored digest is checked against the documented recipe: sha256 of
+    the file (or a folder's files in name order), names and bytes."""
+    import hashlib
+
+    def digest(path: Path) -> str:
+        sha = hashlib.sha256()
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            sha.update(str(file.relative_to(path.parent)).encode())
+            sha.update(file.read_bytes())
+        return sha.hexdigest()
+
+    return digest

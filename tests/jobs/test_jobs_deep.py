@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,15 +13,6 @@ KFOLD2 = "kfold:2:2020"
 BILSTM = ("--param", "max_epochs=3", "--device", "cpu", "--scheme", KFOLD2)
 FT_OVERRIDES = {"epochs": 2, "batch_size": 8, "max_seconds": 0.5}
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _sha256_tree(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path.parent)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def _coverage(store, run: str) -> list[tuple]:
@@ -43,22 +33,24 @@ def _expected_coverage() -> list[tuple]:
 # ------------------------------------------------------------------------------------ bi-LSTM
 
 
-def test_bilstm_stores_logits_and_attention_of_every_clip(jobs_cli, jobs_store, jobs_run, tmp_path):
+def test_bilstm_stores_logits_and_attention_of_every_clip(
+    store_cli, jobs_store, run_row, tmp_path, jobs_sha256
+):
     pytest.importorskip("torch")
-    result = jobs_cli(
+    result = store_cli(
         jobs_store, "train", "bilstm", "--features", "aus", "--name", "bl",
         "--early-stop-on", "test", *BILSTM,
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "run bl (120 clips, 2 folds" in result.out_text
     assert _coverage(jobs_store, "bl") == _expected_coverage()
-    run = jobs_run(jobs_store, "bl")
+    run = run_row(jobs_store, "bl")
     assert run.params["early_stop_on"] == "test"
     assert run.params["max_epochs"] == 3 and run.params["config"]["max_epochs"] == 3
     assert run.device == "cpu" and run.seed == 2020
     assert run.inputs["features"]["name"] == "aus"
     for artefact in run.artefacts:
-        assert _sha256_tree(jobs_store.root / artefact["path"]) == artefact["sha256"]
+        assert jobs_sha256(jobs_store.root / artefact["path"]) == artefact["sha256"]
     with jobs_store.session() as s:
         sums = s.fetch(
             "SELECT run, fold, split, clip_id, sum(weight) AS total, count(*) AS frames "
@@ -71,7 +63,7 @@ def test_bilstm_stores_logits_and_attention_of_every_clip(jobs_cli, jobs_store, 
     assert all(abs(total - 1) < 1e-4 for *_, total, _ in sums)
     assert all(n == frames[clip] for _, _, _, clip, _, n in sums)
     out = tmp_path / "top.parquet"
-    top = jobs_cli(
+    top = store_cli(
         jobs_store, "sql", "-f", REPO / "sql/analysis/top_attention_frames.sql",
         "--format", "parquet", "--out", out,
     )  # fmt: skip
@@ -101,9 +93,9 @@ def test_bilstm_is_deterministic_on_cpu(jobs_store, jobs_posteriors):
     assert weights[0][1] == weights[1][1]
 
 
-def test_bilstm_unknown_hyper_parameter_lists_the_valid_ones(jobs_cli, jobs_store, store_state):
+def test_bilstm_unknown_hyper_parameter_lists_the_valid_ones(store_cli, jobs_store, store_state):
     before = store_state(jobs_store)
-    result = jobs_cli(
+    result = store_cli(
         jobs_store, "train", "bilstm", "--features", "aus", "--name", "x",
         "--param", "units=3", "--device", "cpu",
     )  # fmt: skip
@@ -116,15 +108,15 @@ def test_bilstm_unknown_hyper_parameter_lists_the_valid_ones(jobs_cli, jobs_stor
 
 
 def test_finetune_stores_logits_of_every_clip_and_keeps_checkpoints(
-    jobs_cli, jobs_store, jobs_run, jobs_tiny_w2v2
+    store_cli, jobs_store, run_row, jobs_tiny_w2v2, jobs_sha256
 ):
-    result = jobs_cli(
+    result = store_cli(
         jobs_store, "train", "finetune", jobs_tiny_w2v2, "--name", "ft", "--scheme", KFOLD2,
         "--epochs", "2", "--batch-size", "8", "--param", "max_seconds=0.5", "--device", "cpu",
     )  # fmt: skip
     assert result.code == 0, result.err
     assert _coverage(jobs_store, "ft") == _expected_coverage()
-    run = jobs_run(jobs_store, "ft")
+    run = run_row(jobs_store, "ft")
     assert run.model == "wav2vec2-finetune" and run.score_kind == "logits"
     assert run.params["config"]["epochs"] == 2 and run.params["config"]["batch_size"] == 8
     assert sorted(a["fold"] for a in run.artefacts) == [0, 1]
@@ -132,7 +124,7 @@ def test_finetune_stores_logits_of_every_clip_and_keeps_checkpoints(
         folder = jobs_store.root / artefact["path"]
         assert folder.is_dir()
         assert (folder / "head.safetensors").is_file()
-        assert _sha256_tree(folder) == artefact["sha256"]
+        assert jobs_sha256(folder) == artefact["sha256"]
     assert not any((jobs_store.root / "models" / ".work").glob("*"))
 
 

@@ -40,11 +40,11 @@ def _parts(store, name: str) -> list[tuple[int, str]]:
 
 
 def test_folds_stored_by_two_processes_make_the_run_a_single_process_makes(
-    jobs_store, jobs_run, jobs_posteriors
+    jobs_store, run_row, jobs_posteriors
 ) -> None:
     first = _train(jobs_store, "split", [1])
     assert first.snapshot_id is None and first.waiting == [0]
-    assert jobs_run(jobs_store, "split").status == "running"
+    assert run_row(jobs_store, "split").status == "running"
     assert jobs_posteriors(jobs_store, "split") == {}  # views show complete runs only
 
     second = _train(jobs_store, "split", [0])
@@ -52,7 +52,7 @@ def test_folds_stored_by_two_processes_make_the_run_a_single_process_makes(
     whole = _train(jobs_store, "whole", None)
     split = jobs_posteriors(jobs_store, "split")
     assert len(split) == 240 and split == jobs_posteriors(jobs_store, "whole")
-    run = jobs_run(jobs_store, "split")
+    run = run_row(jobs_store, "split")
     assert run.status == "complete" and run.n_clips == whole.n_clips == 120
     assert [a["fold"] for a in run.artefacts] == [0, 1]
     assert len(run.fold_seconds) == 2
@@ -63,7 +63,7 @@ def test_folds_stored_by_two_processes_make_the_run_a_single_process_makes(
 
 
 def test_a_stored_fold_is_not_trained_again_and_other_settings_are_refused(
-    jobs_store, jobs_run
+    jobs_store, run_row
 ) -> None:
     _train(jobs_store, "r", [0])
     again = _train(jobs_store, "r", [0])
@@ -73,7 +73,7 @@ def test_a_stored_fold_is_not_trained_again_and_other_settings_are_refused(
     with pytest.raises(InputError, match="no test clips"):
         _train(jobs_store, "r", [7])
     _train(jobs_store, "r", [1])
-    assert jobs_run(jobs_store, "r").status == "complete"
+    assert run_row(jobs_store, "r").status == "complete"
     with pytest.raises(InputError, match="already exists"):
         _train(jobs_store, "r", [1])
 
@@ -116,14 +116,14 @@ def test_a_failing_process_releases_only_its_own_folds(jobs_store, monkeypatch) 
 
 
 def test_gc_releases_a_fold_whose_process_is_gone_and_keeps_the_others(
-    jobs_store, jobs_cli
+    jobs_store, store_cli
 ) -> None:
     _train(jobs_store, "r", [0])
     with jobs_store.session(write=True) as s, s.orm() as orm:
         run_id = orm.scalars(sa.select(Run.id).where(Run.name == "r")).one()
         orm.add(RunFold(run_id=run_id, fold=1, status="running", pid=2**22 + 17, host=_host()))
         orm.commit()
-    result = jobs_cli(jobs_store, "gc")
+    result = store_cli(jobs_store, "gc")
     assert result.code == 0, result.err
     assert _parts(jobs_store, "r") == [(0, "complete")]  # the stored fold and the run stay
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
@@ -21,8 +18,8 @@ GRID_NAMES = {
 SONG_VIDEOS = "modality = 1"
 
 
-def _train(jobs_cli, store, *args, jobs: str = "1"):
-    result = jobs_cli(
+def _train(store_cli, store, *args, jobs: str = "1"):
+    result = store_cli(
         store, "train", "static", "--features", "aus", "--clips", "av-speech", "--jobs", jobs,
         *args,
     )  # fmt: skip
@@ -35,18 +32,8 @@ def _run_names(store) -> set[str]:
         return set(orm.scalars(sa.select(Run.name)))
 
 
-def _sha256_tree(path: Path) -> str:
-    """The registry's recipe: the file (or a folder's files in name order), names and bytes."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path.parent)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
-
-
-def test_grid_makes_one_named_run_per_configuration(jobs_cli, jobs_store, jobs_run):
-    result = _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "svc")
+def test_grid_makes_one_named_run_per_configuration(store_cli, jobs_store, run_row):
+    result = _train(store_cli, jobs_store, "--model", "svc", *GRID, "--name", "svc")
     assert _run_names(jobs_store) == GRID_NAMES
     expected = {
         "svc/C=0.1,norm=minmax": {"C": 0.1, "norm": "minmax"},
@@ -56,16 +43,16 @@ def test_grid_makes_one_named_run_per_configuration(jobs_cli, jobs_store, jobs_r
     }
     for name, params in expected.items():
         assert f"run {name} (120 clips, 2 folds" in result.out_text
-        run = jobs_run(jobs_store, name)
+        run = run_row(jobs_store, name)
         assert run.params == params
         assert run.status == "complete"
         assert run.score_kind == "decision"  # libsvm's one-vs-one votes
 
 
 @pytest.mark.slow
-def test_parallel_grid_is_bit_identical_to_serial(jobs_cli, jobs_store, jobs_posteriors):
-    _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "ser", jobs="1")
-    _train(jobs_cli, jobs_store, "--model", "svc", *GRID, "--name", "par", jobs="2")
+def test_parallel_grid_is_bit_identical_to_serial(store_cli, jobs_store, jobs_posteriors):
+    _train(store_cli, jobs_store, "--model", "svc", *GRID, "--name", "ser", jobs="1")
+    _train(store_cli, jobs_store, "--model", "svc", *GRID, "--name", "par", jobs="2")
     for name in GRID_NAMES:
         config = name.split("/", 1)[1]
         serial = jobs_posteriors(jobs_store, f"ser/{config}")
@@ -101,14 +88,14 @@ def test_same_inputs_and_seed_give_identical_posteriors(jobs_store, jobs_posteri
     assert a != c  # the seed reaches the model
 
 
-def test_the_run_record_is_complete(jobs_cli, jobs_store, jobs_run):
+def test_the_run_record_is_complete(store_cli, jobs_store, run_row, jobs_sha256):
     import joblib
 
     _train(
-        jobs_cli, jobs_store, "--model", "logreg", "--param", "C=1", "--norm", "minmax",
+        store_cli, jobs_store, "--model", "logreg", "--param", "C=1", "--norm", "minmax",
         "--name", "lr", "--scheme", "luna2022", "--seed", "11",
     )  # fmt: skip
-    run = jobs_run(jobs_store, "lr")
+    run = run_row(jobs_store, "lr")
     with jobs_store.session() as s:
         (fs,) = s.fetch("SELECT name, version, snapshot_id FROM feature_sets WHERE name = 'aus'")
     assert (run.kind, run.model, run.scheme, run.clips, run.seed) == (
@@ -133,13 +120,13 @@ def test_the_run_record_is_complete(jobs_cli, jobs_store, jobs_run):
         path = jobs_store.root / artefact["path"]
         assert path.is_file()
         assert path.is_relative_to(jobs_store.root / "models")
-        assert _sha256_tree(path) == artefact["sha256"]
+        assert jobs_sha256(path) == artefact["sha256"]
         model = joblib.load(path)  # the fold's fitted pipeline
         assert [int(c) for c in model.classes_] == list(range(1, 9))
 
 
-def test_posteriors_cover_train_and_test_clips_of_every_fold(jobs_cli, jobs_store):
-    _train(jobs_cli, jobs_store, "--model", "knn", "--param", "n_neighbors=5", "--name", "knn")
+def test_posteriors_cover_train_and_test_clips_of_every_fold(store_cli, jobs_store):
+    _train(store_cli, jobs_store, "--model", "knn", "--param", "n_neighbors=5", "--name", "knn")
     assert _run_names(jobs_store) == {"knn"}  # a single configuration keeps the plain name
     with jobs_store.session() as s:
         got = s.fetch(
@@ -166,24 +153,24 @@ def test_posteriors_cover_train_and_test_clips_of_every_fold(jobs_cli, jobs_stor
     ids=["unknown-model", "unknown-param", "unknown-norm"],
 )
 def test_impossible_requests_exit_2_and_leave_the_store(
-    jobs_cli, jobs_store, store_state, args, needles
+    store_cli, jobs_store, store_state, args, needles
 ):
     before = store_state(jobs_store)
-    result = jobs_cli(jobs_store, "train", "static", *args, "--name", "x", "--clips", "av-speech")
+    result = store_cli(jobs_store, "train", "static", *args, "--name", "x", "--clips", "av-speech")
     assert result.code == 2, result.out + result.err
     for needle in needles:
         assert needle in result.err_text
     assert store_state(jobs_store) == before
 
 
-def test_missing_features_option_is_a_clear_error(jobs_cli, jobs_store):
-    result = jobs_cli(jobs_store, "train", "static", "--model", "svc", "--name", "x")
+def test_missing_features_option_is_a_clear_error(store_cli, jobs_store):
+    result = store_cli(jobs_store, "train", "static", "--model", "svc", "--name", "x")
     assert result.code == 2, result.out + result.err
     assert "needs --features" in result.err_text
 
 
-def test_features_missing_for_some_clips_are_named(jobs_cli, jobs_store):
-    result = jobs_cli(
+def test_features_missing_for_some_clips_are_named(store_cli, jobs_store):
+    result = store_cli(
         jobs_store, "train", "static", "--features", "aus", "--model", "svc", "--name", "x",
         "--clips", SONG_VIDEOS,
     )  # fmt: skip
@@ -197,9 +184,9 @@ def test_features_missing_for_some_clips_are_named(jobs_cli, jobs_store):
     [("--model", "svc"), ("--model", "svc", "--features", "aus", "--clips", SONG_VIDEOS)],
     ids=["no-features", "features-missing"],
 )
-def test_refused_training_leaves_the_store_unchanged(jobs_cli, jobs_store, store_state, args):
+def test_refused_training_leaves_the_store_unchanged(store_cli, jobs_store, store_state, args):
     """A refused job must not fix a fold scheme (registry fold_assignments) either."""
     before = store_state(jobs_store)
-    result = jobs_cli(jobs_store, "train", "static", *args, "--name", "x")
+    result = store_cli(jobs_store, "train", "static", *args, "--name", "x")
     assert result.code == 2, result.out + result.err
     assert store_state(jobs_store) == before
