@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 
 from mmemo.store import migrate  # noqa: F401  (registers Alembic's DuckDB dialect support)
-from mmemo.store.registry import Base
+from mmemo.store.schema import Base
 
 
 def run_migrations_online() -> None:

@@ -139,7 +139,7 @@ def _deep_models(
 
 def _free_tag(store) -> str:
     """'' for the first demo in a store, '-2', '-3' ... for later ones."""
-    from mmemo.store.catalog import run_list
+    from mmemo.store.inventory import run_list
 
     taken = {row[1] for row in run_list(store)}
     tag, n = "", 1

@@ -183,7 +183,7 @@ def run_row() -> Callable[..., Any]:
     def get(store: Any, name: str):
         import sqlalchemy as sa
 
-        from mmemo.store.registry import Run
+        from mmemo.store.schema import Run
 
         with store.session() as s, s.orm() as orm:
             run = orm.scalars(sa.select(Run).where(Run.name == name)).one()
@@ -196,7 +196,7 @@ def run_row() -> Callable[..., Any]:
 def _store_state(store) -> dict[str, Any]:
     """Everything a failed command must leave as it was: the newest lake snapshot, the lake's
     row counts and the registry rows of ingests, runs, feature sets and fold assignments."""
-    from mmemo.store.catalog import REGISTRY_TABLES
+    from mmemo.store.inventory import REGISTRY_TABLES
 
     with store.session(check_schema=False) as s:
         state: dict[str, Any] = {"snapshot": s.current_snapshot()}

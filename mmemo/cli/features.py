@@ -58,7 +58,7 @@ def embed(
     --clips av-speech`
     """
     from mmemo.features.embed import embed_clips
-    from mmemo.features.store import Shard
+    from mmemo.features.sets import Shard
 
     sliced = Shard.parse(shard) if shard else None  # before opening the store
 
@@ -114,7 +114,7 @@ def ingest_openface(
     Example: `mmemo ingest openface ./openface/ --name aus --success-only`
     """
     from mmemo.features.openface import ingest_openface as ingest
-    from mmemo.features.store import Shard
+    from mmemo.features.sets import Shard
 
     sliced = Shard.parse(shard) if shard else None  # before opening the store
 
@@ -222,7 +222,7 @@ def import_posteriors(
     Example: `mmemo import posteriors fold0_test.csv --name w2v --fold 0 --split test
     --id-col name --classes neutral,calm,happy,sad,angry,fear,disgust,surprise`
     """
-    from mmemo.jobs.imports import import_posteriors as run
+    from mmemo.jobs.import_posteriors import import_posteriors as run
 
     info = run(
         open_store(ctx),

@@ -88,7 +88,7 @@ def gc(ctx: typer.Context) -> None:
 
 def tables(ctx: typer.Context) -> None:
     """List the tables and views users can query, with row counts."""
-    from mmemo.store.catalog import table_overview
+    from mmemo.store.inventory import table_overview
 
     rows = table_overview(open_store(ctx))
     console.print(simple_table(None, ["table", "kind", "rows", "latest snapshot"], rows))
@@ -103,7 +103,7 @@ def snapshots(
     Query an old version with DuckLake's syntax, e.g.
     `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 2)"`.
     """
-    from mmemo.store.catalog import snapshot_list
+    from mmemo.store.inventory import snapshot_list
 
     rows = snapshot_list(open_store(ctx), limit)
     console.print(simple_table(None, ["snapshot", "time (UTC)", "message", "changes"], rows))
@@ -111,7 +111,7 @@ def snapshots(
 
 def runs(ctx: typer.Context) -> None:
     """List runs: name, kind, model, scheme, clips, status, snapshot."""
-    from mmemo.store.catalog import run_list
+    from mmemo.store.inventory import run_list
 
     rows = run_list(open_store(ctx))
     columns = ["id", "name", "kind", "model", "scheme", "clips", "status", "snapshot", "finished"]

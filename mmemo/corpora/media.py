@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import struct
 from dataclasses import dataclass
 
 from mmemo.corpora.sources import SourceFile, read_bytes
+from mmemo.hashing import sha256_bytes
 
 
 class BadMediaError(ValueError):
@@ -34,7 +34,7 @@ def probe(item: SourceFile) -> MediaInfo:
     data = read_bytes(item)
     if not data:
         raise BadMediaError(f"{item.where}: empty file (0 bytes)")
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_bytes(data)
     container = item.suffix.lstrip(".")
     if container == "wav":
         duration, rate, channels = _probe_wav(data, item.where)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
-from mmemo.corpora.openface import AU_INTENSITY_COLUMNS
+from mmemo.corpora.openface_columns import AU_INTENSITY_COLUMNS
 from mmemo.errors import NotFoundError
-from mmemo.features.store import resolve_feature_set
-from mmemo.store.registry import FeatureSet
+from mmemo.features.sets import resolve_feature_set
+from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Store
 
 

@@ -14,15 +14,15 @@ import pyarrow as pa
 
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError
-from mmemo.features.store import (
+from mmemo.features.sets import (
     Shard,
     begin_feature_set,
     commit_rows,
     finish_feature_set,
     finish_shard,
 )
-from mmemo.jobs.selection import selection_where
 from mmemo.progress import NullProgress, Progress
+from mmemo.store.selection import selection_where
 from mmemo.store.store import Store
 
 DEFAULT_CHUNK = 256

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -12,10 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from mmemo.errors import InputError
-from mmemo.features.store import (
+from mmemo.features.sets import (
     begin_feature_set,
     write_feature_set,
 )
+from mmemo.hashing import sha256_file
 from mmemo.store.store import Store
 
 ID_CANDIDATES = ("clip_id", "name", "id", "file", "filename")
@@ -134,7 +134,7 @@ def import_features(
     keep = [i for i, c in enumerate(ids) if c in known]
     if not keep:
         raise InputError(f"{path}: none of its clips is in the store")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)
     job = begin_feature_set(
         store,
         name=name,

@@ -8,7 +8,6 @@ tables and reported with file and line.
 from __future__ import annotations
 
 import glob
-import hashlib
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -17,16 +16,17 @@ from pathlib import Path, PurePosixPath
 import duckdb
 import pyarrow as pa
 
-from mmemo.corpora.openface import AU_COLUMNS, FRAME_COLUMNS
+from mmemo.corpora.openface_columns import AU_COLUMNS, FRAME_COLUMNS
 from mmemo.corpora.sources import member_escapes
 from mmemo.errors import InputError
-from mmemo.features.store import (
+from mmemo.features.sets import (
     Shard,
     begin_feature_set,
     commit_rows,
     finish_shard,
     write_feature_set,
 )
+from mmemo.hashing import sha256_file
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
 
@@ -86,7 +86,7 @@ def ingest_openface(
         every_key = None
         if shard is not None:
             files = sorted(files, key=lambda p: (clip_id_of(p), str(p)))
-            every_key = [(clip_id_of(p), _sha256(p)) for p in files]
+            every_key = [(clip_id_of(p), sha256_file(p)) for p in files]
             files = shard.take(files)
         report.files = len(files)
         with store.session() as s:
@@ -111,7 +111,7 @@ def ingest_openface(
         bad_files = {str(f) for f, *_ in rejected}
         table = _filter(table, bad_files, min_confidence, success_only, report)
         clip_keys = every_key or [
-            (clip_id_of(p), _sha256(p))
+            (clip_id_of(p), sha256_file(p))
             for c, p in sorted(by_clip.items())
             if str(p) not in bad_files
         ]
@@ -278,10 +278,3 @@ def _filter(
     report.dropped_frames = total - kept.num_rows
     return kept
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mmemo.errors import InputError, MissingDependencyError
+from mmemo.hashing import sha256_files
 
 if TYPE_CHECKING:
     import torch
@@ -354,13 +354,7 @@ def _resolve_revision(model: Any, source: str, requested: str | None) -> tuple[s
             p for p in local.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES)
         )
         if files:
-            digest = hashlib.sha256()
-            for path in files:
-                digest.update(path.name.encode() + b"\0")
-                with path.open("rb") as handle:
-                    for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                        digest.update(block)
-            return f"sha256:{digest.hexdigest()}", "sha256"
+            return f"sha256:{sha256_files(files, names=True)}", "sha256"
     commit = getattr(model.config, "_commit_hash", None) or _hub_commit(source, requested)
     if commit:
         return str(commit), "hub"

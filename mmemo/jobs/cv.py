@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
-from mmemo.jobs.selection import selection_where
-from mmemo.store.registry import FoldAssignment
+from mmemo.store.schema import FoldAssignment
+from mmemo.store.selection import selection_where
 from mmemo.store.store import Session, Store
 
 

@@ -23,7 +23,7 @@ from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.reports.report import resolve_runs
 from mmemo.resources import read_sql
-from mmemo.store.registry import Run
+from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
 CANONICAL = list(range(1, len(EMOTIONS) + 1))

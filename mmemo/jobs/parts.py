@@ -23,7 +23,7 @@ from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.models.base import FoldResult
 from mmemo.provenance import code_version, pid_alive, process_identity
 from mmemo.store.entries import complete, delete_fold_rows, missed, retry_on_integrity
-from mmemo.store.registry import Run, RunFold, utcnow
+from mmemo.store.schema import Run, RunFold, utcnow
 from mmemo.store.store import Session, Store, append_rows
 
 #: Fields of a run that every process of it must agree on.

@@ -56,11 +56,11 @@ def predict_run(store: Store, run: str, clips: str | None) -> pa.Table:
     if features is None:
         X = np.zeros((len(ids), 1))
     elif found.model == "bilstm":
-        from mmemo.features.store import load_sequences
+        from mmemo.features.sets import load_sequences
 
         X, _ = load_sequences(store, f"{features['name']}@{features['version']}", ids)
     else:
-        from mmemo.features.store import load_clip_vectors
+        from mmemo.features.sets import load_clip_vectors
 
         X, _, _ = load_clip_vectors(store, f"{features['name']}@{features['version']}", ids)
     per_fold = {fold: _score(found.model, model, X) for fold, model in models.items()}

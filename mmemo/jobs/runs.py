@@ -9,7 +9,6 @@ every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C i
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import shutil
 import time
@@ -25,13 +24,14 @@ import sqlalchemy as sa
 
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
+from mmemo.hashing import sha256_bytes, sha256_tree
 from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.jobs.parts import claim_folds, release_folds, store_folds, stored_folds
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import library_versions, pid_alive
 from mmemo.store.entries import staged
-from mmemo.store.registry import Run
+from mmemo.store.schema import Run
 from mmemo.store.store import Store, append_rows
 
 #: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult.
@@ -409,7 +409,7 @@ def work_dir_for(store: Store, spec: RunSpec, cv: CVData) -> Path:
         sort_keys=True,
         default=str,
     )
-    return store.paths.models / ".work" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    return store.paths.models / ".work" / sha256_bytes(key.encode())[:16]
 
 
 def _common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
@@ -439,19 +439,9 @@ def save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) 
         else:
             path = model_dir / f"fold-{fold}.joblib"
             joblib.dump(result.model, path)
-        digest = _sha256_tree(path)
+        digest = sha256_tree(path)
         artefacts.append({"fold": fold, "path": str(path.relative_to(root)), "sha256": digest})
     return artefacts
-
-
-def _sha256_tree(path: Path) -> str:
-    """sha256 of a file, or of a folder's files (names and bytes, in name order)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(str(file.relative_to(path.parent)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def _posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:

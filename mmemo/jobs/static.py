@@ -67,7 +67,7 @@ def _inputs(
         if model not in FEATURELESS_MODELS:
             raise InputError(f"model '{model}' needs --features NAME (a feature set in the store)")
         return cv, np.zeros((len(cv.clip_ids), 1)), {}
-    from mmemo.features.store import load_clip_vectors
+    from mmemo.features.sets import load_clip_vectors
 
     matrix, ordinals, info = load_clip_vectors(store, features, cv.clip_ids)
     order = np.argsort(ordinals, kind="stable")
@@ -170,7 +170,7 @@ def train_static_frames(
     """Frame-level variant (the paper's Appendix B): train on every frame of the training
     clips with its clip's label; each clip gets the mean frame posterior (run ``name``) and
     the majority vote of its frames (run ``name/vote``, one-hot scores)."""
-    from mmemo.features.store import load_sequences
+    from mmemo.features.sets import load_sequences
     from mmemo.models import sklearn_static
 
     params = dict(params or {})

@@ -15,7 +15,7 @@ from mmemo.models.params import format_value
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
 from mmemo.reports.tables import RunRow
 from mmemo.resources import read_sql
-from mmemo.store.registry import Run
+from mmemo.store.schema import Run
 from mmemo.store.store import Session, Store
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from mmemo.errors import StoreError
+from mmemo.sqltext import literal as sql_literal
 
 #: extension -> (PyPI package, the name DuckDB derives its entry point from)
 EXTENSIONS = {
@@ -77,11 +78,6 @@ def _named_link(target: Path, name: str) -> Path:
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"LOAD {sql_literal(str(extension_file(name)))}")
-
-
-def sql_literal(text: str) -> str:
-    """A SQL string literal (for statements that take no parameters, like ATTACH)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

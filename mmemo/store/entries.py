@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from mmemo.errors import StoreError
 from mmemo.provenance import code_version, process_identity
-from mmemo.store.registry import FeatureSet, FeatureSetShard, Ingest, Run, utcnow
+from mmemo.store.schema import FeatureSet, FeatureSetShard, Ingest, Run, utcnow
 from mmemo.store.store import Session, Store
 
 T = TypeVar("T")

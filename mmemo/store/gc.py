@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from mmemo.provenance import pid_alive
 from mmemo.store.entries import MODELS, delete_fold_rows, discard, missed
-from mmemo.store.registry import FeatureSetShard, Run, RunFold
+from mmemo.store.schema import FeatureSetShard, Run, RunFold
 from mmemo.store.store import Session, Store
 
 

@@ -46,7 +46,7 @@ from mmemo.store.config import (
     registry_url,
     save_config,
 )
-from mmemo.store.registry import LakeMigration, StoreSetting
+from mmemo.store.schema import LakeMigration, StoreSetting
 
 STORE_ENV = "MMEMO_STORE"
 DEFAULT_STORE = "mmemo-store"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmemo.corpora.openface import AU_INTENSITY_COLUMNS, AU_PRESENCE_COLUMNS
+from mmemo.corpora.openface_columns import AU_INTENSITY_COLUMNS, AU_PRESENCE_COLUMNS
 from mmemo.corpora.ravdess import ACTORS, EMOTIONS, corpus_names, looks_like_ravdess, parse_name
 from mmemo.errors import InputError, MissingDependencyError, NotFoundError
 

@@ -48,7 +48,7 @@ from mmemo.corpora import ingest
 from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import EMOTIONS, corpus_names
 from mmemo.corpora.sources import SourceFile
-from mmemo.jobs.imports import import_posteriors
+from mmemo.jobs.import_posteriors import import_posteriors
 from mmemo.reports.report import report_rows
 from mmemo.reports.tables import render
 from mmemo.resources import read_sql

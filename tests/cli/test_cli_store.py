@@ -77,12 +77,12 @@ def test_usage_errors_exit_with_click_status(cli):
 
 
 def test_ctrl_c_exits_130_with_a_message(cli, ingested_store, monkeypatch):
-    from mmemo.store import catalog
+    from mmemo.store import inventory
 
     def interrupted(store):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(catalog, "table_overview", interrupted)
+    monkeypatch.setattr(inventory, "table_overview", interrupted)
     result = cli("--store", ingested_store.root, "tables")
     assert result.code == 130
     assert "interrupted" in result.err_text

@@ -8,7 +8,7 @@ import math
 import pytest
 import sqlalchemy as sa
 
-from mmemo.store.registry import Run
+from mmemo.store.schema import Run
 
 TRAIN_ZEROR = (
     "train",

@@ -75,7 +75,7 @@ def test_directory_ingest_records_media_facts(ingested_store, synth_corpus):
 
 
 def test_av_speech_selection_is_60_clips_per_actor(ingested_store):
-    from mmemo.jobs.selection import selection_where
+    from mmemo.store.selection import selection_where
 
     with ingested_store.session() as s:
         rows = s.fetch(

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from mmemo.corpora.ravdess import corpus_names, parse_name
-from mmemo.jobs.selection import SELECTIONS, selection_where
+from mmemo.store.selection import SELECTIONS, selection_where
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmemo.corpora.openface import AU_COLUMNS
+from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.testing.stores import restorable
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -55,7 +55,7 @@ def _vectors(store, name: str) -> dict[str, tuple[int, list[float]]]:
 
 
 def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, store_cli):
-    from mmemo.features.store import load_clip_vectors
+    from mmemo.features.sets import load_clip_vectors
 
     header, rows = _luna_rows()
     result = store_cli(

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmemo.corpora.openface import AU_COLUMNS
+from mmemo.corpora.openface_columns import AU_COLUMNS
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -126,7 +126,7 @@ def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -
 def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     feat_store, store_cli, feat_corpus, tmp_path
 ):
-    from mmemo.features.store import load_clip_vectors, load_sequences
+    from mmemo.features.sets import load_clip_vectors, load_sequences
 
     files = _some(feat_corpus, 10)
     folder = _copy(files, tmp_path / "of")

@@ -93,7 +93,7 @@ def test_openface_shards_make_the_set_a_single_ingest_makes(
 
 
 def _begin(store, shard: str):
-    from mmemo.features.store import Shard, begin_feature_set
+    from mmemo.features.sets import Shard, begin_feature_set
 
     return begin_feature_set(
         store,
@@ -122,7 +122,7 @@ def test_a_shard_joins_a_set_whose_owner_lives_and_gc_keeps_a_set_with_shards(
     feat_store, store_cli
 ) -> None:
     from mmemo.provenance import process_identity
-    from mmemo.store.registry import FeatureSet, FeatureSetShard
+    from mmemo.store.schema import FeatureSet, FeatureSetShard
 
     host = process_identity()[1]
     first = _begin(feat_store, "0/2")

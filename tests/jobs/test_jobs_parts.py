@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from mmemo.errors import InputError
-from mmemo.store.registry import Run, RunFold
+from mmemo.store.schema import Run, RunFold
 
 KFOLD2 = "kfold:2:2020"  # two actor-disjoint folds, one synthetic actor each
 

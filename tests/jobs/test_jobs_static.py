@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mmemo.store.registry import Run
+from mmemo.store.schema import Run
 
 GRID = ("--param", "C=0.1,1", "--norm", "minmax,none")
 GRID_NAMES = {

@@ -14,7 +14,7 @@ from alembic.config import Config
 from mmemo.errors import StoreError
 from mmemo.resources import migrations_dir
 from mmemo.store import migrate
-from mmemo.store.catalog import REGISTRY_TABLES
+from mmemo.store.inventory import REGISTRY_TABLES
 from mmemo.store.store import Store
 
 REGISTRY = {*REGISTRY_TABLES, "lake_migrations", "alembic_version"}

@@ -384,6 +384,6 @@ def test_archives_of_a_missing_corpus(tmp_path: Path) -> None:
 
 
 def test_au_columns_agree_with_the_openface_reader() -> None:
-    reader = pytest.importorskip("mmemo.corpora.openface")
+    reader = pytest.importorskip("mmemo.corpora.openface_columns")
     assert reader.AU_INTENSITY_COLUMNS == AU_INTENSITY_COLUMNS
     assert reader.AU_PRESENCE_COLUMNS == AU_PRESENCE_COLUMNS

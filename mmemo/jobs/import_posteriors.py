@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections import Counter, defaultdict
@@ -14,6 +13,7 @@ import pyarrow as pa
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
+from mmemo.hashing import sha256_files
 from mmemo.jobs.cv import fold_assignment
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, posterior_table, write_run
 from mmemo.store.store import Store
@@ -94,7 +94,7 @@ def import_posteriors(
     new_folds = _check_records(store, scheme, records, known, emotions)
     order = np.argsort(codes)
     canonical = sorted(codes)
-    digest = hashlib.sha256(b"".join(Path(p).read_bytes() for p in files)).hexdigest()
+    digest = sha256_files(Path(p) for p in files)
     spec = RunSpec(
         name=name,
         kind="import",

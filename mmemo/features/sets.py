@@ -10,8 +10,6 @@ command resumes a running entry whose process is gone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,11 +19,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 import mmemo
-from mmemo.corpora.openface import AU_COLUMNS
+from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
+from mmemo.hashing import sha256_json
 from mmemo.provenance import code_version, pid_alive, process_identity
 from mmemo.store.entries import complete, discard, missed, retry_on_integrity
-from mmemo.store.registry import FeatureSet, FeatureSetShard, utcnow
+from mmemo.store.schema import FeatureSet, FeatureSetShard, utcnow
 from mmemo.store.store import Session, Store, append_rows
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -41,7 +40,7 @@ def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, An
         "clips": sorted(clip_keys),
         "mmemo": mmemo.__version__,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return sha256_json(payload)
 
 
 def check_name(name: str) -> None:
