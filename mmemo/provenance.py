@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +54,52 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def scheduler_job() -> str | None:
+    """The batch scheduler's id of the job this process runs in, or None outside one: Slurm's
+    ``ARRAYJOB_TASK`` for an array task (``SLURM_ARRAY_JOB_ID``, ``SLURM_ARRAY_TASK_ID``),
+    else ``SLURM_JOB_ID``. Stored with claims so that a scheduler can later be asked whether
+    the holder still runs."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID") or None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a claim on a store entry or a unit of its work: a process on a host, and
+    the scheduler job it runs in (if any)."""
+
+    pid: int | None
+    host: str | None
+    job: str | None = None
+
+    @classmethod
+    def current(cls) -> Holder:
+        pid, host = process_identity()
+        return cls(pid, host, scheduler_job())
+
+    @classmethod
+    def of(cls, row: object) -> Holder:
+        """The holder recorded on a registry row (``pid``, ``host`` and ``job`` columns)."""
+        return cls(getattr(row, "pid", None), getattr(row, "host", None), getattr(row, "job", None))
+
+    def alive(self) -> bool:
+        """Whether the holder may still be at work (see :func:`pid_alive`)."""
+        return pid_alive(self.pid, self.host)
+
+    def same_process(self, other: Holder) -> bool:
+        return (self.pid, self.host) == (other.pid, other.host)
+
+    def columns(self) -> dict[str, object]:
+        """The registry columns that record this holder."""
+        return {"pid": self.pid, "host": self.host, "job": self.job}
+
+    def __str__(self) -> str:
+        job = f" (scheduler job {self.job})" if self.job else ""
+        return f"process {self.pid} on {self.host}{job}"
 
 
 def process_identity() -> tuple[int, str]:

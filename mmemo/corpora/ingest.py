@@ -14,8 +14,8 @@ from mmemo.corpora.sources import SourceFile, enumerate_sources
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
 from mmemo.resources import read_sql
-from mmemo.store.entries import staged
-from mmemo.store.store import Store, append_rows
+from mmemo.store.lifecycle import staged
+from mmemo.store.store import Store
 
 DATASET = "ravdess"
 _COLUMNS = [
@@ -209,5 +209,5 @@ def _commit(store: Store, sources: list[Path], rows: list[dict], report: IngestR
         table = table.select(_COLUMNS)
         report.snapshot_id = entry.finish(
             f"ingest {entry.id}: {len(rows)} ravdess clip version(s)",
-            lambda con: append_rows(con, "clips", table),
+            {"clips": table},
         )

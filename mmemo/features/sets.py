@@ -22,10 +22,22 @@ import mmemo
 from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
 from mmemo.hashing import sha256_json
-from mmemo.provenance import code_version, pid_alive, process_identity
-from mmemo.store.entries import complete, discard, missed, retry_on_integrity
-from mmemo.store.schema import FeatureSet, FeatureSetShard, utcnow
-from mmemo.store.store import Session, Store, append_rows
+from mmemo.sqltext import qualified
+from mmemo.store.lifecycle import (
+    claim_units,
+    commit_tables,
+    complete,
+    discard,
+    finish_units,
+    finished_units,
+    join_or_create,
+    new_entry,
+    tag_tables,
+    take_over,
+    units_of,
+)
+from mmemo.store.schema import FeatureSet
+from mmemo.store.store import Session, Store
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 #: Lake table of each kind of feature set.
@@ -103,7 +115,7 @@ def begin_feature_set(
     """
     check_name(name)
     fp = fingerprint(kind, params, clip_keys)
-    return retry_on_integrity(lambda: _begin(store, name, kind, params, inputs, fp, shard))
+    return join_or_create(lambda: _begin(store, name, kind, params, inputs, fp, shard))
 
 
 def _begin(
@@ -115,7 +127,6 @@ def _begin(
     fp: str,
     shard: Shard | None,
 ) -> FeatureJob:
-    pid, host = process_identity()
     with store.session(write=True) as s:
         with s.orm() as orm:
             same = [
@@ -129,22 +140,20 @@ def _begin(
             fs = next((fs for fs in same if fs.status == "running"), None)
             resumed = fs is not None
             if fs is None:
-                fs = FeatureSet(
+                fs = new_entry(
+                    "feature_sets",
                     name=name,
                     version=_next_version(orm, name),
                     kind=kind,
                     fingerprint=fp,
                     params=params,
                     inputs=inputs,
-                    status="running",
-                    code_version=code_version(),
-                    pid=pid,
-                    host=host,
                 )
                 orm.add(fs)
                 orm.flush()
-            else:
-                _take_over(orm, FeatureSet, fs, shard, f"feature set '{name}' v{fs.version}")
+            else:  # shards of one set work side by side; a lone job takes over a dead one's
+                what = f"feature set '{name}' v{fs.version}"
+                take_over(orm, fs, what, join_live=shard is not None)
             if shard is not None:
                 _claim_shard(orm, fs, shard)
             orm.commit()
@@ -159,82 +168,36 @@ def _next_version(orm, name: str) -> int:
     return (latest or 0) + 1
 
 
-def _take_over(orm, model, row, shard: Shard | None, what: str) -> None:
-    """Make this process the owner of ``row`` (an entry or a shard) left by a process that is
-    gone; a live owner is joined by a shard and refused otherwise."""
-    pid, host = process_identity()
-    if (row.pid, row.host) == (pid, host):
-        return
-    if pid_alive(row.pid, row.host):
-        if shard is not None and model is FeatureSet:
-            return  # shards of one set work side by side
-        raise InputError(
-            f"{what} is being made by process {row.pid} on {row.host} "
-            f"(if that process is gone, run `mmemo gc` on {row.host} or wait)"
-        )
-    keys = [getattr(model, k) == getattr(row, k) for k in _keys(model)]
-    taken = orm.execute(
-        sa.update(model)
-        .where(*keys, model.pid == row.pid, model.host == row.host)
-        .values(pid=pid, host=host)
-        .execution_options(synchronize_session=False)
-    )
-    if missed(taken):
-        raise InputError(f"{what} was just taken over by another process")
-
-
-def _keys(model) -> list[str]:
-    return [c.name for c in sa.inspect(model).primary_key]
-
-
 def _claim_shard(orm, fs: FeatureSet, shard: Shard) -> None:
-    rows = list(
-        orm.scalars(sa.select(FeatureSetShard).where(FeatureSetShard.feature_set_id == fs.id))
-    )
-    counts = {r.shards for r in rows}
+    counts = {r.shards for r in units_of(orm, "feature_sets", fs.id).values()}
     if counts - {shard.count}:
         raise InputError(
             f"feature set '{fs.name}' v{fs.version} is being made in {min(counts)} shards; "
             f"--shard {shard} does not match"
         )
-    mine = next((r for r in rows if r.shard == shard.index), None)
-    if mine is None:
-        pid, host = process_identity()
-        orm.add(
-            FeatureSetShard(
-                feature_set_id=fs.id,
-                shard=shard.index,
-                shards=shard.count,
-                status="running",
-                pid=pid,
-                host=host,
-            )
-        )
-    elif mine.status == "running":
-        what = f"shard {shard} of feature set '{fs.name}' v{fs.version}"
-        _take_over(orm, FeatureSetShard, mine, None, what)
+    claim_units(
+        orm,
+        "feature_sets",
+        fs.id,
+        [shard.index],
+        lambda _: f"shard {shard} of feature set '{fs.name}' v{fs.version}",
+        shards=shard.count,
+    )
 
 
 def _done_clips(session: Session, table: str, feature_set_id: int) -> set[str]:
     rows = session.con.execute(
-        f'SELECT DISTINCT clip_id FROM lake."{table}" WHERE feature_set_id = ?', [feature_set_id]
+        f"SELECT DISTINCT clip_id FROM {qualified('lake', table)} WHERE feature_set_id = ?",
+        [feature_set_id],
     ).fetchall()
     return {r[0] for r in rows}
 
 
 def commit_rows(store: Store, job: FeatureJob, tables: dict[str, pa.Table], note: str) -> int:
     """Append rows (tagged with the job's id) to lake tables, all in one snapshot."""
-    tagged = {
-        name: rows.append_column("feature_set_id", pa.array([job.id] * rows.num_rows, pa.int32()))
-        for name, rows in tables.items()
-    }
-
-    def write(con) -> None:
-        for name, rows in tagged.items():
-            append_rows(con, name, rows)
-
+    tagged = tag_tables(tables, "feature_set_id", job.id)
     with store.session(write=True) as s:
-        return s.commit_lake(f"feature set {job.id} '{job.name}' v{job.version}: {note}", write)
+        return commit_tables(s, f"feature set {job.id} '{job.name}' v{job.version}: {note}", tagged)
 
 
 def finish_feature_set(store: Store, job: FeatureJob, *, dim: int | None, n_clips: int) -> int:
@@ -251,28 +214,10 @@ def finish_shard(
     """Mark ``shard`` done (its slice is committed); complete the set once all N shards are
     (the last one to finish sees the others). Returns the snapshot, or None while other
     shards are still at work."""
-    pid, host = process_identity()
-    with store.session(write=True) as s, s.orm() as orm:
-        orm.execute(
-            sa.update(FeatureSetShard)
-            .where(
-                FeatureSetShard.feature_set_id == job.id,
-                FeatureSetShard.shard == shard.index,
-                FeatureSetShard.pid == pid,
-                FeatureSetShard.host == host,
-            )
-            .values(status="complete", snapshot_id=s.current_snapshot(), finished_at=utcnow())
-        )
-        orm.commit()
-    with store.session() as s, s.orm() as orm:
-        done = set(
-            orm.scalars(
-                sa.select(FeatureSetShard.shard).where(
-                    FeatureSetShard.feature_set_id == job.id,
-                    FeatureSetShard.status == "complete",
-                )
-            )
-        )
+    with store.session(write=True) as s:
+        finish_units(s, "feature_sets", job.id, {shard.index: {}}, s.current_snapshot())
+        with s.orm() as orm:
+            done = finished_units(orm, "feature_sets", job.id)
     if len(done) < shard.count:
         return None
     return finish_feature_set(store, job, dim=dim, n_clips=n_clips)

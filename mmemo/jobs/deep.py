@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
-from mmemo.jobs.runs import RunInfo, RunSpec, execute_run, work_dir_for
+from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
@@ -37,7 +37,7 @@ def train_bilstm_job(
 
     Early stopping selects on an actor-disjoint split of the training actors (``inner``) or,
     as the paper did, on the test fold (``test``); the run records which. ``folds`` trains only
-    those folds of a run that other processes complete (see :mod:`mmemo.jobs.parts`).
+    those folds of a run that other processes complete (see :mod:`mmemo.jobs.shared_runs`).
     """
     from mmemo.features.sets import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
@@ -188,7 +188,7 @@ def train_finetune_job(
         seed=seed,
         device=str(resolve_device(device)),
     )
-    work = work_dir_for(store, spec, cv)
+    work = spec.work_dir(store.paths.models, cv)
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
         steps = cfg.epochs * -(-len(train) // cfg.batch_size)

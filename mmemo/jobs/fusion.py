@@ -11,14 +11,8 @@ import pyarrow as pa
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS, combine_rule, fit_logreg_fold, to_probabilities
-from mmemo.jobs.runs import (
-    RunInfo,
-    RunSpec,
-    check_run_name,
-    posterior_table,
-    save_artefacts,
-    write_run,
-)
+from mmemo.jobs.fold_training import posterior_table, save_artefacts
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.reports.report import resolve_runs

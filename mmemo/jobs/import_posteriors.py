@@ -15,7 +15,8 @@ from mmemo.errors import InputError
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
 from mmemo.jobs.cv import fold_assignment
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, posterior_table, write_run
+from mmemo.jobs.fold_training import posterior_table
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
 from mmemo.store.store import Store
 
 #: Label spellings accepted by --classes (any case), mapped to emotion codes.

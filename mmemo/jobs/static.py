@@ -9,7 +9,8 @@ import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
-from mmemo.jobs.runs import RunInfo, RunSpec, check_folds, check_run_name, execute_run, store_run
+from mmemo.jobs.fold_training import check_folds
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, execute_run, store_run
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store

@@ -80,6 +80,16 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"LOAD {sql_literal(str(extension_file(name)))}")
 
 
+#: Model artefacts of run N live in ``models/run-N/`` (here and on a team store's data location).
+RUN_FOLDER_PREFIX = "run-"
+
+
+def run_folder(run_id: int) -> str:
+    """The name of run ``run_id``'s artefact folder under ``models/``: the one place it is
+    spelled."""
+    return f"{RUN_FOLDER_PREFIX}{run_id}"
+
+
 @dataclass(frozen=True)
 class S3Settings:
     """S3 access from the standard AWS environment variables."""
@@ -149,6 +159,10 @@ class Artefacts:
     def models(self) -> Path:
         return self.root / "models"
 
+    def run_dir(self, run_id: int) -> Path:
+        """The local folder of run ``run_id``'s model files."""
+        return self.models / run_folder(run_id)
+
     def _remote(self):
         """(pyarrow filesystem, base path) of the shared data location, or None."""
         if self.data is None:
@@ -208,7 +222,8 @@ class Artefacts:
 
     def run_dirs(self) -> set[str]:
         """Names of the run folders (``run-N``) in the folder and on the data location."""
-        names = {p.name for p in self.models.glob("run-*")} if self.models.is_dir() else set()
+        pattern = f"{RUN_FOLDER_PREFIX}*"
+        names = {p.name for p in self.models.glob(pattern)} if self.models.is_dir() else set()
         remote = self._remote()
         if remote is not None:
             from pyarrow import fs
@@ -218,7 +233,7 @@ class Artefacts:
             names |= {
                 Path(i.path).name
                 for i in filesystem.get_file_info(selector)
-                if Path(i.path).name.startswith("run-")
+                if Path(i.path).name.startswith(RUN_FOLDER_PREFIX)
             }
         return names
 

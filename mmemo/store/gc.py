@@ -1,4 +1,5 @@
-"""``mmemo gc``: remove what interrupted jobs left behind."""
+"""``mmemo gc``: remove what interrupted jobs left behind (through the job lifecycle of
+store/lifecycle.py, as a failing job would have)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from mmemo.provenance import pid_alive
-from mmemo.store.entries import MODELS, delete_fold_rows, discard, missed
-from mmemo.store.schema import FeatureSetShard, Run, RunFold
+from mmemo.provenance import Holder
+from mmemo.store.backends import run_folder
+from mmemo.store.lifecycle import (
+    ENTRY_MODELS,
+    abandoned_units,
+    discard,
+    release_units,
+    shared_entries,
+)
+from mmemo.store.schema import Run
 from mmemo.store.store import Session, Store
 
 
@@ -38,23 +46,18 @@ def collect_garbage(store: Store) -> GcResult:
     folders = store.artefacts.run_dirs()  # before the runs: a run registered after this
     with store.session(write=True) as s:  # has no folder in the list yet
         result.lake_rows += _release_dead_folds(s)
-        with s.orm() as orm:
-            shared = {
-                "runs": set(orm.scalars(sa.select(RunFold.run_id))),
-                "feature_sets": set(orm.scalars(sa.select(FeatureSetShard.feature_set_id))),
-            }
-        for kind, model in MODELS.items():
+        for kind, model in ENTRY_MODELS.items():
+            shared = shared_entries(s, kind)  # type: ignore[arg-type]
             with s.orm() as orm:
                 stale = [
                     e.id
                     for e in orm.scalars(sa.select(model).where(model.status != "complete"))
-                    if (e.status == "failed" or not pid_alive(e.pid, e.host))
-                    and e.id not in shared.get(kind, set())
+                    if (e.status == "failed" or not Holder.of(e).alive()) and e.id not in shared
                 ]
             result.lake_rows += discard(s, kind, stale)  # type: ignore[arg-type]
             result.entries[kind] = stale
         with s.orm() as orm:
-            known = {f"run-{i}" for i in orm.scalars(sa.select(Run.id))}
+            known = {run_folder(i) for i in orm.scalars(sa.select(Run.id))}
     for name in sorted(folders - known):
         store.artefacts.remove(name)
         result.model_dirs.append(name)
@@ -62,26 +65,10 @@ def collect_garbage(store: Store) -> GcResult:
 
 
 def _release_dead_folds(session: Session) -> int:
-    """Release folds of multi-process runs claimed by processes that are gone; return the
-    lake rows removed."""
-    with session.orm() as orm:
-        dead = [
-            (p.run_id, p.fold, p.pid, p.host)
-            for p in orm.scalars(sa.select(RunFold).where(RunFold.status != "complete"))
-            if not pid_alive(p.pid, p.host)
-        ]
-    removed = 0
-    for run_id, fold, pid, host in dead:
-        with session.orm() as orm:
-            released = orm.execute(
-                sa.delete(RunFold).where(
-                    RunFold.run_id == run_id,
-                    RunFold.fold == fold,
-                    RunFold.pid == pid,
-                    RunFold.host == host,
-                )
-            )
-            orm.commit()
-        if not missed(released):  # unless a new process claimed the fold meanwhile
-            removed += delete_fold_rows(session, run_id, [fold])
-    return removed
+    """Release folds of multi-process runs claimed by processes that are gone (unless a new
+    process claimed them meanwhile); return the lake rows removed. The run itself stays
+    until gc finds it without folds and without a live holder."""
+    return sum(
+        release_units(session, "runs", run_id, [fold], holder, drop_empty_entry=False)
+        for run_id, fold, holder in abandoned_units(session, "runs")
+    )

@@ -1,7 +1,9 @@
 """Registry (control plane): what exists in the store and how it was made.
 
-SQLAlchemy models; the schema is created and changed only by the Alembic migrations in
-``migrations/``. Add columns at the end of a table, in a new migration.
+SQLAlchemy models of the registry's tables; the schema is created and changed only by the
+Alembic migrations in ``migrations/``. Add columns at the end of a table, in a new migration.
+Child rows (a run's folds, a feature set's shards) reference their entry by foreign key; the
+embedded DuckDB registry does not cascade deletes, so writers delete children first.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Ingest(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class FoldAssignment(Base):
@@ -77,6 +80,7 @@ class FeatureSet(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class Run(Base):
@@ -108,6 +112,7 @@ class Run(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class LakeMigration(Base):
@@ -132,7 +137,7 @@ class FeatureSetShard(Base):
     slice is committed."""
 
     __tablename__ = "feature_set_shards"
-    feature_set_id: Mapped[int] = mapped_column(primary_key=True)
+    feature_set_id: Mapped[int] = mapped_column(sa.ForeignKey("feature_sets.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(primary_key=True)
     shards: Mapped[int]
     status: Mapped[str] = mapped_column(sa.String(16))
@@ -141,6 +146,7 @@ class FeatureSetShard(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class RunFold(Base):
@@ -148,7 +154,7 @@ class RunFold(Base):
     trains, complete once its lake rows are committed."""
 
     __tablename__ = "run_folds"
-    run_id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id"), primary_key=True)
     fold: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(16))
     snapshot_id: Mapped[int | None]
@@ -161,3 +167,4 @@ class RunFold(Base):
     host: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder

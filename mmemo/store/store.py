@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from mmemo.errors import StoreError
 from mmemo.resources import read_sql, sql_dir
+from mmemo.sqltext import idents, qualified
 from mmemo.store import migrate
 from mmemo.store.backends import (
     Artefacts,
@@ -46,6 +45,7 @@ from mmemo.store.config import (
     registry_url,
     save_config,
 )
+from mmemo.store.retry import GiveUp, retrying
 from mmemo.store.schema import LakeMigration, StoreSetting
 
 STORE_ENV = "MMEMO_STORE"
@@ -281,9 +281,8 @@ class Store:
         if self.is_team:
             return self._connect_team(write, config)
         timeout = float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
-        deadline = time.monotonic() + timeout
-        delay = 0.05
-        while True:
+
+        def attempt() -> tuple[sa.Engine, duckdb.DuckDBPyConnection]:
             engine = sa.create_engine(
                 f"duckdb:///{self.paths.registry}",
                 poolclass=StaticPool,
@@ -298,10 +297,18 @@ class Store:
                 message = str(exc)
                 if "lock" not in message.lower():
                     raise StoreError(f"{self.paths.registry}: {message.splitlines()[0]}") from None
-                if time.monotonic() >= deadline:
-                    raise StoreError(self._busy_message(timeout)) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                raise _Locked(message) from None
+
+        try:
+            return retrying(
+                attempt,
+                when=lambda e: isinstance(e, _Locked),
+                seconds=timeout,
+                cap=1.0,
+                jitter=False,
+            )
+        except GiveUp:
+            raise StoreError(self._busy_message(timeout)) from None
 
     def _connect_team(
         self, write: bool, config: dict[str, str]
@@ -443,13 +450,18 @@ def duckdb_connection(engine: sa.Engine) -> duckdb.DuckDBPyConnection:
     return wrapper._ConnectionWrapper__c  # type: ignore[union-attr]
 
 
+class _Locked(Exception):
+    """Another process holds a local store's files (retried until the lock timeout)."""
+
+
 def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Any) -> None:
     """Append an Arrow table's rows to lake ``table`` (by column name), inside the caller's
     transaction."""
-    columns = ", ".join(f'"{c}"' for c in rows.column_names)
+    columns = idents(rows.column_names)
     con.register("mmemo_new_rows", rows)
     try:
-        con.execute(f'INSERT INTO lake."{table}" ({columns}) SELECT {columns} FROM mmemo_new_rows')
+        target = qualified("lake", table)
+        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM mmemo_new_rows")
     finally:
         con.unregister("mmemo_new_rows")
 
@@ -504,29 +516,32 @@ class Session:
         if not self.write:
             raise StoreError("internal: lake write on a read-only session")
         retries = _commit_retries()
-        delay = 0.2
-        for attempt in range(retries + 1):
+
+        def attempt() -> None:
             self.con.execute("BEGIN TRANSACTION")
             try:
                 write(self.con)
                 self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
                 self.con.execute("COMMIT")
-                break
-            except duckdb.TransactionException as exc:
-                # DuckLake already retried what does not conflict logically; what remains is
-                # another writer's change to the same rows or tables: try ours again later.
-                _rollback(self.con)
-                if attempt == retries:
-                    raise StoreError(
-                        f"store {self.store.root}: '{message}' kept conflicting with other "
-                        f"writers ({retries + 1} attempts; set {COMMIT_RETRIES_ENV} to try "
-                        f"more): {str(exc).splitlines()[0]}"
-                    ) from None
-                time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 5.0)
             except BaseException:
                 _rollback(self.con)
                 raise
+
+        try:
+            # DuckLake already retried what does not conflict logically; what remains is
+            # another writer's change to the same rows or tables: try ours again later.
+            retrying(
+                attempt,
+                when=lambda e: isinstance(e, duckdb.TransactionException),
+                attempts=retries + 1,
+                delay=0.2,
+            )
+        except GiveUp as exc:
+            raise StoreError(
+                f"store {self.store.root}: '{message}' kept conflicting with other "
+                f"writers ({retries + 1} attempts; set {COMMIT_RETRIES_ENV} to try "
+                f"more): {str(exc.last).splitlines()[0]}"
+            ) from None
         return self.current_snapshot()
 
     def current_snapshot(self) -> int:

@@ -7,13 +7,13 @@ import duckdb
 import pytest
 
 from mmemo.errors import StoreError
-from mmemo.store import store as store_module
+from mmemo.store import retry as retry_module
 
 
 @pytest.fixture()
 def sleeps(monkeypatch) -> list[float]:
     waited: list[float] = []
-    monkeypatch.setattr(store_module.time, "sleep", waited.append)
+    monkeypatch.setattr(retry_module.time, "sleep", waited.append)
     return waited
 
 

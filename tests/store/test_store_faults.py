@@ -14,7 +14,7 @@ from mmemo.errors import InputError
 KILLED_JOB = textwrap.dedent(
     """
     import os, signal, sys
-    from mmemo.store.entries import staged
+    from mmemo.store.lifecycle import staged
     from mmemo.store.store import Store
 
     store = Store.open(sys.argv[1])
@@ -98,8 +98,8 @@ def test_gc_removes_what_a_killed_job_left(crashed_store, cli, store_state):
 
 
 def test_gc_leaves_a_live_jobs_entry_alone(ingested_store):
-    from mmemo.store.entries import staged
     from mmemo.store.gc import collect_garbage
+    from mmemo.store.lifecycle import staged
 
     fields = dict(
         name="live",
@@ -211,7 +211,7 @@ def test_ctrl_c_after_the_artefacts_are_saved_removes_them(
     store = scheme_recorded
     before = store_state(store)
     monkeypatch.setattr(
-        runs, "_posteriors", raising_after(runs._posteriors, KeyboardInterrupt(), 0)
+        runs, "posteriors", raising_after(runs.posteriors, KeyboardInterrupt(), 0)
     )
     result = cli(*train_zeror(store.root, "interrupted"))
     assert_untouched(store, before, store_state)
@@ -222,7 +222,7 @@ def test_ctrl_c_between_lake_commit_and_completion_hides_and_removes_the_rows(
     cli, scheme_recorded, store_state, monkeypatch
 ):
     """The lake commit is history (a new snapshot removes its rows), everything else is back."""
-    from mmemo.store import entries
+    from mmemo.store import lifecycle as entries
 
     store = scheme_recorded
     before = store_state(store)

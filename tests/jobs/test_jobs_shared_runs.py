@@ -96,7 +96,7 @@ def _host() -> str:
 
 def test_a_failing_process_releases_only_its_own_folds(jobs_store, monkeypatch) -> None:
     _train(jobs_store, "r", [0])
-    from mmemo.jobs import parts
+    from mmemo.jobs import shared_runs as parts
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

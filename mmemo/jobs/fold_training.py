@@ -1,0 +1,176 @@
+"""Training one model per fold, the part every run kind shares: the folds' train and test
+indices, a checkpoint of each finished fold so that an interrupted long job resumes with the
+next one, the fold models' files (with their sha256) and the posterior rows of every fold."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.errors import InputError
+from mmemo.hashing import sha256_tree
+from mmemo.jobs.cv import CVData
+from mmemo.models.base import FoldResult
+from mmemo.progress import Progress
+
+#: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult.
+FitFold = Callable[[int, np.ndarray, np.ndarray], FoldResult]
+
+
+def check_folds(cv: CVData, fold_ids: list[int]) -> None:
+    unknown = sorted(set(fold_ids) - set(cv.fold_ids))
+    if unknown:
+        raise InputError(
+            f"fold(s) {unknown} have no test clips under '{cv.scheme}' for --clips {cv.clips!r}; "
+            f"folds with clips: {cv.fold_ids}"
+        )
+    for fold in fold_ids:
+        train = set(cv.emotions[cv.folds != fold].tolist())
+        test = set(cv.emotions[cv.folds == fold].tolist())
+        absent = sorted(test - train)
+        if absent:
+            labels = ", ".join(EMOTIONS[c - 1] for c in absent)
+            raise InputError(
+                f"fold {fold} of '{cv.scheme}': class {labels} is in its test part but absent "
+                "from its training part"
+            )
+
+
+def train_folds(
+    cv: CVData,
+    fold_ids: list[int],
+    fit_fold: FitFold,
+    progress: Progress,
+    work_dir: Path | None = None,
+    *,
+    keep: bool = True,
+) -> tuple[dict[int, FoldResult], list[float]]:
+    """Train each fold; with ``work_dir``, keep each finished fold there and reuse it, so a
+    job interrupted after some folds resumes with the next one."""
+    results: dict[int, FoldResult] = {}
+    seconds: list[float] = []
+    with progress.task("training folds", len(fold_ids)) as task:
+        for fold in fold_ids:
+            done = work_dir / f"fold-{fold}.joblib" if work_dir is not None else None
+            if done is not None and done.is_file():
+                results[fold], spent = _load_fold(done)
+            else:
+                t0 = time.perf_counter()
+                train = np.flatnonzero(cv.folds != fold)
+                test = np.flatnonzero(cv.folds == fold)
+                results[fold] = fit_fold(fold, train, test)
+                spent = time.perf_counter() - t0
+                if done is not None and keep:
+                    _keep_fold(done, results[fold], spent)
+            seconds.append(spent)
+            task.advance()
+    return results, seconds
+
+
+def _keep_fold(done: Path, result: FoldResult, spent: float) -> None:
+    """Keep a finished fold: torch models through their own ``save`` (they do not pickle),
+    everything else with joblib; the marker file is written last."""
+    import joblib
+
+    done.parent.mkdir(parents=True, exist_ok=True)
+    model, loader = result.model, None
+    if callable(getattr(model, "save", None)):
+        model.save(done.with_suffix(".model"))
+        loader = f"{type(model).__module__}:{type(model).__qualname__}"
+        model = None
+    payload = (replace(result, model=model), spent, loader)
+    joblib.dump(payload, done.with_suffix(".tmp"))
+    done.with_suffix(".tmp").replace(done)
+
+
+def _load_fold(done: Path) -> tuple[FoldResult, float]:
+    import importlib
+
+    import joblib
+
+    result, spent, loader = joblib.load(done)
+    if loader is not None:
+        module, _, name = loader.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        result = replace(result, model=cls.load(done.with_suffix(".model")))
+    return result, spent
+
+
+def common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
+    first = next(iter(results.values()))
+    for fold, result in results.items():
+        if list(result.classes) != list(first.classes) or result.kind != first.kind:
+            raise InputError(
+                f"fold {fold} produced classes {result.classes} ({result.kind}) but another fold "
+                f"{first.classes} ({first.kind}); every fold must see the same classes"
+            )
+    return [int(c) for c in first.classes], first.kind
+
+
+def save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) -> list[dict]:
+    """Write each fold's model under ``model_dir``; return their paths and sha256."""
+    import joblib
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    artefacts = []
+    for fold, result in results.items():
+        if result.model is None:  # the job was asked not to keep models
+            continue
+        save = getattr(result.model, "save", None)
+        if callable(save):  # torch models write their own checkpoint (file or folder)
+            path = model_dir / f"fold-{fold}.pt"
+            save(path)
+        else:
+            path = model_dir / f"fold-{fold}.joblib"
+            joblib.dump(result.model, path)
+        digest = sha256_tree(path)
+        artefacts.append({"fold": fold, "path": str(path.relative_to(root)), "sha256": digest})
+    return artefacts
+
+
+def posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
+    """Posterior rows of every fold: the test rows of all folds first, then the train rows,
+    so that the parquet row groups that test-only queries (reports, analysis) read hold test
+    rows only (measured at 100k clips × 20 runs: the report 1.1 s -> 0.8 s)."""
+    parts = []
+    for split in ("test", "train"):
+        for fold, result in results.items():
+            mask = cv.folds == fold if split == "test" else cv.folds != fold
+            scores = result.test_scores if split == "test" else result.train_scores
+            ids = cv.clip_ids[mask]
+            scores = np.asarray(scores, dtype=np.float64)
+            if scores.shape[0] != len(ids):
+                raise InputError(
+                    f"fold {fold}: the model returned {scores.shape[0]} {split} rows for "
+                    f"{len(ids)} clips"
+                )
+            parts.append(posterior_table(run_id, fold, split, ids, scores))
+    return pa.concat_tables(parts)
+
+
+def posterior_table(
+    run_id: int,
+    fold: int | Sequence[int],
+    split: str | Sequence[str],
+    clip_ids: Sequence[str],
+    scores: Sequence[Sequence[float]] | np.ndarray,
+) -> pa.Table:
+    """Rows of ``lake.posteriors``; ``fold`` and ``split`` are one value or one per clip."""
+    n = len(clip_ids)
+    folds = [int(fold)] * n if np.ndim(fold) == 0 else list(fold)
+    splits = [split] * n if isinstance(split, str) else list(split)
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * n, pa.int32()),
+            "fold": pa.array(folds, pa.int16()),
+            "split": pa.array(splits, pa.string()),
+            "clip_id": pa.array(list(clip_ids), pa.string()),
+            "scores": pa.array(list(np.asarray(scores, np.float64)), pa.list_(pa.float64())),
+        }
+    )

@@ -1,0 +1,73 @@
+"""What a run is before it runs (:class:`RunSpec`) and what a finished run (or one process's
+part of it) reports (:class:`RunInfo`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmemo.hashing import sha256_json
+from mmemo.jobs.cv import CVData
+from mmemo.provenance import library_versions
+
+
+@dataclass
+class RunSpec:
+    """What a run is, before it runs."""
+
+    name: str
+    kind: str
+    model: str
+    params: dict[str, Any]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    device: str = "cpu"
+
+    def fields(self, scheme: str, clips: str, clips_snapshot: int | None) -> dict[str, Any]:
+        """Registry fields of the run before it has results."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "params": self.params,
+            "inputs": {**self.inputs, "clips_snapshot": clips_snapshot},
+            "scheme": scheme,
+            "clips": clips,
+            "seed": self.seed,
+            "classes": [],
+            "score_kind": "",
+            "fold_seconds": [],
+            "artefacts": [],
+            "versions": library_versions(),
+            "device": self.device,
+        }
+
+    def work_dir(self, models: Path, cv: CVData) -> Path:
+        """Where finished folds of a long job wait until the run is stored (keyed by all that
+        defines the run, so only the very same job resumes from them)."""
+        key = [
+            self.name,
+            self.model,
+            self.params,
+            self.inputs,
+            self.seed,
+            cv.scheme,
+            cv.clips,
+            cv.clip_ids.tolist(),
+        ]
+        return models / ".work" / sha256_json(key)[:16]
+
+
+
+@dataclass
+class RunInfo:
+    """A finished run (or, with ``--folds``, this process's part of one)."""
+
+    id: int
+    name: str
+    snapshot_id: int | None  # None: a part of a run that waits for other folds
+    n_clips: int
+    fold_seconds: list[float]
+    wall_seconds: float
+    waiting: list[int] = field(default_factory=list)  # folds other processes have yet to store

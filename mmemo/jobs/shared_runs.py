@@ -1,0 +1,261 @@
+"""Runs whose folds are trained by several processes (``--folds 0,1`` on one host, ``--folds
+2,3,4`` on another): each writes its own folds' posteriors to the same run.
+
+The first process registers the run (status ``running``); every process claims its folds in
+``run_folds`` (a fold is claimed once: a second claim is refused while its holder lives), trains
+them, commits their lake rows in one snapshot and marks them complete. The process that
+completes the last fold completes the run, so views show it only once every fold is there.
+A failure releases only the failing process's folds; the others' work stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from mmemo.errors import InputError
+from mmemo.jobs.cv import CVData, unrecorded_folds
+from mmemo.jobs.fold_training import (
+    FitFold,
+    check_folds,
+    posteriors,
+    save_artefacts,
+    train_folds,
+)
+from mmemo.jobs.run_spec import RunInfo, RunSpec
+from mmemo.models.base import FoldResult
+from mmemo.progress import Progress
+from mmemo.provenance import Holder
+from mmemo.store.lifecycle import (
+    claim_units,
+    commit_tables,
+    complete,
+    delete_unit_rows,
+    finish_units,
+    finished_units,
+    join_or_create,
+    new_entry,
+    release_units,
+    units_of,
+)
+from mmemo.store.schema import Run, RunFold
+from mmemo.store.store import Store
+
+#: Fields of a run that every process of it must agree on.
+SAME = ("kind", "model", "params", "scheme", "clips", "seed")
+
+
+def claim_folds(
+    store: Store, fields: dict, cv: CVData, folds: list[int]
+) -> tuple[int, list[int], list[int]]:
+    """Register the run (or join it) and claim ``folds``; return (run id, claimed folds, folds
+    already stored by another process)."""
+    return join_or_create(lambda: _claim(store, fields, cv, folds))
+
+
+def _claim(
+    store: Store, fields: dict, cv: CVData, folds: list[int]
+) -> tuple[int, list[int], list[int]]:
+    me = Holder.current()
+    with store.session(write=True) as s:
+        new_folds = unrecorded_folds(s, cv.scheme, cv.new_folds)
+        with s.orm() as orm:
+            run = orm.scalars(sa.select(Run).where(Run.name == fields["name"])).first()
+            if run is None:
+                run = new_entry("runs", **fields)
+                orm.add(run)
+                orm.add_all(new_folds)
+                orm.flush()
+            else:
+                _check_joinable(orm, run, fields, me)
+            claims = claim_units(
+                orm,
+                "runs",
+                run.id,
+                folds,
+                lambda fold: f"fold {fold} of run '{run.name}'",
+                doing="trained",
+            )
+            orm.commit()
+            run_id = run.id
+        delete_unit_rows(s, "runs", run_id, claims.stale)
+    return run_id, claims.claimed, claims.done
+
+
+def _check_joinable(orm, run: Run, fields: dict, me: Holder) -> None:
+    """Refuse to join a complete run, one made with other settings, or one a single process
+    is making (without ``--folds``)."""
+    if run.status == "complete":
+        raise InputError(f"run '{run.name}' already exists (complete); choose another --name")
+    differ = [k for k in SAME if _as_stored(getattr(run, k)) != _as_stored(fields[k])]
+    if differ:
+        raise InputError(
+            f"run '{run.name}' is being made with other {', '.join(differ)}; "
+            "every process of a run must use the same command apart from --folds"
+        )
+    if not units_of(orm, "runs", run.id) and not Holder.of(run).same_process(me):
+        raise InputError(
+            f"run '{run.name}' is being made by {Holder.of(run)} without "
+            "--folds (if that process is gone, remove it with `mmemo gc`)"
+        )
+
+
+def _as_stored(value):
+    """A value as the registry gives it back (JSON turns tuples into lists)."""
+    return json.loads(json.dumps(value))
+
+
+def store_folds(
+    store: Store,
+    run_id: int,
+    cv: CVData,
+    results: dict[int, FoldResult],
+    seconds: dict[int, float],
+    *,
+    tables: dict[str, pa.Table],
+    artefacts: list[dict],
+    started: float,
+) -> int | None:
+    """Commit this process's folds (one lake snapshot), mark them complete, and complete the
+    run when every fold of the scheme is stored. Returns the run's snapshot once complete."""
+    folds = sorted(results)
+    if not folds:  # every fold asked for was stored already
+        return _complete_if_done(store, run_id, cv)
+    by_fold = {a["fold"]: a for a in artefacts}
+    with store.session(write=True) as s:
+        snapshot = commit_tables(s, f"run {run_id}: folds {', '.join(map(str, folds))}", tables)
+        values = {
+            fold: {
+                "seconds": seconds[fold],
+                "wall_seconds": time.perf_counter() - started,
+                "classes": [int(c) for c in results[fold].classes],
+                "score_kind": results[fold].kind,
+                "artefact": by_fold.get(fold),
+            }
+            for fold in folds
+        }
+        finish_units(s, "runs", run_id, values, snapshot)  # released by gc meanwhile: raises
+    return _complete_if_done(store, run_id, cv)
+
+
+def _complete_if_done(store: Store, run_id: int, cv: CVData) -> int | None:
+    with store.session(write=True) as s:
+        with s.orm() as orm:
+            parts = list(orm.scalars(sa.select(RunFold).where(RunFold.run_id == run_id)))
+        done = sorted(p.fold for p in parts if p.status == "complete")
+        if done != sorted(cv.fold_ids):
+            return None
+        parts.sort(key=lambda p: p.fold)
+        first = parts[0]
+        for part in parts[1:]:
+            if part.classes != first.classes or part.score_kind != first.score_kind:
+                raise InputError(
+                    f"fold {part.fold} produced classes {part.classes} ({part.score_kind}) but "
+                    f"fold {first.fold} {first.classes} ({first.score_kind})"
+                )
+        snapshot = s.current_snapshot()
+        complete(
+            s,
+            "runs",
+            run_id,
+            snapshot,
+            classes=first.classes,
+            score_kind=first.score_kind,
+            fold_seconds=[p.seconds for p in parts],
+            wall_seconds=sum(p.wall_seconds or 0.0 for p in parts),
+            artefacts=[p.artefact for p in parts if p.artefact],
+            n_clips=int(np.isin(cv.folds, done).sum()),
+        )
+    return snapshot
+
+
+def stored_folds(store: Store, name: str) -> list[int]:
+    """Folds of run ``name`` that are stored (by any process)."""
+    with store.session() as s, s.orm() as orm:
+        run_id = orm.scalar(sa.select(Run.id).where(Run.name == name))
+        return [] if run_id is None else finished_units(orm, "runs", run_id)
+
+
+def release_folds(store: Store, run_id: int, folds: list[int]) -> None:
+    """Undo this process's claim of ``folds`` (after a failure): their lake rows and claims go;
+    the run goes too when no process has stored or claimed any other fold of it."""
+    with store.session(write=True) as s:
+        release_units(s, "runs", run_id, folds)
+
+
+def execute_part(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    fit_fold: FitFold,
+    folds: list[int],
+    progress: Progress,
+    *,
+    resumable: bool,
+    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None,
+    write: bool,
+) -> RunInfo | None:
+    """Train and store ``folds`` of a run that other processes complete (module docstring)."""
+    check_folds(cv, folds)
+    started = time.perf_counter()
+    work = spec.work_dir(store.paths.models, cv) if resumable else None
+    if not write:  # other ranks of a distributed job: train the folds rank 0 claimed
+        claimed = _from_rank0(None)
+        if isinstance(claimed, str):
+            raise InputError(f"rank 0 could not claim --folds: {claimed}")
+        train_folds(cv, claimed, fit_fold, progress, work, keep=False)
+        return None
+    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    try:
+        run_id, claimed, _ = claim_folds(store, fields, cv, folds)
+    except Exception as exc:
+        _from_rank0(str(exc))  # so that the other ranks stop too
+        raise
+    _from_rank0(claimed)
+    model_dir = store.artefacts.run_dir(run_id)
+    try:
+        results, seconds = train_folds(cv, claimed, fit_fold, progress, work)
+        artefacts = save_artefacts(model_dir, store.root, results)
+        store.artefacts.publish(model_dir)
+        tables = {"posteriors": posteriors(run_id, cv, results)} if results else {}
+        if extra_rows is not None and results:
+            tables.update(extra_rows(run_id, results))
+        snapshot = store_folds(
+            store,
+            run_id,
+            cv,
+            results,
+            dict(zip(claimed, seconds, strict=True)),
+            tables=tables,
+            artefacts=artefacts,
+            started=started,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the job's own error is the one to see
+            release_folds(store, run_id, claimed)
+            store.artefacts.remove_files(model_dir, [f"fold-{fold}.*" for fold in claimed])
+        raise
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+    waiting = sorted(set(cv.fold_ids) - set(stored_folds(store, spec.name)))
+    n_clips = int(np.isin(cv.folds, claimed).sum())
+    wall = time.perf_counter() - started
+    return RunInfo(run_id, spec.name, snapshot, n_clips, seconds, wall, waiting=waiting)
+
+
+def _from_rank0(value):
+    """Rank 0's ``value`` on every rank of a torchrun job (``value`` when not distributed)."""
+    import sys
+
+    if "torch" not in sys.modules:  # static jobs never start a process group
+        return value
+    from mmemo.models.torch_utils import broadcast_from_rank0
+
+    return broadcast_from_rank0(value)

@@ -1,0 +1,451 @@
+"""The life of a job in the store: one protocol for ingests, runs and feature sets, whether one
+process makes the whole entry or several make its units (a run's ``--folds``, a feature set's
+``--shard`` slices).
+
+1. **Register or join** an entry (status ``running``, with its :class:`~mmemo.provenance.Holder`:
+   host, pid and scheduler job). A second process making the same entry joins it; an entry left
+   by a holder that is gone is taken over (:func:`take_over`), one left by a live holder is
+   refused with a message naming it.
+2. **Claim units** of work (:func:`claim_units`): a unit is claimed once; a dead holder's unit is
+   taken over (its stale lake rows go), a finished one is skipped.
+3. **Append** lake rows tagged with the entry id, in one lake transaction labelled with a commit
+   message (:func:`commit_tables`).
+4. **Complete** the units (:func:`finish_units`) and then the entry (:func:`complete`) with the
+   lake snapshot id: views show rows of complete entries only, so nothing is half-visible.
+5. **Release** on failure: :func:`staged` discards a one-process entry and its rows;
+   :func:`release_units` gives back this process's units (and the entry, if nothing else of it
+   is left). ``mmemo gc`` (store/gc.py) applies the same release to holders that are gone.
+
+Races between processes on a shared registry are settled by the registry: conditional updates
+(:func:`missed`) and unique keys, retried by :func:`join_or_create`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+
+from mmemo.errors import InputError, StoreError
+from mmemo.provenance import Holder, code_version
+from mmemo.sqltext import ident, placeholders, qualified
+from mmemo.store.retry import GiveUp, retrying
+from mmemo.store.schema import FeatureSet, FeatureSetShard, Ingest, Run, RunFold, utcnow
+from mmemo.store.store import Session, Store, append_rows
+
+T = TypeVar("T")
+EntryKind = Literal["ingests", "runs", "feature_sets"]
+#: Registry model of each kind of entry.
+ENTRY_MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
+#: Lake tables holding each kind's rows, and the column that tags them with the entry id.
+LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ingests": (("clips", "ingest_id"),),
+    "runs": (("posteriors", "run_id"), ("attention", "run_id")),
+    "feature_sets": (
+        ("clip_vectors", "feature_set_id"),
+        ("frame_vectors", "feature_set_id"),
+        ("au_frames", "feature_set_id"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class UnitKind:
+    """Units of work of one kind of entry: their registry model, the column naming the entry
+    and the column naming the unit (and the lake column holding it, if rows carry it)."""
+
+    model: type
+    entry_column: str
+    unit_column: str
+    lake_column: str | None
+
+
+#: Units of work that several processes share: a run's folds, a feature set's shards.
+UNITS: dict[str, UnitKind] = {
+    "runs": UnitKind(RunFold, "run_id", "fold", "fold"),
+    "feature_sets": UnitKind(FeatureSetShard, "feature_set_id", "shard", None),
+}
+
+
+# -- registry races --------------------------------------------------------------------------
+
+
+def missed(result: sa.CursorResult, expected: int = 1) -> bool:
+    """Whether a conditional UPDATE or DELETE changed fewer rows than ``expected`` because
+    another process changed them first. A local (DuckDB) registry reports no row counts, but
+    its writers hold the store one at a time, so nothing can get in between there."""
+    return 0 <= result.rowcount < expected
+
+
+def join_or_create(work: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``work`` again when another process inserted the same unique registry row first
+    (two shards or hosts starting one feature set or run on a shared registry): the retry
+    finds that row and joins it."""
+    try:
+        return retrying(
+            work, when=lambda e: isinstance(e, sa.exc.IntegrityError), attempts=attempts, delay=0
+        )
+    except GiveUp as exc:
+        raise exc.last from None
+
+
+def take_over(
+    orm: Any, row: Any, what: str, *, join_live: bool = False, doing: str = "made"
+) -> bool:
+    """Make this process the holder of ``row`` (an entry or a unit) if its holder is gone.
+
+    Returns:
+        True when the row was taken over, False when this process holds it already or
+        (``join_live``) its live holder is joined rather than replaced.
+
+    Raises:
+        InputError: a live holder (unless ``join_live``), or another process took it first.
+    """
+    me, held = Holder.current(), Holder.of(row)
+    if held.same_process(me):
+        return False
+    if held.alive():
+        if join_live:
+            return False
+        raise InputError(
+            f"{what} is being {doing} by {held} "
+            f"(if that process is gone, run `mmemo gc` on {held.host} or wait)"
+        )
+    model = type(row)
+    keys = [getattr(model, c.name) == getattr(row, c.name) for c in sa.inspect(model).primary_key]
+    taken = orm.execute(
+        sa.update(model)
+        .where(*keys, model.pid == held.pid, model.host == held.host)
+        .values(**me.columns())
+        .execution_options(synchronize_session=False)
+    )
+    if missed(taken):
+        raise InputError(f"{what} was just taken over by another process")
+    return True
+
+
+# -- lake rows -------------------------------------------------------------------------------
+
+
+def tag_tables(tables: dict[str, pa.Table], column: str, entry_id: int) -> dict[str, pa.Table]:
+    """The tables with a column tagging every row with the entry that writes it."""
+    return {
+        name: rows.append_column(column, pa.array([entry_id] * rows.num_rows, pa.int32()))
+        for name, rows in tables.items()
+    }
+
+
+def commit_tables(session: Session, message: str, tables: dict[str, pa.Table]) -> int:
+    """Append Arrow tables to lake tables (by name) in one transaction labelled ``message``;
+    return the snapshot id."""
+
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        for name, rows in tables.items():
+            append_rows(con, name, rows)
+
+    return session.commit_lake(message, write)
+
+
+def _delete_tagged(session: Session, kind: EntryKind, where: str, params: list, note: str) -> int:
+    """Delete the lake rows of ``kind`` matching ``where`` (over its tag column, written
+    ``{tag}``); return how many there were."""
+    existing = set(session.lake_tables())
+    tagged = {
+        t: where.format(tag=ident(c)) for t, c in LAKE_TAGS[kind] if t in existing
+    }
+    counts = {
+        t: session.con.execute(
+            f"SELECT count(*) FROM {qualified('lake', t)} WHERE {cond}", params
+        ).fetchone()[0]
+        for t, cond in tagged.items()
+    }
+    present = [t for t, n in counts.items() if n]
+    if present:
+
+        def delete(con: duckdb.DuckDBPyConnection) -> None:
+            for t in present:
+                con.execute(f"DELETE FROM {qualified('lake', t)} WHERE {tagged[t]}", params)
+
+        session.commit_lake(note, delete)
+    return sum(counts.values())
+
+
+# -- entries ---------------------------------------------------------------------------------
+
+
+def new_entry(entry_kind: EntryKind, /, **fields: Any) -> Any:
+    """A ``running`` registry entry held by this process (not yet added to a session)."""
+    return ENTRY_MODELS[entry_kind](
+        status="running", code_version=code_version(), **Holder.current().columns(), **fields
+    )
+
+
+def complete(
+    session: Session,
+    kind: EntryKind,
+    entry_id: int,
+    snapshot_id: int,
+    *,
+    also: list[Any] | None = None,
+    **values: Any,
+) -> None:
+    """Mark an entry complete at ``snapshot_id`` (after its lake rows are committed), adding
+    the registry rows ``also`` in the same transaction."""
+    model = ENTRY_MODELS[kind]
+    with session.orm() as orm:
+        done = orm.execute(
+            sa.update(model)
+            .where(model.id == entry_id)
+            .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **values)
+        )
+        if missed(done):
+            raise StoreError(f"{kind} entry {entry_id} is gone (removed by `mmemo gc`?)")
+        orm.add_all(also or [])
+        orm.commit()
+
+
+def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
+    """Delete unfinished entries, their units and every lake row tagged with them; return the
+    lake rows removed."""
+    if not entry_ids:
+        return 0
+    ids = ", ".join(map(str, entry_ids))
+    removed = _delete_tagged(
+        session, kind, f"{{tag}} IN ({placeholders(len(entry_ids))})", entry_ids,
+        f"gc: discard {kind} {ids}",
+    )
+    model = ENTRY_MODELS[kind]
+    with session.orm() as orm:
+        unit = UNITS.get(kind)
+        if unit is not None:  # children first: the registry's foreign keys do not cascade
+            orm.execute(
+                sa.delete(unit.model).where(getattr(unit.model, unit.entry_column).in_(entry_ids))
+            )
+        orm.execute(sa.delete(model).where(model.id.in_(entry_ids)))
+        orm.commit()
+    return removed
+
+
+class Staged:
+    """An entry being made by one process; see :func:`staged`."""
+
+    def __init__(self, store: Store, kind: EntryKind, entry_id: int) -> None:
+        self.store = store
+        self.kind = kind
+        self.id = entry_id
+        self.snapshot_id: int | None = None
+
+    def finish(
+        self,
+        message: str,
+        tables: dict[str, pa.Table],
+        *,
+        also: Callable[[Session], list[Any]] | None = None,
+        **values: Any,
+    ) -> int:
+        """Commit the entry's lake rows (one transaction) and mark it complete, together with
+        the registry rows ``also(session)`` returns."""
+        with self.store.session(write=True) as s:
+            snapshot = commit_tables(s, message, tables)
+            extra = also(s) if also is not None else []
+            complete(s, self.kind, self.id, snapshot, also=extra, **values)
+            self.snapshot_id = snapshot
+        return snapshot
+
+
+@contextmanager
+def staged(store: Store, kind: EntryKind, /, **fields: Any) -> Iterator[Staged]:
+    """Create a ``running`` entry; on any error (Ctrl-C included) remove it and its rows.
+
+    Raises what the body raised, after the store is back as it was.
+    """
+    with store.session(write=True) as s, s.orm() as orm:
+        entry = new_entry(kind, **fields)
+        orm.add(entry)
+        orm.commit()
+        entry_id = entry.id
+    stage = Staged(store, kind, entry_id)
+    try:
+        yield stage
+    except BaseException:
+        with store.session(write=True) as s:
+            discard(s, kind, [entry_id])
+        raise
+    if stage.snapshot_id is None:
+        with store.session(write=True) as s:
+            discard(s, kind, [entry_id])
+
+
+# -- units of work ---------------------------------------------------------------------------
+
+
+@dataclass
+class Claims:
+    """What :func:`claim_units` found: units now held by this process, units another process
+    finished, and units taken over from a holder that is gone (their old rows must go)."""
+
+    claimed: list[int] = field(default_factory=list)
+    done: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+
+
+def units_of(orm: Any, kind: EntryKind, entry_id: int) -> dict[int, Any]:
+    """The unit rows of an entry, by unit number."""
+    unit = UNITS[kind]
+    rows = orm.scalars(
+        sa.select(unit.model).where(getattr(unit.model, unit.entry_column) == entry_id)
+    )
+    return {getattr(r, unit.unit_column): r for r in rows}
+
+
+def claim_units(
+    orm: Any,
+    kind: EntryKind,
+    entry_id: int,
+    units: list[int],
+    what: Callable[[int], str],
+    *,
+    doing: str = "made",
+    **fields: Any,
+) -> Claims:
+    """Claim ``units`` of an entry for this process (in the caller's ORM transaction).
+
+    ``fields`` go into new unit rows; ``what(unit)`` names a unit in messages.
+
+    Raises:
+        InputError: a unit held by a live process.
+    """
+    spec = UNITS[kind]
+    existing = units_of(orm, kind, entry_id)
+    me = Holder.current()
+    claims = Claims()
+    for number in units:
+        row = existing.get(number)
+        if row is None:
+            values = {spec.entry_column: entry_id, spec.unit_column: number, **fields}
+            orm.add(spec.model(status="running", **me.columns(), **values))
+        elif row.status == "complete":
+            claims.done.append(number)
+            continue
+        elif take_over(orm, row, what(number), doing=doing) or Holder.of(row).same_process(me):
+            claims.stale.append(number)  # an earlier, failed attempt's rows
+        claims.claimed.append(number)
+    return claims
+
+
+def finish_units(
+    session: Session,
+    kind: EntryKind,
+    entry_id: int,
+    values: dict[int, dict[str, Any]],
+    snapshot_id: int,
+) -> None:
+    """Mark this process's units complete at ``snapshot_id``, each with its own ``values``.
+
+    Raises:
+        StoreError: a unit this process no longer holds (released by ``mmemo gc``).
+    """
+    spec = UNITS[kind]
+    me = Holder.current()
+    with session.orm() as orm:
+        for number, extra in values.items():
+            done = orm.execute(
+                sa.update(spec.model)
+                .where(
+                    getattr(spec.model, spec.entry_column) == entry_id,
+                    getattr(spec.model, spec.unit_column) == number,
+                    spec.model.pid == me.pid,
+                    spec.model.host == me.host,
+                )
+                .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **extra)
+            )
+            if missed(done):
+                raise StoreError(
+                    f"{kind} entry {entry_id}: this process no longer holds "
+                    f"{spec.unit_column} {number}"
+                )
+        orm.commit()
+
+
+def finished_units(orm: Any, kind: EntryKind, entry_id: int) -> list[int]:
+    """Units of an entry that are complete (by any process), in order."""
+    return sorted(n for n, row in units_of(orm, kind, entry_id).items() if row.status == "complete")
+
+
+def delete_unit_rows(session: Session, kind: EntryKind, entry_id: int, units: list[int]) -> int:
+    """Remove the lake rows of ``units`` of an entry (a released fold of a run made by several
+    processes); return how many there were. Units whose rows are not told apart (feature-set
+    shards commit per clip, and resume from what they committed) keep theirs."""
+    spec = UNITS[kind]
+    if spec.lake_column is None or not units:
+        return 0
+    where = f"{{tag}} = ? AND {ident(spec.lake_column)} IN ({placeholders(len(units))})"
+    note = f"{kind} entry {entry_id}: release {spec.unit_column}(s) {', '.join(map(str, units))}"
+    return _delete_tagged(session, kind, where, [entry_id, *units], note)
+
+
+def release_units(
+    session: Session,
+    kind: EntryKind,
+    entry_id: int,
+    units: list[int],
+    holder: Holder | None = None,
+    *,
+    drop_empty_entry: bool = True,
+) -> int:
+    """Give back ``units`` held by ``holder`` (default: this process): their lake rows and
+    claims go, and the entry too when no unit of it is left (``drop_empty_entry``). Units
+    another process claimed meanwhile are left alone. Returns the lake rows removed."""
+    spec = UNITS[kind]
+    holder = holder or Holder.current()
+    with session.orm() as orm:
+        released = []
+        for number in units:
+            gone = orm.execute(
+                sa.delete(spec.model).where(
+                    getattr(spec.model, spec.entry_column) == entry_id,
+                    getattr(spec.model, spec.unit_column) == number,
+                    spec.model.pid == holder.pid,
+                    spec.model.host == holder.host,
+                )
+            )
+            if not missed(gone):
+                released.append(number)
+        if drop_empty_entry:
+            model = ENTRY_MODELS[kind]
+            others = (
+                sa.select(getattr(spec.model, spec.unit_column))
+                .where(getattr(spec.model, spec.entry_column) == entry_id)
+                .exists()
+            )
+            orm.execute(
+                sa.delete(model).where(model.id == entry_id, model.status != "complete", ~others)
+            )
+        orm.commit()
+    return delete_unit_rows(session, kind, entry_id, released)
+
+
+def abandoned_units(session: Session, kind: EntryKind) -> list[tuple[int, int, Holder]]:
+    """(entry id, unit, holder) of unfinished units whose holder is gone."""
+    spec = UNITS[kind]
+    with session.orm() as orm:
+        rows = list(orm.scalars(sa.select(spec.model).where(spec.model.status != "complete")))
+    return [
+        (getattr(r, spec.entry_column), getattr(r, spec.unit_column), Holder.of(r))
+        for r in rows
+        if not Holder.of(r).alive()
+    ]
+
+
+def shared_entries(session: Session, kind: EntryKind) -> set[int]:
+    """Entries made by several processes (they have unit rows)."""
+    spec = UNITS.get(kind)
+    if spec is None:
+        return set()
+    with session.orm() as orm:
+        return set(orm.scalars(sa.select(getattr(spec.model, spec.entry_column)).distinct()))
