@@ -79,7 +79,7 @@ def train_static(
     from mmemo.jobs.static import train_static_frames, train_static_grid
 
     if frames:
-        from mmemo.models.params import parse_param_grid
+        from mmemo.params import parse_param_grid
 
         grid = parse_param_grid(param or [])
         if len(grid) != 1 or "," in norm or features is None:
@@ -227,7 +227,7 @@ def plot_runs(
 
 def _overrides(specs: list[str] | None) -> dict:
     from mmemo.errors import InputError
-    from mmemo.models.params import parse_param_grid
+    from mmemo.params import parse_param_grid
 
     grid = parse_param_grid(specs or [])
     if len(grid) != 1:

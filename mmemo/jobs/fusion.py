@@ -15,8 +15,8 @@ from mmemo.jobs.fold_training import posterior_table, save_artefacts
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
-from mmemo.reports.report import resolve_runs
 from mmemo.resources import read_sql
+from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 

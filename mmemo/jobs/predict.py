@@ -14,7 +14,7 @@ import pyarrow as pa
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.jobs.cv import select_clips
-from mmemo.reports.report import resolve_runs
+from mmemo.store.runs import resolve_runs
 from mmemo.store.store import Store
 
 

@@ -98,7 +98,7 @@ def train_static_grid(
     from joblib import Parallel, delayed
 
     from mmemo.models import sklearn_static
-    from mmemo.models.params import config_name, parse_param_grid
+    from mmemo.params import config_name, parse_param_grid
 
     progress = progress or NullProgress()
     grid = [(params, norm) for params in parse_param_grid(param_specs) for norm in norms]

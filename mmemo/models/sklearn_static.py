@@ -47,7 +47,7 @@ import numpy as np
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.models.base import FoldResult, ScoreKind
-from mmemo.models.params import config_name
+from mmemo.params import config_name
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -450,7 +450,7 @@ def fit_fold(
     Args:
         model: a registered model name (:data:`MODEL_CHOICES`).
         params: hyper-parameters under scikit-learn's names (as from
-            :func:`mmemo.models.params.parse_param_grid`).
+            :func:`mmemo.params.parse_param_grid`).
         norm: ``minmax``, ``standard`` or ``none``, fitted on ``X_train``.
         seed: ``random_state`` of estimators that have one.
         X_train: ``n_train × d`` features.

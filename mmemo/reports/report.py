@@ -4,38 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
-import sqlalchemy as sa
 
 from mmemo.errors import InputError, NotFoundError
-from mmemo.models.params import format_value
+from mmemo.params import format_value
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
 from mmemo.reports.tables import RunRow
 from mmemo.resources import read_sql
+from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
-from mmemo.store.store import Session, Store
-
-
-def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
-    """Complete runs whose names match any of ``patterns`` (shell globs), in pattern order.
-
-    Raises:
-        NotFoundError: a pattern that matches no complete run (listing the runs there are).
-    """
-    with session.orm() as orm:
-        runs = list(orm.scalars(sa.select(Run).where(Run.status == "complete").order_by(Run.id)))
-    chosen: dict[int, Run] = {}
-    for pattern in patterns:
-        matched = [r for r in runs if fnmatchcase(r.name, pattern)]
-        if not matched:
-            names = ", ".join(r.name for r in runs[:20]) or "none yet"
-            raise NotFoundError(f"no complete run matches '{pattern}'; runs: {names}")
-        for run in matched:
-            chosen.setdefault(run.id, run)
-    return list(chosen.values())
+from mmemo.store.store import Store
 
 
 def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmemo.errors import InputError
-from mmemo.models.params import config_name, format_value, parse_param_grid, parse_value
+from mmemo.params import config_name, format_value, parse_param_grid, parse_value
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,31 @@
+"""Finding runs by name: the run-name and glob resolution that jobs (fusion, predict) and
+reports share."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+import sqlalchemy as sa
+
+from mmemo.errors import NotFoundError
+from mmemo.store.schema import Run
+from mmemo.store.store import Session
+
+
+def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
+    """Complete runs whose names match any of ``patterns`` (shell globs), in pattern order.
+
+    Raises:
+        NotFoundError: a pattern that matches no complete run (listing the runs there are).
+    """
+    with session.orm() as orm:
+        runs = list(orm.scalars(sa.select(Run).where(Run.status == "complete").order_by(Run.id)))
+    chosen: dict[int, Run] = {}
+    for pattern in patterns:
+        matched = [r for r in runs if fnmatchcase(r.name, pattern)]
+        if not matched:
+            names = ", ".join(r.name for r in runs[:20]) or "none yet"
+            raise NotFoundError(f"no complete run matches '{pattern}'; runs: {names}")
+        for run in matched:
+            chosen.setdefault(run.id, run)
+    return list(chosen.values())
