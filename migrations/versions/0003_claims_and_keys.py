@@ -35,17 +35,16 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         for child, (column, parent) in _CHILDREN.items():
-            op.execute(
-                f"DELETE FROM {child} WHERE {column} NOT IN (SELECT id FROM {parent})"
-            )
+            op.execute(f"DELETE FROM {child} WHERE {column} NOT IN (SELECT id FROM {parent})")
             op.create_foreign_key(f"fk_{child}_{parent}", child, parent, [column], ["id"])
         return
     for child, (column, parent) in _CHILDREN.items():
-        _rebuild_with_key(bind, child, column, parent)
+        _rebuild(bind, child, (column, parent))
 
 
-def _rebuild_with_key(bind: sa.Connection, child: str, column: str, parent: str) -> None:
-    """Recreate ``child`` with a foreign key on ``column`` (DuckDB has no ADD CONSTRAINT)."""
+def _rebuild(bind: sa.Connection, child: str, key: tuple[str, str] | None) -> None:
+    """Recreate ``child`` with a foreign key ``key`` = (column, parent table), or without one
+    (DuckDB can neither add nor drop a constraint of an existing table)."""
     columns = [
         (row[0], row[1], row[2])
         for row in bind.exec_driver_sql(
@@ -71,19 +70,22 @@ def _rebuild_with_key(bind: sa.Connection, child: str, column: str, parent: str)
         for name, kind, nullable in columns
     ]
     definitions.append(f"PRIMARY KEY ({', '.join(keys)})")
-    definitions.append(f'FOREIGN KEY ("{column}") REFERENCES "{parent}" (id)')
+    keep = ""
+    if key is not None:
+        column, parent = key
+        definitions.append(f'FOREIGN KEY ("{column}") REFERENCES "{parent}" (id)')
+        keep = f'WHERE "{column}" IN (SELECT id FROM "{parent}")'
     bind.exec_driver_sql(f'CREATE TABLE "{child}" ({", ".join(definitions)})')
-    bind.exec_driver_sql(
-        f'INSERT INTO "{child}" ({names}) SELECT {names} FROM "{saved}" '
-        f'WHERE "{column}" IN (SELECT id FROM "{parent}")'
-    )
+    bind.exec_driver_sql(f'INSERT INTO "{child}" ({names}) SELECT {names} FROM "{saved}" {keep}')
     bind.exec_driver_sql(f'DROP TABLE "{saved}"')
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        for child, (_, parent) in _CHILDREN.items():
+    for child, (_, parent) in _CHILDREN.items():
+        if bind.dialect.name == "postgresql":
             op.drop_constraint(f"fk_{child}_{parent}", child, type_="foreignkey")
+        else:
+            _rebuild(bind, child, None)
     for table in _HOLDERS:
         op.drop_column(table, "job")

@@ -96,7 +96,7 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
     try:
         assert migrate.current(engine) is None
         applied = migrate.upgrade(engine)
-        assert applied == ["registry 0001", "registry 0002"]  # in order, oldest first
+        assert applied == ["registry 0001", "registry 0002", "registry 0003"]  # oldest first
         assert applied[-1] == f"registry {migrate.head()}"
         assert migrate.current(engine) == migrate.head()
         assert migrate.upgrade(engine) == []
@@ -111,6 +111,54 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
         assert not (set(REGISTRY_TABLES) & set(sa.inspect(engine).get_table_names()))
         migrate.upgrade(engine)
         assert migrate.current(engine) == migrate.head()
+    finally:
+        engine.dispose()
+
+
+def _upgrade_to(engine: sa.Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrations_dir()))
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp_path):
+    """A registry made at 0002 (the release before claims recorded a scheduler job) upgrades:
+    its runs and folds stay, a fold whose run is gone (left by an interrupted job) goes, and
+    a fold can no longer point at a missing run."""
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'registry.duckdb'}")
+    try:
+        _upgrade_to(engine, "0002")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (name, kind, model, params, inputs, scheme, clips, classes, "
+                "score_kind, status, fold_seconds, artefacts, code_version, versions, device, "
+                "pid, host, created_at) VALUES ('r', 'train', 'svc', '{}', '{}', 'luna2022', "
+                "'all', '[1, 2]', 'probs', 'running', '[]', '[]', 'mmemo 0.1.0', '{}', 'cpu', "
+                "7, 'h', now())"
+            )
+            run_id = conn.exec_driver_sql("SELECT id FROM runs").scalar_one()
+            for owner, fold in ((run_id, 0), (run_id, 1), (run_id + 100, 0)):
+                conn.exec_driver_sql(
+                    "INSERT INTO run_folds (run_id, fold, status, pid, host, created_at) "
+                    f"VALUES ({owner}, {fold}, 'running', 7, 'h', now())"
+                )
+        assert migrate.upgrade(engine) == ["registry 0003"]
+        with engine.begin() as conn:
+            folds = conn.exec_driver_sql("SELECT run_id, fold, job FROM run_folds ORDER BY 2")
+            assert folds.fetchall() == [(run_id, 0, None), (run_id, 1, None)]
+            assert conn.exec_driver_sql("SELECT job FROM runs").fetchall() == [(None,)]
+        with pytest.raises(sa.exc.DBAPIError, match="foreign key"), engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO run_folds (run_id, fold, status, created_at) "
+                f"VALUES ({run_id + 100}, 0, 'running', now())"
+            )
+        with pytest.raises(sa.exc.DBAPIError, match="foreign key"), engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
+                "created_at) VALUES (1, 0, 2, 'running', now())"
+            )
     finally:
         engine.dispose()
 
