@@ -44,7 +44,7 @@ class CliResult(NamedTuple):
 @pytest.fixture(scope="session")
 def synth_corpus(tmp_path_factory: pytest.TempPathFactory):
     """A RAVDESS-shaped corpus of actors 1-2 (all 624 of their files), short clips."""
-    from mmemo.testing.synth import create_ravdess
+    from mmemo.corpora.synth import create_ravdess
 
     root = tmp_path_factory.mktemp("synth") / "RAVDESS"
     return create_ravdess(root, actors=SYNTH_ACTORS, seconds=SYNTH_SECONDS)

@@ -107,7 +107,7 @@ def synth_ravdess(
 
     Example: `mmemo synth ravdess ./synth --actors 4`
     """
-    from mmemo.testing.synth import create_ravdess, write_archives
+    from mmemo.corpora.synth import create_ravdess, write_archives
 
     corpus = create_ravdess(out, actors=actors, seed=seed, seconds=seconds)
     console.print(f"wrote {len(corpus.files)} files to {corpus.root}")

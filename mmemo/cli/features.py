@@ -18,7 +18,7 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     ingest_app.command("openface")(ingest_openface)
     import_app.command("features")(import_features)
     plot_app.command("aus")(plot_aus)
-    from mmemo.cli.runs import plot_runs
+    from mmemo.cli.reports import plot_runs
 
     plot_app.command("runs")(plot_runs)
     app.add_typer(import_app, name="import")
@@ -188,7 +188,7 @@ def plot_aus(
     ] = None,
 ) -> None:
     """Plot the 17 AU intensity curves of one clip over time (the paper's Figure 3)."""
-    from mmemo.features.aus import plot_clip_aus
+    from mmemo.reports.figures import plot_clip_aus
 
     path = plot_clip_aus(open_store(ctx), clip, out, features=features)
     console.print(f"wrote {path}")

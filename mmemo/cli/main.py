@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mmemo.cli import corpus, demo, features, runs, store
+from mmemo.cli import corpus, demo, features, predict, reports, store, train
 from mmemo.cli.common import StoreOpt, err_console
 
 app = typer.Typer(
@@ -29,7 +29,13 @@ def _global(ctx: typer.Context, store_dir: StoreOpt = None) -> None:
 
 store.register(app)
 corpus.register(app)
-runs.register(app)
+train.register(app)
+# Top-level commands of several files, in the order `mmemo --help` lists them.
+app.command()(reports.report)
+app.command()(train.fuse)
+app.command()(reports.compare)
+app.command()(predict.predict)
+app.command()(reports.export)
 demo.register(app)
 features.register(app, corpus.ingest_app)
 

@@ -1,8 +1,8 @@
-"""Action Unit frames read back from the store."""
+"""Action Unit frames read back from the store: the intensity curves of one clip."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
@@ -14,10 +14,37 @@ from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Store
 
 
-def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = None) -> Path:
-    """Draw the AU intensity curves of ``clip`` from an AU frame set into ``out``."""
-    from mmemo.reports.figures import plot_aus
+@dataclass
+class ClipAus:
+    """The AU intensity curves of one clip.
 
+    Attributes:
+        clip: Clip id.
+        features: The AU frame set they come from, as ``NAME@VERSION``.
+        times: Frame times in seconds, shape ``(T,)``.
+        curves: ``{AUxx_r: intensities}`` (0-5), the 17 intensity AUs, each of shape ``(T,)``.
+    """
+
+    clip: str
+    features: str
+    times: np.ndarray
+    curves: dict[str, np.ndarray]
+
+
+def clip_aus(store: Store, clip: str, *, features: str | None = None) -> ClipAus:
+    """Read the AU intensity curves of ``clip`` from an AU frame set.
+
+    Args:
+        store: The store.
+        clip: Clip id.
+        features: AU frame set ``NAME[@V]``; default: the newest complete one.
+
+    Returns:
+        The clip's curves, frames in order.
+
+    Raises:
+        NotFoundError: no AU frame set in the store, or the clip has no frames in it.
+    """
     with store.session() as s:
         if features is None:
             with s.orm() as orm:
@@ -40,4 +67,4 @@ def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = 
         raise NotFoundError(f"clip '{clip}' has no frames in feature set {features}")
     data = np.array(rows, dtype=np.float64)
     curves = {name: data[:, i + 1] for i, name in enumerate(AU_INTENSITY_COLUMNS)}
-    return plot_aus(data[:, 0], curves, out, title=f"{clip} ({features})")
+    return ClipAus(clip, features, data[:, 0], curves)

@@ -1,5 +1,6 @@
 """Figures in the style of Luna-Jiménez et al. (2022): confusion matrices (Figures 5, 6, 8),
-accuracy with 95% CI per run (Figure 7) and Action-Unit intensity curves of a clip (Figure 3).
+accuracy with 95% CI per run (Figure 7) and Action-Unit intensity curves of a clip (Figure 3),
+from arrays or, for a clip's AUs, straight from the store (:func:`plot_clip_aus`).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
 through ``pyplot``: no screen, no global backend switch, no figure left open. The output format
@@ -11,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -19,7 +21,10 @@ from matplotlib.figure import Figure
 
 from mmemo.errors import InputError
 from mmemo.reports.metrics import RunSummary
-from mmemo.reports.tables import RunRow
+from mmemo.reports.rows import RunRow
+
+if TYPE_CHECKING:
+    from mmemo.store.store import Store
 
 #: Output formats, by file suffix.
 SUFFIXES: tuple[str, ...] = (".png", ".pdf")
@@ -123,7 +128,7 @@ def plot_runs(
     """Bar chart of mean accuracy with 95% CI error bars per run (paper's Figure 7).
 
     Args:
-        summaries: Runs in display order; a :class:`~mmemo.reports.tables.RunRow` is labelled
+        summaries: Runs in display order; a :class:`~mmemo.reports.rows.RunRow` is labelled
             by its model and hyper-parameters and coloured by its group (ungrouped rows grey;
             literature rows hatched, without error bar).
         out: Output file; ``.png`` or ``.pdf``.
@@ -223,3 +228,25 @@ def plot_aus(
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, ncols=1)
     ax.grid(alpha=0.3)
     return _save(fig, out)
+
+
+def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = None) -> Path:
+    """Draw the AU intensity curves of ``clip`` from an AU frame set into ``out``.
+
+    Args:
+        store: The store.
+        clip: Clip id.
+        out: Output file; ``.png`` or ``.pdf``.
+        features: AU frame set ``NAME[@V]``; default: the newest complete one.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        NotFoundError: no AU frame set, or the clip has no frames in it.
+        InputError: unsupported suffix.
+    """
+    from mmemo.features.aus import clip_aus
+
+    aus = clip_aus(store, clip, features=features)
+    return plot_aus(aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})")

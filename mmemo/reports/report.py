@@ -11,7 +11,7 @@ import numpy as np
 from mmemo.errors import InputError, NotFoundError
 from mmemo.params import format_value
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
-from mmemo.reports.tables import RunRow
+from mmemo.reports.rows import RunRow
 from mmemo.resources import read_sql
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
@@ -61,8 +61,8 @@ def _inputs_label(run: Run) -> str:
 def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, RunSummary]]:
     """(run, summary) of every complete run matching ``patterns``."""
     # The metrics depend on each fold's confusion matrix only, so the store counts the
-    # (true, predicted) pairs and Python rebuilds label arrays from the counts: a few hundred
-    # rows cross over instead of one per test clip and run.
+    # (true, predicted) pairs and the metrics take the counts as they are: a few hundred rows
+    # cross over instead of one per test clip and run.
     with store.session() as s:
         runs = resolve_runs(s, patterns)
         rows = s.fetch(
@@ -80,8 +80,9 @@ def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, Run
         folds = [
             FoldPredictions(
                 fold=fold,
-                y_true=np.repeat([t for t, _, _ in pairs], [n for _, _, n in pairs]) - 1,
-                y_pred=np.repeat([p for _, p, _ in pairs], [n for _, _, n in pairs]) - 1,
+                y_true=np.array([t for t, _, _ in pairs]) - 1,
+                y_pred=np.array([p for _, p, _ in pairs]) - 1,
+                counts=np.array([n for _, _, n in pairs]),
             )
             for fold, pairs in sorted(per_run[run.id].items())
         ]

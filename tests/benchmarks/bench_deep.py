@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 from mmemo.corpora.ingest import ingest_ravdess
+from mmemo.corpora.synth import create_ravdess
 from mmemo.features.openface import ingest_openface
 from mmemo.models.bilstm import train_bilstm
 from mmemo.models.wav2vec2_finetune import FinetuneConfig, finetune
 from mmemo.store.store import Store
-from mmemo.testing.synth import create_ravdess
 from mmemo.testing.tiny_models import build_tiny_wav2vec2
 
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from mmemo.corpora.ingest import ingest_ravdess
+from mmemo.corpora.synth import create_ravdess
 from mmemo.store.store import Store
-from mmemo.testing.synth import create_ravdess
 
 
 def main() -> None:

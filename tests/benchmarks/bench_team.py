@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mmemo.corpora.ingest import ingest_ravdess
+from mmemo.corpora.synth import create_ravdess
 from mmemo.jobs.static import train_static
 from mmemo.reports.report import report_rows
 from mmemo.store.store import Store
 from mmemo.testing.servers import postgres_server, s3_server
 from mmemo.testing.stores import TeamBackends
-from mmemo.testing.synth import create_ravdess
 
 QUERIES = {
     "count clips": "SELECT count(*) FROM clips",

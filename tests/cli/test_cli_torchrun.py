@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("torch")
 
 from mmemo.corpora.ingest import ingest_ravdess  # noqa: E402
+from mmemo.corpora.synth import create_ravdess  # noqa: E402
 from mmemo.store.store import Store  # noqa: E402
-from mmemo.testing.synth import create_ravdess  # noqa: E402
 from mmemo.testing.tiny_models import build_tiny_wav2vec2  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmemo.corpora.ravdess import corpus_names, parse_name
-from mmemo.testing.synth import write_archives
+from mmemo.corpora.synth import write_archives
 
 
 def clips_rows(store, where: str = "TRUE", table: str = "clips") -> list[dict]:

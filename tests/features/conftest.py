@@ -24,7 +24,7 @@ FEAT_SECONDS = 0.3
 @pytest.fixture(scope="session")
 def feat_corpus(tmp_path_factory: pytest.TempPathFactory):
     """Synthetic RAVDESS of actors 1-2 with OpenFace CSVs (416 video files, 624 files)."""
-    from mmemo.testing.synth import create_ravdess
+    from mmemo.corpora.synth import create_ravdess
 
     root = tmp_path_factory.mktemp("feat-synth") / "RAVDESS"
     return create_ravdess(root, actors=FEAT_ACTORS, seconds=FEAT_SECONDS)

@@ -30,9 +30,9 @@ def test_demo_with_two_actors(cli, tmp_path):
 @pytest.mark.slow
 def test_demo_without_deep_models(cli, tmp_path, monkeypatch):
     """The static part of the loop alone (bi-LSTM and fine-tune stubbed out)."""
-    import mmemo.demo
+    import mmemo.demo.loop
 
-    monkeypatch.setattr(mmemo.demo, "_deep_models", lambda *a, **k: [])
+    monkeypatch.setattr(mmemo.demo.loop, "_deep_models", lambda *a, **k: [])
     store_dir = tmp_path / "demo-store"
     result = cli("demo", "--store", store_dir, "--actors", "2")
     _check_demo(result, store_dir, ["aus-svc", "aus-mlp"])

@@ -7,7 +7,7 @@ import pytest
 
 from mmemo.errors import InputError
 from mmemo.reports.figures import plot_aus, plot_confusion, plot_runs
-from mmemo.reports.tables import RunRow, baseline_rows
+from mmemo.reports.rows import RunRow, baseline_rows
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 AU_NAMES = [f"AU{n:02d}_r" for n in (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)]

@@ -125,6 +125,37 @@ def test_folds_are_sorted_and_labels_default_to_emotions(make_folds) -> None:
     assert list(s.per_class) == list(EMOTIONS)
 
 
+def test_counts_give_the_numbers_of_the_clips_they_stand_for(make_folds) -> None:
+    """The report sends distinct (true, predicted) pairs with their clip counts."""
+    folds = make_folds(0.6, seed=4)
+    counted = []
+    for f in folds:
+        pairs, n = np.unique(np.stack([f.y_true, f.y_pred]), axis=1, return_counts=True)
+        counted.append(FoldPredictions(f.fold, pairs[0], pairs[1], counts=n))
+    a, b = summarize("clips", folds), summarize("counts", counted)
+    assert b.n == a.n == sum(f.y_true.size for f in folds)
+    assert np.array_equal(a.fold_confusion, b.fold_confusion)
+    assert (b.accuracy, b.ci95, b.uar, b.macro_f1, b.folds) == (
+        a.accuracy,
+        a.ci95,
+        a.uar,
+        a.macro_f1,
+        a.folds,
+    )
+    assert b.to_json(per_class=True)["per_class"] == a.to_json(per_class=True)["per_class"]
+
+
+def test_zero_counts_stand_for_no_clip() -> None:
+    # Class 2 only appears with count 0: it must not enter macro-F1's label set (F1 0 there).
+    y_true, y_pred = np.array([0, 0, 1]), np.array([0, 1, 1])
+    plain = summarize("r", [FoldPredictions(0, y_true, y_pred)], n_classes=3)
+    zero = np.array([1, 1, 1, 0])
+    pairs = FoldPredictions(0, np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), zero)
+    counted = summarize("r", [pairs], n_classes=3)
+    assert counted.macro_f1 == plain.macro_f1 == pytest.approx((2 / 3 + 2 / 3) / 2 * 100)
+    assert counted.n == 3
+
+
 @pytest.mark.parametrize(
     ("folds", "message"),
     [
@@ -135,6 +166,18 @@ def test_folds_are_sorted_and_labels_default_to_emotions(make_folds) -> None:
         (
             [FoldPredictions(0, np.array([0]), np.array([0]))] * 2,
             "fold numbers repeat",
+        ),
+        (
+            [FoldPredictions(0, np.array([0, 1]), np.array([0, 1]), counts=np.array([2]))],
+            "one clip count per label",
+        ),
+        (
+            [FoldPredictions(0, np.array([0, 1]), np.array([0, 1]), counts=np.array([2, -1]))],
+            "non-negative whole numbers",
+        ),
+        (
+            [FoldPredictions(0, np.array([0]), np.array([1]), counts=np.array([0]))],
+            "no test clips",
         ),
     ],
 )

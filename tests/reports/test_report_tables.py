@@ -10,7 +10,8 @@ from rich.console import Console
 
 from mmemo.errors import InputError
 from mmemo.reports.metrics import zeror
-from mmemo.reports.tables import RunRow, baseline_rows, best_rows, latex_escape, render
+from mmemo.reports.rows import RunRow, baseline_rows, best_rows
+from mmemo.reports.tables import latex_escape, render
 
 
 @pytest.fixture()

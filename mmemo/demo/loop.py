@@ -1,4 +1,4 @@
-"""``mmemo demo``: the whole loop on a synthetic corpus, from nothing to a paper-style report."""
+"""The demo loop: synth → init → ingest → train → fuse → report, on a synthetic corpus."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mmemo.progress import Progress
-from mmemo.reports.tables import RunRow
+from mmemo.reports.rows import RunRow
 
 Say = Callable[[str], None]
 
@@ -39,14 +39,15 @@ def run_demo(
     is installed. Running again on the same folder reuses corpus and store and adds new runs.
     """
     from mmemo.corpora.ingest import ingest_ravdess
+    from mmemo.corpora.synth import create_ravdess
     from mmemo.features.openface import ingest_openface
     from mmemo.jobs.fusion import fuse_runs
     from mmemo.jobs.static import train_static_grid
     from mmemo.reports.figures import plot_confusion
     from mmemo.reports.report import report_rows
-    from mmemo.reports.tables import baseline_rows, render
+    from mmemo.reports.rows import baseline_rows
+    from mmemo.reports.tables import render
     from mmemo.store.store import Store
-    from mmemo.testing.synth import create_ravdess
 
     started = time.perf_counter()
     scheme = f"kfold:2:{seed}"  # two actor-disjoint folds keep the demo quick
@@ -104,8 +105,8 @@ def run_demo(
 def _deep_models(
     store, store_dir: Path, tag: str, scheme: str, seed: int, say, progress, actors: int
 ) -> list[str]:
+    from mmemo.demo.tiny_wav2vec2 import build_tiny_wav2vec2
     from mmemo.jobs.deep import train_bilstm_job, train_finetune_job
-    from mmemo.testing.tiny_models import build_tiny_wav2vec2
 
     say(f"train bilstm --features aus --param max_epochs=10 --name aus-bilstm{tag}")
     train_bilstm_job(

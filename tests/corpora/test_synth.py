@@ -13,8 +13,7 @@ import pytest
 import soundfile as sf
 
 from mmemo.corpora.ravdess import corpus_names, parse_name
-from mmemo.errors import InputError, NotFoundError
-from mmemo.testing.synth import (
+from mmemo.corpora.synth import (
     AU_INTENSITY_COLUMNS,
     AU_PRESENCE_COLUMNS,
     AU_PROTOTYPES,
@@ -23,6 +22,7 @@ from mmemo.testing.synth import (
     create_ravdess,
     write_archives,
 )
+from mmemo.errors import InputError, NotFoundError
 
 ACTORS = (17, 18)  # a man and a woman; actor 18 recorded no song
 SECONDS = 0.3

@@ -1,0 +1,118 @@
+"""Result commands: ``mmemo report``, ``compare``, ``export`` and ``plot runs``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mmemo.cli.common import OutOpt, console, emit, err_console, open_store, to_json
+from mmemo.errors import InputError
+
+
+def report(
+    ctx: typer.Context,
+    runs: Annotated[list[str], typer.Argument(help="Run names or globs, e.g. 'svc/*'.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="table, markdown, latex, csv or json.")
+    ] = "table",
+    per_class: Annotated[
+        bool, typer.Option("--per-class", help="Add per-emotion precision, recall, accuracy.")
+    ] = False,
+    baselines: Annotated[
+        bool, typer.Option("--baselines", help="Add ZeroR and the human-perception rows.")
+    ] = False,
+    confusion: Annotated[
+        Path | None,
+        typer.Option(help="Write the average confusion matrix over folds (one run) as a figure."),
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """Accuracy (mean over folds, % ± 95% CI), UAR and macro-F1 of runs, in paper form.
+
+    Examples:
+
+    * `mmemo report zeror`
+
+    * `mmemo report 'svc/*' 'knn/*' --baselines --format latex --out table2.tex`
+
+    * `mmemo report fusion --per-class --confusion fusion.png`
+    """
+    from mmemo.reports.report import report_rows
+    from mmemo.reports.rows import baseline_rows
+    from mmemo.reports.tables import render
+
+    rows = report_rows(open_store(ctx), runs)
+    if baselines:
+        rows = baseline_rows([r.summary for r in rows if r.summary is not None]) + rows
+    if confusion is not None:
+        from mmemo.reports.figures import plot_confusion
+
+        measured = [r.summary for r in rows if r.summary is not None and r.ranked]
+        if len(measured) != 1:
+            raise InputError(f"--confusion draws one run; {len(measured)} match")
+        err_console.print(f"wrote {plot_confusion(measured[0], confusion)}")
+    rendered = render(rows, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
+    if isinstance(rendered, str):
+        emit(rendered, out)
+    else:
+        console.print(rendered)
+
+
+def export(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run name.")],
+    out: Annotated[Path, typer.Option(help="Output file.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+) -> None:
+    """Export a run's posteriors with clip metadata, for analysis elsewhere.
+
+    Example: `mmemo export fusion --format csv --out fusion.csv`
+    """
+    from mmemo.reports.report import export_run
+
+    n = export_run(open_store(ctx), run, out, fmt)
+    console.print(f"wrote {n} row(s) to {out}")
+
+
+def compare(
+    ctx: typer.Context,
+    run_a: Annotated[str, typer.Argument(help="First run.")],
+    run_b: Annotated[str, typer.Argument(help="Second run.")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Paired significance of two runs on the same test clips: McNemar's exact test and a
+    paired bootstrap 95% CI of the accuracy difference.
+
+    Example: `mmemo compare fusion audio-ft`
+    """
+    from mmemo.reports.report import compare_runs
+
+    c = compare_runs(open_store(ctx), run_a, run_b)
+    if fmt == "json":
+        emit(to_json(c.to_json()), None)
+        return
+    console.print(
+        f"{c.n} shared test clips (accuracy pooled over folds): "
+        f"{c.run_a} {c.accuracy_a:.2f} %, {c.run_b} {c.accuracy_b:.2f} %\n"
+        f"only {c.run_a} right: {c.only_a}, only {c.run_b} right: {c.only_b}; "
+        f"McNemar exact p = {c.p_value:.4g}\n"
+        f"difference {c.diff:+.2f} points, paired bootstrap 95% CI [{c.diff_low:+.2f}, "
+        f"{c.diff_high:+.2f}]"
+    )
+
+
+def plot_runs(
+    ctx: typer.Context,
+    runs: Annotated[list[str], typer.Argument(help="Run names or globs.")],
+    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+) -> None:
+    """Accuracy bars with 95% CI of runs (the paper's Figure 7).
+
+    Example: `mmemo plot runs 'svc/*' fusion --out runs.png`
+    """
+    from mmemo.reports.figures import plot_runs as draw
+    from mmemo.reports.report import report_rows
+
+    console.print(f"wrote {draw(report_rows(open_store(ctx), runs), out)}")
