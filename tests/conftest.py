@@ -1,8 +1,11 @@
-"""Shared fixtures: temporary stores, a small synthetic RAVDESS corpus, the CLI in-process.
+"""Shared fixtures: temporary stores, the one synthetic RAVDESS corpus, the tiny wav2vec2
+checkpoints, the CLI in-process and the store-state helper that every test directory uses.
 
 Stores are built once per session and restored before each test. A restored store lives at the
-same path as the one it was built at, because a DuckLake catalog records its data folder. Each
-store fixture comes in two backends: ``local`` and ``team`` (PostgreSQL + S3, see ``backend``).
+same path as the one it was built at, because a DuckLake catalog records its data folder: the
+ingested, AU, ZeroR stores (and the stores of ``fusion/conftest.py``) share one folder, so a
+test takes one of them. Each store fixture comes in two backends: ``local`` and ``team``
+(PostgreSQL + S3, see ``backend``); the ``team`` variants are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import pytest
 
 from mmemo.testing.stores import TeamBackends, init_store, restorable
 
-#: Store backends every store fixture is parametrised over (see ``backend``).
-BACKENDS = ["local", "team"]
+#: Store backends every store fixture is parametrised over (see ``backend``); the team variants
+#: start PostgreSQL and S3 servers and copy databases, so they belong to the slow lane.
+BACKENDS = ["local", pytest.param("team", marks=pytest.mark.slow)]
 
 #: Actors of the session's synthetic corpus (2 actors: 624 files; luna2022 folds 4 and 0).
 SYNTH_ACTORS = 2
 SYNTH_SECONDS = 0.4
+#: The full-AV speech videos' OpenFace CSVs (the clips of ``--clips av-speech``).
+AV_SPEECH_CSVS = "01-01-*.csv"
 
 
 class CliResult(NamedTuple):
@@ -43,7 +49,8 @@ class CliResult(NamedTuple):
 
 @pytest.fixture(scope="session")
 def synth_corpus(tmp_path_factory: pytest.TempPathFactory):
-    """A RAVDESS-shaped corpus of actors 1-2 (all 624 of their files), short clips."""
+    """A RAVDESS-shaped corpus of actors 1-2 (all 624 of their files, 416 videos with OpenFace
+    CSVs), short clips: the one synthetic corpus of the test suite."""
     from mmemo.corpora.synth import create_ravdess
 
     root = tmp_path_factory.mktemp("synth") / "RAVDESS"
@@ -77,6 +84,37 @@ def backend(request: pytest.FixtureRequest) -> TeamBackends | None:
 
 
 @pytest.fixture(scope="session")
+def tiny_w2v2(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Path]:
+    """Tiny wav2vec2 checkpoints (seed 0) by ``stable_layer_norm``: ``True`` is the large/XLSR
+    flavour (layer norm, attention mask), ``False`` the base flavour (group norm, no mask).
+    Tests read them and never write into them."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from mmemo.testing.tiny_models import build_tiny_wav2vec2
+
+    base = tmp_path_factory.mktemp("tiny-w2v2")
+    return {
+        flag: build_tiny_wav2vec2(base / ("large" if flag else "base"), stable_layer_norm=flag)
+        for flag in (True, False)
+    }
+
+
+@pytest.fixture()
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread for a test: tiny models gain nothing from intra-op threads and
+    lose a lot on a busy machine. Does nothing without torch."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
 def _fresh_store_restore(tmp_path_factory: pytest.TempPathFactory, backend) -> Callable[[], Path]:
     base = tmp_path_factory.mktemp("fresh")
     work = base / "store"
@@ -95,6 +133,20 @@ def _ingested_store_restore(
     report = ingest_ravdess(init_store(work, backend), [synth_corpus.root])
     assert report.added == len(synth_corpus.files)
     return restorable(work, base / "template", backend)
+
+
+@pytest.fixture(scope="session")
+def _aus_store_restore(_ingested_store_restore, synth_corpus, backend) -> Callable[[], Path]:
+    """Template: the ingested store plus the AU frame set ``aus`` (the 120 av-speech clips)."""
+    from mmemo.features.openface import ingest_openface
+    from mmemo.store.store import Store
+
+    work = _ingested_store_restore()  # shares the ingested store's path (see module docstring)
+    report = ingest_openface(
+        Store.open(work), [str(synth_corpus.openface_dir / AV_SPEECH_CSVS)], name="aus"
+    )
+    assert report.clips == 120
+    return restorable(work, work.parent / "aus-template", backend)
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +185,23 @@ def ingested_store(_ingested_store_restore):
     from mmemo.store.store import Store
 
     return Store.open(_ingested_store_restore())
+
+
+@pytest.fixture()
+def ingested_store_reset(_ingested_store_restore) -> Callable[[], Any]:
+    """``reset()``: put the ingested store back as it was and return it (a second fresh copy
+    within one test, at the same path)."""
+    from mmemo.store.store import Store
+
+    return lambda: Store.open(_ingested_store_restore())
+
+
+@pytest.fixture()
+def aus_store(_aus_store_restore):
+    """The ingested store plus the AU frame set ``aus`` (120 clips); no runs, no schemes."""
+    from mmemo.store.store import Store
+
+    return Store.open(_aus_store_restore())
 
 
 @pytest.fixture()

@@ -13,9 +13,7 @@ import pytest
 pytest.importorskip("torch")
 
 from mmemo.corpora.ingest import ingest_ravdess  # noqa: E402
-from mmemo.corpora.synth import create_ravdess  # noqa: E402
 from mmemo.store.store import Store  # noqa: E402
-from mmemo.testing.tiny_models import build_tiny_wav2vec2  # noqa: E402
 
 
 def _free_port() -> int:
@@ -25,11 +23,12 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_finetune_with_two_processes_stores_one_complete_run(tmp_path: Path) -> None:
-    corpus = create_ravdess(tmp_path / "corpus", actors=2, seconds=0.3, openface=False)
+def test_finetune_with_two_processes_stores_one_complete_run(
+    tmp_path: Path, synth_corpus, tiny_w2v2: dict[bool, Path]
+) -> None:
     store = Store.init(tmp_path / "store")
-    ingest_ravdess(store, [corpus.root])
-    tiny = build_tiny_wav2vec2(tmp_path / "tiny")
+    ingest_ravdess(store, [synth_corpus.root])
+    tiny = tiny_w2v2[True]
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
         f"--master_port={_free_port()}", "-m", "mmemo", "--store", str(store.root),

@@ -271,7 +271,7 @@ def _set_pid(store, name: str, pid: int) -> None:
 
 @pytest.mark.slow
 def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
-    feat_store_reset, tiny_w2v2, monkeypatch, one_torch_thread
+    ingested_store_reset, tiny_w2v2, monkeypatch, one_torch_thread
 ):
     import mmemo.features.embed as embed_mod
 
@@ -279,7 +279,7 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
     where = ACTOR_1 + " AND emotion <= 5"
     kwargs = {"name": "r", "clips": where, "chunk": 3, "frames": True}
 
-    store = feat_store_reset()
+    store = ingested_store_reset()
     full = embed_mod.embed_clips(store, tiny, **kwargs)
     assert not full.resumed and full.computed == full.clips == 9
     want = _rows(store, "r")
@@ -289,7 +289,7 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
             "ORDER BY clip_id, frame"
         )
 
-    store = feat_store_reset()
+    store = ingested_store_reset()
     real_commit = embed_mod._commit
     calls = []
 

@@ -144,13 +144,13 @@ def test_default_columns_are_every_numeric_column_but_the_id(luna_store, store_c
     assert "every numeric column but the id" in " ".join(import_features.__doc__.split())
 
 
-def test_unknown_clip_ids_are_listed_or_skipped(feat_store, store_cli, feat_state):
+def test_unknown_clip_ids_are_listed_or_skipped(feat_store, store_cli, store_state):
     _, rows = _luna_rows()
     known = {r["name"] for r in rows if r["name"].endswith(("-01", "-02"))}  # actors 1 and 2
     unknown = [r["name"] for r in rows if r["name"] not in known]
     assert len(known) == 120
 
-    before = feat_state(feat_store)
+    before = store_state(feat_store)
     result = store_cli(
         feat_store,
         "import",
@@ -169,7 +169,7 @@ def test_unknown_clip_ids_are_listed_or_skipped(feat_store, store_cli, feat_stat
     assert ", ".join(unknown[:5]) in text
     assert f"and {len(unknown) - 5} more" in text
     assert "--skip-unknown" in text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
 
     skipped = store_cli(
         feat_store,
@@ -204,24 +204,24 @@ def _small_csv(path: Path, rows: list[dict[str, str]], *, sep: str = ",") -> Pat
     return path
 
 
-def test_nan_value_is_an_error_naming_the_clip(luna_store, store_cli, feat_state, tmp_path):
+def test_nan_value_is_an_error_naming_the_clip(luna_store, store_cli, store_state, tmp_path):
     _, rows = _luna_rows()
     spoiled = [dict(r) for r in rows[:4]]
     spoiled[2]["AU02_r"] = "NaN"
     path = _small_csv(tmp_path / "nan.csv", spoiled)
-    before = feat_state(luna_store)
+    before = store_state(luna_store)
     result = store_cli(luna_store, "import", "features", path, "--name", "bad")
     assert result.code == 2
     assert "nan.csv" in result.err_text and "NaN" in result.err_text
     assert spoiled[2]["name"] in result.err_text and "row 4" in result.err_text
-    assert feat_state(luna_store) == before
+    assert store_state(luna_store) == before
 
     empty = [dict(r) for r in rows[:4]]
     empty[1]["AU01_r"] = ""
     path = _small_csv(tmp_path / "empty.csv", empty)
     result = store_cli(luna_store, "import", "features", path, "--name", "bad")
     assert result.code == 2 and "empty.csv" in result.err_text
-    assert feat_state(luna_store) == before
+    assert store_state(luna_store) == before
 
 
 def test_guessed_id_column_extension_and_sep(luna_store, store_cli, tmp_path):

@@ -124,11 +124,11 @@ def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -
 
 
 def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
-    feat_store, store_cli, feat_corpus, tmp_path
+    feat_store, store_cli, synth_corpus, tmp_path
 ):
     from mmemo.features.sets import load_clip_vectors, load_sequences
 
-    files = _some(feat_corpus, 10)
+    files = _some(synth_corpus, 10)
     folder = _copy(files, tmp_path / "of")
     expected = {_stem(f): _read(f) for f in files}
     total = sum(len(t["frame"]) for t in expected.values())
@@ -166,18 +166,18 @@ def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     assert out.stat().st_size > 1000
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a clip the set does not hold
-    stranger = next(c for c in feat_corpus.stems if c.startswith("01-") and c not in expected)
+    stranger = next(c for c in synth_corpus.stems if c.startswith("01-") and c not in expected)
     missing = store_cli(feat_store, "plot", "aus", stranger, "--out", tmp_path / "none.png")
     assert missing.code == 2 and stranger in missing.err_text
     assert not (tmp_path / "none.png").exists()
 
 
 @pytest.mark.slow
-def test_ingest_openface_whole_synthetic_corpus(feat_store, store_cli, feat_corpus):
-    expected = {_stem(f): _read(f) for f in feat_corpus.openface_files}
+def test_ingest_openface_whole_synthetic_corpus(feat_store, store_cli, synth_corpus):
+    expected = {_stem(f): _read(f) for f in synth_corpus.openface_files}
     assert len(expected) == 416
     total = sum(len(t["frame"]) for t in expected.values())
-    result = store_cli(feat_store, "ingest", "openface", feat_corpus.openface_dir, "--name", "aus")
+    result = store_cli(feat_store, "ingest", "openface", synth_corpus.openface_dir, "--name", "aus")
     assert result.code == 0, result.err
     assert f"416 clip(s), {total} frame(s)" in result.out_text
     with feat_store.session() as s:
@@ -185,8 +185,8 @@ def test_ingest_openface_whole_synthetic_corpus(feat_store, store_cli, feat_corp
     _check_views(feat_store, "aus", expected)
 
 
-def test_ingest_openface_filters_drop_frames(feat_store, store_cli, feat_corpus, tmp_path):
-    files = _some(feat_corpus, 6, with_dips=True)
+def test_ingest_openface_filters_drop_frames(feat_store, store_cli, synth_corpus, tmp_path):
+    files = _some(synth_corpus, 6, with_dips=True)
     folder = _copy(files, tmp_path / "of")
     expected = {_stem(f): _read(f) for f in files}
     total = sum(len(t["frame"]) for t in expected.values())
@@ -214,8 +214,8 @@ def test_ingest_openface_filters_drop_frames(feat_store, store_cli, feat_corpus,
         assert counts == {c: int(k.sum()) for c, k in kept.items()}
 
 
-def test_ingest_openface_from_a_zip(feat_store, store_cli, feat_corpus, tmp_path):
-    files = _some(feat_corpus, 5)
+def test_ingest_openface_from_a_zip(feat_store, store_cli, synth_corpus, tmp_path):
+    files = _some(synth_corpus, 5)
     expected = {_stem(f): _read(f) for f in files}
     archive = tmp_path / "aus.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -242,9 +242,9 @@ def test_ingest_openface_from_a_zip(feat_store, store_cli, feat_corpus, tmp_path
 
 
 def test_ingest_openface_from_a_glob_and_double_csv_names(
-    feat_store, store_cli, feat_corpus, tmp_path
+    feat_store, store_cli, synth_corpus, tmp_path
 ):
-    files = _some(feat_corpus, 8)
+    files = _some(synth_corpus, 8)
     folder = _copy(files, tmp_path / "dir")
     expected = {_stem(f): _read(f) for f in files}
     prefix = sorted(expected)[0][:2]  # the modality: part of the folder
@@ -264,11 +264,11 @@ def test_ingest_openface_from_a_glob_and_double_csv_names(
 
 
 def test_ingest_openface_mixed_header_layouts_and_crlf(
-    feat_store, store_cli, feat_corpus, tmp_path
+    feat_store, store_cli, synth_corpus, tmp_path
 ):
     """Files of `FeatureExtraction -aus` (AU columns only, no spaces after the commas, Windows
     line endings) next to full-width files: one set with every file's frames."""
-    files = _some(feat_corpus, 4)
+    files = _some(synth_corpus, 4)
     folder = _copy(files[2:], tmp_path / "of")
     keep = {"frame", "face_id", "timestamp", "confidence", "success", *AU_COLUMNS}
     for f in files[:2]:
@@ -284,9 +284,9 @@ def test_ingest_openface_mixed_header_layouts_and_crlf(
 
 
 def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
-    feat_store, store_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, synth_corpus, tmp_path, store_state
 ):
-    files = _some(feat_corpus, 4)
+    files = _some(synth_corpus, 4)
     folder = _copy(files[1:], tmp_path / "of")
 
     def drop_au45_c(header, rows):
@@ -294,12 +294,12 @@ def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
         return header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in rows]
 
     bad = _rewrite(files[0], folder / files[0].name, drop_au45_c)
-    before = feat_state(feat_store)
+    before = store_state(feat_store)
     result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert bad.name in result.err_text
     assert "missing column(s) AU45_c" in result.err_text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
 
     skipped = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
     assert skipped.code == 0, skipped.err
@@ -309,9 +309,9 @@ def test_ingest_openface_missing_au_columns_is_refused_or_skipped(
 
 
 def test_ingest_openface_non_numeric_value_names_file_and_line(
-    feat_store, store_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, synth_corpus, tmp_path, store_state
 ):
-    files = _some(feat_corpus, 3)
+    files = _some(synth_corpus, 3)
     folder = _copy(files[1:], tmp_path / "of")
 
     def spoil(header, rows):
@@ -320,13 +320,13 @@ def test_ingest_openface_non_numeric_value_names_file_and_line(
         return header, rows
 
     bad = _rewrite(files[0], folder / files[0].name, spoil)
-    before = feat_state(feat_store)
+    before = store_state(feat_store)
     result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert bad.name in result.err_text
     assert "line 4" in result.err_text
     assert "AU12_r" in result.err_text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
 
     skipped = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus", "--skip-bad")
     assert skipped.code == 0, skipped.err
@@ -335,39 +335,39 @@ def test_ingest_openface_non_numeric_value_names_file_and_line(
 
 
 def test_ingest_openface_unknown_clip_is_refused(
-    feat_store, store_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, synth_corpus, tmp_path, store_state
 ):
-    files = _some(feat_corpus, 2)
+    files = _some(synth_corpus, 2)
     folder = _copy(files, tmp_path / "of")
     stranger = shutil.copy(files[0], folder / "01-01-03-02-01-01-24.csv")  # actor 24: not ingested
-    before = feat_state(feat_store)
+    before = store_state(feat_store)
     result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2
     assert Path(stranger).name in result.err_text
     assert "01-01-03-02-01-01-24" in result.err_text and "not a video clip" in result.err_text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
 
     # an audio-only clip has no face to track
     audio_only = folder / "03-01-03-02-01-01-01.csv"
     Path(stranger).rename(audio_only)
     result = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert result.code == 2 and audio_only.name in result.err_text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
 
 
 def test_ingest_openface_zip_member_escaping_is_refused(
-    feat_store, store_cli, feat_corpus, tmp_path, feat_state
+    feat_store, store_cli, synth_corpus, tmp_path, store_state
 ):
-    files = _some(feat_corpus, 2)
+    files = _some(synth_corpus, 2)
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(files[0], files[0].name)
         zf.write(files[1], f"../{files[1].name}")
-    before = feat_state(feat_store)
+    before = store_state(feat_store)
     result = store_cli(feat_store, "ingest", "openface", archive, "--name", "aus")
     assert result.code == 2
     assert "escape" in result.err_text and f"../{files[1].name}" in result.err_text
-    assert feat_state(feat_store) == before
+    assert store_state(feat_store) == before
     assert not (tmp_path / files[1].name).exists()
 
 

@@ -65,9 +65,9 @@ def test_two_shards_in_parallel_processes_equal_a_single_run(
 
 @TEAM
 def test_openface_shards_make_the_set_a_single_ingest_makes(
-    feat_store, store_cli, feat_corpus
+    feat_store, store_cli, synth_corpus
 ) -> None:
-    csvs = str(feat_corpus.openface_dir / "01-01-0[1-4]-*.csv")
+    csvs = str(synth_corpus.openface_dir / "01-01-0[1-4]-*.csv")
     first = store_cli(feat_store, "ingest", "openface", csvs, "--name", "aus", "--shard", "0/2")
     assert first.code == 0, first.err
     assert "waits for the other shards" in first.out_text

@@ -49,20 +49,14 @@ def _waves(lengths: tuple[int, ...] = (3000, 8000, 12345, 8000, 5123), seed: int
     return waves
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from intra-op threads, and lose a lot on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+#: Tiny models gain nothing from intra-op threads, and lose a lot on a busy machine.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module", params=list(KINDS), ids=list(KINDS))
-def tiny(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def tiny(request: pytest.FixtureRequest, tiny_w2v2: dict[bool, Path]):
     """(path, embedder, reference model, feature extractor) of one tiny checkpoint."""
-    stable = KINDS[request.param]
-    path = build_tiny_wav2vec2(tmp_path_factory.mktemp(request.param), stable_layer_norm=stable)
+    path = tiny_w2v2[KINDS[request.param]]
     embedder = Wav2Vec2Embedder(path, device="cpu")
     model = transformers.Wav2Vec2Model.from_pretrained(path).eval()
     feature_extractor = transformers.AutoFeatureExtractor.from_pretrained(path)
@@ -149,9 +143,9 @@ def test_padding_does_not_leak_into_the_mean(tiny) -> None:
     np.testing.assert_allclose(together[0].pooled, alone.pooled, atol=ATOL)
 
 
-def test_group_norm_models_would_depend_on_padding(tmp_path: Path) -> None:
+def test_group_norm_models_would_depend_on_padding(tiny_w2v2: dict[bool, Path]) -> None:
     """Why base-style models run on equal-length batches only: zero-padding changes them."""
-    path = build_tiny_wav2vec2(tmp_path / "base", stable_layer_norm=False)
+    path = tiny_w2v2[False]
     model = transformers.Wav2Vec2Model.from_pretrained(path).eval()
     wave = _waves((4000,))[0]
     wave = (wave - wave.mean()) / wave.std()

@@ -4,7 +4,8 @@ Names start with ``fus_`` so that they shadow nothing in ``tests/conftest.py``. 
 restored at the ingested store's path (a DuckLake catalog records its data folder), so a test
 takes ``fus_store`` or one of the root store fixtures, never both.
 
-Runs of the template (synthetic actors 1-2, AU means of the full-AV speech videos):
+Runs of the template (synthetic actors 1-2, AU means of the full-AV speech videos: the root
+conftest's ``aus_store``):
 
 =========  ==========================================================================
 ``zeror``  ZeroR, luna2022, av-speech
@@ -32,14 +33,12 @@ NORMAL_INTENSITY = "modality = 1 AND vocal_channel = 1 AND intensity = 1"
 
 
 @pytest.fixture(scope="session")
-def _fus_restore(_ingested_store_restore, synth_corpus, backend) -> Callable[[], Path]:
-    from mmemo.features.openface import ingest_openface
+def _fus_restore(_aus_store_restore, backend) -> Callable[[], Path]:
     from mmemo.jobs.static import train_static_grid
     from mmemo.store.store import Store
 
-    work = _ingested_store_restore()
+    work = _aus_store_restore()  # the root conftest's AU store: frame set "aus"
     store = Store.open(work)
-    ingest_openface(store, [str(synth_corpus.openface_dir / "01-01-*.csv")], name="aus")
     runs = [
         ("zeror", "zeror", [], "none", None, "luna2022", "av-speech"),
         ("svc", "svc", ["C=1"], "minmax", "aus", "luna2022", "av-speech"),

@@ -108,10 +108,10 @@ def test_bilstm_unknown_hyper_parameter_lists_the_valid_ones(store_cli, jobs_sto
 
 
 def test_finetune_stores_logits_of_every_clip_and_keeps_checkpoints(
-    store_cli, jobs_store, run_row, jobs_tiny_w2v2, jobs_sha256
+    store_cli, jobs_store, run_row, tiny_w2v2, jobs_sha256
 ):
     result = store_cli(
-        jobs_store, "train", "finetune", jobs_tiny_w2v2, "--name", "ft", "--scheme", KFOLD2,
+        jobs_store, "train", "finetune", tiny_w2v2[True], "--name", "ft", "--scheme", KFOLD2,
         "--epochs", "2", "--batch-size", "8", "--param", "max_seconds=0.5", "--device", "cpu",
     )  # fmt: skip
     assert result.code == 0, result.err
@@ -150,7 +150,7 @@ def _model_files(store) -> set[str]:
     return {str(p.relative_to(models)) for p in models.rglob("*") if p.is_file()}
 
 
-def test_finetune_resumes_after_a_crash(jobs_store, jobs_tiny_w2v2, store_state, monkeypatch):
+def test_finetune_resumes_after_a_crash(jobs_store, tiny_w2v2, store_state, monkeypatch):
     from mmemo.jobs.cv import load_cv
     from mmemo.jobs.deep import train_finetune_job
 
@@ -161,7 +161,7 @@ def test_finetune_resumes_after_a_crash(jobs_store, jobs_tiny_w2v2, store_state,
 
     calls = _counting_finetune(monkeypatch, fail_on=2)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train_finetune_job(jobs_store, str(jobs_tiny_w2v2), **job)
+        train_finetune_job(jobs_store, str(tiny_w2v2[True]), **job)
     assert len(calls) == 2
     assert store_state(jobs_store) == before
     added = _model_files(jobs_store) - files_before
@@ -170,15 +170,15 @@ def test_finetune_resumes_after_a_crash(jobs_store, jobs_tiny_w2v2, store_state,
 
     monkeypatch.undo()
     calls = _counting_finetune(monkeypatch, fail_on=None)
-    info = train_finetune_job(jobs_store, str(jobs_tiny_w2v2), **job)
+    info = train_finetune_job(jobs_store, str(tiny_w2v2[True]), **job)
     assert len(calls) == 1  # fold 0 came from the work folder, only fold 1 was trained
     assert info.n_clips == 120 and len(info.fold_seconds) == 2
     assert _coverage(jobs_store, "ft") == _expected_coverage()
     assert not any(f.startswith(".work/") for f in _model_files(jobs_store))
 
 
-def test_finetune_unknown_hyper_parameter(jobs_store, jobs_tiny_w2v2):
+def test_finetune_unknown_hyper_parameter(jobs_store, tiny_w2v2):
     from mmemo.jobs.deep import train_finetune_job
 
     with pytest.raises(InputError, match="max_epochs.*expected one of.*epochs"):
-        train_finetune_job(jobs_store, str(jobs_tiny_w2v2), name="x", overrides={"max_epochs": 2})
+        train_finetune_job(jobs_store, str(tiny_w2v2[True]), name="x", overrides={"max_epochs": 2})

@@ -22,30 +22,23 @@ from mmemo.models.wav2vec2_finetune import (  # noqa: E402
     predict_finetuned,
     prepare_batch,
 )
-from mmemo.testing.tiny_models import build_tiny_wav2vec2  # noqa: E402
 
 SR = 16000
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    """Tiny models run fastest on one thread, and do not fight other jobs for cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: Tiny models run fastest on one thread, and do not fight other jobs for cores.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def tiny_ln(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_ln(tiny_w2v2: dict[bool, Path]) -> Path:
     """Layer-norm flavour (like XLSR): the feature extractor asks for an attention mask."""
-    return build_tiny_wav2vec2(tmp_path_factory.mktemp("w2v2_ln"), stable_layer_norm=True)
+    return tiny_w2v2[True]
 
 
 @pytest.fixture(scope="module")
-def tiny_gn(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_gn(tiny_w2v2: dict[bool, Path]) -> Path:
     """Group-norm flavour (like wav2vec2-base): zero padding, no mask."""
-    return build_tiny_wav2vec2(tmp_path_factory.mktemp("w2v2_gn"), stable_layer_norm=False)
+    return tiny_w2v2[False]
 
 
 def _tones(n_per_class: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
