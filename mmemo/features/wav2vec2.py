@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 
 from mmemo.errors import InputError, MissingDependencyError
 from mmemo.hashing import sha256_files
+from mmemo.models.torch_utils import autocast, resolve_device, uses_bf16_autocast
 
 if TYPE_CHECKING:
     import torch
@@ -133,7 +133,7 @@ class Wav2Vec2Embedder:
         from transformers import AutoFeatureExtractor, Wav2Vec2Model
 
         self._torch = torch
-        self._device = _resolve_device(torch, device)
+        self._device = resolve_device(device)
         source = str(model)
         try:
             self._feature_extractor = AutoFeatureExtractor.from_pretrained(
@@ -146,6 +146,7 @@ class Wav2Vec2Embedder:
         self._model.to(self._device)
         config = self._model.config
         self._cuda = self._device.type == "cuda"
+        self._bf16 = uses_bf16_autocast(self._device)
         self._uses_mask = bool(getattr(self._feature_extractor, "return_attention_mask", False))
         self._num_layers = int(config.num_hidden_layers)
         self._stable = bool(config.do_stable_layer_norm)
@@ -166,7 +167,7 @@ class Wav2Vec2Embedder:
             "do_normalize": bool(getattr(self._feature_extractor, "do_normalize", False)),
             "sample_rate": self.sample_rate,
             "device": str(self._device),
-            "dtype": "bfloat16-autocast" if self._cuda else "float32",
+            "dtype": "bfloat16-autocast" if self._bf16 else "float32",
             "torch": torch.__version__,
             "transformers": transformers.__version__,
         }
@@ -290,12 +291,7 @@ class Wav2Vec2Embedder:
                 mask[row, : len(x)] = 1
         batch = self._to_device(batch)
         mask = self._to_device(mask) if mask is not None else None
-        autocast = (
-            torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-            if self._cuda
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast(self._device):
             if isinstance(layer, str):
                 hidden = self._model.feature_extractor(batch).transpose(1, 2)
                 if layer == "conv":
@@ -331,19 +327,6 @@ class Wav2Vec2Embedder:
         if self._stable and self._last_state_normed and layer == self._num_layers:
             hidden = model.encoder.layer_norm(hidden)
         return hidden
-
-
-def _resolve_device(torch: Any, device: str) -> torch.device:
-    """Turn ``"auto"``/``"cpu"``/``"cuda[:i]"`` into an available torch device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise InputError(f"unknown device '{device}'; expected auto, cpu or cuda[:N]") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device '{device}' requested but CUDA is not available")
-    return resolved
 
 
 def _resolve_revision(model: Any, source: str, requested: str | None) -> tuple[str | None, str]:

@@ -8,16 +8,21 @@ Rule-based alternatives combine probabilities in the canonical class order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.models.base import FoldResult
 
 Method = Literal["logreg", "mean", "product", "vote"]
 METHODS: tuple[str, ...] = ("logreg", "mean", "product", "vote")
 NORMS: tuple[str, ...] = ("minmax", "standard", "none")
+#: The class order of rule-based fusion scores: every emotion code, ascending.
+CANONICAL: list[int] = list(range(1, len(EMOTIONS) + 1))
 
 
 def fit_logreg_fold(
@@ -51,12 +56,12 @@ def fit_logreg_fold(
 
 def to_probabilities(scores: np.ndarray, kind: str) -> np.ndarray:
     """Scores as probabilities: probabilities as they are, anything else soft-maxed."""
+    from scipy.special import softmax
+
     scores = np.asarray(scores, dtype=np.float64)
     if kind == "probs":
         return scores
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(scores, axis=1)
 
 
 def combine_rule(blocks: list[np.ndarray], method: str) -> np.ndarray:
@@ -75,3 +80,49 @@ def combine_rule(blocks: list[np.ndarray], method: str) -> np.ndarray:
             votes[np.arange(len(block)), np.argmax(block, axis=1)] += 1
         return votes / len(blocks)
     raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+
+
+@dataclass(frozen=True)
+class RuleCombiner:
+    """A rule-based fusion as a fold model: how to read the concatenated input scores.
+
+    Attributes:
+        method: ``mean``, ``product`` or ``vote``.
+        blocks: Per input run, in order: its class order (emotion codes) and score kind.
+    """
+
+    method: str
+    blocks: tuple[tuple[tuple[int, ...], str], ...]
+
+    @classmethod
+    def of(cls, method: str, blocks: Sequence[tuple[Sequence[int], str]]) -> RuleCombiner:
+        """Check the method and freeze the input description."""
+        if method not in METHODS or method == "logreg":
+            raise InputError(f"rule {method!r}: expected one of mean, product, vote")
+        return cls(method, tuple((tuple(int(c) for c in cl), str(k)) for cl, k in blocks))
+
+    @property
+    def kind(self) -> str:
+        """Score kind of the fused scores: probabilities for mean and vote, else log-sums."""
+        return "probs" if self.method in ("mean", "vote") else "logits"
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        """Fused scores (``n × 8``, canonical class order) of concatenated input scores."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.size == 0:
+            return np.zeros((0, len(CANONICAL)))
+        width = sum(len(classes) for classes, _ in self.blocks)
+        if X.ndim != 2 or X.shape[1] != width:
+            raise InputError(
+                f"fusion input has shape {X.shape}; expected {width} score columns "
+                f"({len(self.blocks)} runs)"
+            )
+        blocks, offset = [], 0
+        for classes, kind in self.blocks:
+            block = to_probabilities(X[:, offset : offset + len(classes)], kind)
+            offset += len(classes)
+            canonical = np.zeros((len(block), len(CANONICAL)))
+            for j, code in enumerate(classes):
+                canonical[:, CANONICAL.index(code)] = block[:, j]
+            blocks.append(canonical)
+        return combine_rule(blocks, self.method)

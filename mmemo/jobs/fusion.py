@@ -8,9 +8,8 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
-from mmemo.fusion.late import METHODS, combine_rule, fit_logreg_fold, to_probabilities
+from mmemo.fusion.late import METHODS
 from mmemo.jobs.fold_training import posterior_table, save_artefacts
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
 from mmemo.models.base import FoldResult
@@ -19,8 +18,6 @@ from mmemo.resources import read_sql
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
-
-CANONICAL = list(range(1, len(EMOTIONS) + 1))
 
 
 def fuse_runs(
@@ -143,29 +140,21 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
 
 
 def _fuse_fold(chosen: list[Run], splits, method: str, C: float, norm: str, seed: int):
+    """One fold through the method's model kind (:mod:`mmemo.fusion.kinds`)."""
+    from mmemo.models.registry import get_kind
+
     ids = {split: [r[0] for r in splits.get(split, [])] for split in ("train", "test")}
     X = {split: np.array([r[2] for r in splits.get(split, [])], dtype=np.float64) for split in ids}
-    if method == "logreg":
-        y_train = np.array([r[1] for r in splits["train"]])
-        result = fit_logreg_fold(X["train"], y_train, X["test"], C=C, norm=norm, seed=seed)
-        return result, ids
-    scores = {}
-    for split, matrix in X.items():
-        if matrix.size == 0:
-            scores[split] = np.zeros((0, len(CANONICAL)))
-            continue
-        blocks, offset = [], 0
-        for run in chosen:
-            width = len(run.classes)
-            block = to_probabilities(matrix[:, offset : offset + width], run.score_kind)
-            offset += width
-            canonical = np.zeros((len(block), len(CANONICAL)))
-            for j, code in enumerate(run.classes):
-                canonical[:, CANONICAL.index(int(code))] = block[:, j]
-            blocks.append(canonical)
-        scores[split] = combine_rule(blocks, method)
-    kind = "probs" if method in ("mean", "vote") else "logits"
-    result = FoldResult(CANONICAL, kind, scores["train"], scores["test"], model=None)
+    params: dict = {"C": C, "norm": norm}
+    if method != "logreg":
+        params = {"blocks": [(run.classes, run.score_kind) for run in chosen]}
+    result = get_kind(f"fusion-{method}").fit(
+        params,
+        seed=seed,
+        X_train=X["train"],
+        y_train=np.array([r[1] for r in splits.get("train", [])]),
+        X_test=X["test"],
+    )
     return result, ids
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from mmemo.errors import InputError
 #: What the score columns are: probabilities, unnormalised logits, or decision values.
 ScoreKind = Literal["probs", "logits", "decision"]
 SCORE_KINDS: tuple[ScoreKind, ...] = ("probs", "logits", "decision")
+#: What a model kind reads per clip: a feature vector, a frame sequence, the clip's 16 kHz
+#: waveform, or the scores of other runs (fusion).
+InputKind = Literal["vectors", "sequences", "audio", "runs"]
 
 
 @dataclass
@@ -63,3 +67,59 @@ def check_config_keys(config_cls: type, data: Mapping[str, object], what: str) -
         raise InputError(
             f"unknown {what} option(s) {', '.join(unknown)}; expected one of {', '.join(names)}"
         )
+
+
+class ModelKind(Protocol):
+    """What every registered model kind can do (see :mod:`mmemo.models.registry`).
+
+    ``X`` is what :attr:`inputs` names: an ``n × d`` matrix (``vectors``; for ``runs`` the
+    input runs' scores concatenated in run order), a list of ``T_i × D`` frame arrays
+    (``sequences``) or a list of mono 16 kHz waveforms (``audio``). Labels are emotion codes.
+    """
+
+    name: ClassVar[str]
+    inputs: ClassVar[InputKind]
+
+    def fit(
+        self,
+        params: Mapping[str, Any],
+        *,
+        seed: int,
+        X_train: Any,
+        y_train: np.ndarray,
+        X_test: Any,
+    ) -> FoldResult:
+        """Train on one fold's training part and score both parts."""
+        ...
+
+    def score(self, model: Any, X: Any) -> np.ndarray:
+        """Scores (``n × classes``, float64) of ``X`` under a fitted fold model, defined as the
+        stored posteriors of the run's clips."""
+        ...
+
+    def save(self, model: Any, path: Path) -> Path:
+        """Write a fold model to ``path`` (a file or a folder); return it."""
+        ...
+
+    def load(self, path: Path) -> Any:
+        """Read a fold model that :meth:`save` wrote."""
+        ...
+
+
+class JoblibArtefacts:
+    """Fold models that pickle (scikit-learn pipelines, fusion rules) go through joblib."""
+
+    def save(self, model: Any, path: Path) -> Path:
+        """``joblib.dump`` the model to ``path``."""
+        import joblib
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, path)
+        return path
+
+    def load(self, path: Path) -> Any:
+        """``joblib.load`` a model written by :meth:`save`."""
+        import joblib
+
+        return joblib.load(Path(path))

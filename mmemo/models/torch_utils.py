@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "autocast",
+    "uses_bf16_autocast",
     "dist_info",
     "is_main_process",
     "require_torch",
@@ -131,11 +132,16 @@ def autocast(device: torch.device, *, enabled: bool = True) -> Iterator[None]:
         Nothing; use as ``with autocast(device): ...``.
     """
     torch = require_torch()
-    if enabled and device.type == "cuda":
+    if uses_bf16_autocast(device, enabled=enabled):
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
             yield
     else:
         yield
+
+
+def uses_bf16_autocast(device: torch.device, *, enabled: bool = True) -> bool:
+    """Whether :func:`autocast` runs ``device`` in bf16: on CUDA unless switched off."""
+    return enabled and device.type == "cuda"
 
 
 def dist_info() -> tuple[bool, int, int]:
@@ -165,9 +171,9 @@ def init_distributed_from_env() -> tuple[bool, int, int]:
     torch = require_torch()
     dist = torch.distributed
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
-        if torch.cuda.is_available():
+        on_cuda = resolve_device("auto").type == "cuda"
+        dist.init_process_group(backend="nccl" if on_cuda else "gloo")
+        if on_cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return dist_info()
 

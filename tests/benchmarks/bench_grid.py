@@ -1,5 +1,6 @@
 """Benchmark: the paper's 16 static configurations on the authors' averaged AUs, serial
-against parallel (joblib), side by side in one run; checks the results are identical.
+against parallel (joblib over folds × configurations, as ``train_static_grid`` runs them), side
+by side in one run; checks the results are identical.
 
 Run: python tests/benchmarks/bench_grid.py
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import parse_name
-from mmemo.models.sklearn_static import run_grid
+from mmemo.models.sklearn_static import fit_fold
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "luna2022" / "openface_au_means.csv"
 CONFIGS = [
@@ -27,6 +28,28 @@ CONFIGS = [
     for value in values
     for norm in ("minmax", "none")
 ] + [("zeror", {}, "none")]
+
+
+def run_grid(configs: list, X, y, folds, n_jobs: int) -> list[list]:
+    """Folds × configurations through ``fit_fold`` in joblib workers (seed 2020)."""
+    from joblib import Parallel, delayed
+
+    fold_ids = sorted(set(folds.tolist()))
+    tasks = [(config, fold) for config in configs for fold in fold_ids]
+    results = Parallel(n_jobs=n_jobs, backend="loky")(
+        delayed(fit_fold)(
+            model,
+            params,
+            norm=norm,
+            seed=2020,
+            X_train=X[folds != fold],
+            y_train=y[folds != fold],
+            X_test=X[folds == fold],
+        )
+        for (model, params, norm), fold in tasks
+    )
+    n = len(fold_ids)
+    return [list(results[i * n : (i + 1) * n]) for i in range(len(configs))]
 
 
 def main() -> None:
@@ -45,7 +68,7 @@ def main() -> None:
     timings, results = {}, {}
     for n_jobs in (1, 2):
         t0 = time.perf_counter()
-        results[n_jobs] = run_grid(CONFIGS, X=X, y=y, folds=folds, n_jobs=n_jobs)
+        results[n_jobs] = run_grid(CONFIGS, X, y, folds, n_jobs)
         timings[n_jobs] = time.perf_counter() - t0
         print(f"{len(CONFIGS)} configs x 5 folds, n_jobs={n_jobs}: {timings[n_jobs]:.1f} s")
     same = all(

@@ -1,8 +1,10 @@
-"""Static scikit-learn models: the paper's Table 2, the score contract, errors, parallelism."""
+"""Static scikit-learn models: the paper's Table 2 (through ``mmemo train static``'s job), the
+score contract, errors, parallelism."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import NamedTuple
@@ -23,8 +25,6 @@ from mmemo.models.sklearn_static import (
     check_model,
     fit_fold,
     fit_fold_frames,
-    run_cv,
-    run_grid,
 )
 
 LUNA_CSV = Path(__file__).parents[1] / "data" / "luna2022" / "openface_au_means.csv"
@@ -82,40 +82,92 @@ def luna() -> Luna:
     return Luna(X, y, np.array([fold_of[a] for a in actors.tolist()]))
 
 
-def _table_cell(results: list[FoldResult], data: Luna) -> tuple[float, float]:
-    """Mean-over-folds test accuracy (%) from the argmax of the stored scores, and the ±."""
-    accuracies = []
-    for fold, result in zip(sorted(set(data.folds.tolist())), results, strict=True):
-        predicted = np.asarray(result.classes)[np.argmax(result.test_scores, axis=1)]
-        accuracies.append(np.mean(predicted == data.y[data.folds == fold]))
+def _cell(accuracies: list[float]) -> tuple[float, float]:
+    """Mean-over-folds test accuracy (%) and the paper's ± (95 % normal interval, n = 1440)."""
     p = float(np.mean(accuracies))
     return 100 * p, 100 * 1.96 * math.sqrt(p * (1 - p) / N_CLIPS)
 
 
-def _check_cell(key: tuple, results: list[FoldResult], data: Luna) -> None:
-    accuracy, ci = _table_cell(results, data)
+def _stored_accuracies(store, run: str) -> list[float]:
+    """Per fold, the test accuracy of the argmax of the run's stored scores."""
+    with store.session() as s:
+        (classes,) = s.fetch("SELECT classes FROM runs WHERE name = ?", [run])[0]
+        rows = s.fetch(
+            "SELECT p.fold, p.scores, c.emotion FROM posteriors AS p JOIN clips AS c "
+            "USING (clip_id) WHERE p.run = ? AND p.split = 'test'",
+            [run],
+        )
+    classes = np.asarray(classes if isinstance(classes, list) else json.loads(classes))
+    hits: dict[int, list[bool]] = {}
+    for fold, scores, emotion in rows:
+        hits.setdefault(fold, []).append(classes[int(np.argmax(scores))] == emotion)
+    assert sum(len(h) for h in hits.values()) == N_CLIPS
+    return [float(np.mean(hits[fold])) for fold in sorted(hits)]
+
+
+def _check_cell(key: tuple, accuracies: list[float]) -> None:
+    accuracy, ci = _cell(accuracies)
     want_accuracy, want_ci = TABLE2[key]
     assert round(accuracy, 2) == pytest.approx(want_accuracy, abs=1e-9), key
     assert round(ci, 2) == pytest.approx(want_ci, abs=1e-9), key
 
 
-@pytest.mark.parametrize("key", FAST, ids=lambda k: f"{k[0]}{dict(k[1])}-{k[2]}")
-def test_table2_fast_subset(luna: Luna, key: tuple) -> None:
+def _train(store, key: tuple, name: str) -> list[float]:
+    from mmemo.jobs.static import train_static
+
     model, params, norm = key
-    results = run_cv(
-        model, dict(params), norm=norm, seed=2020, X=luna.X, y=luna.y, folds=luna.folds
+    train_static(
+        store,
+        name=name,
+        model=model,
+        params=dict(params),
+        norm=norm,
+        features=None if model == "zeror" else "luna_aus",
+        scheme="luna2022",
+        seed=2020,
     )
-    assert len(results) == 5
-    _check_cell(key, results, luna)
+    return _stored_accuracies(store, name)
+
+
+@pytest.mark.parametrize("key", FAST, ids=lambda k: f"{k[0]}{dict(k[1])}-{k[2]}")
+def test_table2_fast_subset(models_luna_store, key: tuple) -> None:
+    accuracies = _train(models_luna_store, key, "table2")
+    assert len(accuracies) == 5
+    _check_cell(key, accuracies)
 
 
 @pytest.mark.slow
-def test_table2_full_grid(luna: Luna) -> None:
-    keys = list(TABLE2)
-    configs = [(model, dict(params), norm) for model, params, norm in keys]
-    grid = run_grid(configs, seed=2020, X=luna.X, y=luna.y, folds=luna.folds, n_jobs=2)
-    for key, results in zip(keys, grid, strict=True):
-        _check_cell(key, results, luna)
+def test_table2_full_grid(models_luna_store) -> None:
+    for i, key in enumerate(TABLE2):
+        _check_cell(key, _train(models_luna_store, key, f"table2-{i}"))
+
+
+def test_job_scores_are_fit_fold_on_the_folds_rows(models_luna_store, luna: Luna) -> None:
+    """The job trains each fold on the feature file's rows in file order (an MLP depends on
+    row order) and stores exactly what fit_fold returns."""
+    from mmemo.jobs.static import train_static
+
+    params = {"hidden_layer_sizes": 8, "max_iter": 20}
+    train_static(
+        models_luna_store,
+        name="mlp",
+        model="mlp",
+        params=params,
+        norm="minmax",
+        features="luna_aus",
+        scheme="luna2022",
+        seed=3,
+    )
+    with models_luna_store.session() as s:
+        stored = np.array(
+            s.fetch(
+                "SELECT p.scores FROM posteriors AS p JOIN clip_vectors AS v USING (clip_id) "
+                "WHERE p.run = 'mlp' AND p.split = 'test' AND p.fold = 2 "
+                "AND v.feature_set = 'luna_aus' ORDER BY v.ordinal"
+            )
+        )[:, 0]
+    alone = fit_fold("mlp", params, norm="minmax", seed=3, **_fold(luna, 2))
+    np.testing.assert_array_equal(np.stack(stored), alone.test_scores)
 
 
 # --------------------------------------------------------------------------- score contract
@@ -313,10 +365,15 @@ def test_shapes_are_checked() -> None:
 
 
 def test_fold_missing_a_test_class_in_training_is_refused(luna: Luna) -> None:
+    from mmemo.jobs.cv import CVData
+    from mmemo.jobs.runs import check_folds
+
     y = luna.y.copy()
     y[(luna.folds != 2) & (y == 8)] = 7  # surprised clips remain only in fold 2's test part
-    with pytest.raises(InputError, match=r"fold 2: class 8 \(surprised\) occurs in the test part"):
-        run_cv("zeror", {}, norm="none", X=luna.X, y=y, folds=luna.folds)
+    ids = np.array([f"c{i}" for i in range(len(y))])
+    cv = CVData("luna2022", "all", ids, y, np.zeros(len(y), np.int64), luna.folds, 0)
+    with pytest.raises(InputError, match=r"fold 2 of 'luna2022': class surprised is in its test"):
+        check_folds(cv, cv.fold_ids)
 
 
 # ---------------------------------------------------------------------------------- parallel
@@ -330,6 +387,29 @@ def _synthetic(seed: int = 0, n_per: int = 12) -> tuple[np.ndarray, np.ndarray, 
     return X, y, folds
 
 
+def _cv(configs: list, seed: int, X, y, folds, n_jobs: int) -> list[list[FoldResult]]:
+    """Folds × configurations through fit_fold in joblib workers, as ``train_static_grid``
+    runs them."""
+    from joblib import Parallel, delayed
+
+    fold_ids = sorted(set(folds.tolist()))
+    tasks = [(config, fold) for config in configs for fold in fold_ids]
+    results = Parallel(n_jobs=n_jobs, backend="loky")(
+        delayed(fit_fold)(
+            model,
+            params,
+            norm=norm,
+            seed=seed,
+            X_train=X[folds != fold],
+            y_train=y[folds != fold],
+            X_test=X[folds == fold],
+        )
+        for (model, params, norm), fold in tasks
+    )
+    n = len(fold_ids)
+    return [list(results[i * n : (i + 1) * n]) for i in range(len(configs))]
+
+
 def test_parallel_grid_is_bit_identical_to_serial() -> None:
     X, y, folds = _synthetic()
     configs = [
@@ -339,8 +419,8 @@ def test_parallel_grid_is_bit_identical_to_serial() -> None:
         ("logreg", {"C": 0.5}, "minmax"),
         ("zeror", {}, "none"),
     ]
-    serial = run_grid(configs, seed=7, X=X, y=y, folds=folds, n_jobs=1)
-    parallel = run_grid(configs, seed=7, X=X, y=y, folds=folds, n_jobs=2)
+    serial = _cv(configs, 7, X, y, folds, n_jobs=1)
+    parallel = _cv(configs, 7, X, y, folds, n_jobs=2)
     assert len(serial) == len(parallel) == len(configs)
     for a_runs, b_runs in zip(serial, parallel, strict=True):
         assert len(a_runs) == len(b_runs) == 4
@@ -351,26 +431,11 @@ def test_parallel_grid_is_bit_identical_to_serial() -> None:
             assert a.extra["warnings"] == b.extra["warnings"]
 
 
-def test_run_cv_matches_fit_fold() -> None:
-    X, y, folds = _synthetic(1)
-    results = run_cv("mlp", {"max_iter": 30}, norm="minmax", seed=3, X=X, y=y, folds=folds)
-    test = folds == 2
-    alone = fit_fold(
-        "mlp",
-        {"max_iter": 30},
-        norm="minmax",
-        seed=3,
-        X_train=X[~test],
-        y_train=y[~test],
-        X_test=X[test],
-    )
-    np.testing.assert_array_equal(results[2].test_scores, alone.test_scores)
-
-
 def test_seed_changes_the_mlp() -> None:
     X, y, folds = _synthetic(2)
-    a = run_cv("mlp", {"max_iter": 30}, norm="minmax", seed=1, X=X, y=y, folds=folds)
-    b = run_cv("mlp", {"max_iter": 30}, norm="minmax", seed=2, X=X, y=y, folds=folds)
+    config = [("mlp", {"max_iter": 30}, "minmax")]
+    a = _cv(config, 1, X, y, folds, n_jobs=1)[0]
+    b = _cv(config, 2, X, y, folds, n_jobs=1)[0]
     assert not np.array_equal(a[0].test_scores, b[0].test_scores)
 
 
@@ -445,5 +510,5 @@ def test_frame_variant_on_synthetic_clips() -> None:
 
 def test_no_print_in_library(capsys: pytest.CaptureFixture[str]) -> None:
     X, y, folds = _synthetic(3)
-    run_cv("mlp", {"max_iter": 5}, norm="none", X=X, y=y, folds=folds)
+    _cv([("mlp", {"max_iter": 5}, "none")], 0, X, y, folds, n_jobs=1)
     assert capsys.readouterr().out == ""

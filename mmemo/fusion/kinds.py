@@ -1,0 +1,108 @@
+"""Late-fusion methods as model kinds of :mod:`mmemo.models.registry` (``fusion-<method>``).
+
+Their input (``inputs = "runs"``) is the fused runs' scores of each clip, concatenated in the
+order the runs are given, as stored (``sql/fusion/fusion_input.sql``). Every method leaves a
+fold model: the fitted pipeline for ``logreg``, a :class:`~mmemo.fusion.late.RuleCombiner`
+(which input columns are which classes) for the rules, so that a fusion run can be applied to
+new clips once its input runs have scored them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mmemo.fusion.late import CANONICAL, RuleCombiner, fit_logreg_fold
+from mmemo.models.base import FoldResult, InputKind, JoblibArtefacts
+from mmemo.models.registry import register_kind
+
+
+@register_kind
+class LogRegFusion(JoblibArtefacts):
+    """The paper's fusion: scaled input scores into a multinomial logistic regression."""
+
+    name: ClassVar[str] = "fusion-logreg"
+    inputs: ClassVar[InputKind] = "runs"
+
+    def fit(
+        self,
+        params: Mapping[str, Any],
+        *,
+        seed: int,
+        X_train: Any,
+        y_train: np.ndarray,
+        X_test: Any,
+    ) -> FoldResult:
+        """:func:`~mmemo.fusion.late.fit_logreg_fold` with ``params`` ``C`` and ``norm``."""
+        return fit_logreg_fold(
+            np.asarray(X_train, dtype=np.float64),
+            np.asarray(y_train),
+            np.asarray(X_test, dtype=np.float64),
+            C=float(params.get("C", 1.0)),
+            norm=str(params.get("norm", "minmax")),
+            seed=seed,
+        )
+
+    def score(self, model: Any, X: Any) -> np.ndarray:
+        """Class probabilities of the fitted pipeline."""
+        return np.asarray(model.predict_proba(np.asarray(X, dtype=np.float64)), np.float64)
+
+
+class RuleFusion(JoblibArtefacts):
+    """A fixed rule over the input runs' probabilities; nothing is trained.
+
+    ``params["blocks"]`` describes the inputs: per run, its class order and score kind.
+    """
+
+    name: ClassVar[str]
+    inputs: ClassVar[InputKind] = "runs"
+    method: ClassVar[str]
+
+    def fit(
+        self,
+        params: Mapping[str, Any],
+        *,
+        seed: int,
+        X_train: Any,
+        y_train: np.ndarray,
+        X_test: Any,
+    ) -> FoldResult:
+        """Apply the rule to both parts; the fold model is the rule and its input layout."""
+        combiner = RuleCombiner.of(self.method, params["blocks"])
+        return FoldResult(
+            classes=list(CANONICAL),
+            kind=combiner.kind,  # type: ignore[arg-type]
+            train_scores=combiner(X_train),
+            test_scores=combiner(X_test),
+            model=combiner,
+        )
+
+    def score(self, model: RuleCombiner, X: Any) -> np.ndarray:
+        """The rule's fused scores, canonical class order."""
+        return model(X)
+
+
+@register_kind
+class MeanFusion(RuleFusion):
+    """Average probability of the input runs."""
+
+    name = "fusion-mean"
+    method = "mean"
+
+
+@register_kind
+class ProductFusion(RuleFusion):
+    """Product rule: sum of the input runs' log-probabilities."""
+
+    name = "fusion-product"
+    method = "product"
+
+
+@register_kind
+class VoteFusion(RuleFusion):
+    """Share of input runs voting for each class."""
+
+    name = "fusion-vote"
+    method = "vote"
