@@ -30,6 +30,53 @@ def test_sql_refuses_changes_without_write(cli, ingested_store, store_state, sta
     assert store_state(ingested_store) == before
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP VIEW clips",
+        "DROP VIEW predictions; SELECT 1",
+        "ALTER VIEW clips RENAME TO old_clips",
+        "CREATE OR REPLACE TEMP VIEW clips AS SELECT 1 AS clip_id",
+        "DROP VIEW clips; SELECT count(*) FROM clips",
+    ],
+)
+def test_sql_refuses_changes_to_the_views_without_write(
+    cli, ingested_store, store_state, statement
+):
+    """The views are the store's too: dropping or replacing one is a change, refused like
+    any other (it would only last until the store is opened again)."""
+    before = store_state(ingested_store)
+    result = cli("--store", ingested_store.root, "sql", statement)
+    assert result.code == 2
+    assert "read-only" in result.err_text and "--write" in result.err_text
+    assert "done" not in result.err_text
+    assert len(result.err_text.strip().splitlines()) == 1
+    assert store_state(ingested_store) == before
+
+
+@pytest.mark.parametrize("query", ["", "   ", ";", "/* only a comment */"])
+def test_sql_empty_query_is_refused(cli, ingested_store, tmp_path, query):
+    result = cli("--store", ingested_store.root, "sql", query)
+    assert result.code == 2
+    assert "empty query: give a SQL statement or -f FILE" in result.err_text
+    query_file = tmp_path / "empty.sql"
+    query_file.write_text(f"-- a header and nothing else\n{query}\n")
+    from_file = cli("--store", ingested_store.root, "sql", "-f", query_file)
+    assert from_file.code == 2
+    assert "empty query" in from_file.err_text and "empty.sql" in from_file.err_text
+
+
+def test_sql_scratch_objects_of_the_user_need_no_write(cli, ingested_store):
+    """Temporary tables and views the query makes itself change nothing of the store."""
+    query = (
+        "CREATE TEMP VIEW mine AS SELECT 1 AS x; DROP VIEW mine; "
+        "CREATE TEMP TABLE t AS SELECT 2 AS x; SELECT x FROM t"
+    )
+    result = cli("--store", ingested_store.root, "sql", query, "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [{"x": 2}]
+
+
 def test_sql_write_changes_the_store_with_write(cli, ingested_store, store_state):
     before = store_state(ingested_store)
     where = "actor = 1 AND modality = 3"
