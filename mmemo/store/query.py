@@ -116,10 +116,14 @@ def format_result(table: pa.Table, fmt: str, out: Path | None):
         lines += ["| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows]
         return "\n".join(lines)
     from rich.table import Table
+    from rich.text import Text
 
-    rich_table = Table(*columns, caption=_caption(table.num_rows))
+    # headers and cells as Text: data is never read as rich markup ("[red]x[/red]")
+    rich_table = Table(caption=_caption(table.num_rows))
+    for column in columns:
+        rich_table.add_column(Text(column))
     for row in rows[:MAX_TABLE_ROWS]:
-        rich_table.add_row(*(_cell(row[c]) for c in columns))
+        rich_table.add_row(*(Text(_cell(row[c])) for c in columns))
     return rich_table
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -243,3 +244,33 @@ def test_sql_multiple_statements_return_the_last_result(cli, ingested_store):
     )
     assert result.code == 0, result.err
     assert json.loads(result.out) == [{"y": 42}]
+
+
+def test_sql_table_cells_and_headers_are_text_not_markup(cli, ingested_store):
+    """Values and column names with brackets are printed as written; a long list (shortened
+    to its first 8 items, as the ``always_wrong`` recipe's ``run:label`` lists) too."""
+    runs = [f"bilstm{i}:calm" for i in range(9)]
+    query = (
+        "SELECT '[red]x[/red]' AS \"[b]head[/b]\", '[bilstm:calm, mlp:sad]' AS p, "
+        f"{runs!r} AS predictions"
+    )
+    result = cli("--store", ingested_store.root, "sql", query)
+    assert result.code == 0, result.err
+    for text in ("[b]head[/b]", "[red]x[/red]", "[bilstm:calm, mlp:sad]", "[bilstm0:calm,"):
+        assert text in result.out
+    assert all(run in result.out for run in runs[:8])
+
+
+def test_sql_always_wrong_recipe_prints_the_predictions(cli, zeror_store):
+    """The recipe's ``predictions`` column lists ``run:label``: each one is printed."""
+    recipe = Path(__file__).parents[2] / "sql" / "analysis" / "always_wrong.sql"
+    as_json = cli("--store", zeror_store.root, "sql", "-f", recipe, "--format", "json")
+    assert as_json.code == 0, as_json.err
+    rows = json.loads(as_json.out)
+    assert rows and all(r["predictions"] for r in rows)
+    table = cli("--store", zeror_store.root, "sql", "-f", recipe)
+    assert table.code == 0, table.err
+    lines = {line for line in table.out.splitlines() if rows[0]["clip_id"] in line}
+    assert len(lines) == 1
+    for prediction in rows[0]["predictions"]:
+        assert prediction in lines.pop()
