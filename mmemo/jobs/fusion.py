@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.corpora.ravdess import EMOTION_CODES
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS, combine_rule, fit_logreg_fold, to_probabilities
 from mmemo.jobs.runs import (
@@ -26,7 +26,7 @@ from mmemo.resources import read_sql
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
-CANONICAL = list(range(1, len(EMOTIONS) + 1))
+CANONICAL = list(EMOTION_CODES)
 
 
 def fuse_runs(
