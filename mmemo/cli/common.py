@@ -114,12 +114,19 @@ class RichProgress:
                 self._live = None
 
 
+def cell(value: Any) -> Text:
+    """A table cell (or header) as plain text: data is never read as rich markup, so a value
+    like ``[red]x[/red]`` or ``[bilstm:calm, ...]`` prints as written. None is empty."""
+    return Text("" if value is None else str(value))
+
+
 def simple_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
-    table = Table(title=title, title_justify="left")
+    """A rich table of ``rows`` whose title, headers and cells are all plain text."""
+    table = Table(title=None if title is None else cell(title), title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(cell(column))
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(cell(v) for v in row))
     return table
 
 

@@ -148,7 +148,8 @@ def sql(
             query = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{file}: cannot read ({exc.strerror})") from None
-    table = run_query(open_store(ctx), query, write=write)
+    origin = None if file is None else str(file)
+    table = run_query(open_store(ctx), query, write=write, origin=origin)
     if table is None:
         err_console.print("done")
         return

@@ -3,7 +3,8 @@
 Every scheme is subject-wise (actor-disjoint): an actor's clips are all in the test part of
 exactly one fold and in the training part of every other fold.
 
-Built-in schemes:
+Schemes are registered by name with :func:`register_scheme` (a name is registered once);
+a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in schemes:
     ``luna2022``       the paper's five actor folds (Luna-Jiménez et al., 2022).
     ``loao``           leave one actor out: fold ``a - 1`` tests actor ``a``.
     ``kfold:K:SEED``   K actor-disjoint folds, balanced per class, shuffled with SEED.
@@ -12,8 +13,9 @@ Built-in schemes:
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mmemo.errors import InputError
 
@@ -25,10 +27,54 @@ LUNA2022_TEST_ACTORS: tuple[tuple[int, ...], ...] = (
     (8, 17, 21, 23, 24),
     (1, 4, 9, 22),
 )
-SCHEME_CHOICES = "luna2022, loao, kfold:K:SEED"
 
 #: Number of clips per class for each actor: ``{actor: {class: count}}``.
 ActorClassCounts = Mapping[int, Mapping[object, int]]
+#: A scheme builder: ``(counts, *arguments) -> {actor: fold}``.
+SchemeBuilder = Callable[..., dict[int, int]]
+#: Parses the arguments of a scheme name (``kfold:5:2020`` -> ``(5, 2020)``).
+ArgumentParser = Callable[[str, list[str]], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class _Registered:
+    build: SchemeBuilder
+    usage: str
+    parse: ArgumentParser
+
+
+_SCHEMES: dict[str, _Registered] = {}
+
+
+def register_scheme(
+    kind: str, *, usage: str | None = None, arguments: ArgumentParser | None = None
+) -> Callable[[SchemeBuilder], SchemeBuilder]:
+    """Register the builder of the fold scheme ``kind`` (a decorator).
+
+    Args:
+        kind: the scheme's name, or the part before the first ``:`` of a parametrised one.
+        usage: how the scheme is written in choices lists (default ``kind``),
+            e.g. ``kfold:K:SEED``.
+        arguments: ``(name, parts) -> args`` for a parametrised scheme (``parts``: the name's
+            ``:``-separated parts after ``kind``); raises :class:`InputError` on bad ones.
+            Without it the scheme takes no arguments.
+
+    Raises:
+        ValueError: ``kind`` is registered already.
+    """
+
+    def decorate(build: SchemeBuilder) -> SchemeBuilder:
+        if kind in _SCHEMES:
+            raise ValueError(f"fold scheme '{kind}' is registered twice")
+        _SCHEMES[kind] = _Registered(build, usage or kind, arguments or _no_arguments)
+        return build
+
+    return decorate
+
+
+def scheme_choices() -> str:
+    """The registered schemes as users write them: ``luna2022, loao, kfold:K:SEED``."""
+    return ", ".join(entry.usage for entry in _SCHEMES.values())
 
 
 @dataclass(frozen=True)
@@ -41,29 +87,13 @@ class FoldScheme:
         """Return ``{actor: fold}`` for the actors in ``counts``.
 
         Raises:
-            InputError: an actor the scheme cannot place, or too few actors for the folds.
+            InputError: an unknown scheme, an actor the scheme cannot place, or too few
+                actors for the folds.
         """
-        actors = sorted(counts)
-        if not actors:
+        entry, args = _resolve(self.name)
+        if not counts:
             raise InputError(f"fold scheme '{self.name}': no clips to assign")
-        kind, _, rest = self.name.partition(":")
-        if kind == "luna2022":
-            table = {a: f for f, test in enumerate(LUNA2022_TEST_ACTORS) for a in test}
-            unknown = [a for a in actors if a not in table]
-            if unknown:
-                raise InputError(
-                    f"fold scheme 'luna2022' has no fold for actor(s) {unknown}; "
-                    "it covers actors 1-24"
-                )
-            return {a: table[a] for a in actors}
-        if kind == "loao":
-            return {a: a - 1 for a in actors}
-        k, seed = _parse_kfold(self.name)
-        if len(actors) < k:
-            raise InputError(
-                f"fold scheme '{self.name}' needs at least {k} actors, got {len(actors)}"
-            )
-        return _stratified_actor_folds(counts, k, seed)
+        return entry.build(counts, *args)
 
 
 def parse_scheme(name: str) -> FoldScheme:
@@ -72,28 +102,65 @@ def parse_scheme(name: str) -> FoldScheme:
     Raises:
         InputError: unknown name, listing the valid choices.
     """
-    kind = name.split(":", 1)[0]
-    if name in ("luna2022", "loao"):
-        return FoldScheme(name)
-    if kind == "kfold":
-        _parse_kfold(name)
-        return FoldScheme(name)
-    raise InputError(f"unknown fold scheme '{name}'; expected one of {SCHEME_CHOICES}")
+    _resolve(name)
+    return FoldScheme(name)
 
 
-def _parse_kfold(name: str) -> tuple[int, int]:
-    parts = name.split(":")
+def _resolve(name: str) -> tuple[_Registered, tuple[Any, ...]]:
+    kind, *parts = name.split(":")
+    entry = _SCHEMES.get(kind)
+    if entry is None:
+        raise InputError(f"unknown fold scheme '{name}'; expected one of {scheme_choices()}")
+    return entry, entry.parse(name, parts)
+
+
+def _no_arguments(name: str, parts: list[str]) -> tuple[Any, ...]:
+    if parts:
+        raise InputError(f"unknown fold scheme '{name}'; expected one of {scheme_choices()}")
+    return ()
+
+
+def _kfold_arguments(name: str, parts: list[str]) -> tuple[int, int]:
     try:
-        if len(parts) != 3:
+        if len(parts) != 2:
             raise ValueError
-        k, seed = int(parts[1]), int(parts[2])
+        k, seed = int(parts[0]), int(parts[1])
     except ValueError:
         raise InputError(
-            f"unknown fold scheme '{name}'; expected one of {SCHEME_CHOICES} (e.g. kfold:5:2020)"
+            f"unknown fold scheme '{name}'; expected one of {scheme_choices()} (e.g. kfold:5:2020)"
         ) from None
     if k < 2:
         raise InputError(f"fold scheme '{name}': K must be at least 2")
     return k, seed
+
+
+@register_scheme("luna2022")
+def _luna2022(counts: ActorClassCounts) -> dict[int, int]:
+    """The paper's five folds."""
+    table = {a: f for f, test in enumerate(LUNA2022_TEST_ACTORS) for a in test}
+    actors = sorted(counts)
+    unknown = [a for a in actors if a not in table]
+    if unknown:
+        raise InputError(
+            f"fold scheme 'luna2022' has no fold for actor(s) {unknown}; it covers actors 1-24"
+        )
+    return {a: table[a] for a in actors}
+
+
+@register_scheme("loao")
+def _leave_one_actor_out(counts: ActorClassCounts) -> dict[int, int]:
+    """Fold ``a - 1`` tests actor ``a``."""
+    return {a: a - 1 for a in sorted(counts)}
+
+
+@register_scheme("kfold", usage="kfold:K:SEED", arguments=_kfold_arguments)
+def _kfold(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
+    """``k`` actor-disjoint, class-balanced folds, shuffled with ``seed``."""
+    if len(counts) < k:
+        raise InputError(
+            f"fold scheme 'kfold:{k}:{seed}' needs at least {k} actors, got {len(counts)}"
+        )
+    return _stratified_actor_folds(counts, k, seed)
 
 
 def _stratified_actor_folds(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:

@@ -2,24 +2,37 @@
 
 A RAVDESS file stem is ``MM-VV-EE-II-SS-RR-AA``: modality, vocal channel, emotion,
 intensity, statement, repetition and actor, each a two-digit code (Livingstone & Russo, 2018).
+
+The class vocabulary: :data:`EMOTIONS` (labels in canonical order, index ``i`` is emotion code
+``i + 1``) and :data:`EMOTION_CODES` are defined once in :mod:`mmemo.store.vocabulary` (the
+store's views need them, and the store may not import this layer) and re-exported here;
+:func:`emotion_code` / :func:`emotion_codes` are the one parser of the class labels or codes a
+user gives.
+
+>>> emotion_codes("Neutral, fear, 08")
+[1, 6, 8]
+>>> emotion_label(5)
+'angry'
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-#: Class labels in the store's canonical order: index ``i`` is emotion code ``i + 1``.
-EMOTIONS: tuple[str, ...] = (
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-)
+from mmemo.errors import InputError
+from mmemo.store.vocabulary import EMOTION_CODES, EMOTIONS
+
+#: Other spellings of the labels accepted from users (any case), mapped to emotion codes.
+EMOTION_ALIASES: dict[str, int] = {
+    "fear": 6,
+    "disgusted": 7,
+    "surprise": 8,
+    "anger": 5,
+    "happiness": 3,
+    "sadness": 4,
+}
 MODALITIES = {1: "full-AV", 2: "video-only", 3: "audio-only"}
 VOCAL_CHANNELS = {1: "speech", 2: "song"}
 INTENSITIES = {1: "normal", 2: "strong"}
@@ -86,7 +99,7 @@ def parse_name(stem: str) -> ClipName:
     checks = (
         ("modality", mm, MODALITIES),
         ("vocal channel", vv, VOCAL_CHANNELS),
-        ("emotion", ee, range(1, 9)),
+        ("emotion", ee, EMOTION_CODES),
         ("intensity", ii, INTENSITIES),
         ("statement", ss, STATEMENTS),
         ("repetition", rr, (1, 2)),
@@ -110,7 +123,7 @@ def corpus_names() -> list[str]:
             for channel in VOCAL_CHANNELS:
                 if channel == 2 and actor == 18:
                     continue
-                emotions = sorted(SONG_EMOTIONS) if channel == 2 else range(1, 9)
+                emotions = sorted(SONG_EMOTIONS) if channel == 2 else EMOTION_CODES
                 for emotion in emotions:
                     for intensity in (1,) if emotion == 1 else (1, 2):
                         for statement in (1, 2):
@@ -120,3 +133,44 @@ def corpus_names() -> list[str]:
                                     f"{statement:02d}-{repetition:02d}-{actor:02d}"
                                 )
     return names
+
+
+def emotion_label(code: int) -> str:
+    """The label of emotion code ``code`` (1-8)."""
+    return EMOTIONS[code - 1]
+
+
+def emotion_code(value: str | int, *, option: str = "class") -> int:
+    """The emotion code of a class a user gave: a label (any case), a common alias
+    (``fear``, ``surprise`` ...) or a code (``5``, ``"05"``).
+
+    Raises:
+        InputError: the value names no RAVDESS class; the message names ``option`` and
+            lists the valid labels.
+    """
+    key = str(value).strip().lower()
+    if key.isdigit() and int(key) in EMOTION_CODES:
+        return int(key)
+    if key in EMOTIONS:
+        return EMOTIONS.index(key) + 1
+    if key in EMOTION_ALIASES:
+        return EMOTION_ALIASES[key]
+    raise InputError(
+        f"{option}: unknown label {str(value).strip()!r}; expected RAVDESS labels "
+        f"({', '.join(EMOTIONS)}), aliases (fear, disgusted, surprise) or codes 01-08"
+    )
+
+
+def emotion_codes(spec: str | Iterable[str | int], *, option: str = "--classes") -> list[int]:
+    """Emotion codes of a list of classes (comma-separated text or values), in the given
+    order, each parsed by :func:`emotion_code`.
+
+    Raises:
+        InputError: an unknown class, or a class named twice.
+    """
+    values = spec.split(",") if isinstance(spec, str) else list(spec)
+    codes = [emotion_code(v, option=option) for v in values if str(v).strip()]
+    if len(set(codes)) != len(codes):
+        shown = spec if isinstance(spec, str) else ",".join(map(str, values))
+        raise InputError(f"{option} {shown!r} names a class twice")
+    return codes

@@ -3,10 +3,17 @@
 The bulk path reads every file with DuckDB's CSV reader in one call per header layout (no
 Python loop over rows or files); values that are not numbers are caught by DuckDB's reject
 tables and reported with file and line.
+
+Columns are named by position, not by header text: OpenFace writes names that differ only by
+case (2-D landmarks ``x_0`` and 3-D landmarks ``X_0``), which SQL identifiers do not tell
+apart (DuckDB would rename the second ``X_0_1``). So the reader gets its own names (the
+required columns under theirs, every other column ``_c{position}``) and ``--keep-all`` maps each
+header name, bound as a value, to the column at its position.
 """
 
 from __future__ import annotations
 
+import csv
 import glob
 import tempfile
 import zipfile
@@ -28,6 +35,7 @@ from mmemo.features.sets import (
 )
 from mmemo.hashing import sha256_file
 from mmemo.progress import NullProgress, Progress
+from mmemo.sqltext import ident
 from mmemo.store.store import Store
 
 REQUIRED = FRAME_COLUMNS + AU_COLUMNS
@@ -206,11 +214,30 @@ def _check_file(path: Path, known: set[str], seen: dict[str, Path]) -> tuple[str
             header = fh.readline()
     except OSError as exc:
         return f"cannot read ({exc.strerror})", ""
-    names = {c.strip() for c in header.split(",")}
+    names = set(_header_names(header))
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}", ""
     return None, header.strip()
+
+
+def _header_names(header: str) -> list[str]:
+    """The column names of a CSV header line, parsed as CSV and stripped of spaces."""
+    return [c.strip() for c in next(csv.reader([header], skipinitialspace=True), [])]
+
+
+def _reader_names(names: list[str]) -> list[str]:
+    """Names the CSV reader gives the columns: a required column (first occurrence) keeps its
+    name, every other column is ``_c{position}``, so that no two differ only by case."""
+    seen: set[str] = set()
+    out = []
+    for i, name in enumerate(names):
+        if name in REQUIRED and name not in seen:
+            seen.add(name)
+            out.append(name)
+        else:
+            out.append(f"_c{i}")
+    return out
 
 
 def _read_all(
@@ -221,29 +248,39 @@ def _read_all(
     types = {c: "DOUBLE" for c in REQUIRED} | {"frame": "INTEGER"}
     select = ", ".join(
         ["filename", "frame", "timestamp", "confidence", "success <> 0 AS success"]
-        + [f'"{c}"' for c in AU_COLUMNS]
+        + [ident(c) for c in AU_COLUMNS]
     )
     parts: list[pa.Table] = []
     rejected: list[tuple[str, int, str, str]] = []
     for header, paths in layouts.items():
-        names = [c.strip() for c in header.split(",")]
-        extra = [c for c in names if c not in REQUIRED and c != "face_id"]
+        names = _header_names(header)
+        columns = _reader_names(names)
+        extra = [
+            (name, column)
+            for name, column in zip(names, columns, strict=True)
+            if column not in REQUIRED and name != "face_id"
+        ]
         extra_sql = ", NULL::MAP(VARCHAR, DOUBLE) AS extra"
+        params: list = []
         if keep_all and extra:
-            keys = ", ".join(f"'{c}'" for c in extra)
-            values = ", ".join(f'TRY_CAST("{c}" AS DOUBLE)' for c in extra)
-            extra_sql = f", map([{keys}], [{values}]) AS extra"
+            values = ", ".join(f"TRY_CAST({ident(c)} AS DOUBLE)" for _, c in extra)
+            extra_sql = f", map(?::VARCHAR[], [{values}]) AS extra"
+            params.append([name for name, _ in extra])
         files = [str(p) for p in paths]
         query = (
             f"SELECT {select}{extra_sql} FROM read_csv(?, header = true, filename = true, "
-            f"types = {types!r}, store_rejects = true, ignore_errors = true)"
+            f"names = ?, types = {types!r}, store_rejects = true, ignore_errors = true)"
         )
-        parts.append(con.execute(query, [files]).to_arrow_table())
-        rejected += con.execute(
-            "SELECT s.file_path, e.line, e.column_name, e.error_message "
-            "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
-            "ORDER BY s.file_path, e.line"
-        ).fetchall()
+        parts.append(con.execute(query, [*params, files, columns]).to_arrow_table())
+        by_column = dict(zip(columns, names, strict=True))
+        rejected += [
+            (file, line, by_column.get(column, column), message)
+            for file, line, column, message in con.execute(
+                "SELECT s.file_path, e.line, e.column_name, e.error_message "
+                "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
+                "ORDER BY s.file_path, e.line"
+            ).fetchall()
+        ]
     con.close()
     if not parts:
         return pa.table({}), rejected

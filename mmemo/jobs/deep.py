@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from mmemo.corpora.ravdess import EMOTION_CODES
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
@@ -16,7 +17,7 @@ from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.store import Store
 
-CLASSES = list(range(1, 9))  # emotion codes; the models' class index i is code i + 1
+CLASSES = list(EMOTION_CODES)  # the models' class index i is emotion code i + 1
 
 
 def train_bilstm_job(
@@ -202,7 +203,8 @@ def train_finetune_job(
                 checkpoint=work / f"fold-{fold}.ckpt",
             )
         if rank != 0:  # other ranks only help train; rank 0 scores and stores
-            return FoldResult(CLASSES, "logits", np.empty((0, 8)), np.empty((0, 8)), None)
+            empty = np.empty((0, len(CLASSES)))
+            return FoldResult(CLASSES, "logits", empty, empty, None)
         train_logits = predict_finetuned(trained, [waves[i] for i in train])
         test_logits = predict_finetuned(trained, [waves[i] for i in test])
         return FoldResult(

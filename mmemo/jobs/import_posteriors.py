@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import EMOTIONS
+from mmemo.corpora.ravdess import emotion_codes
 from mmemo.errors import InputError
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
@@ -19,36 +19,7 @@ from mmemo.jobs.fold_training import posterior_table
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
 from mmemo.store.store import Store
 
-#: Label spellings accepted by --classes (any case), mapped to emotion codes.
-CLASS_ALIASES: dict[str, int] = {
-    **{label: code for code, label in enumerate(EMOTIONS, start=1)},
-    "fear": 6,
-    "disgusted": 7,
-    "surprise": 8,
-    "anger": 5,
-    "happiness": 3,
-    "sadness": 4,
-}
 KINDS = ("logits", "probs", "decision")
-
-
-def parse_classes(spec: str) -> list[int]:
-    """Emotion codes of ``--classes``: labels (any case, common aliases) or codes 01-08."""
-    codes = []
-    for raw in [p.strip() for p in spec.split(",") if p.strip()]:
-        key = raw.lower()
-        if key.isdigit() and 1 <= int(key) <= len(EMOTIONS):
-            codes.append(int(key))
-        elif key in CLASS_ALIASES:
-            codes.append(CLASS_ALIASES[key])
-        else:
-            raise InputError(
-                f"--classes: unknown label {raw!r}; expected RAVDESS labels "
-                f"({', '.join(EMOTIONS)}), aliases (fear, disgusted, surprise) or codes 01-08"
-            )
-    if len(set(codes)) != len(codes):
-        raise InputError(f"--classes {spec!r} names a class twice")
-    return codes
 
 
 def import_posteriors(
@@ -79,7 +50,7 @@ def import_posteriors(
         raise InputError("give the fold with either --fold-col COL or --fold N")
     if (split_col is None) == (split is None):
         raise InputError("give the split with either --split-col COL or --split train|test")
-    codes = parse_classes(classes)
+    codes = emotion_codes(classes, option="--classes")
     records = []  # (fold, split, clip_id, scores)
     for path in files:
         records += _read(path, id_col, score_cols, fold_col, fold, split_col, split, len(codes))

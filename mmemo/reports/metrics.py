@@ -241,7 +241,7 @@ def summarize(
     run: str,
     folds: Sequence[FoldPredictions],
     *,
-    n_classes: int = 8,
+    n_classes: int = len(EMOTIONS),
     labels: Sequence[str] | None = None,
 ) -> RunSummary:
     """Summarize the test predictions of every fold of a run.

@@ -16,28 +16,78 @@ FORMATS = ("table", "csv", "json", "markdown", "parquet")
 MAX_TABLE_ROWS = 1000
 
 
-def run_query(store: Store, query: str, *, write: bool = False) -> pa.Table | None:
+EMPTY_QUERY = "empty query: give a SQL statement or -f FILE"
+
+
+def run_query(
+    store: Store, query: str, *, write: bool = False, origin: str | None = None
+) -> pa.Table | None:
     """Run ``query`` (one or more statements) on ``store``; return the last result, if any.
 
     Without ``write`` the registry and the lake are attached read-only, so a statement that
-    would change the store fails and nothing changes.
+    would change the store fails and nothing changes. The store's views and tables of the
+    connection (``clips``, ``predictions`` ...) count as the store's too: dropping, altering
+    or replacing one is refused the same way, although it would last only until the store is
+    opened again. Temporary objects the query makes itself are the user's scratch and allowed.
+
+    Args:
+        origin: where the query comes from (a file name), named in error messages.
 
     Raises:
-        InputError: a SQL error, or a change attempted without ``write``.
+        InputError: an empty query (no statement, only comments), a SQL error, or a change
+            attempted without ``write``.
     """
+    where = f"{origin}: " if origin else ""
     with store.session(write=write, user_sql=True) as s:
         s.ensure_views()
         try:
-            relation = s.con.sql(query)
-            return None if relation is None else relation.to_arrow_table()
+            if not s.con.extract_statements(query):
+                raise InputError(f"{where}{EMPTY_QUERY}")
+            before = None if write else _session_objects(s.con)
+            try:
+                relation = s.con.sql(query)
+                result = None if relation is None else relation.to_arrow_table()
+            finally:
+                if before is not None:
+                    _check_unchanged(s.con, before)
+            return result
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if not write and "read-only" in message:
-                raise InputError(
-                    f"the store is opened read-only and this query changes it ({message}); "
-                    "pass --write to allow changes"
-                ) from None
-            raise InputError(f"SQL error: {message}") from None
+                raise InputError(_read_only(message)) from None
+            raise InputError(f"{where}SQL error: {message}") from None
+
+
+def _read_only(detail: str) -> str:
+    return (
+        f"the store is opened read-only and this query changes it ({detail}); "
+        "pass --write to allow changes"
+    )
+
+
+def _session_objects(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """The connection's temporary views, tables and macros, by (kind, name), with their SQL."""
+    rows = con.execute(
+        "SELECT 'view', view_name, sql FROM duckdb_views() WHERE temporary "
+        "UNION ALL SELECT 'table', table_name, sql FROM duckdb_tables() WHERE temporary "
+        "UNION ALL SELECT 'macro', function_name, coalesce(macro_definition, '') "
+        "FROM duckdb_functions() WHERE database_name = 'temp' "
+        "AND function_type IN ('macro', 'table_macro')"
+    ).fetchall()
+    return {(kind, name): str(text) for kind, name, text in rows}
+
+
+def _check_unchanged(
+    con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str], str]
+) -> None:
+    """Refuse a read-only query that dropped, altered or replaced one of the store's views,
+    tables or macros of the connection (``before``: those that existed before it ran)."""
+    after = _session_objects(con)
+    for (kind, name), text in sorted(before.items()):
+        if (kind, name) not in after:
+            raise InputError(_read_only(f"it removes the {kind} {name}"))
+        if after[(kind, name)] != text:
+            raise InputError(_read_only(f"it replaces the {kind} {name}"))
 
 
 def format_result(table: pa.Table, fmt: str, out: Path | None):
@@ -66,10 +116,14 @@ def format_result(table: pa.Table, fmt: str, out: Path | None):
         lines += ["| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows]
         return "\n".join(lines)
     from rich.table import Table
+    from rich.text import Text
 
-    rich_table = Table(*columns, caption=_caption(table.num_rows))
+    # headers and cells as Text: data is never read as rich markup ("[red]x[/red]")
+    rich_table = Table(caption=_caption(table.num_rows))
+    for column in columns:
+        rich_table.add_column(Text(column))
     for row in rows[:MAX_TABLE_ROWS]:
-        rich_table.add_row(*(_cell(row[c]) for c in columns))
+        rich_table.add_row(*(Text(_cell(row[c])) for c in columns))
     return rich_table
 
 

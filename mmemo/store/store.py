@@ -47,6 +47,7 @@ from mmemo.store.config import (
 )
 from mmemo.store.retry import GiveUp, retrying
 from mmemo.store.schema import LakeMigration, StoreSetting
+from mmemo.store.vocabulary import create_vocabulary
 
 STORE_ENV = "MMEMO_STORE"
 DEFAULT_STORE = "mmemo-store"
@@ -482,9 +483,11 @@ class Session:
     # -- queries -------------------------------------------------------------------------------
 
     def ensure_views(self) -> None:
-        """Create the temporary views of ``sql/views`` (idempotent)."""
+        """Create the class vocabulary (``emotions``, ``emotion_label``) and the temporary
+        views of ``sql/views`` (idempotent)."""
         if self._views_ready:
             return
+        create_vocabulary(self.con)
         if "clips" in self.lake_tables():
             for path in sorted((sql_dir() / "views").glob("*.sql")):
                 self.con.execute(read_sql(f"views/{path.name}"))

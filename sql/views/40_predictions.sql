@@ -1,7 +1,8 @@
 -- name: scored, predictions
 -- scored: every posterior row with its predicted class and confidence, before any join.
 -- predicted = the class of the highest score (first one on ties), confidence = that score
--- (in the run's own score kind: a probability, a logit or a decision value).
+-- (in the run's own score kind: a probability, a logit or a decision value). The label comes
+-- from emotion_label(code), the session's class vocabulary (mmemo.store.vocabulary).
 CREATE OR REPLACE TEMP VIEW scored AS
 SELECT
     run,
@@ -10,9 +11,7 @@ SELECT
     split,
     clip_id,
     classes[list_position(scores, list_max(scores))] AS predicted_emotion,
-    ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'][
-        predicted_emotion
-    ] AS predicted_label,
+    emotion_label(predicted_emotion) AS predicted_label,
     list_max(scores) AS confidence
 FROM posteriors;
 

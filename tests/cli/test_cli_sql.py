@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -28,6 +29,53 @@ def test_sql_refuses_changes_without_write(cli, ingested_store, store_state, sta
     assert "read-only" in result.err_text
     assert "--write" in result.err_text
     assert store_state(ingested_store) == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP VIEW clips",
+        "DROP VIEW predictions; SELECT 1",
+        "ALTER VIEW clips RENAME TO old_clips",
+        "CREATE OR REPLACE TEMP VIEW clips AS SELECT 1 AS clip_id",
+        "DROP VIEW clips; SELECT count(*) FROM clips",
+    ],
+)
+def test_sql_refuses_changes_to_the_views_without_write(
+    cli, ingested_store, store_state, statement
+):
+    """The views are the store's too: dropping or replacing one is a change, refused like
+    any other (it would only last until the store is opened again)."""
+    before = store_state(ingested_store)
+    result = cli("--store", ingested_store.root, "sql", statement)
+    assert result.code == 2
+    assert "read-only" in result.err_text and "--write" in result.err_text
+    assert "done" not in result.err_text
+    assert len(result.err_text.strip().splitlines()) == 1
+    assert store_state(ingested_store) == before
+
+
+@pytest.mark.parametrize("query", ["", "   ", ";", "/* only a comment */"])
+def test_sql_empty_query_is_refused(cli, ingested_store, tmp_path, query):
+    result = cli("--store", ingested_store.root, "sql", query)
+    assert result.code == 2
+    assert "empty query: give a SQL statement or -f FILE" in result.err_text
+    query_file = tmp_path / "empty.sql"
+    query_file.write_text(f"-- a header and nothing else\n{query}\n")
+    from_file = cli("--store", ingested_store.root, "sql", "-f", query_file)
+    assert from_file.code == 2
+    assert "empty query" in from_file.err_text and "empty.sql" in from_file.err_text
+
+
+def test_sql_scratch_objects_of_the_user_need_no_write(cli, ingested_store):
+    """Temporary tables and views the query makes itself change nothing of the store."""
+    query = (
+        "CREATE TEMP VIEW mine AS SELECT 1 AS x; DROP VIEW mine; "
+        "CREATE TEMP TABLE t AS SELECT 2 AS x; SELECT x FROM t"
+    )
+    result = cli("--store", ingested_store.root, "sql", query, "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [{"x": 2}]
 
 
 def test_sql_write_changes_the_store_with_write(cli, ingested_store, store_state):
@@ -196,3 +244,33 @@ def test_sql_multiple_statements_return_the_last_result(cli, ingested_store):
     )
     assert result.code == 0, result.err
     assert json.loads(result.out) == [{"y": 42}]
+
+
+def test_sql_table_cells_and_headers_are_text_not_markup(cli, ingested_store):
+    """Values and column names with brackets are printed as written; a long list (shortened
+    to its first 8 items, as the ``always_wrong`` recipe's ``run:label`` lists) too."""
+    runs = [f"bilstm{i}:calm" for i in range(9)]
+    query = (
+        "SELECT '[red]x[/red]' AS \"[b]head[/b]\", '[bilstm:calm, mlp:sad]' AS p, "
+        f"{runs!r} AS predictions"
+    )
+    result = cli("--store", ingested_store.root, "sql", query)
+    assert result.code == 0, result.err
+    for text in ("[b]head[/b]", "[red]x[/red]", "[bilstm:calm, mlp:sad]", "[bilstm0:calm,"):
+        assert text in result.out
+    assert all(run in result.out for run in runs[:8])
+
+
+def test_sql_always_wrong_recipe_prints_the_predictions(cli, zeror_store):
+    """The recipe's ``predictions`` column lists ``run:label``: each one is printed."""
+    recipe = Path(__file__).parents[2] / "sql" / "analysis" / "always_wrong.sql"
+    as_json = cli("--store", zeror_store.root, "sql", "-f", recipe, "--format", "json")
+    assert as_json.code == 0, as_json.err
+    rows = json.loads(as_json.out)
+    assert rows and all(r["predictions"] for r in rows)
+    table = cli("--store", zeror_store.root, "sql", "-f", recipe)
+    assert table.code == 0, table.err
+    lines = {line for line in table.out.splitlines() if rows[0]["clip_id"] in line}
+    assert len(lines) == 1
+    for prediction in rows[0]["predictions"]:
+        assert prediction in lines.pop()

@@ -86,3 +86,30 @@ def test_ctrl_c_exits_130_with_a_message(cli, ingested_store, monkeypatch):
     result = cli("--store", ingested_store.root, "tables")
     assert result.code == 130
     assert "interrupted" in result.err_text
+
+
+def test_snapshots_show_changes_as_written(cli, ingested_store):
+    """``changes`` holds brackets (``{tables_created=[main.clips, ...]}``): printed as text,
+    not read as markup."""
+    with ingested_store.session() as s:
+        changes = [
+            str(c) for (c,) in s.fetch("SELECT CAST(changes AS VARCHAR) FROM lake.snapshots()")
+        ]
+    created = next(c for c in changes if "tables_created=[" in c)
+    names = created.split("tables_created=[", 1)[1].split("]", 1)[0].split(",")
+    assert names and all(n.strip() for n in names)
+    result = cli("--store", ingested_store.root, "snapshots")
+    assert result.code == 0, result.err
+    assert "tables_created=[" in result.out
+    for name in names:
+        assert name.strip() in result.out
+
+
+def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
+    renamed = cli(
+        "--store", zeror_store.root, "sql", "--write", "UPDATE runs SET name = '[red]zr[/red]'"
+    )
+    assert renamed.code == 0, renamed.err
+    result = cli("--store", zeror_store.root, "runs")
+    assert result.code == 0, result.err
+    assert "[red]zr[/red]" in result.out

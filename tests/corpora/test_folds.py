@@ -118,3 +118,42 @@ def test_kfold_needs_at_least_two_folds():
 def test_a_scheme_with_no_clips_is_refused():
     with pytest.raises(InputError, match="no clips"):
         FoldScheme("luna2022").assign({})
+
+
+def test_scheme_registry_lists_the_built_in_schemes_in_order():
+    from mmemo.corpora.folds import scheme_choices
+
+    assert scheme_choices() == "luna2022, loao, kfold:K:SEED"
+
+
+def test_a_scheme_name_is_registered_once():
+    from mmemo.corpora.folds import register_scheme
+
+    with pytest.raises(ValueError, match="'loao' is registered twice"):
+
+        @register_scheme("loao")
+        def _again(counts):  # pragma: no cover - never registered
+            return {}
+
+
+def test_a_registered_scheme_is_parsed_and_listed(monkeypatch):
+    from mmemo.corpora import folds
+
+    monkeypatch.setattr(folds, "_SCHEMES", dict(folds._SCHEMES))
+
+    def halves(name, parts):
+        if len(parts) != 1 or not parts[0].isdigit():
+            raise InputError(f"fold scheme '{name}': give the first actor of the second half")
+        return (int(parts[0]),)
+
+    @folds.register_scheme("halves", usage="halves:A", arguments=halves)
+    def _halves(counts, first):
+        return {a: int(a >= first) for a in counts}
+
+    assert parse_scheme("halves:13").assign(av_speech_counts([1, 12, 13, 24])) == {
+        1: 0, 12: 0, 13: 1, 24: 1,
+    }
+    with pytest.raises(InputError, match="first actor"):
+        parse_scheme("halves:x")
+    with pytest.raises(InputError, match="expected one of luna2022, loao, kfold:K:SEED, halves:A"):
+        parse_scheme("thirds")

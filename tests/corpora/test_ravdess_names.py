@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,3 +108,45 @@ def test_names_not_shaped_like_ravdess_are_rejected(stem):
 
 def test_invalid_name_error_is_a_value_error():
     assert issubclass(InvalidNameError, ValueError)
+
+
+def test_emotion_codes_accept_labels_aliases_and_codes_in_the_given_order():
+    from mmemo.corpora.ravdess import EMOTION_CODES, EMOTIONS, emotion_code, emotion_codes
+
+    assert [emotion_code(label) for label in EMOTIONS] == list(EMOTION_CODES)
+    assert emotion_codes(" Surprise,neutral , FEAR,05, 2,disgusted,happiness,sadness") == [
+        8, 1, 6, 5, 2, 7, 3, 4,
+    ]
+    assert emotion_codes(["calm", 3]) == [2, 3]
+    assert emotion_code("08") == 8
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("calm,joyful", "--classes: unknown label 'joyful'; expected RAVDESS labels (neutral, "),
+        ("calm,09", "unknown label '09'"),
+        ("calm,0", "unknown label '0'"),
+        ("calm,Calm", "--classes 'calm,Calm' names a class twice"),
+    ],
+)
+def test_emotion_codes_refuse_unknown_or_repeated_classes(spec, message):
+    from mmemo.corpora.ravdess import emotion_codes
+    from mmemo.errors import InputError
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        emotion_codes(spec)
+
+
+def test_the_store_serves_the_vocabulary_to_sql(tmp_path):
+    """``emotions(emotion, label)`` and ``emotion_label(code)`` in every session, from the
+    Python constant (also on a store without clips)."""
+    from mmemo.corpora.ravdess import EMOTIONS
+    from mmemo.testing.stores import init_store
+
+    store = init_store(tmp_path / "store", None)
+    with store.session() as s:
+        table = s.fetch("SELECT emotion, label FROM emotions ORDER BY emotion")
+        labels = s.fetch("SELECT emotion_label(e) FROM range(1, 9) AS t(e) ORDER BY e")
+    assert table == list(enumerate(EMOTIONS, start=1))
+    assert [r[0] for r in labels] == list(EMOTIONS)

@@ -376,3 +376,64 @@ def test_ingest_openface_missing_source_and_empty_glob(feat_store, store_cli, tm
     assert missing.code == 2 and "nope" in missing.err_text
     empty = store_cli(feat_store, "ingest", "openface", f"{tmp_path}/*.csv", "--name", "aus")
     assert empty.code == 2 and "matches no file" in empty.err_text
+
+
+def _extra_columns(path: Path) -> dict[str, list[float]]:
+    """The columns ``--keep-all`` keeps in ``extra``, read by position with Python's csv module
+    (names stripped; OpenFace's ``x_0`` and ``X_0`` stay two columns)."""
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    skip = {"frame", "face_id", "timestamp", "confidence", "success", *AU_COLUMNS}
+    header = [c.strip() for c in rows[0]]
+    assert len(set(header)) == len(header)
+    return {
+        name: [float(r[i]) for r in rows[1:]] for i, name in enumerate(header) if name not in skip
+    }
+
+
+def _check_extras(store, name: str, files: list[Path]) -> None:
+    """Every frame's ``extra`` map holds each kept column's own values under its own name."""
+    for f in files:
+        want = _extra_columns(f)
+        with store.session() as s:
+            extras = s.fetch(
+                "SELECT extra FROM au_frames WHERE feature_set = ? AND clip_id = ? ORDER BY frame",
+                [name, _stem(f)],
+            )
+        assert len(extras) == len(next(iter(want.values()))), f.name
+        got = [dict(e[0]) for e in extras]
+        assert set(got[0]) == set(want), f.name
+        for column, values in want.items():
+            assert [g[column] for g in got] == values, (f.name, column)
+
+
+def test_ingest_openface_keep_all_keeps_case_distinct_columns_apart(
+    feat_store, store_cli, feat_corpus, tmp_path
+):
+    """OpenFace's 2-D landmarks ``x_0`` and 3-D landmarks ``X_0`` differ only by case: each
+    keeps its own values in ``extra``."""
+    files = _some(feat_corpus, 3)
+    folder = _copy(files, tmp_path / "of")
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "all", "--keep-all")
+    assert result.code == 0, result.err
+    want = _extra_columns(files[0])
+    assert want["x_0"] != want["X_0"] and want["y_5"] != want["Y_5"]  # the check can fail
+    _check_extras(feat_store, "all", files)
+
+
+def test_ingest_openface_keep_all_header_with_quotes(feat_store, store_cli, feat_corpus, tmp_path):
+    """Column names with a single or a double quote are kept as written, with their values."""
+    files = _some(feat_corpus, 2)
+    folder = _copy(files[1:], tmp_path / "of")
+
+    def add_quoted(header, rows):
+        extra = [" it's", ' 5" tall']
+        body = [r + [f" {i + 0.5}", f" {2 * i + 0.25}"] for i, r in enumerate(rows)]
+        return header + extra, body
+
+    odd = _rewrite(files[0], folder / files[0].name, add_quoted)
+    result = store_cli(feat_store, "ingest", "openface", folder, "--name", "q", "--keep-all")
+    assert result.code == 0, result.err
+    assert {"it's", '5" tall'} <= set(_extra_columns(odd))
+    _check_extras(feat_store, "q", [odd, *files[1:]])
+    _assert_frames(feat_store, "q", {_stem(f): _read(f) for f in [odd, *files[1:]]})
