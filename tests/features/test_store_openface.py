@@ -408,11 +408,11 @@ def _check_extras(store, name: str, files: list[Path]) -> None:
 
 
 def test_ingest_openface_keep_all_keeps_case_distinct_columns_apart(
-    feat_store, store_cli, feat_corpus, tmp_path
+    feat_store, store_cli, synth_corpus, tmp_path
 ):
     """OpenFace's 2-D landmarks ``x_0`` and 3-D landmarks ``X_0`` differ only by case: each
     keeps its own values in ``extra``."""
-    files = _some(feat_corpus, 3)
+    files = _some(synth_corpus, 3)
     folder = _copy(files, tmp_path / "of")
     result = store_cli(feat_store, "ingest", "openface", folder, "--name", "all", "--keep-all")
     assert result.code == 0, result.err
@@ -421,9 +421,9 @@ def test_ingest_openface_keep_all_keeps_case_distinct_columns_apart(
     _check_extras(feat_store, "all", files)
 
 
-def test_ingest_openface_keep_all_header_with_quotes(feat_store, store_cli, feat_corpus, tmp_path):
+def test_ingest_openface_keep_all_header_with_quotes(feat_store, store_cli, synth_corpus, tmp_path):
     """Column names with a single or a double quote are kept as written, with their values."""
-    files = _some(feat_corpus, 2)
+    files = _some(synth_corpus, 2)
     folder = _copy(files[1:], tmp_path / "of")
 
     def add_quoted(header, rows):
