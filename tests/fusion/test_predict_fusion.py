@@ -47,7 +47,8 @@ def test_predict_fusion_of_a_fusion(fus_store) -> None:
 
 def test_predict_cli_on_a_fusion(store_cli, fus_store) -> None:
     assert store_cli(fus_store, "fuse", "svc", "lr", "--name", "F").code == 0
-    result = store_cli(fus_store, "predict", "F", "--format", "csv")
+    result = store_cli(fus_store, "predict", "F", "--clips", "av-speech", "--format", "csv")
     assert result.code == 0, result.err
-    header = result.out_text.splitlines()[0]
-    assert header == "clip_id,fold,scores,predicted_emotion,predicted_label"
+    lines = result.out.splitlines()
+    assert lines[0] == '"clip_id","fold","scores","predicted_emotion","predicted_label"'
+    assert sum(line.startswith("\"01-") for line in lines) == 120

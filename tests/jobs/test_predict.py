@@ -35,9 +35,15 @@ def test_predict_static_run_reproduces_its_test_posteriors(jobs_store) -> None:
     from mmemo.jobs.static import train_static
 
     train_static(
-        jobs_store, name="lr", model="logreg", norm="minmax", features="aus", scheme=KFOLD2
+        jobs_store,
+        name="lr",
+        model="logreg",
+        norm="minmax",
+        features="aus",
+        scheme=KFOLD2,
+        clips="av-speech",
     )
-    _check_reproduces(jobs_store, "lr", None, atol=0)
+    _check_reproduces(jobs_store, "lr", "av-speech", atol=0)
 
 
 def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
@@ -54,7 +60,8 @@ def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
         early_stop_on="test",
         overrides={"max_epochs": 2},
     )
-    _check_reproduces(jobs_store, "bl", FEW, atol=0)
+    # float32 logits: other batch mates change the last bits of a matrix product
+    _check_reproduces(jobs_store, "bl", FEW, atol=1e-6)
 
 
 @pytest.mark.slow

@@ -247,3 +247,29 @@ def test_an_interrupted_finetune_resumes_from_its_last_epoch(tiny_ln: Path, tmp_
     np.testing.assert_array_equal(
         predict_finetuned(resumed, waves[:4]), predict_finetuned(whole, waves[:4])
     )
+
+
+def test_lr_schedule_is_transformers_and_keeps_the_linear_decay() -> None:
+    """transformers' schedule gives exactly the values of the former hand-written one
+    (linear decay to 0, no warm-up), and the Trainer's warm-up when one is asked for."""
+    from mmemo.models.wav2vec2_finetune import lr_scheduler
+
+    def rates(cfg: FinetuneConfig, total: int) -> list[float]:
+        optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=cfg.lr)
+        scheduler = lr_scheduler(optimizer, cfg, total)
+        out = []
+        for _ in range(total):
+            out.append(scheduler.get_last_lr()[0])
+            optimizer.step()
+            scheduler.step()
+        return out
+
+    cfg = FinetuneConfig()
+    # the former LambdaLR factor: max(0, (total - step) / max(1, total - warmup))
+    assert rates(cfg, 37) == [cfg.lr * ((37 - step) / 37) for step in range(37)]
+    assert rates(FinetuneConfig(lr_schedule="constant"), 5) == [cfg.lr] * 5
+    warm = rates(FinetuneConfig(warmup_ratio=0.25), 8)  # ceil(2.0) = 2 warm-up steps
+    decay = [cfg.lr * (8 - step) / 6 for step in range(3, 8)]
+    assert warm == pytest.approx([0.0, cfg.lr / 2, cfg.lr, *decay])
+    with pytest.raises(InputError, match="unknown lr_schedule 'cosine'"):
+        rates(FinetuneConfig(lr_schedule="cosine"), 3)  # type: ignore[arg-type]
