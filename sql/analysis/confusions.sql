@@ -1,4 +1,4 @@
--- name: confusions
+-- name: top_confusions
 -- The most frequent confusions (true label predicted as another) of every complete run,
 -- with their share of all test clips of that true label.
 -- Run: mmemo sql -f sql/analysis/confusions.sql

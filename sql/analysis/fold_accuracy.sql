@@ -1,4 +1,4 @@
--- name: fold_accuracy
+-- name: fold_accuracy_with_mean
 -- Test accuracy (%) of every fold of every complete run, with the mean over folds.
 -- Run: mmemo sql -f sql/analysis/fold_accuracy.sql
 SELECT run, fold, n, round(accuracy, 2) AS accuracy,

@@ -1,20 +1,11 @@
 -- name: test_predictions, confusions, accuracy_by
 -- Everyday error-analysis views over the test predictions of complete runs.
 
--- Test predictions with the clip's metadata (actor, gender, intensity, statement ...).
--- The same prediction as the predictions view, from one join with clips (not two).
+-- Test predictions with the clip's metadata (actor, gender, intensity, statement ...): the
+-- test rows of the predictions view (same columns but split) joined with the clips.
 CREATE OR REPLACE TEMP VIEW test_predictions AS
 SELECT
-    p.run,
-    p.run_id,
-    p.fold,
-    p.clip_id,
-    c.emotion AS true_emotion,
-    c.label AS true_label,
-    p.predicted_emotion,
-    p.predicted_label,
-    p.confidence,
-    p.predicted_emotion = c.emotion AS correct,
+    p.* EXCLUDE (split),
     c.actor,
     c.gender,
     c.intensity,
@@ -22,7 +13,7 @@ SELECT
     c.repetition,
     c.modality,
     c.vocal_channel
-FROM scored AS p
+FROM predictions AS p
 JOIN clips AS c USING (clip_id)
 WHERE p.split = 'test';
 

@@ -42,3 +42,29 @@ def test_lake_ddl_files_are_applied_in_order(zeror_store):
     with zeror_store.session() as s:
         applied = [r[0] for r in s.fetch("SELECT name FROM lake_migrations ORDER BY name")]
     assert applied == names
+
+
+def _header_names(path) -> list[str]:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("-- name: "), f"{path}: no '-- name:' header on its first line"
+    return [n.strip() for n in first.removeprefix("-- name: ").split(",")]
+
+
+def test_every_sql_file_has_a_name_header_and_names_are_unique():
+    """Each ``.sql`` file starts with ``-- name: a, b``; no name appears twice in sql/."""
+    seen: dict[str, str] = {}
+    files = sorted(sql_dir().rglob("*.sql"))
+    assert len(files) > 20
+    for path in files:
+        for name in _header_names(path):
+            where = path.relative_to(sql_dir()).as_posix()
+            assert name and name not in seen, f"'{name}' in {where} and {seen.get(name)}"
+            seen[name] = where
+
+
+def test_view_headers_name_the_views_they_create():
+    import re
+
+    for path in sorted((sql_dir() / "views").glob("*.sql")):
+        created = re.findall(r"CREATE OR REPLACE TEMP VIEW (\w+)", path.read_text())
+        assert created == _header_names(path), path.name
