@@ -330,6 +330,7 @@ def _synthetic(seed: int = 0, n_per: int = 12) -> tuple[np.ndarray, np.ndarray, 
     return X, y, folds
 
 
+@pytest.mark.slow
 def test_parallel_grid_is_bit_identical_to_serial() -> None:
     X, y, folds = _synthetic()
     configs = [
