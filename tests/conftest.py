@@ -162,11 +162,16 @@ def _zeror_store_restore(_ingested_store_restore, backend) -> Callable[[], Path]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``local_only`` skip their ``team`` variant."""
+    """Tests marked ``local_only`` skip their ``team`` variant. Every test on team backends is
+    ``slow``, also one that asks for ``backend`` "team" itself (``indirect``) or for the
+    servers (``team_backends``): it starts PostgreSQL and S3 servers for the session."""
     for item in items:
-        marker = item.get_closest_marker("local_only")
         callspec = getattr(item, "callspec", None)
-        if marker is not None and callspec is not None and callspec.params.get("backend") == "team":
+        team = callspec is not None and callspec.params.get("backend") == "team"
+        if team or "team_backends" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+        marker = item.get_closest_marker("local_only")
+        if marker is not None and team:
             why = marker.args[0] if marker.args else "looks at local files"
             item.add_marker(pytest.mark.skip(reason=f"local store only: {why}"))
 

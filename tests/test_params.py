@@ -115,6 +115,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
+@pytest.mark.slow
 @given(values)
 def test_format_then_parse_gives_the_value_back(value: object) -> None:
     assert _same(parse_value(format_value(value)), value)

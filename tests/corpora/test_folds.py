@@ -56,6 +56,7 @@ def test_luna2022_on_a_subset_of_actors_keeps_their_paper_folds():
     assert FoldScheme("luna2022").assign(av_speech_counts([1, 2, 3])) == {1: 4, 2: 0, 3: 1}
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(k=st.integers(2, 8), seed=st.integers(0, 10_000))
 def test_kfold_is_deterministic_actor_disjoint_and_class_balanced(k, seed):

@@ -54,6 +54,7 @@ def _vectors(store, name: str) -> dict[str, tuple[int, list[float]]]:
     return {clip: (ordinal, vector) for clip, ordinal, vector in rows}
 
 
+@pytest.mark.slow
 def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, store_cli):
     from mmemo.features.sets import load_clip_vectors
 

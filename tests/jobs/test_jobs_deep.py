@@ -33,6 +33,7 @@ def _expected_coverage() -> list[tuple]:
 # ------------------------------------------------------------------------------------ bi-LSTM
 
 
+@pytest.mark.slow
 def test_bilstm_stores_logits_and_attention_of_every_clip(
     store_cli, jobs_store, run_row, tmp_path, jobs_sha256
 ):
@@ -74,6 +75,7 @@ def test_bilstm_stores_logits_and_attention_of_every_clip(
     assert set(table.column("rank").to_pylist()) == {1, 2, 3}
 
 
+@pytest.mark.slow
 def test_bilstm_is_deterministic_on_cpu(jobs_store, jobs_posteriors):
     pytest.importorskip("torch")
     from mmemo.jobs.deep import train_bilstm_job
@@ -107,6 +109,7 @@ def test_bilstm_unknown_hyper_parameter_lists_the_valid_ones(store_cli, jobs_sto
 # -------------------------------------------------------------------------------- fine-tuning
 
 
+@pytest.mark.slow
 def test_finetune_stores_logits_of_every_clip_and_keeps_checkpoints(
     store_cli, jobs_store, run_row, tiny_w2v2, jobs_sha256
 ):
@@ -150,6 +153,7 @@ def _model_files(store) -> set[str]:
     return {str(p.relative_to(models)) for p in models.rglob("*") if p.is_file()}
 
 
+@pytest.mark.slow
 def test_finetune_resumes_after_a_crash(jobs_store, tiny_w2v2, store_state, monkeypatch):
     from mmemo.jobs.cv import load_cv
     from mmemo.jobs.deep import train_finetune_job

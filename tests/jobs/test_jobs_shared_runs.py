@@ -39,6 +39,7 @@ def _parts(store, name: str) -> list[tuple[int, str]]:
         return [tuple(r) for r in orm.execute(query)]
 
 
+@pytest.mark.slow
 def test_folds_stored_by_two_processes_make_the_run_a_single_process_makes(
     jobs_store, run_row, jobs_posteriors
 ) -> None:
@@ -62,6 +63,7 @@ def test_folds_stored_by_two_processes_make_the_run_a_single_process_makes(
     assert attention[0][1] == attention[1][1]  # the attention rows of both folds too
 
 
+@pytest.mark.slow
 def test_a_stored_fold_is_not_trained_again_and_other_settings_are_refused(
     jobs_store, run_row
 ) -> None:
@@ -94,6 +96,7 @@ def _host() -> str:
     return process_identity()[1]
 
 
+@pytest.mark.slow
 def test_a_failing_process_releases_only_its_own_folds(jobs_store, monkeypatch) -> None:
     _train(jobs_store, "r", [0])
     from mmemo.jobs import shared_runs as parts

@@ -32,6 +32,7 @@ def _run_names(store) -> set[str]:
         return set(orm.scalars(sa.select(Run.name)))
 
 
+@pytest.mark.slow
 def test_grid_makes_one_named_run_per_configuration(store_cli, jobs_store, run_row):
     result = _train(store_cli, jobs_store, "--model", "svc", *GRID, "--name", "svc")
     assert _run_names(jobs_store) == GRID_NAMES
@@ -75,6 +76,7 @@ def test_parallel_folds_are_bit_identical_to_serial(jobs_store, jobs_posteriors)
     assert serial == jobs_posteriors(jobs_store, "par")
 
 
+@pytest.mark.slow
 def test_same_inputs_and_seed_give_identical_posteriors(jobs_store, jobs_posteriors):
     from mmemo.jobs.static import train_static
 

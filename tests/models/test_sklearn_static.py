@@ -410,6 +410,7 @@ def _cv(configs: list, seed: int, X, y, folds, n_jobs: int) -> list[list[FoldRes
     return [list(results[i * n : (i + 1) * n]) for i in range(len(configs))]
 
 
+@pytest.mark.slow
 def test_parallel_grid_is_bit_identical_to_serial() -> None:
     X, y, folds = _synthetic()
     configs = [

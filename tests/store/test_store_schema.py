@@ -207,6 +207,7 @@ def newer_migrations(tmp_path, monkeypatch):
     return folder
 
 
+@pytest.mark.slow
 def test_an_older_store_asks_for_migrate_and_migrate_upgrades_it(
     cli, ingested_store, store_state, newer_migrations
 ):

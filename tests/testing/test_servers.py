@@ -19,6 +19,9 @@ from mmemo.testing.servers import (
     s3_server,
 )
 
+#: Every test here starts a PostgreSQL or an S3 server (or both).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def pg() -> Iterator[PostgresServer]:
