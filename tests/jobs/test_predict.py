@@ -65,12 +65,12 @@ def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
 
 
 @pytest.mark.slow
-def test_predict_finetune_run_scores_audio_like_the_job(jobs_store, jobs_tiny_w2v2) -> None:
+def test_predict_finetune_run_scores_audio_like_the_job(jobs_store, tiny_w2v2) -> None:
     from mmemo.jobs.deep import train_finetune_job
 
     train_finetune_job(
         jobs_store,
-        str(jobs_tiny_w2v2),
+        str(tiny_w2v2[True]),
         name="ft",
         scheme=KFOLD2,
         clips=FEW,
