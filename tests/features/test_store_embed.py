@@ -152,6 +152,7 @@ def test_embed_mean_std_pool_and_frames(feat_store, store_cli, tiny_w2v2, one_to
         np.testing.assert_allclose(got, want["frames"], atol=ATOL, err_msg=clip)
 
 
+@pytest.mark.slow
 def test_embed_same_command_twice_is_a_no_op_and_new_layer_is_version_2(
     feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):

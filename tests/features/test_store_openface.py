@@ -123,6 +123,7 @@ def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -
         np.testing.assert_array_equal(got, want.astype(np.float32), err_msg=clip)
 
 
+@pytest.mark.slow
 def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     feat_store, store_cli, synth_corpus, tmp_path
 ):
@@ -185,6 +186,7 @@ def test_ingest_openface_whole_synthetic_corpus(feat_store, store_cli, synth_cor
     _check_views(feat_store, "aus", expected)
 
 
+@pytest.mark.slow
 def test_ingest_openface_filters_drop_frames(feat_store, store_cli, synth_corpus, tmp_path):
     files = _some(synth_corpus, 6, with_dips=True)
     folder = _copy(files, tmp_path / "of")
@@ -241,6 +243,7 @@ def test_ingest_openface_from_a_zip(feat_store, store_cli, synth_corpus, tmp_pat
     assert [dict(e[0])["pose_Tx"] for e in extras] == table["pose_Tx"].tolist()
 
 
+@pytest.mark.slow
 def test_ingest_openface_from_a_glob_and_double_csv_names(
     feat_store, store_cli, synth_corpus, tmp_path
 ):
