@@ -68,3 +68,22 @@ def test_view_headers_name_the_views_they_create():
     for path in sorted((sql_dir() / "views").glob("*.sql")):
         created = re.findall(r"CREATE OR REPLACE TEMP VIEW (\w+)", path.read_text())
         assert created == _header_names(path), path.name
+
+
+def test_test_predictions_are_the_test_rows_of_predictions_with_clip_metadata(zeror_store):
+    with zeror_store.session() as s:
+        columns = [r[0] for r in s.fetch("SELECT column_name FROM (DESCRIBE test_predictions)")]
+        rows = s.fetch("SELECT * FROM test_predictions ORDER BY fold, clip_id")
+        expected = s.fetch(
+            "SELECT p.run, p.run_id, p.fold, p.clip_id, c.emotion, c.label, p.predicted_emotion, "
+            "p.predicted_label, p.confidence, p.predicted_emotion = c.emotion, c.actor, c.gender, "
+            "c.intensity, c.statement, c.repetition, c.modality, c.vocal_channel "
+            "FROM scored AS p JOIN lake.clips AS c USING (clip_id) WHERE p.split = 'test' "
+            "ORDER BY p.fold, p.clip_id"
+        )
+    assert columns == [
+        "run", "run_id", "fold", "clip_id", "true_emotion", "true_label", "predicted_emotion",
+        "predicted_label", "confidence", "correct", "actor", "gender", "intensity", "statement",
+        "repetition", "modality", "vocal_channel",
+    ]
+    assert len(rows) == 120 and rows == expected
