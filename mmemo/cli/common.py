@@ -22,8 +22,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+#: Markup is off: strings print as written (paths, run names and SQL hold brackets); styled
+#: output is built with :func:`styled`.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 StoreOpt = Annotated[
     Path | None,
@@ -99,7 +101,7 @@ class RichProgress:
                 self._live.remove_task(task_id)
             return
         columns = [
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             _RateColumn(),
@@ -118,6 +120,11 @@ def cell(value: Any) -> Text:
     """A table cell (or header) as plain text: data is never read as rich markup, so a value
     like ``[red]x[/red]`` or ``[bilstm:calm, ...]`` prints as written. None is empty."""
     return Text("" if value is None else str(value))
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text from plain strings and ``(text, style)`` pairs; no part is read as markup."""
+    return Text.assemble(*parts)
 
 
 def simple_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:

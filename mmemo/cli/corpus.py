@@ -14,6 +14,7 @@ from mmemo.cli.common import (
     err_console,
     open_store,
     simple_table,
+    styled,
 )
 
 ingest_app = typer.Typer(help="Bring corpora and features into the store.", no_args_is_help=True)
@@ -52,11 +53,13 @@ def ingest_ravdess(
 
     report = ingest(open_store(ctx), sources, strict=strict, progress=RichProgress())
     for line in report.invalid:
-        err_console.print(f"[yellow]invalid name[/yellow] {line}", highlight=False)
+        err_console.print(styled(("invalid name", "yellow"), f" {line}"), highlight=False)
     for line in report.bad_media:
-        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
+        err_console.print(styled(("skipped", "yellow"), f" {line}"), highlight=False)
     for line in report.refused:
-        err_console.print(f"[red]refused[/red] {line}: member path escapes the archive")
+        err_console.print(
+            styled(("refused", "red"), f" {line}: member path escapes the archive"), highlight=False
+        )
     console.print(
         simple_table(
             "clips in the store", ["modality", "channel", "emotion", "clips"], report.summary

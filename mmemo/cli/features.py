@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import ClipsOpt, RichProgress, console, err_console, open_store
+from mmemo.cli.common import ClipsOpt, RichProgress, console, err_console, open_store, styled
 
 import_app = typer.Typer(help="Import features or posteriors made elsewhere.", no_args_is_help=True)
 plot_app = typer.Typer(help="Figures from the store.", no_args_is_help=True)
@@ -130,7 +130,7 @@ def ingest_openface(
         progress=RichProgress(),
     )
     for line in report.bad:
-        err_console.print(f"[yellow]skipped[/yellow] {line}", highlight=False)
+        err_console.print(styled(("skipped", "yellow"), f" {line}"), highlight=False)
     if report.existing:
         console.print(f"{name} v{report.version} already holds these files; nothing to do")
         return
@@ -239,5 +239,9 @@ def import_posteriors(
         kind=kind,
     )
     console.print(
-        f"run [bold]{info.name}[/bold]: {info.n_clips} test clip(s) -> snapshot {info.snapshot_id}"
+        styled(
+            "run ",
+            (info.name, "bold"),
+            f": {info.n_clips} test clip(s) -> snapshot {info.snapshot_id}",
+        )
     )

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from mmemo.cli import corpus, demo, features, predict, reports, store, train
-from mmemo.cli.common import StoreOpt, err_console
+from mmemo.cli.common import StoreOpt, err_console, styled
 
 app = typer.Typer(
     name="mmemo",
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     except MmemoError as exc:
         if os.environ.get("MMEMO_DEBUG") == "1":
             raise
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(styled(("error:", "red"), f" {exc}"), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         code = 130
@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         sys.exit(handled)
     if code == 130:  # Typer turns Ctrl-C into exit status 130
-        err_console.print("[red]interrupted[/red]: nothing half-done was kept", soft_wrap=True)
+        err_console.print(
+            styled(("interrupted", "red"), ": nothing half-done was kept"), soft_wrap=True
+        )
     if isinstance(code, int) and code:
         sys.exit(code)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import ClipsOpt, RichProgress, SchemeOpt, console, open_store
+from mmemo.cli.common import ClipsOpt, RichProgress, SchemeOpt, console, open_store, styled
 from mmemo.errors import InputError
 
 train_app = typer.Typer(
@@ -96,10 +96,7 @@ def train_static(
         progress=RichProgress(),
     )
     for info in infos:
-        console.print(
-            f"run [bold]{info.name}[/bold] ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
-            f"{info.wall_seconds:.1f} s) -> snapshot {info.snapshot_id}"
-        )
+        _done(info)
 
 
 def _overrides(specs: list[str] | None) -> dict:
@@ -225,13 +222,17 @@ def train_finetune(
 
 
 def _done(info) -> None:
+    outcome = (
+        f"snapshot {info.snapshot_id}"
+        if info.snapshot_id is not None
+        else f"stored; the run waits for fold(s) {', '.join(map(str, info.waiting))}"
+    )
     console.print(
-        f"run [bold]{info.name}[/bold] ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
-        f"{info.wall_seconds:.1f} s) -> "
-        + (
-            f"snapshot {info.snapshot_id}"
-            if info.snapshot_id is not None
-            else f"stored; the run waits for fold(s) {', '.join(map(str, info.waiting))}"
+        styled(
+            "run ",
+            (info.name, "bold"),
+            f" ({info.n_clips} clips, {len(info.fold_seconds)} folds, "
+            f"{info.wall_seconds:.1f} s) -> {outcome}",
         )
     )
 

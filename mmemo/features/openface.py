@@ -314,4 +314,3 @@ def _filter(
     report.frames = kept.num_rows
     report.dropped_frames = total - kept.num_rows
     return kept
-

@@ -19,8 +19,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 import mmemo
-from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.errors import InputError, NotFoundError
+from mmemo.features.kinds import feature_kind, sequence_query
 from mmemo.hashing import sha256_json
 from mmemo.sqltext import qualified
 from mmemo.store.lifecycle import (
@@ -40,8 +40,6 @@ from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Session, Store
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-#: Lake table of each kind of feature set.
-KIND_TABLES = {"embedding": "clip_vectors", "imported": "clip_vectors", "au_frames": "au_frames"}
 
 
 def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, Any]]) -> str:
@@ -159,7 +157,7 @@ def _begin(
             orm.commit()
             job = FeatureJob(fs.id, name, fs.version, resumed=resumed)
         if resumed:
-            job.done = _done_clips(s, KIND_TABLES[kind], job.id)
+            job.done = _done_clips(s, feature_kind(kind).table, job.id)
     return job
 
 
@@ -308,19 +306,7 @@ def load_clip_vectors(
     """
     with store.session() as s:
         fs = resolve_feature_set(s, ref)
-        if fs.kind == "au_frames":
-            cols = ", ".join(AU_COLUMNS)
-            rows = s.fetch(
-                f"SELECT clip_id, row_number() OVER (ORDER BY clip_id), [{cols}]::DOUBLE[] "
-                "FROM au_means WHERE feature_set = ? AND version = ?",
-                [fs.name, fs.version],
-            )
-        else:
-            rows = s.fetch(
-                "SELECT clip_id, ordinal, vector FROM clip_vectors "
-                "WHERE feature_set = ? AND version = ?",
-                [fs.name, fs.version],
-            )
+        rows = s.fetch(feature_kind(fs.kind).clip_query, [fs.name, fs.version])
     found = {clip: (ordinal, vector) for clip, ordinal, vector in rows}
     _require_all(ref, clip_ids, found)
     matrix = np.array([found[c][1] for c in clip_ids.tolist()], dtype=np.float64)
@@ -334,14 +320,7 @@ def load_sequences(
     """Per clip (in ``clip_ids`` order) its frame sequence: AU frames or frame embeddings."""
     with store.session() as s:
         fs = resolve_feature_set(s, ref)
-        if fs.kind == "au_frames":
-            query = "SELECT clip_id, frames FROM au_sequences WHERE feature_set = ? AND version = ?"
-        else:
-            query = (
-                "SELECT clip_id, list(vector ORDER BY frame) FROM frame_vectors "
-                "WHERE feature_set = ? AND version = ? GROUP BY clip_id"
-            )
-        rows = s.fetch(query, [fs.name, fs.version])
+        rows = s.fetch(sequence_query(fs.kind, ref), [fs.name, fs.version])
     found = dict(rows)
     _require_all(ref, clip_ids, found)
     seqs = [np.asarray(found[c], dtype=np.float32) for c in clip_ids.tolist()]

@@ -87,9 +87,7 @@ def fold_scores(store: Store, run: Run, ids: np.ndarray, clips: str | None) -> d
     if not run.artefacts:
         raise InputError(f"run '{run.name}' kept no models")
     kind = get_kind(run.model)
-    models = {
-        int(a["fold"]): kind.load(store.artefacts.local(a["path"])) for a in run.artefacts
-    }
+    models = {int(a["fold"]): kind.load(store.artefacts.local(a["path"])) for a in run.artefacts}
     inputs = INPUT_LOADERS[kind.inputs](store, run, ids, clips)
     return {fold: kind.score(model, inputs(fold)) for fold, model in sorted(models.items())}
 

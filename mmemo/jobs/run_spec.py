@@ -59,7 +59,6 @@ class RunSpec:
         return models / ".work" / sha256_json(key)[:16]
 
 
-
 @dataclass
 class RunInfo:
     """A finished run (or, with ``--folds``, this process's part of one)."""

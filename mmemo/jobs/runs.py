@@ -190,5 +190,3 @@ def write_run(
             store.artefacts.remove(model_dir.name)
             raise
     return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
-
-

@@ -358,7 +358,6 @@ def _check_one_label_per_group(y: np.ndarray, groups: np.ndarray) -> None:
         )
 
 
-
 def score_pipeline(model: str, pipeline: Pipeline, X: np.ndarray) -> np.ndarray:
     """Scores of new rows from a fitted pipeline, defined exactly as :func:`fit_fold` stores
     them (used to apply a stored run's fold models to other clips)."""

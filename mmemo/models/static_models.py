@@ -237,6 +237,7 @@ def svc_ovo_votes(estimator: Any, X: np.ndarray) -> np.ndarray:
     wins = (dec > 0).astype(np.float64)
     return wins @ eye[first] + (1.0 - wins) @ eye[second]
 
+
 def check_model(
     model: str, params: Mapping[str, object], norm: str | None = None
 ) -> dict[str, object]:
@@ -282,4 +283,3 @@ def _check_norm(norm: str) -> None:
 def class_label(code: int) -> str:
     """``5 (angry)`` for a RAVDESS emotion code, else the code itself."""
     return f"{code} ({EMOTIONS[code - 1]})" if 1 <= code <= len(EMOTIONS) else str(code)
-

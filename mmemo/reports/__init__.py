@@ -1,1 +1,5 @@
-"""mmemo.reports."""
+"""Reports: metrics, paired statistics, report rows, rendered tables (text, markdown,
+LaTeX, csv, json) and figures, all computed from the store's posteriors.
+
+Layer 6: imports every layer below and the base modules.
+"""

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from mmemo.errors import InputError
 from mmemo.reports.metrics import PER_CLASS_METRICS, RunSummary
@@ -94,23 +95,27 @@ def _render_rich(rows: list[RunRow], per_class: bool) -> Table | Group:
     show_group = _show_group(rows)
     bold = best_rows(rows)
     notes = _footnotes(rows)
-    table = Table(caption="\n".join(notes) or None, caption_justify="left")
+    # every title, header and cell is Text: run names and notes are never read as markup
+    table = Table(caption=Text("\n".join(notes)) if notes else None, caption_justify="left")
     for i, col in enumerate(_columns(show_group)):
-        table.add_column(col, justify="right" if i >= len(_columns(show_group)) - 3 else "left")
+        table.add_column(
+            Text(col), justify="right" if i >= len(_columns(show_group)) - 3 else "left"
+        )
     for i, row in enumerate(rows):
-        table.add_row(*_cells(row, show_group), style="bold" if i in bold else None)
+        cells = [Text(c) for c in _cells(row, show_group)]
+        table.add_row(*cells, style="bold" if i in bold else None)
     if not per_class:
         return table
     parts: list[Table] = [table]
     for row in rows:
         if row.summary is None:
             continue
-        sub = Table(title=_per_class_title(row.summary))
+        sub = Table(title=Text(_per_class_title(row.summary)))
         sub.add_column("Metric")
         for label in row.summary.labels:
-            sub.add_column(label.capitalize(), justify="right")
+            sub.add_column(Text(label.capitalize()), justify="right")
         for cells in _per_class_cells(row.summary):
-            sub.add_row(*cells)
+            sub.add_row(*(Text(c) for c in cells))
         parts.append(sub)
     return Group(*parts)
 

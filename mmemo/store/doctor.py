@@ -15,7 +15,8 @@ from mmemo.provenance import code_version, library_versions
 from mmemo.store import migrate
 from mmemo.store.backends import EXTENSIONS, extension_file, s3_filesystem
 from mmemo.store.config import is_postgres, is_s3, registry_url
-from mmemo.store.store import Store, ducklake_extension, postgres_engine
+from mmemo.store.store import Store, ducklake_extension
+from mmemo.store.team import postgres_engine
 
 
 @dataclass

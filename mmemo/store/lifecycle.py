@@ -36,7 +36,8 @@ from mmemo.provenance import Holder, code_version
 from mmemo.sqltext import ident, placeholders, qualified
 from mmemo.store.retry import GiveUp, retrying
 from mmemo.store.schema import FeatureSet, FeatureSetShard, Ingest, Run, RunFold, utcnow
-from mmemo.store.store import Session, Store, append_rows
+from mmemo.store.session import Session, append_rows
+from mmemo.store.store import Store
 
 T = TypeVar("T")
 EntryKind = Literal["ingests", "runs", "feature_sets"]
@@ -155,9 +156,7 @@ def _delete_tagged(session: Session, kind: EntryKind, where: str, params: list, 
     """Delete the lake rows of ``kind`` matching ``where`` (over its tag column, written
     ``{tag}``); return how many there were."""
     existing = set(session.lake_tables())
-    tagged = {
-        t: where.format(tag=ident(c)) for t, c in LAKE_TAGS[kind] if t in existing
-    }
+    tagged = {t: where.format(tag=ident(c)) for t, c in LAKE_TAGS[kind] if t in existing}
     counts = {
         t: session.con.execute(
             f"SELECT count(*) FROM {qualified('lake', t)} WHERE {cond}", params
@@ -216,7 +215,10 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
         return 0
     ids = ", ".join(map(str, entry_ids))
     removed = _delete_tagged(
-        session, kind, f"{{tag}} IN ({placeholders(len(entry_ids))})", entry_ids,
+        session,
+        kind,
+        f"{{tag}} IN ({placeholders(len(entry_ids))})",
+        entry_ids,
         f"gc: discard {kind} {ids}",
     )
     model = ENTRY_MODELS[kind]

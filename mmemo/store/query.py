@@ -77,9 +77,7 @@ def _session_objects(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], st
     return {(kind, name): str(text) for kind, name, text in rows}
 
 
-def _check_unchanged(
-    con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str], str]
-) -> None:
+def _check_unchanged(con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str], str]) -> None:
     """Refuse a read-only query that dropped, altered or replaced one of the store's views,
     tables or macros of the connection (``before``: those that existed before it ran)."""
     after = _session_objects(con)

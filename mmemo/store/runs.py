@@ -9,11 +9,14 @@ import sqlalchemy as sa
 
 from mmemo.errors import NotFoundError
 from mmemo.store.schema import Run
-from mmemo.store.store import Session
+from mmemo.store.session import Session
 
 
 def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
     """Complete runs whose names match any of ``patterns`` (shell globs), in pattern order.
+
+    A pattern that is some run's exact name means that run, even when it holds glob
+    characters (``[``, ``*``, ``?``).
 
     Raises:
         NotFoundError: a pattern that matches no complete run (listing the runs there are).
@@ -22,7 +25,9 @@ def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
         runs = list(orm.scalars(sa.select(Run).where(Run.status == "complete").order_by(Run.id)))
     chosen: dict[int, Run] = {}
     for pattern in patterns:
-        matched = [r for r in runs if fnmatchcase(r.name, pattern)]
+        matched = [r for r in runs if r.name == pattern] or [
+            r for r in runs if fnmatchcase(r.name, pattern)
+        ]
         if not matched:
             names = ", ".join(r.name for r in runs[:20]) or "none yet"
             raise NotFoundError(f"no complete run matches '{pattern}'; runs: {names}")

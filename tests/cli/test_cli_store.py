@@ -113,3 +113,17 @@ def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
     result = cli("--store", zeror_store.root, "runs")
     assert result.code == 0, result.err
     assert "[red]zr[/red]" in result.out
+
+
+def test_report_and_errors_print_bracketed_names_as_written(cli, zeror_store):
+    """Run names reach the report table, per-class titles and error messages as text."""
+    renamed = cli(
+        "--store", zeror_store.root, "sql", "--write", "UPDATE runs SET name = '[bold]zr[/bold]'"
+    )
+    assert renamed.code == 0, renamed.err
+    result = cli("--store", zeror_store.root, "report", "[bold]zr[/bold]", "--per-class")
+    assert result.code == 0, result.err
+    assert "[bold]zr[/bold]" in result.out
+    missing = cli("--store", zeror_store.root, "report", "[red]nope[/red]")
+    assert missing.code != 0
+    assert "[red]nope[/red]" in missing.err

@@ -152,7 +152,10 @@ def test_a_registered_scheme_is_parsed_and_listed(monkeypatch):
         return {a: int(a >= first) for a in counts}
 
     assert parse_scheme("halves:13").assign(av_speech_counts([1, 12, 13, 24])) == {
-        1: 0, 12: 0, 13: 1, 24: 1,
+        1: 0,
+        12: 0,
+        13: 1,
+        24: 1,
     }
     with pytest.raises(InputError, match="first actor"):
         parse_scheme("halves:x")

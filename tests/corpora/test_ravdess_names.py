@@ -115,7 +115,14 @@ def test_emotion_codes_accept_labels_aliases_and_codes_in_the_given_order():
 
     assert [emotion_code(label) for label in EMOTIONS] == list(EMOTION_CODES)
     assert emotion_codes(" Surprise,neutral , FEAR,05, 2,disgusted,happiness,sadness") == [
-        8, 1, 6, 5, 2, 7, 3, 4,
+        8,
+        1,
+        6,
+        5,
+        2,
+        7,
+        3,
+        4,
     ]
     assert emotion_codes(["calm", 3]) == [2, 3]
     assert emotion_code("08") == 8

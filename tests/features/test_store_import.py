@@ -145,6 +145,19 @@ def test_default_columns_are_every_numeric_column_but_the_id(luna_store, store_c
     assert "every numeric column but the id" in " ".join(import_features.__doc__.split())
 
 
+def test_imported_set_has_no_frame_sequences_and_says_so(luna_store):
+    """A sequential model asked to read an imported (per-clip) set gets the kind's answer, not
+    a count of clips 'without features'."""
+    from mmemo.errors import InputError
+    from mmemo.features.imported import import_features
+    from mmemo.features.sets import load_sequences
+
+    import_features(luna_store, LUNA_CSV, name="luna_seq", id_col="name", columns="AU01_r")
+    _, rows = _luna_rows()
+    with pytest.raises(InputError, match=r"'luna_seq' \(imported\) has one vector per clip"):
+        load_sequences(luna_store, "luna_seq", np.array([rows[0]["name"]]))
+
+
 def test_unknown_clip_ids_are_listed_or_skipped(feat_store, store_cli, store_state):
     _, rows = _luna_rows()
     known = {r["name"] for r in rows if r["name"].endswith(("-01", "-02"))}  # actors 1 and 2

@@ -51,4 +51,4 @@ def test_predict_cli_on_a_fusion(store_cli, fus_store) -> None:
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     assert lines[0] == '"clip_id","fold","scores","predicted_emotion","predicted_label"'
-    assert sum(line.startswith("\"01-") for line in lines) == 120
+    assert sum(line.startswith('"01-') for line in lines) == 120

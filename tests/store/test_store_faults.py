@@ -210,9 +210,7 @@ def test_ctrl_c_after_the_artefacts_are_saved_removes_them(
 
     store = scheme_recorded
     before = store_state(store)
-    monkeypatch.setattr(
-        runs, "posteriors", raising_after(runs.posteriors, KeyboardInterrupt(), 0)
-    )
+    monkeypatch.setattr(runs, "posteriors", raising_after(runs.posteriors, KeyboardInterrupt(), 0))
     result = cli(*train_zeror(store.root, "interrupted"))
     assert_untouched(store, before, store_state)
     assert result.code == 130

@@ -82,8 +82,22 @@ def test_test_predictions_are_the_test_rows_of_predictions_with_clip_metadata(ze
             "ORDER BY p.fold, p.clip_id"
         )
     assert columns == [
-        "run", "run_id", "fold", "clip_id", "true_emotion", "true_label", "predicted_emotion",
-        "predicted_label", "confidence", "correct", "actor", "gender", "intensity", "statement",
-        "repetition", "modality", "vocal_channel",
+        "run",
+        "run_id",
+        "fold",
+        "clip_id",
+        "true_emotion",
+        "true_label",
+        "predicted_emotion",
+        "predicted_label",
+        "confidence",
+        "correct",
+        "actor",
+        "gender",
+        "intensity",
+        "statement",
+        "repetition",
+        "modality",
+        "vocal_channel",
     ]
     assert len(rows) == 120 and rows == expected

@@ -148,9 +148,7 @@ def actor_traits(actor: int, seed: int) -> Actor:
     female = actor % 2 == 0
     f0 = (205.0 if female else 115.0) * 2 ** (rng.normal(0.0, 1.5) / 12)
     skin = tuple(int(v) for v in np.clip(rng.normal((200, 160, 130), 25), 40, 250))
-    landmarks = LANDMARK_TEMPLATE * (1 + rng.normal(0, 0.04, (1, 2))) + rng.normal(
-        0, 0.01, (68, 2)
-    )
+    landmarks = LANDMARK_TEMPLATE * (1 + rng.normal(0, 0.04, (1, 2))) + rng.normal(0, 0.01, (68, 2))
     eyes = EYE_TEMPLATE * (1 + rng.normal(0, 0.03, (1, 2))) + rng.normal(0, 0.004, (56, 2))
     return Actor(
         number=actor,

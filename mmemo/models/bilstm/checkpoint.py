@@ -99,4 +99,3 @@ class TrainedBiLSTM:
             best_val_macro_f1=payload["best_val_macro_f1"],
             stopped_early=bool(payload["stopped_early"]),
         )
-

@@ -81,6 +81,7 @@ class BiLSTMAttention(nn.Module):
         pooled = torch.bmm(attn.unsqueeze(1), h).squeeze(1)  # B × 2L
         return self.classifier(pooled), attn
 
+
 def build_model(cfg: BiLSTMConfig, input_dim: int) -> BiLSTMAttention:
     return BiLSTMAttention(
         input_dim,
@@ -125,4 +126,3 @@ def forward_all(
                 logits[i] = out_np[row]
                 attention[i] = attn_np[row, : seqs[i].shape[0]].copy()
     return logits, attention
-

@@ -21,6 +21,7 @@ _META_FILE = "mmemo_finetune.json"
 _BACKBONE_DIR = "backbone"
 _FORMAT = "mmemo.wav2vec2_finetune/1"
 
+
 @dataclass
 class TrainedClassifier:
     """A fine-tuned classifier with what is needed to use and store it.
@@ -122,4 +123,3 @@ class TrainedClassifier:
             history=list(meta["history"]),
             source=str(meta.get("source", "")),
         )
-

@@ -251,4 +251,3 @@ def batched_logits(
                 logits = model(x.to(device), lengths.to(device))
             out[idx] = logits.float().cpu().numpy()
     return out
-

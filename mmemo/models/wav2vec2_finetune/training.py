@@ -52,9 +52,7 @@ def lr_scheduler(optimizer, cfg: FinetuneConfig, total_steps: int):
         raise InputError(f"unknown lr_schedule '{cfg.lr_schedule}'; expected linear or constant")
     name = "linear" if cfg.lr_schedule == "linear" else "constant_with_warmup"
     warmup = int(math.ceil(cfg.warmup_ratio * total_steps))
-    return get_scheduler(
-        name, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps
-    )
+    return get_scheduler(name, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
 
 
 def finetune(
