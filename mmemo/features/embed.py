@@ -80,7 +80,8 @@ def embed_clips(
     Raises:
         InputError: bad options, clips without media (named), undecodable audio.
     """
-    from mmemo.features.wav2vec2 import Wav2Vec2Embedder, extract
+    from mmemo.features.batching import extract
+    from mmemo.features.wav2vec2 import Wav2Vec2Embedder
 
     progress = progress or NullProgress()
     parsed_layer = parse_layer(layer)

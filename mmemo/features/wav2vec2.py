@@ -23,6 +23,7 @@ models only on batches of clips of equal length (in practice, one clip at a time
 Example:
     >>> model_id = "jonatasgrosman/wav2vec2-large-xlsr-53-english"
     >>> embedder = Wav2Vec2Embedder(model_id)  # doctest: +SKIP
+    >>> from mmemo.features.batching import extract
     >>> for clip_id, emb in extract(embedder, iter_decoded(items)):  # doctest: +SKIP
     ...     emb.pooled.shape  # (512,)
 """
@@ -30,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mmemo.errors import InputError, MissingDependencyError
-from mmemo.hashing import sha256_files
+from mmemo.features.checkpoints import resolve_revision
 from mmemo.models.torch_utils import autocast, resolve_device, uses_bf16_autocast
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ __all__ = [
     "Layer",
     "Pool",
     "Wav2Vec2Embedder",
-    "extract",
-    "plan_batches",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,6 @@ Pool = Literal["mean", "mean+std"]
 DEFAULT_MAX_SECONDS = 64.0
 
 _POOLS = ("mean", "mean+std")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,7 +151,7 @@ class Wav2Vec2Embedder:
         # transformers < 5 reports the final-layer-normed state as the last hidden state of
         # pre-norm ("stable") encoders; 5.x reports the last layer's own output.
         self._last_state_normed = int(transformers.__version__.split(".")[0]) < 5
-        rev, rev_source = _resolve_revision(self._model, source, revision)
+        rev, rev_source = resolve_revision(self._model, source, revision)
         self.info: dict[str, Any] = {
             "model": source,
             "revision": rev,
@@ -329,41 +327,6 @@ class Wav2Vec2Embedder:
         return hidden
 
 
-def _resolve_revision(model: Any, source: str, requested: str | None) -> tuple[str | None, str]:
-    """The checkpoint's exact version: hub commit, or a hash of a local directory's weights."""
-    local = Path(source)
-    if local.is_dir():
-        files = sorted(
-            p for p in local.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES)
-        )
-        if files:
-            return f"sha256:{sha256_files(files, names=True)}", "sha256"
-    commit = getattr(model.config, "_commit_hash", None) or _hub_commit(source, requested)
-    if commit:
-        return str(commit), "hub"
-    if requested:
-        return requested, "requested"
-    return None, "unknown"
-
-
-def _hub_commit(source: str, requested: str | None) -> str | None:
-    """The commit of a hub checkpoint, read from the local cache that loading just filled."""
-    try:
-        from transformers.utils.hub import cached_file, extract_commit_hash
-
-        resolved = cached_file(
-            source,
-            "config.json",
-            revision=requested,
-            local_files_only=True,
-            _raise_exceptions_for_missing_entries=False,
-        )
-        return extract_commit_hash(resolved, None) if resolved else None
-    except Exception:  # an unusual cache layout only costs the commit hash
-        log.debug("no commit hash found for %s", source, exc_info=True)
-        return None
-
-
 def _check_layer(layer: object, num_layers: int) -> None:
     if isinstance(layer, str) and layer in ("conv", "conv_raw"):
         return
@@ -392,113 +355,3 @@ def _pool(valid: torch.Tensor, pool: Pool, frames: bool) -> Embedding:
         pooled=np.ascontiguousarray(pooled, dtype=np.float32),
         frames=np.array(valid.numpy(), dtype=np.float32) if frames else None,
     )
-
-
-def plan_batches(
-    lengths: Sequence[int], *, max_seconds: float, sample_rate: int = 16000
-) -> list[list[int]]:
-    """Group clips into length-sorted batches of bounded padded size.
-
-    Clips are sorted by length, longest first (ties by index), and added to the current batch
-    while ``batch size × longest clip`` stays within ``max_seconds`` of audio. A clip longer
-    than the limit on its own gets a batch of its own. The result depends only on the inputs.
-
-    Args:
-        lengths: Clip lengths in samples.
-        max_seconds: Limit of padded audio per batch, in seconds (> 0).
-        sample_rate: Samples per second of ``lengths``.
-
-    Returns:
-        Batches of indices into ``lengths``; every index appears exactly once.
-
-    Raises:
-        InputError: a non-positive limit or rate, or a negative length.
-    """
-    if max_seconds <= 0:
-        raise InputError(f"max_seconds must be positive, got {max_seconds}")
-    if sample_rate <= 0:
-        raise InputError(f"sample_rate must be positive, got {sample_rate}")
-    if any(n < 0 for n in lengths):
-        raise InputError("clip lengths must not be negative")
-    limit = max_seconds * sample_rate
-    order = sorted(range(len(lengths)), key=lambda i: (-int(lengths[i]), i))
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i in order:
-        if current and (len(current) + 1) * longest > limit:
-            batches.append(current)
-            current = []
-        if not current:
-            longest = int(lengths[i])
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
-
-
-def extract(
-    embedder: Wav2Vec2Embedder,
-    items: Iterable[tuple[str, np.ndarray]],
-    *,
-    layer: Layer = "conv",
-    pool: Pool = "mean",
-    frames: bool = False,
-    max_seconds: float = DEFAULT_MAX_SECONDS,
-    window: int = 256,
-    on_batch: Callable[[int, float], None] | None = None,
-) -> Iterator[tuple[str, Embedding]]:
-    """Embed a stream of clips in length-sorted batches; yield one embedding per clip.
-
-    Clips are buffered ``window`` at a time, planned with :func:`plan_batches` and embedded;
-    each window's results are yielded in input order. Combine with
-    :func:`mmemo.features.audio.iter_decoded` so that decoding overlaps the model.
-
-    Args:
-        embedder: The loaded model.
-        items: ``(key, wave)`` pairs, waves at ``embedder.sample_rate``.
-        layer: See :meth:`Wav2Vec2Embedder.embed`.
-        pool: See :meth:`Wav2Vec2Embedder.embed`.
-        frames: See :meth:`Wav2Vec2Embedder.embed`.
-        max_seconds: Limit of padded audio per batch, in seconds.
-        window: Number of clips buffered and sorted together (>= 1).
-        on_batch: Called after each batch with its number of clips and seconds of audio
-            (unpadded), e.g. to drive a progress bar.
-
-    Yields:
-        ``(key, Embedding)`` pairs.
-
-    Raises:
-        InputError: bad arguments or a bad wave (the message names its key).
-    """
-    _check_layer(layer, embedder.num_layers)
-    _check_pool(pool)
-    if window < 1:
-        raise InputError(f"window must be >= 1, got {window}")
-    sample_rate = embedder.sample_rate
-    buffer: list[tuple[str, np.ndarray]] = []
-
-    def flush() -> Iterator[tuple[str, Embedding]]:
-        lengths = [len(np.asarray(wave)) for _, wave in buffer]
-        done: dict[int, Embedding] = {}
-        for batch in plan_batches(lengths, max_seconds=max_seconds, sample_rate=sample_rate):
-            embeddings = embedder.embed(
-                [buffer[i][1] for i in batch],
-                layer=layer,
-                pool=pool,
-                frames=frames,
-                keys=[buffer[i][0] for i in batch],
-            )
-            done.update(zip(batch, embeddings, strict=True))
-            if on_batch is not None:
-                on_batch(len(batch), sum(lengths[i] for i in batch) / sample_rate)
-        for i, (key, _) in enumerate(buffer):
-            yield key, done[i]
-        buffer.clear()
-
-    for key, wave in items:
-        buffer.append((key, wave))
-        if len(buffer) >= window:
-            yield from flush()
-    if buffer:
-        yield from flush()

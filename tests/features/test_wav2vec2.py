@@ -21,12 +21,8 @@ from mmemo.errors import InputError
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from mmemo.features.wav2vec2 import (  # noqa: E402
-    Embedding,
-    Wav2Vec2Embedder,
-    extract,
-    plan_batches,
-)
+from mmemo.features.batching import extract, plan_batches  # noqa: E402
+from mmemo.features.wav2vec2 import Embedding, Wav2Vec2Embedder  # noqa: E402
 from mmemo.testing.tiny_models import (  # noqa: E402
     TINY_CONV_DIM,
     TINY_HIDDEN_SIZE,

@@ -1,0 +1,121 @@
+"""Embedding a stream of clips in length-sorted batches of bounded padded size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from mmemo.errors import InputError
+from mmemo.features.wav2vec2 import DEFAULT_MAX_SECONDS, Embedding, Layer, Pool, Wav2Vec2Embedder
+
+__all__ = ["extract", "plan_batches"]
+
+
+def plan_batches(
+    lengths: Sequence[int], *, max_seconds: float, sample_rate: int = 16000
+) -> list[list[int]]:
+    """Group clips into length-sorted batches of bounded padded size.
+
+    Clips are sorted by length, longest first (ties by index), and added to the current batch
+    while ``batch size × longest clip`` stays within ``max_seconds`` of audio. A clip longer
+    than the limit on its own gets a batch of its own. The result depends only on the inputs.
+
+    Args:
+        lengths: Clip lengths in samples.
+        max_seconds: Limit of padded audio per batch, in seconds (> 0).
+        sample_rate: Samples per second of ``lengths``.
+
+    Returns:
+        Batches of indices into ``lengths``; every index appears exactly once.
+
+    Raises:
+        InputError: a non-positive limit or rate, or a negative length.
+    """
+    if max_seconds <= 0:
+        raise InputError(f"max_seconds must be positive, got {max_seconds}")
+    if sample_rate <= 0:
+        raise InputError(f"sample_rate must be positive, got {sample_rate}")
+    if any(n < 0 for n in lengths):
+        raise InputError("clip lengths must not be negative")
+    limit = max_seconds * sample_rate
+    order = sorted(range(len(lengths)), key=lambda i: (-int(lengths[i]), i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        if current and (len(current) + 1) * longest > limit:
+            batches.append(current)
+            current = []
+        if not current:
+            longest = int(lengths[i])
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def extract(
+    embedder: Wav2Vec2Embedder,
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    layer: Layer = "conv",
+    pool: Pool = "mean",
+    frames: bool = False,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    window: int = 256,
+    on_batch: Callable[[int, float], None] | None = None,
+) -> Iterator[tuple[str, Embedding]]:
+    """Embed a stream of clips in length-sorted batches; yield one embedding per clip.
+
+    Clips are buffered ``window`` at a time, planned with :func:`plan_batches` and embedded;
+    each window's results are yielded in input order. Combine with
+    :func:`mmemo.features.audio.iter_decoded` so that decoding overlaps the model.
+
+    Args:
+        embedder: The loaded model.
+        items: ``(key, wave)`` pairs, waves at ``embedder.sample_rate``.
+        layer: See :meth:`Wav2Vec2Embedder.embed`.
+        pool: See :meth:`Wav2Vec2Embedder.embed`.
+        frames: See :meth:`Wav2Vec2Embedder.embed`.
+        max_seconds: Limit of padded audio per batch, in seconds.
+        window: Number of clips buffered and sorted together (>= 1).
+        on_batch: Called after each batch with its number of clips and seconds of audio
+            (unpadded), e.g. to drive a progress bar.
+
+    Yields:
+        ``(key, Embedding)`` pairs.
+
+    Raises:
+        InputError: bad arguments or a bad wave (the message names its key).
+    """
+    embedder.dim(layer, pool)  # an unknown layer or pooling fails before any decoding
+    if window < 1:
+        raise InputError(f"window must be >= 1, got {window}")
+    sample_rate = embedder.sample_rate
+    buffer: list[tuple[str, np.ndarray]] = []
+
+    def flush() -> Iterator[tuple[str, Embedding]]:
+        lengths = [len(np.asarray(wave)) for _, wave in buffer]
+        done: dict[int, Embedding] = {}
+        for batch in plan_batches(lengths, max_seconds=max_seconds, sample_rate=sample_rate):
+            embeddings = embedder.embed(
+                [buffer[i][1] for i in batch],
+                layer=layer,
+                pool=pool,
+                frames=frames,
+                keys=[buffer[i][0] for i in batch],
+            )
+            done.update(zip(batch, embeddings, strict=True))
+            if on_batch is not None:
+                on_batch(len(batch), sum(lengths[i] for i in batch) / sample_rate)
+        for i, (key, _) in enumerate(buffer):
+            yield key, done[i]
+        buffer.clear()
+
+    for key, wave in items:
+        buffer.append((key, wave))
+        if len(buffer) >= window:
+            yield from flush()
+    if buffer:
+        yield from flush()
