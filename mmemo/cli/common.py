@@ -19,8 +19,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 from rich.text import Text
+
+from mmemo.display import FitTable
 
 #: Markup is off: strings print as written (paths, run names and SQL hold brackets); styled
 #: output is built with :func:`styled`.
@@ -127,14 +128,17 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
-def simple_table(title: str | None, columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
-    """A rich table of ``rows`` whose title, headers and cells are all plain text."""
-    table = Table(title=None if title is None else cell(title), title_justify="left")
-    for column in columns:
-        table.add_column(cell(column))
-    for row in rows:
-        table.add_row(*(cell(v) for v in row))
-    return table
+def simple_table(
+    title: str | None,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    key: int | None = 0,
+    caption: str | None = None,
+) -> FitTable:
+    """A table of ``rows`` that fits the terminal (:class:`mmemo.display.FitTable`): plain
+    text, numbers rounded, the identifying column ``key`` first and never cut."""
+    return FitTable(columns, rows, key=key, title=title, caption=caption)
 
 
 def emit(text: str, out: Path | None) -> None:

@@ -95,7 +95,7 @@ def compare(
         return
     console.print(
         f"{c.n} shared test clips (accuracy pooled over folds): "
-        f"{c.run_a} {c.accuracy_a:.2f} %, {c.run_b} {c.accuracy_b:.2f} %\n"
+        f"{c.run_a} {c.accuracy_a:.2f}%, {c.run_b} {c.accuracy_b:.2f}%\n"
         f"only {c.run_a} right: {c.only_a}, only {c.run_b} right: {c.only_b}; "
         f"McNemar exact p = {c.p_value:.4g}\n"
         f"difference {c.diff:+.2f} points, paired bootstrap 95% CI [{c.diff_low:+.2f}, "

@@ -110,12 +110,18 @@ def snapshots(
 
 
 def runs(ctx: typer.Context) -> None:
-    """List runs: name, kind, model, scheme, clips, status, snapshot."""
+    """List runs, oldest first: name, model (fusions and imports say so), fold scheme, clip
+    selection, status, and when it finished (UTC).
+
+    Grid runs keep their whole names (`svc/C=10`); a terminal too narrow for the columns gets
+    one record per run. Everything else about a run (its snapshot, parameters, inputs):
+    `mmemo sql "SELECT * FROM runs"`.
+    """
     from mmemo.store.inventory import run_list
 
     rows = run_list(open_store(ctx))
-    columns = ["id", "name", "kind", "model", "scheme", "clips", "status", "snapshot", "finished"]
-    console.print(simple_table(None, columns, rows))
+    columns = ["name", "model", "scheme", "clips", "status", "finished"]
+    console.print(simple_table(None, columns, rows, caption=f"{len(rows)} run(s)"))
 
 
 def sql(

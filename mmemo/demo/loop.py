@@ -142,7 +142,7 @@ def _free_tag(store) -> str:
     """'' for the first demo in a store, '-2', '-3' ... for later ones."""
     from mmemo.store.inventory import run_list
 
-    taken = {row[1] for row in run_list(store)}
+    taken = {row[0] for row in run_list(store)}
     tag, n = "", 1
     while f"fusion{tag}" in taken:
         n += 1

@@ -26,7 +26,8 @@ def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:
 def report_rows(store: Store, patterns: list[str]) -> list[RunRow]:
     """Rows of a paper-style comparison table: inputs, model, parameters, norm, results.
 
-    Runs are grouped by their inputs (the best of each group is set in bold).
+    The best accuracy of the table is set in bold (one group: runs on different inputs
+    compete too, so a lone run is not bold for being alone).
     """
     rows = []
     for run, summary in summarize_matching(store, patterns):
@@ -40,7 +41,7 @@ def report_rows(store: Store, patterns: list[str]) -> list[RunRow]:
                 model=run.model,
                 params=", ".join(f"{k} = {format_value(v)}" for k, v in params.items()) or "-",
                 norm={"minmax": "Yes", "none": "No", None: "-"}.get(norm, str(norm)),
-                group=inputs,
+                group="",
                 ranked=run.model != "zeror",
             )
         )

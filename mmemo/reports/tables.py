@@ -12,12 +12,12 @@ import io
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
+from mmemo.display import FitTable
 from mmemo.errors import InputError
 from mmemo.reports.metrics import PER_CLASS_METRICS, RunSummary
 from mmemo.reports.rows import LITERATURE_MARK, RunRow, as_rows, best_rows
@@ -34,35 +34,50 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
-def _show_group(rows: Sequence[RunRow]) -> bool:
-    return any(row.group not in ("", row.inputs) for row in rows)
+@dataclass(frozen=True)
+class _Shape:
+    """Which optional columns a table has: the group (when rows carry groups of their own)
+    and the model (unless every row's model only repeats its run name)."""
+
+    group: bool
+    model: bool
+
+    @classmethod
+    def of(cls, rows: Sequence[RunRow]) -> _Shape:
+        return cls(
+            group=any(row.group not in ("", row.inputs) for row in rows),
+            model=any(row.literature or row.model_label != row.name for row in rows),
+        )
 
 
-def _columns(show_group: bool) -> list[str]:
-    head = ["Group"] if show_group else []
-    return head + [
-        "Inputs",
-        "Model",
-        "Hyper-parameters",
-        "Norm.",
-        "Accuracy ± 95% CI",
-        "UAR",
-        "Macro-F1",
-    ]
+def _columns(shape: _Shape) -> list[str]:
+    return (
+        ["Run"]
+        + (["Group"] if shape.group else [])
+        + ["Inputs"]
+        + (["Model"] if shape.model else [])
+        + ["Parameters", "Norm.", "Accuracy ± 95% CI", "UAR", "Macro-F1"]
+    )
 
 
-def _cells(row: RunRow, show_group: bool) -> list[str]:
+def _cells(row: RunRow, shape: _Shape) -> list[str]:
+    """The row's cells: the run's name first (a literature row: its model, marked †)."""
     if row.summary is not None:
         s = row.summary
         acc = f"{_fmt(s.accuracy)} ± {_fmt(s.ci95)}"
         extra = [_fmt(s.uar), _fmt(s.macro_f1)]
-        model = row.model_label
-    else:
+        name, model = row.name, row.model_label
+    else:  # a number quoted from the literature: no run; the model column names it
         acc = _fmt(row.accuracy)
         extra = ["-", "-"]
-        model = f"{row.model_label}{LITERATURE_MARK}"
-    head = [row.group or "-"] if show_group else []
-    return head + [row.inputs, model, row.params, row.norm, acc, *extra]
+        name, model = "-", f"{row.model_label}{LITERATURE_MARK}"
+    return (
+        [name]
+        + ([row.group or "-"] if shape.group else [])
+        + [row.inputs]
+        + ([model] if shape.model else [])
+        + [row.params, row.norm, acc, *extra]
+    )
 
 
 def _footnotes(rows: Sequence[RunRow]) -> list[str]:
@@ -91,32 +106,26 @@ def _per_class_title(summary: RunSummary) -> str:
 # Formats
 
 
-def _render_rich(rows: list[RunRow], per_class: bool) -> Table | Group:
-    show_group = _show_group(rows)
-    bold = best_rows(rows)
+def _render_rich(rows: list[RunRow], per_class: bool) -> FitTable | Group:
+    shape = _Shape.of(rows)
     notes = _footnotes(rows)
-    # every title, header and cell is Text: run names and notes are never read as markup
-    table = Table(caption=Text("\n".join(notes)) if notes else None, caption_justify="left")
-    for i, col in enumerate(_columns(show_group)):
-        table.add_column(
-            Text(col), justify="right" if i >= len(_columns(show_group)) - 3 else "left"
-        )
-    for i, row in enumerate(rows):
-        cells = [Text(c) for c in _cells(row, show_group)]
-        table.add_row(*cells, style="bold" if i in bold else None)
+    # a terminal is narrow: the shortest header that still says it
+    columns = ["Params" if c == "Parameters" else c for c in _columns(shape)]
+    table = FitTable(
+        columns,
+        [_cells(row, shape) for row in rows],
+        caption="\n".join(notes) or None,
+        bold_rows=best_rows(rows),
+    )
     if not per_class:
         return table
-    parts: list[Table] = [table]
+    parts: list[FitTable] = [table]
     for row in rows:
         if row.summary is None:
             continue
-        sub = Table(title=Text(_per_class_title(row.summary)))
-        sub.add_column("Metric")
-        for label in row.summary.labels:
-            sub.add_column(Text(label.capitalize()), justify="right")
-        for cells in _per_class_cells(row.summary):
-            sub.add_row(*(Text(c) for c in cells))
-        parts.append(sub)
+        header = ["Metric"] + [label.capitalize() for label in row.summary.labels]
+        title = _per_class_title(row.summary)
+        parts.append(FitTable(header, _per_class_cells(row.summary), title=f"\n{title}"))
     return Group(*parts)
 
 
@@ -134,12 +143,12 @@ def _md_table(header: list[str], body: list[list[str]], align_right_from: int) -
 
 
 def _render_markdown(rows: list[RunRow], per_class: bool) -> str:
-    show_group = _show_group(rows)
-    header = _columns(show_group)
+    shape = _Shape.of(rows)
+    header = _columns(shape)
     bold = best_rows(rows)
     body = []
     for i, row in enumerate(rows):
-        cells = _cells(row, show_group)
+        cells = _cells(row, shape)
         if i in bold:
             cells = [f"**{c}**" for c in cells]
         body.append(cells)
@@ -207,9 +216,9 @@ def _latex_tabular(
 
 
 def _render_latex(rows: list[RunRow], per_class: bool) -> str:
-    show_group = _show_group(rows)
-    header = _columns(show_group)
-    body = [_cells(row, show_group) for row in rows]
+    shape = _Shape.of(rows)
+    header = _columns(shape)
+    body = [_cells(row, shape) for row in rows]
     lines = ["% needs \\usepackage{booktabs}"]
     lines += _latex_tabular(header, body, best_rows(rows), len(header) - 3, _footnotes(rows))
     if per_class:
@@ -281,7 +290,7 @@ def _render_json(rows: list[RunRow], per_class: bool) -> str:
     return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
 
 
-_RENDERERS: dict[str, Callable[[list[RunRow], bool], str | Table | Group]] = {
+_RENDERERS: dict[str, Callable[[list[RunRow], bool], str | FitTable | Group]] = {
     "table": _render_rich,
     "markdown": _render_markdown,
     "latex": _render_latex,
@@ -296,13 +305,14 @@ def render(
     fmt: Format,
     per_class: bool = False,
     groups: Mapping[str, str] | None = None,
-) -> str | Table | Group:
+) -> str | FitTable | Group:
     """Render a comparison table in the shape of the paper's Tables 1/2 (and 3 with per_class).
 
-    Columns: (group,) inputs, model, hyper-parameters, norm., accuracy ± 95% CI, UAR, macro-F1.
-    The best ranked row of each group is set in bold (Markdown ``**``, LaTeX ``\\textbf``, rich
-    bold); literature rows are marked with † and cited in a note. Numbers print with 2 decimals
-    except in CSV (unrounded) and JSON.
+    Columns: run, (group,) inputs, (model,) parameters, norm., accuracy ± 95% CI, UAR,
+    macro-F1; the group column appears when rows carry groups, the model column unless it
+    would only repeat the run names. The best ranked row of each group is set in bold
+    (Markdown ``**``, LaTeX ``\\textbf``, rich bold); literature rows are marked with † and
+    cited in a note. Numbers print with 2 decimals except in CSV (unrounded) and JSON.
 
     Args:
         summaries: Rows in display order; a bare :class:`RunSummary` becomes a row named after

@@ -67,6 +67,7 @@ def snapshot_list(store: Store, limit: int) -> list[tuple[Any, ...]]:
 def run_list(store: Store) -> list[tuple[Any, ...]]:
     with store.session() as s:
         return s.fetch(
-            "SELECT id, name, kind, model, scheme, clips, status, snapshot_id, "
-            "strftime(finished_at, '%Y-%m-%d %H:%M:%S') FROM runs ORDER BY id"
+            "SELECT name, CASE kind WHEN 'train' THEN model ELSE kind || ' ' || model END, "
+            "scheme, clips, status, strftime(finished_at, '%Y-%m-%d %H:%M') "
+            "FROM runs ORDER BY id"
         )

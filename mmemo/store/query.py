@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from mmemo.display import FitTable, display_rows
 from mmemo.errors import InputError
 from mmemo.store.store import Store
 
@@ -105,40 +106,23 @@ def format_result(table: pa.Table, fmt: str, out: Path | None):
         buffer = io.BytesIO()
         pacsv.write_csv(_plain(table), buffer)
         return buffer.getvalue().decode("utf-8")
-    rows = table.to_pylist()
     if fmt == "json":
-        return json.dumps(rows, indent=2, default=str)
+        return json.dumps(table.to_pylist(), indent=2, default=str)
     columns = table.column_names
     if fmt == "markdown":
+        cells = display_rows([[row[c] for c in columns] for row in table.to_pylist()])
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(_cell(r[c]) for c in columns) + " |" for r in rows]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         return "\n".join(lines)
-    from rich.table import Table
-    from rich.text import Text
-
-    # headers and cells as Text: data is never read as rich markup ("[red]x[/red]")
-    rich_table = Table(caption=_caption(table.num_rows))
-    for column in columns:
-        rich_table.add_column(Text(column))
-    for row in rows[:MAX_TABLE_ROWS]:
-        rich_table.add_row(*(Text(_cell(row[c])) for c in columns))
-    return rich_table
+    shown = table.slice(0, MAX_TABLE_ROWS).to_pylist()
+    rows = [[row[c] for c in columns] for row in shown]
+    return FitTable(columns, rows, caption=_caption(table.num_rows))
 
 
 def _caption(n: int) -> str:
     if n > MAX_TABLE_ROWS:
         return f"{n} rows, first {MAX_TABLE_ROWS} shown (use --format csv/parquet for all)"
     return f"{n} row(s)"
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list) and len(value) > 8:
-        return "[" + ", ".join(_cell(v) for v in value[:8]) + f", … ({len(value)})]"
-    return str(value)
 
 
 def _plain(table: pa.Table) -> pa.Table:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def row_of(output: str, name: str) -> list[str]:
-    """Cells of the rich-table row whose first cell is ``name``."""
-    for line in output.splitlines():
-        cells = [c.strip() for c in line.strip().strip("│┃").split("│")]
-        if cells and cells[0] == name:
-            return cells
-    raise AssertionError(f"no row '{name}' in:\n{output}")
+from mmemo.testing.text import row_of
 
 
 def test_tables_lists_views_lake_tables_and_registry_with_counts(cli, ingested_store):

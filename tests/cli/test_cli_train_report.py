@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from mmemo.store.schema import Run
+from mmemo.testing.text import row_of, table_cells
 
 TRAIN_ZEROR = (
     "train",
@@ -88,17 +89,14 @@ def test_the_run_records_how_it_was_made(zeror_store):
 def test_runs_lists_the_run(cli, zeror_store):
     result = cli("--store", zeror_store.root, "runs")
     assert result.code == 0, result.err
-    line = next(line for line in result.out.splitlines() if " zeror " in line)
-    for cell in ("train", "luna2022", "av-speech", "complete"):
-        assert cell in line
+    assert row_of(result.out, "zeror")[1:5] == ["zeror", "luna2022", "av-speech", "complete"]
 
 
 def test_tables_counts_the_runs_posteriors(cli, zeror_store):
     result = cli("--store", zeror_store.root, "tables")
     assert result.code == 0, result.err
-    rows = [[c.strip() for c in line.strip("│").split("│")] for line in result.out.splitlines()]
-    assert ["posteriors", "view", "240", ""] in rows
-    assert ["runs", "registry", "1", ""] in rows
+    assert row_of(result.out, "posteriors") == ["posteriors", "view", "240"]
+    assert row_of(result.out, "runs") == ["runs", "registry", "1"]
 
 
 def test_reusing_a_run_name_is_refused(cli, zeror_store, store_state):
@@ -174,9 +172,8 @@ def test_a_bad_sql_selection_is_refused(cli, ingested_store):
 def test_folds_show_prints_test_actors_and_class_counts(cli, ingested_store):
     result = cli("--store", ingested_store.root, "folds", "show", "luna2022")
     assert result.code == 0, result.err
-    rows = [line for line in result.out.splitlines() if line.startswith("│")]
-    assert len(rows) == 2
-    cells = [[c.strip() for c in row.strip("│").split("│")] for row in rows]
+    cells = [row for row in table_cells(result.out) if row[0].isdigit()]
+    assert len(cells) == 2
     assert cells[0][:4] == ["0", "2", "60", "4"]  # fold 0 tests actor 2: 60 clips, 4 neutral
     assert cells[1][:4] == ["4", "1", "60", "4"]
     assert cells[0][4:] == ["8"] * 7

@@ -72,7 +72,7 @@ def test_best_per_group(rows) -> None:
 def test_markdown_bolds_best_per_group(rows) -> None:
     out = render(rows, fmt="markdown")
     lines = out.splitlines()
-    assert lines[0].startswith("| Group | Inputs | Model |")
+    assert lines[0].startswith("| Run | Group | Inputs | Model |")
     svc_line = next(line for line in lines if "SVC" in line)
     knn_line = next(line for line in lines if "k-NN" in line)
     lstm_line = next(line for line in lines if "bi-LSTM" in line)
@@ -127,7 +127,7 @@ def test_rich_table_renders_bold(rows) -> None:
     console.print(table)
     text = console.export_text()
     assert "SVC" in text and "13.33 ± 1.76" in text
-    assert table.rows[2].style == "bold" and table.rows[3].style is None
+    assert table.bold_rows == {2, 4}
     per_class = render(rows, fmt="table", per_class=True)
     console.print(per_class)
     assert "Precision" in console.export_text()
@@ -149,3 +149,57 @@ def test_render_errors(rows) -> None:
         render([], fmt="csv")
     with pytest.raises(InputError):
         RunRow()
+
+
+def _at(width: int, renderable) -> str:
+    console = Console(record=True, width=width, markup=False)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_every_format_names_the_run(rows) -> None:
+    """The run's name is the first column of the table, markdown and LaTeX output."""
+    markdown = render(rows, fmt="markdown").splitlines()
+    svc = next(line for line in markdown if "svc_c1_norm" in line)
+    assert svc.startswith("| **svc_c1_norm** |")
+    assert r"\textbf{svc\_c1\_norm} & " in render(rows, fmt="latex")
+    # paper-style rows (groups, models, a literature row) are too wide for 80 columns: one
+    # record per run, each named whole
+    text = _at(80, render(rows, fmt="table"))
+    for name in ("svc_c1_norm", "knn_k10_raw", "bilstm_50"):
+        assert f"-[ RECORD {[r.name for r in rows].index(name) + 1} ]- {name}" in text
+    # a plain report of runs fits: the name starts its line
+    plain = [RunRow(r.summary, inputs=r.inputs, model=r.model, params=r.params) for r in rows[2:]]
+    text = _at(80, render(plain, fmt="table"))
+    assert any(line.startswith("svc_c1_norm ") for line in text.splitlines())
+    assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
+
+
+def test_a_model_column_that_repeats_the_run_is_left_out(make_summary) -> None:
+    a, b = make_summary("aus-svc", 0.5, seed=1), make_summary("fusion", 0.7, seed=2)
+    header = render([a, b], fmt="markdown").splitlines()[0]
+    assert header.startswith("| Run | Inputs | Parameters |")
+
+
+def test_report_at_80_columns_keeps_names_whole_and_numbers_together(make_summary) -> None:
+    long = "probe/wavlm-large/layer=12"
+    row = RunRow(
+        make_summary(long, 0.61, seed=4),
+        inputs="fusion of aus-svc, audio-ft and three more runs",
+        model="logreg",
+        params="C = 1.0, class_weight = balanced, max_iter = 1000",
+        norm="Yes",
+    )
+    text = _at(80, render([row], fmt="table"))
+    lines = text.splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines)
+    assert any(line.startswith(long + " ") or line.endswith(f"]- {long}") for line in lines)
+    accuracy = f"{row.summary.accuracy:.2f} ± {row.summary.ci95:.2f}"
+    assert accuracy in text
+
+
+def test_lone_runs_are_not_bold_for_being_alone(make_summary) -> None:
+    """Rows of different inputs but no explicit group compete: only the best is bold."""
+    good = RunRow(make_summary("good", 0.8, seed=1), inputs="aus@1")
+    bad = RunRow(make_summary("bad", 0.2, seed=2), inputs="w2v@1")
+    assert best_rows([good, bad]) == {0}

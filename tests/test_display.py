@@ -1,0 +1,91 @@
+"""Tables that fit the width they are printed at (mmemo.display)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from mmemo.display import FitTable, decimals_for, display_rows, display_value
+from mmemo.testing.text import table_cells
+
+
+def _at(width: int, table: FitTable) -> list[str]:
+    console = Console(record=True, width=width, markup=False)
+    console.print(table)
+    return [line.rstrip() for line in console.export_text().splitlines()]
+
+
+def test_numbers_are_rounded_per_column() -> None:
+    assert decimals_for([86.7, 12.5]) == 2
+    assert decimals_for([4.666666666666]) == 3
+    assert decimals_for([0.1234567]) == 4
+    assert decimals_for([1234.5]) == 0
+    assert decimals_for([0.0]) == 3
+    assert display_rows([[4.666666666666, 1], [12.5, 2]]) == [["4.67", "1"], ["12.50", "2"]]
+    assert display_value(None) == "" and display_value(float("nan")) == "nan"
+    assert display_value(list(range(10))) == "[0, 1, 2, 3, 4, 5, 6, 7, … (10)]"
+
+
+def test_grid_run_names_survive_whole_at_80_columns() -> None:
+    names = [f"svc/C={c},gamma={g}" for c in (1, 10, 100) for g in ("scale", "auto")]
+    rows = [[n, "svc", "luna2022", "av-speech", "complete", "2026-11-29 23:01"] for n in names]
+    lines = _at(80, FitTable(["name", "model", "scheme", "clips", "status", "finished"], rows))
+    assert all(len(line) <= 80 for line in lines)
+    assert [cells[0] for cells in table_cells("\n".join(lines))[1:]] == names
+
+
+def test_key_column_goes_first_and_text_wraps_before_the_key_is_cut() -> None:
+    clip = "01-01-01-01-01-01-01"
+    rows = [[0.25, "x " * 40, clip]]
+    lines = _at(60, FitTable(["score", "note", "clip_id"], rows, key=2))
+    assert lines[0].split()[:3] == ["clip_id", "score", "note"]
+    assert lines[2].startswith(clip + "  0.2500")
+    assert all(len(line) <= 60 for line in lines)
+
+
+def test_too_many_columns_become_one_record_per_row() -> None:
+    columns = ["clip_id"] + [f"column_{i}" for i in range(20)]
+    lines = _at(80, FitTable(columns, [["01-01-01-01-01-01-01", *range(20)]]))
+    assert lines[0] == "-[ RECORD 1 ]- 01-01-01-01-01-01-01"
+    assert lines[1].split() == ["clip_id", "01-01-01-01-01-01-01"]
+    assert lines[-1].split() == ["column_19", "19"]
+
+
+def test_cells_titles_and_captions_are_text_not_markup() -> None:
+    table = FitTable(["[b]h[/b]"], [["[red]x[/red]"]], title="[i]t[/i]", caption="[u]c[/u]")
+    text = "\n".join(_at(80, table))
+    for written in ("[b]h[/b]", "[red]x[/red]", "[i]t[/i]", "[u]c[/u]"):
+        assert written in text
+
+
+def test_a_caption_wraps_by_words() -> None:
+    lines = _at(30, FitTable(["a"], [[1]], caption="1001 rows, first 1000 shown (use csv)"))
+    assert "row(s" not in lines[-1] and all(len(line) <= 30 for line in lines)
+    assert lines[-2:] == ["1001 rows, first 1000 shown", "(use csv)"]
+
+
+_words = st.text(alphabet="abcdefghij-=/", min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(_words, min_size=1, max_size=5, unique=True),
+    text=st.lists(st.lists(_words, min_size=1, max_size=6), min_size=5, max_size=5),
+    numbers=st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=5, max_size=5),
+    n_columns=st.integers(1, 8),
+    width=st.integers(30, 120),
+)
+def test_any_table_fits_and_keeps_its_keys_whole(keys, text, numbers, n_columns, width) -> None:
+    columns = ["key"] + [f"c{j}" for j in range(n_columns)]
+    rows = [
+        [key] + [" ".join(text[i]) if j % 2 else numbers[i] for j in range(n_columns)]
+        for i, key in enumerate(keys)
+    ]
+    lines = _at(width, FitTable(columns, rows))
+    assert all(len(line) <= width for line in lines)
+    for key in keys:  # whole at the start of a table line, or naming a record
+        assert any(
+            line.startswith(key + " ") or line == key or line.endswith(f"]- {key}")
+            for line in lines
+        )
