@@ -22,6 +22,10 @@ folds_app = typer.Typer(help="Fold schemes (subject-wise cross-validation).", no
 synth_app = typer.Typer(help="Make synthetic corpora for tests and demos.", no_args_is_help=True)
 
 
+#: Skipped files named by ``ingest ravdess`` without ``--list-skipped``.
+SHOWN_SKIPPED = 5
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ingest_app, name="ingest")
     app.add_typer(folds_app, name="folds")
@@ -38,6 +42,13 @@ def ingest_ravdess(
     strict: Annotated[
         bool, typer.Option(help="Fail on any skipped, invalid or bad file (nothing ingested).")
     ] = False,
+    list_skipped: Annotated[
+        bool,
+        typer.Option(
+            "--list-skipped",
+            help=f"Name every skipped non-RAVDESS file (otherwise the first {SHOWN_SKIPPED}).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest RAVDESS files: clip metadata (all seven name fields), duration, rate and hash.
 
@@ -48,6 +59,9 @@ def ingest_ravdess(
     * `mmemo ingest ravdess Audio_Speech_Actors_01-24.zip Video_Speech_Actor_*.zip`
 
     * `mmemo ingest ravdess clips.txt` (one path or file stem per line; names only)
+
+    The clip counts are printed when the store changed; a re-run that finds nothing new
+    prints one line.
     """
     from mmemo.corpora.ingest import ingest_ravdess as ingest
 
@@ -60,11 +74,24 @@ def ingest_ravdess(
         err_console.print(
             styled(("refused", "red"), f" {line}: member path escapes the archive"), highlight=False
         )
-    console.print(
-        simple_table(
-            "clips in the store", ["modality", "channel", "emotion", "clips"], report.summary
+    skipped_files = sorted(report.skipped)
+    shown = skipped_files if list_skipped else skipped_files[:SHOWN_SKIPPED]
+    for where in shown:
+        err_console.print(
+            styled(("skipped", "yellow"), f" {where}: not a RAVDESS file"), highlight=False
         )
-    )
+    if len(shown) < len(skipped_files):
+        err_console.print(
+            f"... and {len(skipped_files) - len(shown)} more skipped file(s); "
+            "name them all with --list-skipped",
+            highlight=False,
+        )
+    if report.snapshot_id:
+        console.print(
+            simple_table(
+                "clips in the store", ["modality", "channel", "emotion", "clips"], report.summary
+            )
+        )
     skipped = report.not_ravdess + report.not_media
     console.print(
         f"{report.files} RAVDESS file(s): {report.added} added, {report.unchanged} unchanged; "
@@ -113,7 +140,11 @@ def synth_ravdess(
     from mmemo.corpora.synth import create_ravdess, write_archives
 
     corpus = create_ravdess(out, actors=actors, seed=seed, seconds=seconds)
-    console.print(f"wrote {len(corpus.files)} files to {corpus.root}")
+    media, csvs = len(corpus.files), len(corpus.openface_files)
+    console.print(
+        f"wrote {media + csvs} files to {corpus.root}: {media} media (WAV, MP4)"
+        + (f" and {csvs} OpenFace CSVs in {corpus.openface_dir}" if csvs else "")
+    )
     if archives is not None:
         written = write_archives(corpus.root, archives)
         console.print(f"wrote {len(written)} archive(s) to {archives}")

@@ -184,7 +184,8 @@ def plot_aus(
     clip: Annotated[str, typer.Argument(help="Clip id.")],
     out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
     features: Annotated[
-        str | None, typer.Option(help="AU frame set NAME[@V] (default: the newest).")
+        str | None,
+        typer.Option(help="AU frame set NAME[@V] (default: the set named aus, else the only one)."),
     ] = None,
 ) -> None:
     """Plot the 17 AU intensity curves of one clip over time (the paper's Figure 3)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -127,7 +126,24 @@ def runs(ctx: typer.Context) -> None:
 def sql(
     ctx: typer.Context,
     query: Annotated[str | None, typer.Argument(help="SQL to run.")] = None,
-    file: Annotated[Path | None, typer.Option("-f", "--file", help="Run the SQL in FILE.")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "-f",
+            "--file",
+            help="Run a recipe by name (accuracy_by_actor, analysis/accuracy_by_actor) "
+            "or the SQL in a file.",
+        ),
+    ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help='Recipe parameter NAME=VALUE (repeatable); VALUE is JSON (3, ["a","b"]), '
+            "a list (a,b) or text.",
+        ),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the recipes -f takes.")] = False,
     fmt: Annotated[
         str, typer.Option("--format", help="table, csv, json, markdown or parquet.")
     ] = "table",
@@ -140,22 +156,38 @@ def sql(
 
     * `mmemo sql "SELECT label, count(*) FROM clips GROUP BY label"`
 
-    * `mmemo sql -f sql/analysis/per_actor_accuracy.sql --format csv --out actors.csv`
+    * `mmemo sql --list` (the recipes shipped with mmemo)
 
-    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 1)"` (time travel)
+    * `mmemo sql -f accuracy_by_actor --format csv --out actors.csv`
+
+    * `mmemo sql -f fusion_input --param runs=audio,aus-mlp`
+
+    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 4)"` (time travel; see
+      `mmemo snapshots`)
+
+    Snapshots made with --write are labelled "mmemo sql --write: ..." in `mmemo snapshots`.
     """
     from mmemo.errors import InputError
     from mmemo.store.query import run_query
+    from mmemo.store.recipes import find_recipe, list_recipes, parse_params, prepare, write_message
 
+    if list_:
+        rows = [(r.key, r.relative, r.description) for r in list_recipes()]
+        console.print(simple_table("recipes (mmemo sql -f NAME)", ["name", "file", "about"], rows))
+        return
     if (query is None) == (file is None):
-        raise InputError("give either a QUERY or -f FILE")
+        raise InputError("give either a QUERY or -f FILE (a recipe name or a file)")
+    recipe = None
     if file is not None:
+        recipe = find_recipe(file)
         try:
-            query = file.read_text(encoding="utf-8")
+            query = recipe.path.read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"{file}: cannot read ({exc.strerror})") from None
-    origin = None if file is None else str(file)
-    table = run_query(open_store(ctx), query, write=write, origin=origin)
+    message = write_message(query, recipe) if write else None
+    prepared = prepare(query, parse_params(params), recipe=recipe, write_message=message)
+    origin = None if recipe is None else str(file)
+    table = run_query(open_store(ctx), prepared, write=write, origin=origin)
     if table is None:
         err_console.print("done")
         return

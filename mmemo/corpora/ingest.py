@@ -57,6 +57,7 @@ class IngestReport:
     not_ravdess: int = 0
     not_media: int = 0
     duplicates: int = 0
+    skipped: list[str] = field(default_factory=list)  # where each non-RAVDESS file is
     invalid: list[str] = field(default_factory=list)
     bad_media: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
@@ -82,11 +83,14 @@ def ingest_ravdess(
     """
     progress = progress or NullProgress()
     listing = enumerate_sources(sources)
-    report = IngestReport(not_media=listing.not_media, refused=list(listing.refused))
+    report = IngestReport(
+        not_media=listing.not_media, refused=list(listing.refused), skipped=list(listing.skipped)
+    )
     items: dict[str, SourceFile] = {}
     for item in listing.files:
         if not looks_like_ravdess(item.stem):
             report.not_ravdess += 1
+            report.skipped.append(item.where)
             continue
         try:
             parse_name(item.stem)

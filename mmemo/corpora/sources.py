@@ -45,6 +45,7 @@ class Enumeration:
 
     files: list[SourceFile] = field(default_factory=list)
     not_media: int = 0
+    skipped: list[str] = field(default_factory=list)  # where each not-media file is
     refused: list[str] = field(default_factory=list)
 
 
@@ -88,6 +89,7 @@ def _walk_dir(root: Path, found: Enumeration) -> None:
             found.files.append(SourceFile(path.stem, path))
         else:
             found.not_media += 1
+            found.skipped.append(str(path))
 
 
 def member_escapes(name: str) -> bool:
@@ -113,6 +115,7 @@ def _walk_zip(archive: Path, found: Enumeration) -> None:
             found.files.append(SourceFile(member.stem, archive, info.filename))
         else:
             found.not_media += 1
+            found.skipped.append(f"{archive}:{info.filename}")
 
 
 def _read_list(listing: Path, found: Enumeration) -> None:

@@ -13,7 +13,7 @@ from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.store.schema import FoldAssignment
-from mmemo.store.selection import selection_where
+from mmemo.store.selection import clip_where, empty_selection_error
 from mmemo.store.store import Session, Store
 
 
@@ -51,15 +51,15 @@ def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, in
     Raises:
         InputError: an invalid WHERE clause, or a selection with no clips.
     """
-    where = selection_where(clips)
+    where = clip_where(session, clips)
     try:
         rows = session.fetch(
             f"SELECT clip_id, emotion, actor FROM clips WHERE ({where}) ORDER BY clip_id"
         )
-    except duckdb.Error as exc:
+    except duckdb.Error as exc:  # a run-time error (a failed cast ...), not a typo
         raise InputError(f"--clips {clips!r}: {str(exc).splitlines()[0]}") from None
     if not rows:
-        raise InputError(f"--clips {clips or 'all'!r} selects no clips; ingest a corpus first")
+        raise empty_selection_error(session, clips)
     return rows
 
 

@@ -243,8 +243,9 @@ def check_model(
 ) -> dict[str, object]:
     """Check a configuration before any fitting and return the coerced parameters.
 
-    Values themselves (``C=-1``) are validated by scikit-learn when fitting; those errors are
-    raised as :class:`InputError` by :func:`fit_fold`.
+    Values are checked against the estimator's own parameter constraints (scikit-learn's
+    ``_validate_params``: types and ranges, ``C=abc`` or ``C=-1``) here, before any data is
+    read, so a typo fails at once rather than after the features are loaded.
 
     Args:
         model: a registered model name.
@@ -256,7 +257,8 @@ def check_model(
 
     Raises:
         InputError: unknown model, unknown parameter (listing the valid ones),
-            ``random_state`` (which comes from the seed), or unknown ``norm``.
+            ``random_state`` (which comes from the seed), a value of the wrong type or range,
+            or unknown ``norm``.
     """
     spec = STATIC_MODELS.get(model)
     if norm is not None:
@@ -272,7 +274,29 @@ def check_model(
             f"model '{model}' ({spec.estimator.split(':')[1]}) has no hyper-parameter "
             f"{', '.join(repr(k) for k in unknown)}; expected one of {', '.join(valid)}"
         )
-    return spec.coerce(params)
+    coerced = spec.coerce(params)
+    _check_values(spec, coerced, params, norm)
+    return coerced
+
+
+def _check_values(
+    spec: StaticModel,
+    coerced: Mapping[str, object],
+    params: Mapping[str, object],
+    norm: str | None,
+) -> None:
+    """Validate parameter values with scikit-learn's constraints, without fitting anything."""
+    from mmemo.params import config_name
+
+    estimator = spec.build(coerced, DEFAULT_SEED)
+    validate = getattr(estimator, "_validate_params", None)
+    if validate is None:  # an estimator without declared constraints: checked when fitting
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as exc:  # InvalidParameterError is both
+        name = config_name(spec.name, params, norm or "none")
+        raise InputError(f"{name}: {str(exc).splitlines()[0]}") from None
 
 
 def _check_norm(norm: str) -> None:

@@ -87,35 +87,39 @@ def _heatmap(ax: Axes, matrix: np.ndarray, labels: Sequence[str], fmt: str, titl
 
 
 def plot_confusion(summary: RunSummary, out: Path, *, title: str | None = None) -> Path:
-    """Draw the run's confusion matrix averaged over folds (paper's Figures 5, 6, 8).
-
-    Left panel: the average count per fold (annotated rounded to integers, as in the paper);
-    right panel: the row-normalised matrix in % (recall on the diagonal).
-
-    Args:
-        summary: The run.
-        out: Output file; ``.png`` or ``.pdf``.
-        title: Figure title; defaults to the run name and its accuracy.
-
-    Returns:
-        ``out``.
+    """Draw the run's confusion matrix over all folds (paper's Figures 5, 6, 8) into ``out``
+    (``.png`` or ``.pdf``); see :func:`confusion_figure`.
 
     Raises:
         InputError: unsupported suffix.
     """
     _check_suffix(out)
+    return _save(confusion_figure(summary, title=title), out)
+
+
+def confusion_figure(summary: RunSummary, *, title: str | None = None) -> Figure:
+    """The run's confusion matrix over all folds.
+
+    Left panel: the test clips counted over all folds (each clip is a test clip of exactly one
+    fold, so a row sums to the clips of that class; averaging per fold and rounding made rows
+    that summed to 7 of 8 clips); right panel: the row-normalised matrix in % (recall on the
+    diagonal).
+
+    Args:
+        summary: The run.
+        title: Figure title; defaults to the run name and its accuracy.
+    """
     labels = [label.capitalize() for label in summary.labels]
-    mean = summary.confusion_mean
     total = summary.confusion_sum.astype(float)
     support = total.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         normalised = np.where(support > 0, total / support * 100.0, 0.0)
     fig = _new_figure(13, 5.5)
     left, right = fig.subplots(1, 2)
-    _heatmap(left, mean, labels, ".0f", "Average count per fold")
+    _heatmap(left, total, labels, ".0f", "Test clips, all folds (count)")
     _heatmap(right, normalised, labels, ".1f", "Row-normalised (%)")
     fig.suptitle(title or f"{summary.run}: accuracy {summary.accuracy:.2f}%")
-    return _save(fig, out)
+    return fig
 
 
 def plot_runs(
@@ -125,37 +129,75 @@ def plot_runs(
     title: str | None = None,
     colors: Mapping[str, str] | None = None,
 ) -> Path:
-    """Bar chart of mean accuracy with 95% CI error bars per run (paper's Figure 7).
-
-    Args:
-        summaries: Runs in display order; a :class:`~mmemo.reports.rows.RunRow` is labelled
-            by its model and hyper-parameters and coloured by its group (ungrouped rows grey;
-            literature rows hatched, without error bar).
-        out: Output file; ``.png`` or ``.pdf``.
-        title: Figure title.
-        colors: ``{group: colour}``, overriding :data:`GROUP_COLORS`.
-
-    Returns:
-        ``out``.
+    """Bar chart of mean accuracy with 95% CI error bars per run (paper's Figure 7) into
+    ``out`` (``.png`` or ``.pdf``); see :func:`runs_figure`.
 
     Raises:
         InputError: no runs or unsupported suffix.
     """
     _check_suffix(out)
+    return _save(runs_figure(summaries, title=title, colors=colors), out)
+
+
+#: How a bar label names a row's normalisation column (``RunRow.norm``).
+_NORM_LABELS: dict[str, str] = {"Yes": "min-max", "No": "unnormalised"}
+
+
+def bar_label(row: RunRow) -> str:
+    """A bar's label: model, hyper-parameters and normalisation, one per line where set.
+
+    >>> bar_label(RunRow(model="svc", params="C = 1", norm="Yes", reported=1.0))
+    'svc\\nC = 1\\nmin-max'
+    """
+    parts = [row.model_label]
+    if row.params not in ("", "-"):
+        parts.append(row.params)
+    if row.norm not in ("", "-"):
+        parts.append(_NORM_LABELS.get(row.norm, f"norm: {row.norm}"))
+    return "\n".join(parts)
+
+
+def runs_figure(
+    summaries: Sequence[RunSummary | RunRow],
+    *,
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Figure:
+    """Bar chart of mean accuracy with 95% CI error bars per run.
+
+    Args:
+        summaries: Runs in display order; a :class:`~mmemo.reports.rows.RunRow` is labelled
+            by its model, hyper-parameters and normalisation (:func:`bar_label`) and coloured
+            by its group (ungrouped rows grey; literature rows hatched, without error bar).
+            Two bars with the same label get their run names added, so no two look alike.
+        title: Figure title.
+        colors: ``{group: colour}``, overriding :data:`GROUP_COLORS`.
+
+    Returns:
+        The figure; a legend names the colour of each group when there is more than one.
+
+    Raises:
+        InputError: no runs.
+    """
     if not summaries:
         raise InputError("nothing to plot: no runs given")
     palette = {**GROUP_COLORS, **(colors or {})}
     cycle = itertools.cycle(_OTHER_COLORS)
-    names, heights, errors, bar_colors, hatches = [], [], [], [], []
-    for item in summaries:
-        row = item if isinstance(item, RunRow) else RunRow(summary=item)
-        label = row.model_label if row.params in ("", "-") else f"{row.model_label}\n{row.params}"
-        names.append(label)
+    rows = [item if isinstance(item, RunRow) else RunRow(summary=item) for item in summaries]
+    names = [bar_label(row) for row in rows]
+    repeated = {n for n in names if names.count(n) > 1}
+    names = [
+        f"{n}\n({row.name})" if n in repeated and row.name != n else n
+        for n, row in zip(names, rows, strict=True)
+    ]
+    heights, errors, bar_colors, hatches, groups = [], [], [], [], {}
+    for row in rows:
         heights.append(row.accuracy)
         errors.append(row.summary.ci95 if row.summary is not None else 0.0)
         if row.group not in palette:
             palette[row.group] = next(cycle)
         bar_colors.append(palette[row.group])
+        groups.setdefault(row.group, palette[row.group])
         hatches.append("//" if row.literature else None)
     fig = _new_figure(max(5.0, 1.1 * len(names) + 2), 4.5)
     ax = fig.subplots()
@@ -170,9 +212,22 @@ def plot_runs(
     ax.set_ylabel("Accuracy (%) ± 95% CI")
     ax.set_ylim(0, min(100.0, max(h + e for h, e in zip(heights, errors, strict=True)) + 10.0))
     ax.grid(axis="y", alpha=0.3)
+    literature = any(row.literature for row in rows)
+    if len(groups) > 1 or literature:
+        from matplotlib.patches import Patch
+
+        handles = [
+            Patch(facecolor=color, edgecolor="black", label=group or "other")
+            for group, color in groups.items()
+        ]
+        if literature:
+            handles.append(
+                Patch(facecolor="white", edgecolor="black", hatch="//", label="literature")
+            )
+        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title)
-    return _save(fig, out)
+    return fig
 
 
 def plot_aus(
@@ -181,23 +236,39 @@ def plot_aus(
     out: Path,
     *,
     title: str,
+    success: np.ndarray | None = None,
 ) -> Path:
-    """Plot the Action-Unit intensity curves of one clip over time (paper's Figure 3).
-
-    Args:
-        times: Frame times in seconds, shape ``(T,)``.
-        aus: ``{AU name: intensities}`` (OpenFace ``AUxx_r``, 0-5), each of shape ``(T,)``;
-            normally the 17 intensity AUs.
-        out: Output file; ``.png`` or ``.pdf``.
-        title: Figure title (e.g. the clip id and its emotion).
-
-    Returns:
-        ``out``.
+    """Plot the Action-Unit intensity curves of one clip over time (paper's Figure 3) into
+    ``out`` (``.png`` or ``.pdf``); see :func:`aus_figure`.
 
     Raises:
         InputError: no AUs, a curve whose length differs from ``times``, or unsupported suffix.
     """
     _check_suffix(out)
+    return _save(aus_figure(times, aus, title=title, success=success), out)
+
+
+def aus_figure(
+    times: np.ndarray,
+    aus: Mapping[str, np.ndarray],
+    *,
+    title: str,
+    success: np.ndarray | None = None,
+) -> Figure:
+    """The Action-Unit intensity curves of one clip over time.
+
+    Args:
+        times: Frame times in seconds, shape ``(T,)``.
+        aus: ``{AU name: intensities}`` (OpenFace ``AUxx_r``, 0-5), each of shape ``(T,)``;
+            normally the 17 intensity AUs.
+        title: Figure title (e.g. the clip id and its emotion).
+        success: OpenFace's per-frame ``success`` (``(T,)``, 0 or 1). Frames where tracking
+            failed are left out of every curve (gaps), since OpenFace writes 0 intensities
+            there, which would read as every AU dropping to 0.
+
+    Raises:
+        InputError: no AUs, or a curve or ``success`` whose length differs from ``times``.
+    """
     t = np.asarray(times, dtype=float)
     if t.ndim != 1:
         raise InputError(f"times must be 1-D; got shape {t.shape}")
@@ -208,6 +279,11 @@ def plot_aus(
             raise InputError(
                 f"Action Unit '{name}' has shape {np.shape(values)}; times has {t.shape}"
             )
+    failed = np.zeros(t.shape, dtype=bool)
+    if success is not None:
+        if np.shape(success) != t.shape:
+            raise InputError(f"success has shape {np.shape(success)}; times has {t.shape}")
+        failed = np.asarray(success, dtype=float) == 0
     fig = _new_figure(11, 5)
     ax = fig.subplots()
     colors = [f"C{i % 10}" for i in range(len(aus))]
@@ -215,7 +291,7 @@ def plot_aus(
     for i, (name, values) in enumerate(aus.items()):
         ax.plot(
             t,
-            np.asarray(values, dtype=float),
+            np.where(failed, np.nan, np.asarray(values, dtype=float)),
             label=name,
             color=colors[i],
             linestyle=styles[(i // 10) % len(styles)],
@@ -224,10 +300,12 @@ def plot_aus(
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Intensity (0-5)")
     ax.set_ylim(0, 5)
+    if failed.any():
+        title = f"{title}; {int(failed.sum())} of {len(t)} frames not tracked (gaps)"
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, ncols=1)
     ax.grid(alpha=0.3)
-    return _save(fig, out)
+    return fig
 
 
 def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = None) -> Path:
@@ -237,16 +315,20 @@ def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = 
         store: The store.
         clip: Clip id.
         out: Output file; ``.png`` or ``.pdf``.
-        features: AU frame set ``NAME[@V]``; default: the newest complete one.
+        features: AU frame set ``NAME[@V]``; default: see
+            :func:`mmemo.features.aus.default_au_set`.
 
     Returns:
         ``out``.
 
     Raises:
         NotFoundError: no AU frame set, or the clip has no frames in it.
-        InputError: unsupported suffix.
+        InputError: unsupported suffix, or several AU sets and none named ``aus``.
     """
     from mmemo.features.aus import clip_aus
 
+    _check_suffix(out)
     aus = clip_aus(store, clip, features=features)
-    return plot_aus(aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})")
+    return plot_aus(
+        aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})", success=aus.success
+    )

@@ -3,6 +3,7 @@ reports share."""
 
 from __future__ import annotations
 
+import difflib
 from fnmatch import fnmatchcase
 
 import sqlalchemy as sa
@@ -19,7 +20,8 @@ def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
     characters (``[``, ``*``, ``?``).
 
     Raises:
-        NotFoundError: a pattern that matches no complete run (listing the runs there are).
+        NotFoundError: a pattern that matches no complete run (listing the runs there are, the
+            closest names first as "did you mean").
     """
     with session.orm() as orm:
         runs = list(orm.scalars(sa.select(Run).where(Run.status == "complete").order_by(Run.id)))
@@ -30,7 +32,9 @@ def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
         ]
         if not matched:
             names = ", ".join(r.name for r in runs[:20]) or "none yet"
-            raise NotFoundError(f"no complete run matches '{pattern}'; runs: {names}")
+            close = difflib.get_close_matches(pattern, [r.name for r in runs], n=3)
+            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+            raise NotFoundError(f"no complete run matches '{pattern}'{hint}; runs: {names}")
         for run in matched:
             chosen.setdefault(run.id, run)
     return list(chosen.values())

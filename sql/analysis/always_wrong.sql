@@ -1,7 +1,7 @@
 -- name: always_wrong
 -- Clips that every selected run gets wrong (test predictions). Edit the pattern to choose
 -- the runs (SQL LIKE on the run name; '%' = every complete run).
--- Run: mmemo sql -f sql/analysis/always_wrong.sql
+-- Run: mmemo sql -f always_wrong
 WITH chosen AS (
     SELECT name FROM runs WHERE status = 'complete' AND name LIKE '%'
 )

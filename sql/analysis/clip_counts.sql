@@ -1,7 +1,7 @@
 -- name: clip_counts
 -- How many clips the store holds per dataset, modality, vocal channel and emotion
 -- (the summary `mmemo ingest` prints).
--- Run: mmemo sql -f sql/analysis/clip_counts.sql
+-- Run: mmemo sql -f clip_counts
 SELECT
     dataset,
     CASE modality WHEN 1 THEN 'full-AV' WHEN 2 THEN 'video-only' ELSE 'audio-only' END

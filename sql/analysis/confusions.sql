@@ -1,7 +1,7 @@
 -- name: top_confusions
 -- The most frequent confusions (true label predicted as another) of every complete run,
 -- with their share of all test clips of that true label.
--- Run: mmemo sql -f sql/analysis/confusions.sql
+-- Run: mmemo sql -f confusions
 SELECT run, true_label, predicted_label, n, pct_of_true_label
 FROM (
     SELECT run, true_label, predicted_label, n,

@@ -1,6 +1,6 @@
 -- name: top_attention_frames
 -- For bi-LSTM runs: the 3 most attended frames of every test clip, with their weights.
--- Run: mmemo sql -f sql/analysis/top_attention_frames.sql
+-- Run: mmemo sql -f top_attention_frames
 SELECT run, clip_id, frame, round(weight, 4) AS weight, rank
 FROM (
     SELECT run, clip_id, frame, weight,

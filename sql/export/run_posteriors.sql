@@ -2,6 +2,7 @@
 -- Everything about one run's scores, for analysis elsewhere: fold, split, clip metadata,
 -- true and predicted emotion, and the scores with their class order and kind.
 -- Parameters: $run  -- the run name
+-- Run: mmemo sql -f run_posteriors --param run=audio --format parquet --out audio.parquet
 SELECT p.run, p.fold, p.split, p.clip_id, c.actor, c.gender, c.modality, c.vocal_channel,
     c.intensity, c.statement, c.repetition, c.emotion AS true_emotion, c.label AS true_label,
     pr.predicted_emotion, pr.predicted_label, pr.confidence, pr.correct,

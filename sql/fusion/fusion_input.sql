@@ -2,6 +2,7 @@
 -- The input matrix of late fusion: for every fold, split and clip, the scores of the chosen
 -- runs concatenated in the order the runs are given, as they are stored (no soft-max).
 -- Parameters: $runs  -- list of run names, in order, e.g. ['audio', 'aus-mlp']
+-- Run: mmemo sql -f fusion_input --param runs=audio,aus-mlp
 -- Only clips that every chosen run scored in that fold and split are returned.
 SELECT
     p.fold,

@@ -274,3 +274,106 @@ def test_sql_always_wrong_recipe_prints_the_predictions(cli, zeror_store):
     assert len(lines) == 1
     for prediction in rows[0]["predictions"]:
         assert prediction in lines.pop()
+
+
+def test_sql_recipe_by_name_and_by_folder(cli, zeror_store):
+    """``-f`` takes a recipe's name or ``folder/name``: the packaged file, from any folder."""
+    by_path = Path(__file__).parents[2] / "sql" / "analysis" / "accuracy_by_actor.sql"
+    expected = cli("--store", zeror_store.root, "sql", "-f", by_path, "--format", "json")
+    assert expected.code == 0, expected.err
+    assert json.loads(expected.out)
+    for name in ("accuracy_by_actor", "analysis/accuracy_by_actor", "accuracy_by_actor.sql"):
+        result = cli("--store", zeror_store.root, "sql", "-f", name, "--format", "json")
+        assert result.code == 0, result.err
+        assert json.loads(result.out) == json.loads(expected.out), name
+
+
+def test_sql_unknown_recipe_suggests_the_closest(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", "-f", "acuracy_by_actor")
+    assert result.code == 2
+    assert "no file or recipe 'acuracy_by_actor' (did you mean 'accuracy_by_actor'?)" in (
+        result.err_text
+    )
+    assert "mmemo sql --list" in result.err_text
+
+
+def test_sql_list_shows_the_recipes_with_their_description(cli, ingested_store):
+    result = cli("--store", ingested_store.root, "sql", "--list")
+    assert result.code == 0, result.err
+    for name in ("accuracy_by_actor", "always_wrong", "fusion_input", "posteriors_complete"):
+        assert name in result.out
+    assert "10_clips" not in result.out  # the store's own views are not recipes
+    assert "Test accuracy (%)" in result.out
+
+
+def test_sql_help_names_only_recipes_that_exist(cli):
+    from mmemo.resources import sql_dir
+    from mmemo.store.recipes import find_recipe
+
+    result = cli("sql", "--help")
+    assert result.code == 0
+    assert "per_actor_accuracy" not in result.out
+    for name in ("accuracy_by_actor", "fusion_input"):
+        assert name in result.out
+        assert find_recipe(name).path.is_relative_to(sql_dir())
+
+
+def test_sql_recipe_parameters_are_bound(cli, zeror_store):
+    """``fusion_input`` takes ``$runs``: one run given as text is a one-item list."""
+    root = zeror_store.root
+    missing = cli("--store", root, "sql", "-f", "fusion_input")
+    assert missing.code == 2
+    assert "recipe 'fusion_input' needs --param for $runs (list of run names" in missing.err_text
+    for value in ("zeror", '["zeror"]'):
+        result = cli(
+            "--store",
+            root,
+            "sql",
+            "-f",
+            "fusion_input",
+            "--param",
+            f"runs={value}",
+            "--format",
+            "json",
+        )
+        assert result.code == 0, result.err
+        rows = json.loads(result.out)
+        assert len(rows) == 240  # 120 clips, each a test clip once and a training clip once
+        assert {len(r["features"]) for r in rows} == {8}
+    unknown = cli("--store", root, "sql", "-f", "fusion_input", "--param", "run=zeror")
+    assert unknown.code == 2
+    assert "has no parameter run; its parameters: runs" in unknown.err_text
+
+
+def test_sql_parameters_of_a_typed_query(cli, ingested_store):
+    result = cli(
+        "--store",
+        ingested_store.root,
+        "sql",
+        "SELECT count(*) AS n FROM clips WHERE list_contains($actors, actor) AND modality = $m",
+        "--param",
+        "actors=1,2",
+        "--param",
+        "m=1",
+        "--format",
+        "json",
+    )
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == [{"n": 2 * 104}]
+
+
+def test_sql_write_labels_its_snapshot(cli, ingested_store):
+    root = ingested_store.root
+    query = "DELETE FROM lake.clips WHERE vocal_channel = 2;\nSELECT 1 AS done"
+    result = cli("--store", root, "sql", "--write", query)
+    assert result.code == 0, result.err
+    newest = cli(
+        "--store",
+        root,
+        "sql",
+        "SELECT commit_message FROM lake.snapshots() ORDER BY snapshot_id DESC LIMIT 1",
+        "--format",
+        "json",
+    )
+    message = "mmemo sql --write: DELETE FROM lake.clips WHERE vocal_channel = 2;"
+    assert json.loads(newest.out) == [{"commit_message": message}]

@@ -114,6 +114,33 @@ def test_report_of_an_unknown_run(cli, zeror_store):
     assert "zeror" in result.err_text
 
 
+def test_a_mistyped_run_name_gets_a_did_you_mean(cli, zeror_store):
+    result = cli("--store", zeror_store.root, "report", "zerr")
+    assert result.code == 2
+    assert "no complete run matches 'zerr' (did you mean 'zeror'?); runs: zeror" in result.err_text
+
+
+def test_a_mistyped_hyper_parameter_fails_before_any_data_is_read(cli, store):
+    # An empty store: had the clips or features been read first, the error would be about them.
+    result = cli(
+        "--store",
+        store.root,
+        "train",
+        "static",
+        "--model",
+        "svc",
+        "--features",
+        "au_means",
+        "--param",
+        "C=abc",
+        "--name",
+        "svc",
+    )
+    assert result.code == 2
+    assert "svc/C=abc,norm=none: The 'C' parameter of SVC must be" in result.err_text
+    assert "Got 'abc' instead" in result.err_text
+
+
 def test_an_unknown_fold_scheme_is_refused_listing_the_choices(cli, ingested_store, store_state):
     before = store_state(ingested_store)
     result = cli(

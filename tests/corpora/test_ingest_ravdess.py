@@ -94,6 +94,9 @@ def test_ingesting_the_same_sources_again_adds_nothing(
     assert "0 added, 624 unchanged" in result.out_text
     assert "store unchanged" in result.out_text
     assert store_state(ingested_store) == before
+    # nothing changed: one line, not the table of clip counts
+    assert result.out.strip().count("\n") == 0
+    assert "clips in the store" not in result.out
 
 
 def test_a_relative_source_path_is_recorded_absolute(cli, store, small_corpus, monkeypatch):
@@ -274,6 +277,25 @@ def test_non_ravdess_files_are_skipped_and_invalid_names_listed(cli, store, mess
     assert "03-01-09-01-01-01-01" in result.err_text
     assert "emotion 09 is out of range" in result.err_text
     assert len(clips_rows(store)) == 3
+    for name in ("my-recording.wav", "README.txt"):
+        assert f"{name}: not a RAVDESS file" in result.err_text
+    assert "clips in the store" in result.out_text  # the store changed: the counts
+
+
+def test_skipped_files_are_named_first_few_then_all_on_request(cli, store, messy_corpus):
+    for n in range(6):
+        (messy_corpus / f"notes-{n}.txt").write_text("not media")
+    result = cli("--store", store.root, "ingest", "ravdess", messy_corpus)
+    assert result.code == 0, result.err
+    assert "8 other file(s) skipped" in result.out_text
+    assert result.err_text.count(": not a RAVDESS file") == 5
+    assert "... and 3 more skipped file(s); name them all with --list-skipped" in result.err_text
+    listed = cli("--store", store.root, "ingest", "ravdess", messy_corpus, "--list-skipped")
+    assert listed.code == 0, listed.err
+    assert listed.err_text.count(": not a RAVDESS file") == 8
+    assert "more skipped" not in listed.err_text
+    for name in ("my-recording.wav", "README.txt", "notes-5.txt"):
+        assert f"{name}: not a RAVDESS file" in listed.err_text
 
 
 @pytest.mark.parametrize("problem", ["not-ravdess", "invalid"])

@@ -387,3 +387,19 @@ def test_au_columns_agree_with_the_openface_reader() -> None:
     reader = pytest.importorskip("mmemo.corpora.openface_columns")
     assert reader.AU_INTENSITY_COLUMNS == AU_INTENSITY_COLUMNS
     assert reader.AU_PRESENCE_COLUMNS == AU_PRESENCE_COLUMNS
+
+
+def test_synth_command_counts_every_file_it_wrote(cli, synth_corpus, monkeypatch, tmp_path):
+    """The media files and the OpenFace CSVs: ``wrote N files`` is all of them."""
+    import mmemo.corpora.synth as synth
+
+    monkeypatch.setattr(synth, "create_ravdess", lambda out, **kwargs: synth_corpus)
+    result = cli("synth", "ravdess", tmp_path / "unused")
+    assert result.code == 0, result.err
+    media, csvs = len(synth_corpus.files), len(synth_corpus.openface_files)
+    assert (media, csvs) == (624, 416)
+    assert f"wrote 1040 files to {synth_corpus.root}: 624 media (WAV, MP4) and 416 " in (
+        result.out_text
+    )
+    written = [p for p in synth_corpus.root.rglob("*") if p.is_file()]
+    assert len(written) == media + csvs
