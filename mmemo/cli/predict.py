@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import ClipsOpt, OutOpt, open_store, show_result
+from mmemo.cli.common import ClipsOpt, OutOpt, err_console, open_store, show_result
 
 
 def predict(
@@ -16,11 +16,18 @@ def predict(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
     out: OutOpt = None,
 ) -> None:
-    """Apply a run's fold models to clips: a run's own test clips get their fold's model
-    (reproducing the stored posteriors), other clips the mean over folds.
+    """Apply a run's fold models to clips, never a model that trained on the clip's actor.
+
+    A test clip of the run gets its fold's model (reproducing the stored posteriors); another
+    clip of an actor the run held out in a fold (a song, the other modality's file of the same
+    take) gets that fold's model; an actor the run never saw gets the mean of all folds. The
+    `folds` and `basis` columns say which. Without --clips the run's own selection is used;
+    clips without the run's inputs (features, audio) are left out and counted on stderr.
 
     Example: `mmemo predict aus-svc --clips "actor = 24" --format csv --out pred.csv`
     """
     from mmemo.jobs.predict import predict_run
 
-    show_result(predict_run(open_store(ctx), run, clips), fmt, out)
+    prediction = predict_run(open_store(ctx), run, clips)
+    show_result(prediction.table, fmt, out)
+    err_console.print(prediction.note(), highlight=False)

@@ -292,6 +292,14 @@ def _require_all(ref: str, clip_ids: np.ndarray, found: dict[str, Any]) -> None:
         )
 
 
+def clips_with_features(store: Store, ref: str) -> set[str]:
+    """The clips that feature set ``ref`` holds a vector (or frames) for."""
+    with store.session() as s:
+        fs = resolve_feature_set(s, ref)
+        query = feature_kind(fs.kind).clip_query
+        return {c for (c,) in s.fetch(f"SELECT clip_id FROM ({query})", [fs.name, fs.version])}
+
+
 def load_clip_vectors(
     store: Store, ref: str, clip_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

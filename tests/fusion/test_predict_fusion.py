@@ -18,11 +18,11 @@ def _check_reproduces(store, run: str) -> list[dict]:
                 [run],
             )
         }
-    rows = predict_run(store, run, "av-speech").to_pylist()
+    rows = predict_run(store, run, "av-speech").table.to_pylist()
     assert {r["clip_id"] for r in rows} == set(stored)
     for row in rows:
         fold, scores = stored[row["clip_id"]]
-        assert row["fold"] == fold
+        assert row["folds"] == [fold]
         np.testing.assert_allclose(row["scores"], scores, rtol=0, atol=1e-12)
     return rows
 
@@ -50,5 +50,5 @@ def test_predict_cli_on_a_fusion(store_cli, fus_store) -> None:
     result = store_cli(fus_store, "predict", "F", "--clips", "av-speech", "--format", "csv")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0] == '"clip_id","fold","scores","predicted_emotion","predicted_label"'
+    assert lines[0] == '"clip_id","folds","basis","scores","predicted_emotion","predicted_label"'
     assert sum(line.startswith('"01-') for line in lines) == 120

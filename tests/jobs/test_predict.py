@@ -22,11 +22,11 @@ def _check_reproduces(store, run: str, clips: str | None, *, atol: float) -> Non
     from mmemo.jobs.predict import predict_run
 
     stored = _stored_test(store, run)
-    table = predict_run(store, run, clips).to_pylist()
+    table = predict_run(store, run, clips).table.to_pylist()
     assert table and {r["clip_id"] for r in table} == set(stored)
     for row in table:
         fold, scores = stored[row["clip_id"]]
-        assert row["fold"] == fold
+        assert row["folds"] == [fold] and row["basis"] == "test clip"
         np.testing.assert_allclose(row["scores"], scores, rtol=0, atol=atol)
         assert row["predicted_emotion"] == int(np.argmax(scores)) + 1
 
@@ -90,3 +90,71 @@ def test_predict_refuses_imported_posteriors_and_runs_without_models(jobs_store)
     )
     with pytest.raises(InputError, match="run 'fr/vote' kept no models"):
         predict_run(jobs_store, "fr/vote", FEW)
+
+
+def test_predict_uses_the_runs_own_clips_and_only_models_that_never_saw_the_actor(
+    jobs_store,
+) -> None:
+    """A run trained on statement 1 of the av-speech clips, asked for ``actor = 1``: files
+    without AU features (audio-only, songs: the AU set holds av-speech) are left out and
+    counted; actor 1's statement-2 clips, never test clips of the run, get the model of the
+    fold that held actor 1 out (the same rule serves the video-only file of a take: the same
+    face), never the mean over folds that trained on the actor."""
+    from mmemo.jobs.predict import HELD_OUT_ACTOR, TEST_CLIP, fold_scores, predict_run
+    from mmemo.jobs.static import train_static
+    from mmemo.store.runs import resolve_runs
+
+    half = "modality = 1 AND vocal_channel = 1 AND statement = 1"
+    train_static(jobs_store, name="lr", model="logreg", features="aus", scheme=KFOLD2, clips=half)
+    own = predict_run(jobs_store, "lr")
+    assert own.selection == half and not own.left_out
+    assert set(own.table.column("basis").to_pylist()) == {TEST_CLIP}
+
+    with jobs_store.session() as s:
+        clips = dict(s.fetch("SELECT clip_id, statement FROM clips WHERE actor = 1"))
+        with_aus = {c for (c,) in s.fetch("SELECT clip_id FROM au_means")} & set(clips)
+        (run,) = resolve_runs(s, ["lr"])
+        (fold,) = {
+            f
+            for (f,) in s.fetch(
+                "SELECT DISTINCT fold FROM posteriors WHERE run = 'lr' AND split = 'test' "
+                "AND clip_id IN (SELECT clip_id FROM clips WHERE actor = 1)"
+            )
+        }
+    prediction = predict_run(jobs_store, "lr", "actor = 1")
+    rows = prediction.table.to_pylist()
+    assert prediction.selected == len(clips)
+    assert set(prediction.left_out) == set(clips) - with_aus
+    assert prediction.reason == "no features in aus@1"
+    assert "left out, no features in aus@1" in prediction.note()
+    held = [r for r in rows if r["basis"] == HELD_OUT_ACTOR]
+    assert {r["clip_id"] for r in held} == {c for c in with_aus if clips[c] == 2}
+    assert all(r["folds"] == [fold] for r in rows)
+    ids = np.array([r["clip_id"] for r in held])
+    alone = fold_scores(jobs_store, run, ids, None)[fold]
+    np.testing.assert_allclose([r["scores"] for r in held], alone, rtol=0, atol=0)
+
+
+def test_a_new_actor_gets_every_fold_and_a_missing_fold_model_is_refused() -> None:
+    from types import SimpleNamespace
+
+    from mmemo.errors import InputError
+    from mmemo.jobs.predict import NEW_ACTOR, _folds_for
+
+    run = SimpleNamespace(name="r")
+    per_fold = {0: None, 1: None}
+    assert _folds_for("c", 9, {}, {1: 0, 2: 1}, per_fold, run) == ([0, 1], NEW_ACTOR)
+    with pytest.raises(InputError, match="kept no model of fold 1, the only one that never saw"):
+        _folds_for("c", 2, {}, {1: 0, 2: 1}, {0: None}, run)
+
+
+def test_a_selection_without_the_runs_inputs_is_one_clear_error(jobs_store) -> None:
+    from mmemo.errors import InputError
+    from mmemo.jobs.predict import predict_run
+    from mmemo.jobs.static import train_static
+
+    train_static(
+        jobs_store, name="lr", model="logreg", features="aus", scheme=KFOLD2, clips="av-speech"
+    )
+    with pytest.raises(InputError, match=r"none of the \d+ clip\(s\) .* no features in aus@1"):
+        predict_run(jobs_store, "lr", "modality = 3")
