@@ -30,16 +30,12 @@ def _id(name: str) -> Mapped[int]:
     return mapped_column(sa.Integer, seq, server_default=seq.next_value(), primary_key=True)
 
 
-class Ingest(Base):
-    """One ingestion of corpus files (a batch of clip versions in the lake)."""
+class Lifecycle:
+    """The columns of every entry that a job registers and completes (:mod:`.lifecycle`):
+    its status, the lake snapshot that completed it, the code that made it, and who holds it
+    while it runs (host, pid and scheduler job, so a scheduler can be asked about it)."""
 
-    __tablename__ = "ingests"
-    id: Mapped[int] = _id("ingests")
-    dataset: Mapped[str] = mapped_column(sa.String(64))
-    sources: Mapped[list[Any]] = mapped_column(sa.JSON)
     status: Mapped[str] = mapped_column(sa.String(16), default="running")
-    n_files: Mapped[int] = mapped_column(default=0)
-    n_added: Mapped[int] = mapped_column(default=0)
     snapshot_id: Mapped[int | None]
     code_version: Mapped[str] = mapped_column(sa.String(128))
     pid: Mapped[int | None]
@@ -47,6 +43,17 @@ class Ingest(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
+
+
+class Ingest(Lifecycle, Base):
+    """One ingestion of corpus files (a batch of clip versions in the lake)."""
+
+    __tablename__ = "ingests"
+    id: Mapped[int] = _id("ingests")
+    dataset: Mapped[str] = mapped_column(sa.String(64))
+    sources: Mapped[list[Any]] = mapped_column(sa.JSON)
+    n_files: Mapped[int] = mapped_column(default=0)
+    n_added: Mapped[int] = mapped_column(default=0)
 
 
 class FoldAssignment(Base):
@@ -59,7 +66,7 @@ class FoldAssignment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class FeatureSet(Base):
+class FeatureSet(Lifecycle, Base):
     """A versioned set of features (embeddings, AU frames, imported vectors) in the lake."""
 
     __tablename__ = "feature_sets"
@@ -71,19 +78,11 @@ class FeatureSet(Base):
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     inputs: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    status: Mapped[str] = mapped_column(sa.String(16), default="running")
     dim: Mapped[int | None]
     n_clips: Mapped[int | None]
-    snapshot_id: Mapped[int | None]
-    code_version: Mapped[str] = mapped_column(sa.String(128))
-    pid: Mapped[int | None]
-    host: Mapped[str | None] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
-class Run(Base):
+class Run(Lifecycle, Base):
     """A training, fusion or import job and everything needed to reproduce it."""
 
     __tablename__ = "runs"
@@ -98,21 +97,13 @@ class Run(Base):
     seed: Mapped[int | None]
     classes: Mapped[list[Any]] = mapped_column(sa.JSON)
     score_kind: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default="running")
-    snapshot_id: Mapped[int | None]
     n_clips: Mapped[int | None]
     fold_seconds: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     wall_seconds: Mapped[float | None]
     artefacts: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
-    code_version: Mapped[str] = mapped_column(sa.String(128))
     versions: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     device: Mapped[str] = mapped_column(sa.String(64))
     error: Mapped[str | None] = mapped_column(sa.Text)
-    pid: Mapped[int | None]
-    host: Mapped[str | None] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class LakeMigration(Base):
