@@ -91,6 +91,12 @@ def _switch_imported(verbose: bool) -> None:
     environment only once)."""
     hub = sys.modules.get("huggingface_hub.utils")
     if hub is not None:
+        if verbose and "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ:
+            # the hub froze the variable it was imported under; it would refuse to enable
+            for name in ("huggingface_hub.constants", "huggingface_hub.utils.tqdm"):
+                module = sys.modules.get(name)
+                if getattr(module, "HF_HUB_DISABLE_PROGRESS_BARS", None) is True:
+                    module.HF_HUB_DISABLE_PROGRESS_BARS = None  # type: ignore[union-attr]
         (hub.enable_progress_bars if verbose else hub.disable_progress_bars)()
     hf_logging = sys.modules.get("transformers.utils.logging")
     if hf_logging is not None:
@@ -132,6 +138,8 @@ class _PlainTask:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        if self.total is not None and self.done >= self.total:
+            return  # the final line follows when the task ends
         now = self._owner.clock()
         if now - self._last_line >= self._owner.interval:
             self._last_line = now
