@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from mmemo.display import FitTable
@@ -69,52 +58,8 @@ def open_store(ctx: typer.Context, store: Path | None = None):
     return Store.open(store_path(ctx, store))
 
 
-class _RichTask:
-    def __init__(self, progress: Progress, task_id: Any) -> None:
-        self._progress = progress
-        self._id = task_id
-
-    def advance(self, n: int = 1) -> None:
-        self._progress.advance(self._id, n)
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Any) -> Text:
-        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="cyan")
-
-
-class RichProgress:
-    """The library's Progress protocol drawn as rich progress bars (on stderr).
-
-    Nested tasks (folds, then epochs inside a fold) share one live display.
-    """
-
-    def __init__(self) -> None:
-        self._live: Progress | None = None
-
-    @contextmanager
-    def task(self, description: str, total: int | None) -> Iterator[_RichTask]:
-        if self._live is not None:
-            task_id = self._live.add_task(description, total=total)
-            try:
-                yield _RichTask(self._live, task_id)
-            finally:
-                self._live.remove_task(task_id)
-            return
-        columns = [
-            TextColumn("{task.description}", style="bold", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=err_console, transient=True) as progress:
-            self._live = progress
-            try:
-                yield _RichTask(progress, progress.add_task(description, total=total))
-            finally:
-                self._live = None
+# Progress rendering lives in mmemo.cli.progress; re-exported for the command modules.
+from mmemo.cli.progress import RichProgress  # noqa: E402, F401
 
 
 def cell(value: Any) -> Text:

@@ -74,7 +74,7 @@ def embed(
         device=device,
         max_seconds=batch_seconds,
         shard=sliced,
-        progress=RichProgress(),
+        progress=RichProgress("embed"),
     )
     if report.existing:
         console.print(f"{name} v{report.version} already holds these embeddings; nothing to do")
@@ -127,7 +127,7 @@ def ingest_openface(
         keep_all=keep_all,
         skip_bad=skip_bad,
         shard=sliced,
-        progress=RichProgress(),
+        progress=RichProgress("ingest openface"),
     )
     for line in report.bad:
         err_console.print(styled(("skipped", "yellow"), f" {line}"), highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -23,8 +24,23 @@ app = typer.Typer(
 
 
 @app.callback()
-def _global(ctx: typer.Context, store_dir: StoreOpt = None) -> None:
-    ctx.obj = {"store": store_dir}
+def _global(
+    ctx: typer.Context,
+    store_dir: StoreOpt = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Show the progress bars and info logs of transformers, huggingface_hub and "
+            "tqdm (off by default; also MMEMO_VERBOSE=1).",
+        ),
+    ] = False,
+) -> None:
+    from mmemo.cli.progress import quiet_libraries, verbose_requested
+
+    verbose = verbose_requested(verbose)
+    quiet_libraries(verbose)
+    ctx.obj = {"store": store_dir, "verbose": verbose}
 
 
 store.register(app)

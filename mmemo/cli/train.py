@@ -77,7 +77,7 @@ def train_static(
             scheme=scheme,
             clips=clips,
             seed=seed,
-            progress=RichProgress(),
+            progress=RichProgress("train static"),
         )
         for info in infos:
             _done(info)
@@ -93,7 +93,7 @@ def train_static(
         clips=clips,
         seed=seed,
         n_jobs=jobs,
-        progress=RichProgress(),
+        progress=RichProgress("train static"),
     )
     for info in infos:
         _done(info)
@@ -167,7 +167,7 @@ def train_bilstm(
         early_stop_on=early_stop_on,  # type: ignore[arg-type]
         overrides=_overrides(param),
         folds=_folds(folds),
-        progress=RichProgress(),
+        progress=RichProgress("train bilstm"),
     )
     _done(info)
 
@@ -215,7 +215,7 @@ def train_finetune(
         overrides=overrides,
         keep=keep,  # type: ignore[arg-type]
         folds=_folds(folds),
-        progress=RichProgress(),
+        progress=RichProgress("train finetune"),
     )
     if info is not None:  # None on the non-zero ranks of a torchrun job
         _done(info)
@@ -266,6 +266,6 @@ def fuse(
         C=C,
         norm=norm,
         seed=seed,
-        progress=RichProgress(),
+        progress=RichProgress("fuse"),
     )
     _done(info)

@@ -14,10 +14,12 @@ import pyarrow as pa
 
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError
+from mmemo.features.checkpoints import files_stamp
 from mmemo.features.sets import (
     Shard,
     begin_feature_set,
     commit_rows,
+    find_complete,
     finish_feature_set,
     finish_shard,
 )
@@ -88,6 +90,20 @@ def embed_clips(
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
     rows, clips_snapshot = audio_clips(store, clips)
+    clip_keys = [(r[0], r[3]) for r in rows]
+    stamp = files_stamp(model)
+    request = {"model": str(model), "layer": parsed_layer, "pool": pool, "frames": frames}
+    done = find_complete(
+        store,
+        name=name,
+        kind="embedding",
+        clip_keys=clip_keys,
+        accept=lambda fs: _same_request(fs, request, stamp, revision),
+    )
+    if done is not None:  # nothing to do: found before loading the model
+        return EmbedReport(
+            name, done.version, True, False, len(rows), 0, done.dim or 0, 0.0, done.snapshot_id
+        )
     embedder = Wav2Vec2Embedder(model, revision=revision, device=device)
     params = {
         "model": str(model),
@@ -107,8 +123,9 @@ def embed_clips(
             "clips_snapshot": clips_snapshot,
             "device": embedder.info.get("device"),
             "model": embedder.info,
+            "checkpoint_files": stamp,
         },
-        clip_keys=[(r[0], r[3]) for r in rows],
+        clip_keys=clip_keys,
         shard=shard,
     )
     dim = embedder.dim(parsed_layer, pool)  # type: ignore[arg-type]
@@ -134,9 +151,9 @@ def embed_clips(
             pool=pool,  # type: ignore[arg-type]
             frames=frames,
             max_seconds=max_seconds,
+            on_batch=lambda n, _seconds: task.advance(n),  # the bar moves per batch
         ):
             buffer.append((clip_id, emb))
-            task.advance()
             if len(buffer) >= chunk:
                 _commit(store, job, buffer, frames, order)
                 report.computed += len(buffer)
@@ -150,6 +167,21 @@ def embed_clips(
     else:
         report.snapshot_id = finish_shard(store, job, shard, dim=dim, n_clips=len(rows))
     return report
+
+
+def _same_request(fs, request: dict, stamp: str | None, revision: str | None) -> bool:
+    """Whether the complete set ``fs`` was made by this request from this checkpoint: the
+    same options, and a local folder whose files are untouched since (``stamp``) or the hub
+    commit the revision resolves to now."""
+    from mmemo.features.checkpoints import hub_revision
+
+    if any(fs.params.get(k) != v for k, v in request.items()):
+        return False
+    if stamp is not None:
+        return (fs.inputs or {}).get("checkpoint_files") == stamp
+    if Path(str(request["model"])).exists():  # a local folder without files: let loading fail
+        return False
+    return hub_revision(str(request["model"]), revision) == fs.params.get("revision")
 
 
 def audio_clips(store: Store, clips: str | None) -> tuple[list[tuple], int]:

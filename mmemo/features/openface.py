@@ -30,6 +30,7 @@ from mmemo.features.sets import (
     Shard,
     begin_feature_set,
     commit_rows,
+    find_complete,
     finish_shard,
     write_feature_set,
 )
@@ -39,6 +40,8 @@ from mmemo.sqltext import ident
 from mmemo.store.store import Store
 
 REQUIRED = FRAME_COLUMNS + AU_COLUMNS
+#: Files per DuckDB read: progress moves per chunk; DuckDB still reads a chunk in parallel.
+READ_CHUNK = 256
 
 
 @dataclass
@@ -85,6 +88,12 @@ def ingest_openface(
     """
     progress = progress or NullProgress()
     report = OpenFaceReport(name=name)
+    params = {
+        "min_confidence": min_confidence,
+        "success_only": success_only,
+        "keep_all": keep_all,
+        "columns": list(REQUIRED),
+    }
     if shard is not None and skip_bad:
         raise InputError(
             "--shard cannot be combined with --skip-bad: every shard must agree on the files"
@@ -101,6 +110,7 @@ def ingest_openface(
             known = {r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE has_video")}
         by_clip: dict[str, Path] = {}
         layouts: dict[str, list[Path]] = {}
+        hashes: dict[Path, str] = {}
         with progress.task("checking CSV headers", len(files)) as task:
             for path in files:
                 problem, header = _check_file(path, known, by_clip)
@@ -110,7 +120,24 @@ def ingest_openface(
                     continue
                 by_clip[clip_id_of(path)] = path
                 layouts.setdefault(header, []).append(path)
-        table, rejected = _read_all(layouts, keep_all=keep_all)
+        if not layouts and (skip_bad or not report.bad):
+            _nothing_usable(sources, report.bad)
+        if skip_bad or not report.bad:  # nothing to do? The fingerprint says, before parsing
+            if every_key is None:
+                hashes = _hash_files(sorted(by_clip.items()), progress)
+            keys = every_key or [(c, hashes[p]) for c, p in sorted(by_clip.items())]
+            done = find_complete(
+                store,
+                name=name,
+                kind="au_frames",
+                clip_keys=keys,
+                accept=lambda fs: fs.params == params,
+            )
+            if done is not None:
+                report.version, report.existing = done.version, True
+                report.clips = len(keys)
+                return report
+        table, rejected = _read_all(layouts, keep_all=keep_all, progress=progress)
         for file, line, column, message in rejected:
             report.bad.append(f"{file}: line {line}, column {column}: {message}")
         if report.bad and not skip_bad:
@@ -119,18 +146,12 @@ def ingest_openface(
         bad_files = {str(f) for f, *_ in rejected}
         table = _filter(table, bad_files, min_confidence, success_only, report)
         clip_keys = every_key or [
-            (clip_id_of(p), sha256_file(p))
+            (clip_id_of(p), hashes.get(p) or sha256_file(p))
             for c, p in sorted(by_clip.items())
             if str(p) not in bad_files
         ]
     if not clip_keys:
-        raise InputError("no usable OpenFace CSV files in " + ", ".join(map(str, sources)))
-    params = {
-        "min_confidence": min_confidence,
-        "success_only": success_only,
-        "keep_all": keep_all,
-        "columns": list(REQUIRED),
-    }
+        _nothing_usable(sources, report.bad)
     job = begin_feature_set(
         store,
         name=name,
@@ -161,6 +182,25 @@ def ingest_openface(
         n_clips=len(clip_keys),
     )
     return report
+
+
+def _nothing_usable(sources: list[str], bad: list[str]) -> None:
+    """Every file was bad (or there was none): one line that says so and names the first."""
+    where = ", ".join(map(str, sources))
+    if not bad:
+        raise InputError(f"no OpenFace CSV files in {where}")
+    more = f" (and {len(bad) - 1} more problem(s))" if len(bad) > 1 else ""
+    raise InputError(f"no usable OpenFace CSV files in {where}: every file is bad; {bad[0]}{more}")
+
+
+def _hash_files(items: list[tuple[str, Path]], progress: Progress) -> dict[Path, str]:
+    """Content hash of each file (the fingerprint's clip keys)."""
+    hashes: dict[Path, str] = {}
+    with progress.task("hashing CSV files", len(items)) as task:
+        for _, path in items:
+            hashes[path] = sha256_file(path)
+            task.advance()
+    return hashes
 
 
 def _collect(sources: list[str], tmp: Path) -> list[Path]:
@@ -241,9 +281,11 @@ def _reader_names(names: list[str]) -> list[str]:
 
 
 def _read_all(
-    layouts: dict[str, list[Path]], *, keep_all: bool
+    layouts: dict[str, list[Path]], *, keep_all: bool, progress: Progress | None = None
 ) -> tuple[pa.Table, list[tuple[str, int, str, str]]]:
-    """Read each header layout's files in one DuckDB call; return rows and rejected values."""
+    """Read each header layout's files in DuckDB calls of up to :data:`READ_CHUNK` files (so
+    that progress moves per chunk); return rows and rejected values."""
+    progress = progress or NullProgress()
     con = duckdb.connect()
     types = {c: "DOUBLE" for c in REQUIRED} | {"frame": "INTEGER"}
     select = ", ".join(
@@ -252,39 +294,64 @@ def _read_all(
     )
     parts: list[pa.Table] = []
     rejected: list[tuple[str, int, str, str]] = []
-    for header, paths in layouts.items():
-        names = _header_names(header)
-        columns = _reader_names(names)
-        extra = [
-            (name, column)
-            for name, column in zip(names, columns, strict=True)
-            if column not in REQUIRED and name != "face_id"
-        ]
-        extra_sql = ", NULL::MAP(VARCHAR, DOUBLE) AS extra"
-        params: list = []
-        if keep_all and extra:
-            values = ", ".join(f"TRY_CAST({ident(c)} AS DOUBLE)" for _, c in extra)
-            extra_sql = f", map(?::VARCHAR[], [{values}]) AS extra"
-            params.append([name for name, _ in extra])
-        files = [str(p) for p in paths]
-        query = (
-            f"SELECT {select}{extra_sql} FROM read_csv(?, header = true, filename = true, "
-            f"names = ?, types = {types!r}, store_rejects = true, ignore_errors = true)"
-        )
-        parts.append(con.execute(query, [*params, files, columns]).to_arrow_table())
-        by_column = dict(zip(columns, names, strict=True))
-        rejected += [
-            (file, line, by_column.get(column, column), message)
-            for file, line, column, message in con.execute(
-                "SELECT s.file_path, e.line, e.column_name, e.error_message "
-                "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
-                "ORDER BY s.file_path, e.line"
-            ).fetchall()
-        ]
+    chunks = [
+        (header, paths[i : i + READ_CHUNK])
+        for header, paths in layouts.items()
+        for i in range(0, len(paths), READ_CHUNK)
+    ]
+    total = sum(len(paths) for paths in layouts.values())
+    with progress.task("reading CSV files", total) as task:
+        for header, paths in chunks:
+            parts.append(_read_chunk(con, header, paths, select, types, keep_all, rejected))
+            task.advance(len(paths))
     con.close()
     if not parts:
         return pa.table({}), rejected
     return pa.concat_tables(parts, promote_options="permissive"), rejected
+
+
+def _read_chunk(
+    con: duckdb.DuckDBPyConnection,
+    header: str,
+    paths: list[Path],
+    select: str,
+    types: dict[str, str],
+    keep_all: bool,
+    rejected: list[tuple[str, int, str, str]],
+) -> pa.Table:
+    """One DuckDB read of files sharing ``header``; their rejected values go to ``rejected``."""
+    names = _header_names(header)
+    columns = _reader_names(names)
+    extra = [
+        (name, column)
+        for name, column in zip(names, columns, strict=True)
+        if column not in REQUIRED and name != "face_id"
+    ]
+    extra_sql = ", NULL::MAP(VARCHAR, DOUBLE) AS extra"
+    params: list = []
+    if keep_all and extra:
+        values = ", ".join(f"TRY_CAST({ident(c)} AS DOUBLE)" for _, c in extra)
+        extra_sql = f", map(?::VARCHAR[], [{values}]) AS extra"
+        params.append([name for name, _ in extra])
+    files = [str(p) for p in paths]
+    query = (
+        f"SELECT {select}{extra_sql} FROM read_csv(?, header = true, filename = true, "
+        f"names = ?, types = {types!r}, store_rejects = true, ignore_errors = true)"
+    )
+    table = con.execute(query, [*params, files, columns]).to_arrow_table()
+    by_column = dict(zip(columns, names, strict=True))
+    rejected += [
+        (file, line, by_column.get(column, column), message)
+        for file, line, column, message in con.execute(
+            "SELECT s.file_path, e.line, e.column_name, e.error_message "
+            "FROM reject_errors AS e JOIN reject_scans AS s USING (scan_id, file_id) "
+            "ORDER BY s.file_path, e.line"
+        ).fetchall()
+    ]
+    # the reject tables keep every scan of the connection: empty them for the next one
+    con.execute("DELETE FROM reject_errors")
+    con.execute("DELETE FROM reject_scans")
+    return table
 
 
 def _filter(

@@ -11,6 +11,7 @@ command resumes a running entry whose process is gone.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,40 @@ def begin_feature_set(
     check_name(name)
     fp = fingerprint(kind, params, clip_keys)
     return join_or_create(lambda: _begin(store, name, kind, params, inputs, fp, shard))
+
+
+def find_complete(
+    store: Store,
+    *,
+    name: str,
+    kind: str,
+    clip_keys: list[tuple[str, Any]],
+    accept: Callable[[FeatureSet], bool] | None = None,
+) -> FeatureSet | None:
+    """A complete set ``name`` whose fingerprint, recomputed from its own stored parameters
+    and the given clips, matches: the check a re-run makes before any expensive work (loading
+    a model, parsing files), so that a run with nothing to do returns at once. ``accept``
+    adds what the parameters alone cannot tell (e.g. that the checkpoint on disk is the one
+    the stored revision names). Read-only; None when no set matches.
+    """
+    check_name(name)
+    with store.session() as s, s.orm() as orm:
+        query = (
+            sa.select(FeatureSet)
+            .where(
+                FeatureSet.name == name,
+                FeatureSet.kind == kind,
+                FeatureSet.status == "complete",
+            )
+            .order_by(FeatureSet.version.desc())
+        )
+        for fs in orm.scalars(query):
+            if fingerprint(kind, fs.params, clip_keys) != fs.fingerprint:
+                continue
+            if accept is None or accept(fs):
+                orm.expunge(fs)
+                return fs
+    return None
 
 
 def _begin(
