@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -24,7 +23,7 @@ from mmemo.features.sets import (
     finish_shard,
 )
 from mmemo.progress import NullProgress, Progress
-from mmemo.store.selection import selection_where
+from mmemo.store.selection import clip_where, empty_selection_error
 from mmemo.store.store import Store
 
 DEFAULT_CHUNK = 256
@@ -187,18 +186,20 @@ def _same_request(fs, request: dict, stamp: str | None, revision: str | None) ->
 def audio_clips(store: Store, clips: str | None) -> tuple[list[tuple], int]:
     """(clip_id, path, member, content_hash) of the selected clips with audio, and the lake
     snapshot they were read at."""
-    where = selection_where(clips)
     with store.session() as s:
-        try:
-            rows = s.fetch(
-                f"SELECT clip_id, path, member, content_hash FROM clips "
-                f"WHERE has_audio AND ({where}) ORDER BY clip_id"
+        where = clip_where(s, clips)
+        rows = s.fetch(
+            f"SELECT clip_id, path, member, content_hash FROM clips "
+            f"WHERE has_audio AND ({where}) ORDER BY clip_id"
+        )
+        if not rows:
+            (selected,) = s.fetch(f"SELECT count(*) FROM clips WHERE {where}")[0]
+            if not selected:
+                raise empty_selection_error(s, clips)
+            raise InputError(
+                f"--clips {clips or 'all'!r} selects {selected} clip(s), none with audio"
             )
-        except duckdb.Error as exc:
-            raise InputError(f"--clips {clips!r}: {str(exc).splitlines()[0]}") from None
         snapshot = s.current_snapshot()
-    if not rows:
-        raise InputError(f"--clips {clips or 'all'!r} selects no clips with audio")
     nameless = [r[0] for r in rows if r[1] is None]
     if nameless:
         shown = ", ".join(nameless[:5]) + (

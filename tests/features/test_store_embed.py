@@ -377,3 +377,15 @@ def test_embed_bad_options_are_input_errors(feat_store, store_cli, tiny_w2v2):
     assert none.code == 2 and "selects no clips" in none.err_text
     with feat_store.session() as s:
         assert s.fetch("SELECT count(*) FROM feature_sets") == [(0,)]
+
+
+def test_embed_clip_selection_errors_point_at_the_fix(ingested_store) -> None:
+    from mmemo.errors import InputError
+    from mmemo.features.embed import audio_clips
+
+    with pytest.raises(InputError, match=r"unknown column 'actr' in --clips .*clips has: "):
+        audio_clips(ingested_store, "actr = 1")
+    with pytest.raises(InputError, match=r"selects \d+ clip\(s\), none with audio"):
+        audio_clips(ingested_store, "modality = 2")
+    with pytest.raises(InputError, match=r"matched none of the 624 clips in the store"):
+        audio_clips(ingested_store, "actor > 100")
