@@ -224,3 +224,20 @@ def test_loao_and_kfold_runs(cli, ingested_store):
     summaries = {s["run"]: s for s in json.loads(report.out)}
     assert set(summaries) == {"z-loao", "z-kfold"}
     assert all(s["n"] == 120 and len(s["folds"]) == 2 for s in summaries.values())
+
+
+def test_a_bad_deep_model_param_fails_before_any_data_is_read(cli, ingested_store, monkeypatch):
+    """``--param max_epochs=abc`` is refused at once: loading the features would fail the
+    test (the store holds no AU set at all)."""
+    import mmemo.features.sets
+
+    def boom(*args, **kwargs):
+        raise AssertionError("features were read before the parameters were checked")
+
+    monkeypatch.setattr(mmemo.features.sets, "load_sequences", boom)
+    result = cli(
+        "--store", ingested_store.root, "train", "bilstm", "--features", "aus", "--name", "b",
+        "--param", "max_epochs=abc",
+    )
+    assert result.code == 2
+    assert "max_epochs='abc': expected a whole number" in result.err_text

@@ -154,6 +154,12 @@ def test_defaults_follow_the_paper() -> None:
     assert BiLSTMConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(InputError, match="unknown bi-LSTM option"):
         BiLSTMConfig.from_dict({"hiden": 3})
+    # values of the wrong type are refused when the config is built, before any work
+    with pytest.raises(InputError, match=r"max_epochs='abc': expected a whole number"):
+        BiLSTMConfig.from_dict({"max_epochs": "abc"})
+    with pytest.raises(InputError, match=r"class_weight='x': expected one of 'balanced' or none"):
+        BiLSTMConfig.from_dict({"class_weight": "x"})
+    assert BiLSTMConfig.from_dict({"lr": 1, "clip_norm": None}).lr == 1
 
 
 def test_inputs_are_checked() -> None:
