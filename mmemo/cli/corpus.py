@@ -46,7 +46,8 @@ def ingest_ravdess(
         bool,
         typer.Option(
             "--list-skipped",
-            help=f"Name every skipped non-RAVDESS file (otherwise the first {SHOWN_SKIPPED}).",
+            help=f"Name every skipped non-RAVDESS file (otherwise the first {SHOWN_SKIPPED} when "
+            "the store changed, none on a re-run that finds nothing new).",
         ),
     ] = False,
 ) -> None:
@@ -74,13 +75,18 @@ def ingest_ravdess(
         err_console.print(
             styled(("refused", "red"), f" {line}: member path escapes the archive"), highlight=False
         )
+    # skipped files are named when they are news (the store changed) or asked for; a re-run
+    # that finds nothing new says only how many there are
     skipped_files = sorted(report.skipped)
-    shown = skipped_files if list_skipped else skipped_files[:SHOWN_SKIPPED]
+    if list_skipped:
+        shown = skipped_files
+    else:
+        shown = skipped_files[:SHOWN_SKIPPED] if report.snapshot_id else []
     for where in shown:
         err_console.print(
             styled(("skipped", "yellow"), f" {where}: not a RAVDESS file"), highlight=False
         )
-    if len(shown) < len(skipped_files):
+    if shown and len(shown) < len(skipped_files):
         err_console.print(
             f"... and {len(skipped_files) - len(shown)} more skipped file(s); "
             "name them all with --list-skipped",
@@ -98,6 +104,7 @@ def ingest_ravdess(
         f"{skipped} other file(s) skipped, {len(report.invalid)} invalid name(s), "
         f"{len(report.bad_media)} bad media, {report.duplicates} duplicate(s)"
         + (f"; snapshot {report.snapshot_id}" if report.snapshot_id else "; store unchanged")
+        + ("" if shown or not skipped_files else " (--list-skipped names the skipped files)")
     )
 
 
@@ -118,8 +125,15 @@ def folds_show(
     rows = [
         (f["fold"], ",".join(map(str, f["actors"])), f["n"], *f["classes"].values()) for f in folds
     ]
+    short = [label[:3] for label in EMOTIONS]  # eight full labels do not fit 80 columns
     console.print(
-        simple_table(f"{scheme} on {clips}", ["fold", "test actors", "clips", *EMOTIONS], rows)
+        simple_table(
+            f"{scheme} on {clips}",
+            ["fold", "test actors", "clips", *short],
+            rows,
+            caption="clips per class: "
+            + ", ".join(f"{a} = {b}" for a, b in zip(short, EMOTIONS, strict=True)),
+        )
     )
 
 

@@ -296,6 +296,12 @@ def test_skipped_files_are_named_first_few_then_all_on_request(cli, store, messy
     assert "more skipped" not in listed.err_text
     for name in ("my-recording.wav", "README.txt", "notes-5.txt"):
         assert f"{name}: not a RAVDESS file" in listed.err_text
+    # a plain re-run finds nothing new: the count and the hint, not the names again
+    again = cli("--store", store.root, "ingest", "ravdess", messy_corpus)
+    assert again.code == 0, again.err
+    assert "not a RAVDESS file" not in again.err_text
+    assert "8 other file(s) skipped" in again.out_text
+    assert "(--list-skipped names the skipped files)" in again.out_text
 
 
 @pytest.mark.parametrize("problem", ["not-ravdess", "invalid"])
