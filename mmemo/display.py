@@ -49,7 +49,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _longest_word(text: str) -> int:
-    return max((cell_len(word) for word in text.split()), default=0)
+    """The widest piece a header can be folded into: words, split after hyphens too."""
+    return max((cell_len(word) for word in re.split(r"\s+|(?<=-)", text) if word), default=0)
 
 
 def decimals_for(values: Sequence[Any]) -> int:

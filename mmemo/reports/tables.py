@@ -109,11 +109,23 @@ def _per_class_title(summary: RunSummary) -> str:
 def _render_rich(rows: list[RunRow], per_class: bool) -> FitTable | Group:
     shape = _Shape.of(rows)
     notes = _footnotes(rows)
-    # a terminal is narrow: the shortest header that still says it
+    # a terminal is narrow: the shortest header that still says it, and a descriptive column
+    # that holds one value in every row said once above the table instead
     columns = ["Params" if c == "Parameters" else c for c in _columns(shape)]
+    body = [_cells(row, shape) for row in rows]
+    same = [
+        j
+        for j, c in enumerate(columns)
+        if c in ("Group", "Inputs", "Model", "Params", "Norm.")
+        and len(body) > 1
+        and len({cells[j] for cells in body}) == 1
+    ]
+    title = " · ".join(f"{columns[j]}: {body[0][j]}" for j in same) or None
+    keep = [j for j in range(len(columns)) if j not in same]
     table = FitTable(
-        columns,
-        [_cells(row, shape) for row in rows],
+        [columns[j] for j in keep],
+        [[cells[j] for j in keep] for cells in body],
+        title=title,
         caption="\n".join(notes) or None,
         bold_rows=best_rows(rows),
     )

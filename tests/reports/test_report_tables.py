@@ -203,3 +203,22 @@ def test_lone_runs_are_not_bold_for_being_alone(make_summary) -> None:
     good = RunRow(make_summary("good", 0.8, seed=1), inputs="aus@1")
     bad = RunRow(make_summary("bad", 0.2, seed=2), inputs="w2v@1")
     assert best_rows([good, bad]) == {0}
+
+
+def test_a_column_with_one_value_is_said_once_above_the_terminal_table(make_summary) -> None:
+    rows = [
+        RunRow(
+            make_summary(f"svc/C={c},norm=minmax", 0.5 + c / 100, seed=c),
+            inputs="aus@1",
+            model="svc",
+            params=f"C = {c}",
+            norm="Yes",
+        )
+        for c in (1, 10)
+    ]
+    lines = _at(80, render(rows, fmt="table")).splitlines()
+    assert lines[0].strip() == "Inputs: aus@1 · Model: svc · Norm.: Yes"
+    assert "Inputs" not in lines[1] and "Run" in lines[1]
+    assert any(line.startswith("svc/C=10,norm=minmax ") for line in lines)
+    # markdown and LaTeX keep the paper's columns
+    assert render(rows, fmt="markdown").startswith("| Run | Inputs | Model | Parameters |")
