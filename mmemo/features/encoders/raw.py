@@ -20,6 +20,9 @@ and batched vectors equal unbatched ones. Checkpoints without one (wav2vec2-base
 ``feat_extract_norm="group"``) must not get a mask: their GroupNorm statistics and
 self-attention would see the padding, so such models run only on batches of clips of equal
 length (in practice, one clip at a time), keeping every vector independent of batching.
+data2vec-audio runs the same way even with its mask: its positional embedding is a stack of
+convolutions, so from the second one on the frames of padding (no longer zero) reach the last
+real frames, and only equal-length batches keep vectors equal to unbatched ones.
 """
 
 from __future__ import annotations
@@ -117,6 +120,8 @@ class RawWaveEncoder(AudioEncoder):
         self._model.to(self._device)
         self._bf16 = uses_bf16_autocast(self._device)
         self._uses_mask = bool(getattr(self._feature_extractor, "return_attention_mask", False))
+        # padding leaks through a stack of positional convolutions (see the module docstring)
+        self._pad_free = self._uses_mask and model_type != "data2vec-audio"
         self._num_layers = int(config.num_hidden_layers)
         self._stable = bool(getattr(config, "do_stable_layer_norm", False))
         self._conv_norm = getattr(self._model.feature_projection, "layer_norm", None)
@@ -198,8 +203,9 @@ class RawWaveEncoder(AudioEncoder):
         return np.ascontiguousarray(np.asarray(values[0], dtype=np.float32))
 
     def _groups(self, lengths: list[int]) -> list[list[int]]:
-        """Index groups run as one forward pass (equal lengths only for mask-less models)."""
-        if self._uses_mask:
+        """Index groups run as one forward pass (equal lengths only where padding would leak
+        into the real frames)."""
+        if self._pad_free:
             return [list(range(len(lengths)))]
         groups: dict[int, list[int]] = {}
         for i, n in enumerate(lengths):
