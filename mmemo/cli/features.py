@@ -40,6 +40,12 @@ def embed(
     layer: Annotated[
         str, typer.Option(help="conv (conv encoder output, 512-d), conv_raw, or layer N.")
     ] = "conv",
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            help="Several layers in one pass, e.g. conv,1-24 or all: one set NAME/layer=L each."
+        ),
+    ] = None,
     pool: Annotated[str, typer.Option(help="mean or mean+std over the valid frames.")] = "mean",
     frames: Annotated[bool, typer.Option(help="Also store frame-level vectors.")] = False,
     clips: ClipsOpt = None,
@@ -48,20 +54,42 @@ def embed(
     batch_seconds: Annotated[float, typer.Option(help="Audio seconds per batch.")] = 64.0,
     shard: ShardOpt = None,
 ) -> None:
-    """Embed the clips' audio with a wav2vec2-family model into a versioned feature set.
+    """Embed the clips' audio with an encoder into a versioned feature set.
+
+    The family (wav2vec2/XLSR, HuBERT, WavLM, data2vec-audio, Whisper) comes from the model's
+    config. With --layers, one forward pass stores every listed layer, one feature set
+    NAME/layer=L per layer.
 
     Resumable: re-run the same command after a crash or Ctrl-C to continue. On N hosts, run
     it with --shard 0/N ... --shard N-1/N against one team store; the set is complete when
     the last shard ends.
 
     Example: `mmemo embed jonatasgrosman/wav2vec2-large-xlsr-53-english --name xlsr_conv
-    --clips av-speech`
+    --clips av-speech`; `mmemo embed microsoft/wavlm-large --name wavlm --layers all`
     """
-    from mmemo.features.embed import embed_clips
+    from mmemo.features.embed import embed_clips, embed_layers
     from mmemo.features.sets import Shard
 
     sliced = Shard.parse(shard) if shard else None  # before opening the store
 
+    if layers is not None:
+        reports = embed_layers(
+            open_store(ctx),
+            model,
+            name=name,
+            layers=layers,
+            pool=pool,
+            frames=frames,
+            clips=clips,
+            revision=revision,
+            device=device,
+            max_seconds=batch_seconds,
+            shard=sliced,
+            progress=RichProgress("embed"),
+        )
+        for report in reports:
+            _print_report(report, shard)
+        return
     report = embed_clips(
         open_store(ctx),
         model,
@@ -76,6 +104,11 @@ def embed(
         shard=sliced,
         progress=RichProgress("embed"),
     )
+    _print_report(report, shard)
+
+
+def _print_report(report, shard: str | None) -> None:
+    name = report.name
     if report.existing:
         console.print(f"{name} v{report.version} already holds these embeddings; nothing to do")
         return

@@ -7,9 +7,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from mmemo.errors import InputError
-from mmemo.features.wav2vec2 import DEFAULT_MAX_SECONDS, Embedding, Layer, Pool, Wav2Vec2Embedder
+from mmemo.features.encoders.base import (
+    DEFAULT_MAX_SECONDS,
+    AudioEncoder,
+    Embedding,
+    Layer,
+    Pool,
+)
 
-__all__ = ["extract", "plan_batches"]
+__all__ = ["extract", "extract_layers", "plan_batches"]
 
 
 def plan_batches(
@@ -56,7 +62,7 @@ def plan_batches(
 
 
 def extract(
-    embedder: Wav2Vec2Embedder,
+    embedder: AudioEncoder,
     items: Iterable[tuple[str, np.ndarray]],
     *,
     layer: Layer = "conv",
@@ -66,42 +72,74 @@ def extract(
     window: int = 256,
     on_batch: Callable[[int, float], None] | None = None,
 ) -> Iterator[tuple[str, Embedding]]:
-    """Embed a stream of clips in length-sorted batches; yield one embedding per clip.
+    """Embed a stream of clips at one layer; yield one embedding per clip, in input order.
+
+    The one-layer form of :func:`extract_layers` (see there for the arguments).
+    """
+    for key, by_layer in extract_layers(
+        embedder,
+        items,
+        layers=[layer],
+        pool=pool,
+        frames=frames,
+        max_seconds=max_seconds,
+        window=window,
+        on_batch=on_batch,
+    ):
+        yield key, by_layer[layer]
+
+
+def extract_layers(
+    embedder: AudioEncoder,
+    items: Iterable[tuple[str, np.ndarray]],
+    *,
+    layers: Sequence[Layer],
+    pool: Pool = "mean",
+    frames: bool = False,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    window: int = 256,
+    on_batch: Callable[[int, float], None] | None = None,
+) -> Iterator[tuple[str, dict[Layer, Embedding]]]:
+    """Embed a stream of clips in length-sorted batches, every requested layer in one forward
+    pass per batch; yield each clip's embeddings by layer.
 
     Clips are buffered ``window`` at a time, planned with :func:`plan_batches` and embedded;
     each window's results are yielded in input order. Combine with
     :func:`mmemo.features.audio.iter_decoded` so that decoding overlaps the model.
 
     Args:
-        embedder: The loaded model.
+        embedder: The loaded model (any family of :mod:`mmemo.features.encoders`).
         items: ``(key, wave)`` pairs, waves at ``embedder.sample_rate``.
-        layer: See :meth:`Wav2Vec2Embedder.embed`.
-        pool: See :meth:`Wav2Vec2Embedder.embed`.
-        frames: See :meth:`Wav2Vec2Embedder.embed`.
+        layers: See :meth:`~mmemo.features.encoders.base.AudioEncoder.embed_layers`.
+        pool: ``"mean"`` or ``"mean+std"``.
+        frames: Also return the frame vectors.
         max_seconds: Limit of padded audio per batch, in seconds.
         window: Number of clips buffered and sorted together (>= 1).
         on_batch: Called after each batch with its number of clips and seconds of audio
             (unpadded), e.g. to drive a progress bar.
 
     Yields:
-        ``(key, Embedding)`` pairs.
+        ``(key, {layer: Embedding})`` pairs.
 
     Raises:
         InputError: bad arguments or a bad wave (the message names its key).
     """
-    embedder.dim(layer, pool)  # an unknown layer or pooling fails before any decoding
+    for layer in layers:  # an unknown layer or pooling fails before any decoding
+        embedder.dim(layer, pool)
+    if not layers:
+        raise InputError(f"no layers requested; valid layers: {embedder.layer_names()}")
     if window < 1:
         raise InputError(f"window must be >= 1, got {window}")
     sample_rate = embedder.sample_rate
     buffer: list[tuple[str, np.ndarray]] = []
 
-    def flush() -> Iterator[tuple[str, Embedding]]:
+    def flush() -> Iterator[tuple[str, dict[Layer, Embedding]]]:
         lengths = [len(np.asarray(wave)) for _, wave in buffer]
-        done: dict[int, Embedding] = {}
+        done: dict[int, dict[Layer, Embedding]] = {}
         for batch in plan_batches(lengths, max_seconds=max_seconds, sample_rate=sample_rate):
-            embeddings = embedder.embed(
+            embeddings = embedder.embed_layers(
                 [buffer[i][1] for i in batch],
-                layer=layer,
+                layers=layers,
                 pool=pool,
                 frames=frames,
                 keys=[buffer[i][0] for i in batch],

@@ -1,4 +1,5 @@
-"""``mmemo embed``: wav2vec2-family embeddings of the store's clips, resumable, versioned."""
+"""``mmemo embed``: encoder embeddings of the store's clips (one feature set per layer, every
+layer from one forward pass), resumable, versioned."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pyarrow as pa
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError
 from mmemo.features.checkpoints import files_stamp
+from mmemo.features.encoders import EncoderShape
 from mmemo.features.sets import (
+    FeatureJob,
     Shard,
     begin_feature_set,
+    check_name,
     commit_rows,
     find_complete,
     finish_feature_set,
@@ -55,6 +59,37 @@ def parse_layer(layer: str) -> str | int:
     raise InputError(f"--layer {layer!r}: expected conv, conv_raw or a layer number (1, 2, ...)")
 
 
+def parse_layers(spec: str, shape: EncoderShape) -> list[str | int]:
+    """``--layers``: ``all``, or a comma list of ``conv``, ``conv_raw``, ``N`` and ``A-B``
+    ranges, checked against the model's layers; duplicates are dropped, order is kept."""
+    if spec.strip() == "all":
+        return list(shape.all_layers())
+    out: list[str | int] = []
+    for part in (p.strip() for p in spec.split(",")):
+        first, dash, last = part.partition("-")
+        if dash and first.isdigit() and last.isdigit() and 1 <= int(first) <= int(last):
+            out.extend(range(int(first), int(last) + 1))
+        elif part in ("conv", "conv_raw") and shape.has_conv or part.isdigit() and int(part) >= 1:
+            out.append(parse_layer(part))
+        else:
+            raise InputError(
+                f"--layers {spec!r}: bad item {part!r}; expected all or a comma list of "
+                f"{shape.layer_names()} and ranges A-B"
+            )
+    bad = [x for x in out if isinstance(x, int) and x > shape.num_layers]
+    if bad:
+        raise InputError(
+            f"--layers {spec!r}: layer {bad[0]} is beyond the model; valid layers: "
+            f"{shape.layer_names()}"
+        )
+    return list(dict.fromkeys(out))
+
+
+def layer_set_name(name: str, layer: str | int) -> str:
+    """The feature set of one layer of a ``--layers`` call: ``NAME/layer=L``."""
+    return f"{name}/layer={layer}"
+
+
 def embed_clips(
     store: Store,
     model: str,
@@ -73,99 +108,230 @@ def embed_clips(
 ) -> EmbedReport:
     """Embed the selected clips' audio with ``model`` into the feature set ``name``.
 
-    Work is committed every ``chunk`` clips; after a crash or Ctrl-C the same call continues
-    where it stopped and ends with the rows an uninterrupted run gives. With ``shard``, this
-    process makes only its slice of the clips; the set is complete (and equal to a
-    single-process run) when every shard has finished.
+    The family of ``model`` (wav2vec2/XLSR, HuBERT, WavLM, data2vec-audio, Whisper) comes
+    from its config (:mod:`mmemo.features.encoders`). Work is committed every ``chunk``
+    clips; after a crash or Ctrl-C the same call continues where it stopped and ends with the
+    rows an uninterrupted run gives. With ``shard``, this process makes only its slice of the
+    clips; the set is complete (and equal to a single-process run) when every shard has
+    finished.
 
     Raises:
         InputError: bad options, clips without media (named), undecodable audio.
     """
-    from mmemo.features.batching import extract
-    from mmemo.features.wav2vec2 import Wav2Vec2Embedder
+    (report,) = _embed(
+        store,
+        model,
+        {name: parse_layer(layer)},
+        pool,
+        frames,
+        clips,
+        revision,
+        device,
+        max_seconds,
+        chunk,
+        shard,
+        progress,
+    )
+    return report
+
+
+def embed_layers(
+    store: Store,
+    model: str,
+    *,
+    name: str,
+    layers: str,
+    pool: str = "mean",
+    frames: bool = False,
+    clips: str | None = None,
+    revision: str | None = None,
+    device: str = "auto",
+    max_seconds: float = 64.0,
+    chunk: int = DEFAULT_CHUNK,
+    shard: Shard | None = None,
+    progress: Progress | None = None,
+) -> list[EmbedReport]:
+    """Embed the selected clips at every layer of ``layers`` (``conv,1-24``, ``all``) in ONE
+    forward pass per batch, into one feature set per layer named ``NAME/layer=L``.
+
+    Each set is what ``embed_clips(..., name="NAME/layer=L", layer=L)`` makes (same
+    parameters, fingerprint and vectors); sets already complete are skipped before the model
+    loads, and an interrupted call resumes every set where it stopped.
+
+    Raises:
+        InputError: a bad layer list (naming the model's layers) or any error of
+            :func:`embed_clips`.
+    """
+    from mmemo.features.encoders import encoder_shape
+
+    check_name(name)
+    wanted = parse_layers(layers, encoder_shape(model, revision=revision))
+    sets = {layer_set_name(name, layer): layer for layer in wanted}
+    return _embed(
+        store,
+        model,
+        sets,
+        pool,
+        frames,
+        clips,
+        revision,
+        device,
+        max_seconds,
+        chunk,
+        shard,
+        progress,
+    )
+
+
+def _embed(
+    store: Store,
+    model: str,
+    sets: dict[str, str | int],
+    pool: str,
+    frames: bool,
+    clips: str | None,
+    revision: str | None,
+    device: str,
+    max_seconds: float,
+    chunk: int,
+    shard: Shard | None,
+    progress: Progress | None,
+) -> list[EmbedReport]:
+    """Make the feature sets ``sets`` (name → layer) from one pass over the clips."""
+    from mmemo.features.encoders import load_encoder
 
     progress = progress or NullProgress()
-    parsed_layer = parse_layer(layer)
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
     rows, clips_snapshot = audio_clips(store, clips)
     clip_keys = [(r[0], r[3]) for r in rows]
     stamp = files_stamp(model)
-    request = {"model": str(model), "layer": parsed_layer, "pool": pool, "frames": frames}
-    done = find_complete(
-        store,
-        name=name,
-        kind="embedding",
-        clip_keys=clip_keys,
-        accept=lambda fs: _same_request(fs, request, stamp, revision),
-    )
-    if done is not None:  # nothing to do: found before loading the model
-        return EmbedReport(
-            name, done.version, True, False, len(rows), 0, done.dim or 0, 0.0, done.snapshot_id
+    reports: dict[str, EmbedReport] = {}
+    for set_name, layer in sets.items():
+        request = {"model": str(model), "layer": layer, "pool": pool, "frames": frames}
+        done = find_complete(
+            store,
+            name=set_name,
+            kind="embedding",
+            clip_keys=clip_keys,
+            accept=lambda fs, request=request: _same_request(fs, request, stamp, revision),
         )
-    embedder = Wav2Vec2Embedder(model, revision=revision, device=device)
-    params = {
-        "model": str(model),
-        "revision": embedder.info.get("revision"),
-        "layer": parsed_layer,
-        "pool": pool,
-        "frames": frames,
-        "sample_rate": embedder.sample_rate,
-    }
-    job = begin_feature_set(
-        store,
-        name=name,
-        kind="embedding",
-        params=params,
-        inputs={
-            "clips": clips or "audio",
-            "clips_snapshot": clips_snapshot,
-            "device": embedder.info.get("device"),
-            "model": embedder.info,
-            "checkpoint_files": stamp,
-        },
-        clip_keys=clip_keys,
-        shard=shard,
-    )
-    dim = embedder.dim(parsed_layer, pool)  # type: ignore[arg-type]
-    report = EmbedReport(name, job.version, job.existing, job.resumed, len(rows), 0, dim, 0.0)
-    if job.existing:
-        return report
+        if done is not None:  # nothing to do: found before loading the model
+            reports[set_name] = EmbedReport(
+                set_name,
+                done.version,
+                True,
+                False,
+                len(rows),
+                0,
+                done.dim or 0,
+                0.0,
+                done.snapshot_id,
+            )
+    if len(reports) == len(sets):
+        return [reports[n] for n in sets]
+    embedder = load_encoder(model, revision=revision, device=device)
+    jobs: dict[str, tuple[FeatureJob, str | int, int]] = {}
+    for set_name, layer in sets.items():
+        if set_name in reports:
+            continue
+        dim = embedder.dim(layer, pool)  # type: ignore[arg-type]
+        params = {
+            "model": str(model),
+            "revision": embedder.info.get("revision"),
+            "layer": layer,
+            "pool": pool,
+            "frames": frames,
+            "sample_rate": embedder.sample_rate,
+        }
+        job = begin_feature_set(
+            store,
+            name=set_name,
+            kind="embedding",
+            params=params,
+            inputs={
+                "clips": clips or "audio",
+                "clips_snapshot": clips_snapshot,
+                "device": embedder.info.get("device"),
+                "model": embedder.info,
+                "checkpoint_files": stamp,
+            },
+            clip_keys=clip_keys,
+            shard=shard,
+        )
+        reports[set_name] = EmbedReport(
+            set_name, job.version, job.existing, job.resumed, len(rows), 0, dim, 0.0
+        )
+        if not job.existing:
+            jobs[set_name] = (job, layer, dim)
+    if jobs:
+        _run_jobs(
+            store, embedder, rows, jobs, reports, pool, frames, max_seconds, chunk, shard, progress
+        )
+    return [reports[n] for n in sets]
+
+
+def _run_jobs(
+    store: Store,
+    embedder,
+    rows: list[tuple],
+    jobs: dict[str, tuple[FeatureJob, str | int, int]],
+    reports: dict[str, EmbedReport],
+    pool: str,
+    frames: bool,
+    max_seconds: float,
+    chunk: int,
+    shard: Shard | None,
+    progress: Progress,
+) -> None:
+    """Embed the clips some job still lacks, every job's layer in the same forward pass."""
+    from mmemo.features.batching import extract_layers
+
     mine = shard.take(rows) if shard is not None else rows
-    todo = [r for r in mine if r[0] not in job.done]
+    todo = [r for r in mine if any(r[0] not in job.done for job, _, _ in jobs.values())]
+    layers = list(dict.fromkeys(layer for _, layer, _ in jobs.values()))
     order = {r[0]: i for i, r in enumerate(rows)}
+    resumed = any(job.resumed for job, _, _ in jobs.values())
     started = time.perf_counter()
+
+    def commit(buffer: list[tuple[str, dict]]) -> None:
+        for set_name, (job, layer, _) in jobs.items():
+            part = [(c, by_layer[layer]) for c, by_layer in buffer if c not in job.done]
+            if part:
+                _commit(store, job, part, frames, order)
+                reports[set_name].computed += len(part)
+
     with (
         tempfile.TemporaryDirectory(prefix="mmemo-embed-") as tmp,
         progress.task(
-            f"embedding ({'resuming, ' if job.resumed else ''}{len(todo)} clips)", len(todo)
+            f"embedding ({'resuming, ' if resumed else ''}{len(todo)} clips)", len(todo)
         ) as task,
     ):
         decoded = decode_clips(todo, Path(tmp))
-        buffer: list[tuple[str, object]] = []
-        for clip_id, emb in extract(
+        buffer: list[tuple[str, dict]] = []
+        for clip_id, by_layer in extract_layers(
             embedder,
             decoded,
-            layer=parsed_layer,  # type: ignore[arg-type]
+            layers=layers,
             pool=pool,  # type: ignore[arg-type]
             frames=frames,
             max_seconds=max_seconds,
             on_batch=lambda n, _seconds: task.advance(n),  # the bar moves per batch
         ):
-            buffer.append((clip_id, emb))
+            buffer.append((clip_id, by_layer))
             if len(buffer) >= chunk:
-                _commit(store, job, buffer, frames, order)
-                report.computed += len(buffer)
+                commit(buffer)
                 buffer = []
         if buffer:
-            _commit(store, job, buffer, frames, order)
-            report.computed += len(buffer)
-    report.seconds = time.perf_counter() - started
-    if shard is None:
-        report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
-    else:
-        report.snapshot_id = finish_shard(store, job, shard, dim=dim, n_clips=len(rows))
-    return report
+            commit(buffer)
+    seconds = time.perf_counter() - started
+    for set_name, (job, _, dim) in jobs.items():
+        report = reports[set_name]
+        report.seconds = seconds
+        if shard is None:
+            report.snapshot_id = finish_feature_set(store, job, dim=dim, n_clips=len(rows))
+        else:
+            report.snapshot_id = finish_shard(store, job, shard, dim=dim, n_clips=len(rows))
 
 
 def _same_request(fs, request: dict, stamp: str | None, revision: str | None) -> bool:

@@ -40,7 +40,8 @@ from mmemo.store.lifecycle import (
 from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Session, Store
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: ``NAME`` or ``NAME/layer=L``, the per-layer sets of ``mmemo embed --layers``.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/layer=[A-Za-z0-9_]+)?$")
 
 
 def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, Any]]) -> str:
@@ -57,7 +58,8 @@ def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, An
 def check_name(name: str) -> None:
     if not _NAME.match(name or ""):
         raise InputError(
-            f"invalid feature set name {name!r}: use letters, digits, '_', '-' and '.'"
+            f"invalid feature set name {name!r}: use letters, digits, '_', '-' and '.' "
+            "(and a '/layer=L' suffix)"
         )
 
 

@@ -1,0 +1,126 @@
+"""Encoder-family registry: which embedder loads a checkpoint, chosen from its config.
+
+The family comes from the checkpoint's ``config.json`` (``model_type``), so
+``mmemo embed PATH_OR_ID`` works for every supported family without a flag:
+
+==================  =========================================  ====================
+``model_type``      embedder                                   layers
+==================  =========================================  ====================
+``wav2vec2``        :class:`~.raw.RawWaveEncoder` (and XLSR)   conv, conv_raw, 1..N
+``hubert``          :class:`~.raw.RawWaveEncoder`              conv, conv_raw, 1..N
+``wavlm``           :class:`~.raw.RawWaveEncoder`              conv, conv_raw, 1..N
+``data2vec-audio``  :class:`~.raw.RawWaveEncoder`              conv, conv_raw, 1..N
+``whisper``         :class:`~.whisper.WhisperEncoderEmbedder`  1..N
+==================  =========================================  ====================
+
+Example:
+    >>> encoder = load_encoder("microsoft/wavlm-large")  # doctest: +SKIP
+    >>> encoder.embed_layers(waves, layers=["conv", 12, 24])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmemo.errors import InputError
+from mmemo.features.encoders.base import (
+    DEFAULT_MAX_SECONDS,
+    AudioEncoder,
+    Embedding,
+    Layer,
+    Pool,
+    import_ml,
+)
+
+__all__ = [
+    "DEFAULT_MAX_SECONDS",
+    "FAMILIES",
+    "AudioEncoder",
+    "Embedding",
+    "EncoderShape",
+    "Layer",
+    "Pool",
+    "encoder_shape",
+    "load_encoder",
+]
+
+#: Supported ``model_type`` values → module (under mmemo.features.encoders) and class name.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "wav2vec2": ("raw", "RawWaveEncoder"),
+    "hubert": ("raw", "RawWaveEncoder"),
+    "wavlm": ("raw", "RawWaveEncoder"),
+    "data2vec-audio": ("raw", "RawWaveEncoder"),
+    "whisper": ("whisper", "WhisperEncoderEmbedder"),
+}
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    """What a checkpoint's config says about its layers, read without loading weights."""
+
+    model_type: str
+    num_layers: int
+    has_conv: bool
+
+    def all_layers(self) -> list[Layer]:
+        """``conv`` (where the model has a conv encoder) and every transformer layer."""
+        convs: list[Layer] = ["conv"] if self.has_conv else []
+        return convs + list(range(1, self.num_layers + 1))
+
+    def layer_names(self) -> str:
+        """The valid layers, as an error message lists them."""
+        convs = "conv, conv_raw, " if self.has_conv else ""
+        return f"{convs}1..{self.num_layers}"
+
+
+def _model_type(model: str | Path, revision: str | None) -> tuple[str, object]:
+    import_ml()
+    from transformers import AutoConfig
+
+    source = str(model)
+    try:
+        config = AutoConfig.from_pretrained(source, revision=revision)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot load model '{source}': {exc}") from exc
+    model_type = str(getattr(config, "model_type", ""))
+    if model_type not in FAMILIES:
+        raise InputError(
+            f"model '{source}' is of type {model_type or 'unknown'!r}; supported encoder "
+            f"families: {', '.join(FAMILIES)}"
+        )
+    return model_type, config
+
+
+def encoder_shape(model: str | Path, *, revision: str | None = None) -> EncoderShape:
+    """The family and layers of a checkpoint from its config alone (no weights loaded).
+
+    Raises:
+        InputError: the config cannot be read or its family is not supported.
+    """
+    model_type, config = _model_type(model, revision)
+    if model_type == "whisper":
+        return EncoderShape(model_type, int(config.encoder_layers), False)  # type: ignore[attr-defined]
+    return EncoderShape(model_type, int(config.num_hidden_layers), True)  # type: ignore[attr-defined]
+
+
+def load_encoder(
+    model: str | Path, *, revision: str | None = None, device: str = "auto"
+) -> AudioEncoder:
+    """Load a checkpoint with the embedder of its family (see the table above).
+
+    Args:
+        model: Hub id or local directory written by ``save_pretrained``.
+        revision: Hub branch, tag or commit; None for the default branch.
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+
+    Raises:
+        MissingDependencyError: torch or transformers is not installed.
+        InputError: unknown family (listing the supported ones), bad device or checkpoint.
+    """
+    import importlib
+
+    model_type, _ = _model_type(model, revision)
+    module, cls = FAMILIES[model_type]
+    embedder = getattr(importlib.import_module(f"mmemo.features.encoders.{module}"), cls)
+    return embedder(model, revision=revision, device=device)

@@ -1,0 +1,135 @@
+"""``mmemo embed --layers``: every layer of one forward pass stored as one feature set per
+layer (``NAME/layer=L``), equal to separate ``--layer L`` calls, resumable and a no-op when
+done; other encoder families (Whisper) through the same command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from mmemo.testing.tiny_models import TINY_NUM_LAYERS, build_tiny_encoder  # noqa: E402
+
+#: 15 full-AV speech clips of actor 1.
+ACTOR_1 = "modality = 1 AND vocal_channel = 1 AND statement = 1 AND repetition = 1 AND actor = 1"
+
+
+def _stored(store, name: str) -> dict[str, np.ndarray]:
+    with store.session() as s:
+        rows = s.fetch("SELECT clip_id, vector FROM clip_vectors WHERE feature_set = ?", [name])
+    return {clip: np.asarray(vector, dtype=np.float64) for clip, vector in rows}
+
+
+def _params(store, name: str) -> dict:
+    import json
+
+    with store.session() as s:
+        (params,) = s.fetch("SELECT params FROM feature_sets WHERE name = ?", [name])[0]
+    return params if isinstance(params, dict) else json.loads(params)
+
+
+def test_layers_in_one_pass_equal_separate_layer_calls(
+    feat_store, store_cli, tiny_w2v2, one_torch_thread
+):
+    tiny = tiny_w2v2[True]
+    run = store_cli(
+        feat_store, "embed", tiny, "--name", "w", "--layers", "conv,2-3", "--clips", ACTOR_1
+    )
+    assert run.code == 0, run.err
+    for layer in ("conv", 2, 3):
+        assert f"w/layer={layer} v1: 15 clip(s)" in run.out_text
+        assert _params(feat_store, f"w/layer={layer}")["layer"] == layer
+    for layer in ("conv", "3"):
+        alone = store_cli(
+            feat_store, "embed", tiny, "--name", f"one{layer}", "--layer", layer, "--clips", ACTOR_1
+        )
+        assert alone.code == 0, alone.err
+        together, single = (
+            _stored(feat_store, f"w/layer={layer}"),
+            _stored(feat_store, f"one{layer}"),
+        )
+        assert sorted(together) == sorted(single) and len(single) == 15
+        for clip in single:
+            np.testing.assert_allclose(together[clip], single[clip], atol=1e-6)
+    # a separate call under the per-layer name finds the set made by --layers: nothing to do
+    again = store_cli(
+        feat_store, "embed", tiny, "--name", "w/layer=2", "--layer", "2", "--clips", ACTOR_1
+    )
+    assert "w/layer=2 v1 already holds these embeddings; nothing to do" in again.out_text
+    # all = conv + every layer; the three made above are skipped, the new one computed
+    every = store_cli(
+        feat_store, "embed", tiny, "--name", "w", "--layers", "all", "--clips", ACTOR_1
+    )
+    assert every.code == 0, every.err
+    assert "w/layer=1 v1: 15 clip(s)" in every.out_text
+    assert every.out_text.count("nothing to do") == 3
+    assert len(_stored(feat_store, "w/layer=1")) == 15
+
+
+def test_layers_resume_after_an_interrupt(
+    feat_store, store_cli, tiny_w2v2, monkeypatch, one_torch_thread
+):
+    from mmemo.features import embed as embed_mod
+
+    tiny = tiny_w2v2[True]
+    calls = {"n": 0}
+    real = embed_mod._commit
+
+    def crash_on_third(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # chunk 2, first layer: layer sets now differ in progress
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embed_mod, "_commit", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        embed_mod.embed_layers(
+            feat_store, str(tiny), name="r", layers="conv,1", clips=ACTOR_1, chunk=8
+        )
+    monkeypatch.setattr(embed_mod, "_commit", real)
+    reports = embed_mod.embed_layers(
+        feat_store, str(tiny), name="r", layers="conv,1", clips=ACTOR_1, chunk=8
+    )
+    assert [r.resumed for r in reports] == [True, True]
+    assert [r.computed for r in reports] == [7, 7]
+    fresh = embed_mod.embed_layers(feat_store, str(tiny), name="f", layers="conv,1", clips=ACTOR_1)
+    for layer in ("conv", "1"):
+        a, b = _stored(feat_store, f"r/layer={layer}"), _stored(feat_store, f"f/layer={layer}")
+        assert sorted(a) == sorted(b) and len(a) == 15
+        for clip in a:
+            np.testing.assert_allclose(a[clip], b[clip], atol=1e-6)  # other batch shapes
+    assert all(r.snapshot_id is not None for r in fresh)
+
+
+def test_bad_layer_lists_name_the_models_layers(feat_store, store_cli, tiny_w2v2, tmp_path):
+    tiny = tiny_w2v2[True]
+    beyond = store_cli(feat_store, "embed", tiny, "--name", "x", "--layers", "1-9")
+    assert beyond.code != 0
+    assert f"layer 4 is beyond the model; valid layers: conv, conv_raw, 1..{TINY_NUM_LAYERS}" in (
+        beyond.err
+    )
+    whisper = build_tiny_encoder(tmp_path / "whisper", "whisper")
+    conv = store_cli(feat_store, "embed", whisper, "--name", "x", "--layers", "conv,1")
+    assert (
+        conv.code != 0
+        and f"bad item 'conv'; expected all or a comma list of 1..{TINY_NUM_LAYERS}" in conv.err
+    )
+    single = store_cli(feat_store, "embed", whisper, "--name", "x", "--layer", "conv")
+    assert single.code != 0 and f"valid layers: 1..{TINY_NUM_LAYERS}" in single.err
+
+
+def test_whisper_layers_through_the_store(feat_store, store_cli, tmp_path, one_torch_thread):
+    whisper = build_tiny_encoder(tmp_path / "whisper", "whisper")
+    run = store_cli(
+        feat_store, "embed", whisper, "--name", "wh", "--layers", "all", "--clips", ACTOR_1
+    )
+    assert run.code == 0, run.err
+    for layer in range(1, TINY_NUM_LAYERS + 1):
+        vectors = _stored(feat_store, f"wh/layer={layer}")
+        assert len(vectors) == 15 and next(iter(vectors.values())).shape == (32,)
+    assert not np.allclose(
+        next(iter(_stored(feat_store, "wh/layer=1").values())),
+        next(iter(_stored(feat_store, "wh/layer=3").values())),
+    )
