@@ -4,8 +4,9 @@
 console's width (a terminal's, or 80 columns in a log file):
 
 * the whole table, when every column fits at its natural width;
-* the table with long text columns wrapped, when they alone are too wide; the identifying
-  column (a run name, a clip id) and numbers are never wrapped or cut;
+* the table with long text columns wrapped, when they alone are too wide and no row grows
+  over :data:`MAX_ROW_LINES` lines; the identifying column (a run name, a clip id) and
+  numbers are never wrapped or cut;
 * otherwise one record per row (like psql's ``\\x`` or DuckDB's ``.mode line``): every column on
   its own line, so nothing becomes a one-character column.
 
@@ -31,6 +32,8 @@ from rich.text import Text
 
 #: Text columns are not wrapped below this width (or their natural width, if smaller).
 MIN_WRAP_WIDTH = 8
+#: A table whose rows would wrap over more lines than this is printed one record per row.
+MAX_ROW_LINES = 3
 #: A list cell shows at most this many items.
 LIST_ITEMS = 8
 #: Spaces between two columns (no vertical rules: logs and terminals read the same).
@@ -46,6 +49,25 @@ def _is_number(value: Any) -> bool:
     if isinstance(value, str):
         return bool(_NUMBER_TEXT.match(value))
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def wrapped_lines(text: str, width: int) -> int:
+    """How many lines ``text`` takes wrapped at spaces to ``width`` (longer words folded)."""
+    lines = 0
+    for paragraph in text.splitlines() or [""]:
+        used = None  # width used on the current line; None before its first word
+        count = 1
+        for word in paragraph.split() or [""]:
+            size = cell_len(word)
+            if used is not None and used + 1 + size <= width:
+                used += 1 + size
+                continue
+            if used is not None:
+                count += 1
+            count += max(0, math.ceil(size / width) - 1) if width > 0 else 0
+            used = size % width if width > 0 and size > width else size
+        lines += count
+    return lines
 
 
 def _longest_word(text: str) -> int:
@@ -166,7 +188,11 @@ class FitTable:
             for j in sorted(missing, key=lambda j: widths[j] - natural[j]):
                 extra = min(room - sum(widths), natural[j] - widths[j])
                 widths[j] += extra
-        return widths
+        tallest = max(
+            (max(wrapped_lines(c, widths[j]) for j, c in enumerate(row)) for row in self._cells),
+            default=1,
+        )
+        return widths if tallest <= MAX_ROW_LINES else None
 
     # -- rendering -----------------------------------------------------------------------------
 

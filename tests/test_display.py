@@ -89,3 +89,20 @@ def test_any_table_fits_and_keeps_its_keys_whole(keys, text, numbers, n_columns,
             line.startswith(key + " ") or line == key or line.endswith(f"]- {key}")
             for line in lines
         )
+
+
+def test_rows_that_would_wrap_over_three_lines_become_records() -> None:
+    inputs = "fusion of aus-svc, aus-mlp, aus-bilstm, audio-ft"
+    rows = [["fusion", inputs, "method = logreg, C = 1.0", 73.75]]
+    columns = ["run", "inputs", "params", "accuracy"]
+    assert FitTable(columns, rows).layout(60) is not None  # two lines at most: a table
+    lines = _at(30, FitTable(columns, rows))
+    assert lines[0] == "-[ RECORD 1 ]- fusion"
+
+
+def test_wrapped_lines_counts_like_word_wrap() -> None:
+    from mmemo.display import wrapped_lines
+
+    assert wrapped_lines("hidden_layer_sizes = 80", 11) == 3  # hidden_laye / r_sizes = / 80
+    assert wrapped_lines("a b c", 5) == 1
+    assert wrapped_lines("", 5) == 1
