@@ -81,7 +81,8 @@ def main() -> None:
     else:
         stems = sorted(p.stem for p in csvs.glob("*.csv"))
     size = sum(p.stat().st_size for p in csvs.glob("*.csv")) / 1e6
-    print(f"{len(stems)} OpenFace CSVs ({size:.0f} MB) in {csvs} ({time.perf_counter() - t0:.1f} s)")
+    made = time.perf_counter() - t0
+    print(f"{len(stems)} OpenFace CSVs ({size:.0f} MB) in {csvs} ({made:.1f} s)")
 
     env = dict(os.environ)
     store = work / f"store-{os.getpid()}"
