@@ -18,9 +18,10 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     ingest_app.command("openface")(ingest_openface)
     import_app.command("features")(import_features)
     plot_app.command("aus")(plot_aus)
-    from mmemo.cli.reports import plot_runs
+    from mmemo.cli.reports import plot_layers, plot_runs
 
     plot_app.command("runs")(plot_runs)
+    plot_app.command("layers")(plot_layers)
     app.add_typer(import_app, name="import")
     app.add_typer(plot_app, name="plot")
 

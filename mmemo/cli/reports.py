@@ -1,4 +1,4 @@
-"""Result commands: ``mmemo report``, ``compare``, ``export`` and ``plot runs``."""
+"""Result commands: ``mmemo report``, ``compare``, ``export``, ``plot runs`` and ``plot layers``."""
 
 from __future__ import annotations
 
@@ -116,3 +116,21 @@ def plot_runs(
     from mmemo.reports.report import report_rows
 
     console.print(f"wrote {draw(report_rows(open_store(ctx), runs), out)}")
+
+
+def plot_layers(
+    ctx: typer.Context,
+    runs: Annotated[list[str], typer.Argument(help="Probe run names or globs, e.g. 'probe/*'.")],
+    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+) -> None:
+    """Accuracy (± 95% CI) per encoder layer, one line per encoder (layer probing).
+
+    The runs are probe runs (`mmemo train static --features 'NAME/layer=*'`); their points
+    come from the recipe `analysis/layer_accuracy` (`mmemo sql -f layer_accuracy`).
+
+    Example: `mmemo plot layers 'probe/*' --out layers.png`
+    """
+    from mmemo.reports.figures import plot_layers as draw
+    from mmemo.reports.report import layer_points
+
+    console.print(f"wrote {draw(layer_points(open_store(ctx), runs), out)}")

@@ -24,7 +24,11 @@ def train_static(
     name: Annotated[str, typer.Option(help="Run name (a grid appends /k=v,... per config).")],
     model: Annotated[str, typer.Option(help="zeror, svc, knn, mlp or logreg.")],
     features: Annotated[
-        str | None, typer.Option(help="Per-clip feature set (not needed for zeror).")
+        str | None,
+        typer.Option(
+            help="Per-clip feature set (not needed for zeror), or a glob over set names: "
+            "'w2v/layer=*' trains one run per matching set (NAME/layer=L, ...).",
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,
@@ -58,6 +62,9 @@ def train_static(
 
     * `mmemo train static --features au_means --model svc --param C=0.1,1,10
       --norm minmax,none --name svc`
+
+    * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe`
+      (a probe grid: runs probe/layer=conv, probe/layer=1, ...)
     """
     from mmemo.jobs.static import train_static_frames, train_static_grid
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -92,11 +93,17 @@ def train_static_grid(
     """Train every configuration of a grid (``K=V[,V...]`` specs × norms), one run each.
 
     A single configuration is stored under ``name``; several under ``name/k=v,...,norm=N``.
+    ``features`` may be a glob over feature-set names (``w2v/layer=*``, a probe grid): then
+    every matching complete set (in :func:`feature_set_order`) is trained with every
+    configuration, as runs ``name/layer=L`` (one configuration) or
+    ``name/layer=L,k=v,...,norm=N`` (see :func:`probe_run_names`).
     Folds and configurations run in parallel (joblib, ``n_jobs``); every task is seeded, so
     the posteriors are identical to a serial run.
-    """
-    from joblib import Parallel, delayed
 
+    Raises:
+        InputError: invalid model or parameters, a run name in use, or a glob that matches
+            no complete feature set (listing the sets there are).
+    """
     from mmemo.models import sklearn_static
     from mmemo.params import config_name, parse_param_grid
 
@@ -104,11 +111,42 @@ def train_static_grid(
     grid = [(params, norm) for params in parse_param_grid(param_specs) for norm in norms]
     for params, norm in grid:
         sklearn_static.check_model(model, params, norm=norm)
-    names = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
-    for run_name in names:
-        check_run_name(store, run_name)
-    cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
-    check_folds(cv, cv.fold_ids)
+    if features is not None and is_glob(features):
+        sets = match_feature_sets(store, features)
+        names = probe_run_names(name, sets, grid)
+    else:
+        sets = [features]
+        single = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
+        names = {features: single}
+    for run_names in names.values():
+        for run_name in run_names:
+            check_run_name(store, run_name)
+    infos: list[RunInfo] = []
+    base_cv = load_cv(store, scheme, clips)
+    for feature_set in sets:
+        cv, X, inputs = _inputs(store, base_cv, model, feature_set)
+        check_folds(cv, cv.fold_ids)
+        infos += _train_grid(
+            store, names[feature_set], model, grid, cv, X, inputs, seed, n_jobs, progress
+        )
+    return infos
+
+
+def _train_grid(
+    store: Store,
+    names: list[str],
+    model: str,
+    grid: list[tuple[dict[str, Any], str]],
+    cv: CVData,
+    X: np.ndarray,
+    inputs: dict[str, Any],
+    seed: int,
+    n_jobs: int,
+    progress: Progress,
+) -> list[RunInfo]:
+    """Every configuration × fold of ``grid`` on one feature matrix; one stored run each."""
+    from joblib import Parallel, delayed
+
     started = time.perf_counter()
     tasks = [(c, fold) for c in range(len(grid)) for fold in cv.fold_ids]
     with progress.task(
@@ -143,6 +181,94 @@ def train_static_grid(
         )
         infos.append(store_run(store, spec, cv, results, seconds, started=started))
     return infos
+
+
+def is_glob(text: str) -> bool:
+    """Whether a ``--features`` value is a glob over feature-set names (``*``, ``?``, ``[``)."""
+    return any(ch in text for ch in "*?[")
+
+
+#: ``ENCODER/layer=L``: a feature set of one encoder layer (``embed --layers``).
+LAYER_SET = re.compile(r"^(?P<encoder>.+)/layer=(?P<layer>[^/]+)$")
+
+
+def layer_key(layer: str) -> tuple[int, int, str]:
+    """Natural order of layers: ``conv`` first, then numbers ascending, then anything else.
+
+    >>> sorted(["10", "2", "conv", "1"], key=layer_key)
+    ['conv', '1', '2', '10']
+    """
+    if layer == "conv":
+        return (0, 0, "")
+    if layer.isdigit():
+        return (1, int(layer), "")
+    return (2, 0, layer)
+
+
+def feature_set_order(name: str) -> tuple[Any, ...]:
+    """Sort key of feature-set names: by encoder, then layer (:func:`layer_key`); names that
+    are not ``ENCODER/layer=L`` naturally (digit runs as numbers)."""
+    match = LAYER_SET.match(name)
+    if match:
+        return (match["encoder"], layer_key(match["layer"]))
+    parts = re.split(r"(\d+)", name)
+    return (name, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts))
+
+
+def match_feature_sets(store: Store, pattern: str) -> list[str]:
+    """Names of the complete feature sets that ``pattern`` (a glob) matches, in
+    :func:`feature_set_order`.
+
+    Raises:
+        InputError: nothing matches (the complete sets are listed).
+    """
+    import fnmatch
+
+    import sqlalchemy as sa
+
+    from mmemo.store.schema import FeatureSet
+
+    with store.session() as s, s.orm() as orm:
+        every = set(
+            orm.scalars(sa.select(FeatureSet.name).where(FeatureSet.status == "complete"))
+        )
+    matched = sorted((n for n in every if fnmatch.fnmatchcase(n, pattern)), key=feature_set_order)
+    if not matched:
+        listed = ", ".join(sorted(every, key=feature_set_order)) or "none yet"
+        raise InputError(
+            f"--features {pattern!r} matches no complete feature set; complete sets: {listed}"
+        )
+    return matched
+
+
+def probe_run_names(
+    name: str, sets: list[str], grid: list[tuple[dict[str, Any], str]]
+) -> dict[str, list[str]]:
+    """Run names of a probe grid, per feature set and configuration.
+
+    A set's part of the name is what follows its encoder when every set has the same encoder
+    (``layer=3``), else the whole set name (``wavlm/layer=3``); a grid of several
+    configurations appends them as :func:`~mmemo.params.config_name` writes them.
+
+    >>> probe_run_names("probe", ["w2v/layer=conv", "w2v/layer=1"], [({}, "none")])
+    {'w2v/layer=conv': ['probe/layer=conv'], 'w2v/layer=1': ['probe/layer=1']}
+    >>> probe_run_names("p", ["w2v/layer=1"], [({"C": 1}, "none"), ({"C": 10}, "none")])
+    {'w2v/layer=1': ['p/layer=1,C=1,norm=none', 'p/layer=1,C=10,norm=none']}
+    """
+    from mmemo.params import config_name
+
+    heads = {s.split("/", 1)[0] for s in sets}
+    one_head = len(heads) == 1 and all("/" in s for s in sets)
+    names: dict[str, list[str]] = {}
+    for feature_set in sets:
+        part = feature_set.split("/", 1)[1] if one_head else feature_set
+        if len(grid) == 1:
+            names[feature_set] = [f"{name}/{part}"]
+        else:
+            names[feature_set] = [
+                f"{name}/{part},{config_name('', p, n)[1:]}" for p, n in grid
+            ]
+    return names
 
 
 def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[FoldResult, float]:

@@ -1,6 +1,7 @@
 """Figures in the style of Luna-Jiménez et al. (2022): confusion matrices (Figures 5, 6, 8),
-accuracy with 95% CI per run (Figure 7) and Action-Unit intensity curves of a clip (Figure 3),
-from arrays or, for a clip's AUs, straight from the store (:func:`plot_clip_aus`).
+accuracy with 95% CI per run (Figure 7), accuracy per encoder layer (layer probing) and
+Action-Unit intensity curves of a clip (Figure 3), from arrays or, for a clip's AUs, straight
+from the store (:func:`plot_clip_aus`).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
 through ``pyplot``: no screen, no global backend switch, no figure left open. The output format
@@ -24,6 +25,7 @@ from mmemo.reports.metrics import RunSummary
 from mmemo.reports.rows import RunRow
 
 if TYPE_CHECKING:
+    from mmemo.reports.report import LayerPoint
     from mmemo.store.store import Store
 
 #: Output formats, by file suffix.
@@ -332,3 +334,67 @@ def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = 
     return plot_aus(
         aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})", success=aus.success
     )
+
+
+def plot_layers(points: Sequence[LayerPoint], out: Path, *, title: str | None = None) -> Path:
+    """Accuracy (± 95% CI) per encoder layer, one line per encoder, into ``out`` (``.png`` or
+    ``.pdf``); see :func:`layers_figure`.
+
+    Raises:
+        InputError: no points or unsupported suffix.
+    """
+    _check_suffix(out)
+    return _save(layers_figure(points, title=title), out)
+
+
+def layers_figure(points: Sequence[LayerPoint], *, title: str | None = None) -> Figure:
+    """Layer probing: test accuracy with 95% CI error bars per layer, one line per encoder.
+
+    Args:
+        points: One per run (:func:`mmemo.reports.report.layer_points`); lines follow the
+            order of their first point, layers along x in natural order (``conv``, 1, 2, ...),
+            and a layer no run of a line has is a gap in that line.
+        title: Figure title.
+
+    Returns:
+        The figure: one ``errorbar`` line per :attr:`LayerPoint.line`, labelled in a legend.
+
+    Raises:
+        InputError: no points, or two points of one line on the same layer.
+    """
+    from mmemo.jobs.static import layer_key
+
+    if not points:
+        raise InputError("nothing to plot: no probe runs given")
+    layers = sorted({p.layer for p in points}, key=layer_key)
+    position = {layer: i for i, layer in enumerate(layers)}
+    lines: dict[str, dict[str, LayerPoint]] = {}
+    for point in points:
+        line = lines.setdefault(point.line, {})
+        if point.layer in line:
+            raise InputError(
+                f"runs '{line[point.layer].run}' and '{point.run}' are both layer {point.layer} "
+                f"of '{point.line}'; plot one configuration per encoder (e.g. 'probe/*C=1*')"
+            )
+        line[point.layer] = point
+    fig = _new_figure(max(6.0, 0.35 * len(layers) + 3), 4.5)
+    ax = fig.subplots()
+    for label, by_layer in lines.items():
+        ordered = sorted(by_layer.values(), key=lambda p: position[p.layer])
+        ax.errorbar(
+            [position[p.layer] for p in ordered],
+            [p.accuracy for p in ordered],
+            yerr=[p.ci95 for p in ordered],
+            marker="o",
+            markersize=4,
+            capsize=3,
+            label=label,
+        )
+    ax.set_xticks(range(len(layers)), layers, fontsize=8)
+    ax.set_xlabel("Layer")
+    ax.set_ylabel("Accuracy (%) ± 95% CI")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -168,3 +168,76 @@ def compare_runs(
         float(low),
         float(high),
     )
+
+
+@dataclass(frozen=True)
+class LayerPoint:
+    """One point of a layer-probing plot: a run's accuracy on one encoder layer.
+
+    Attributes:
+        run: Run name.
+        line: The line it belongs to: the encoder (the feature-set name before ``/layer=``),
+            with the run's model and parameters when one encoder has several configurations.
+        encoder: The feature-set name before ``/layer=``.
+        layer: The layer as written in the set name (``conv``, ``1``, ...).
+        accuracy: Mean test accuracy over folds, %.
+        ci95: Half-width of the 95% interval, % points (the report's).
+    """
+
+    run: str
+    line: str
+    encoder: str
+    layer: str
+    accuracy: float
+    ci95: float
+
+
+def layer_accuracy_rows(store: Store) -> list[tuple]:
+    """Rows of ``sql/analysis/layer_accuracy.sql``: (run, encoder, layer, layer_order,
+    features, folds, accuracy) of every complete run on an ``ENCODER/layer=L`` set."""
+    query = read_sql("analysis/layer_accuracy.sql").rstrip().rstrip(";")
+    with store.session() as s:
+        return s.fetch(query)
+
+
+def layer_points(store: Store, patterns: list[str]) -> list[LayerPoint]:
+    """The runs matching ``patterns`` as layer-probing points: encoder and layer from
+    :func:`layer_accuracy_rows`, accuracy and 95% CI from the report's summaries.
+
+    Raises:
+        NotFoundError: no run matches.
+        InputError: a matching run was not trained on an ``ENCODER/layer=L`` feature set.
+    """
+    rows = report_rows(store, patterns)
+    layered = {row[0]: (row[1], row[2]) for row in layer_accuracy_rows(store)}
+    odd = [row.name for row in rows if row.name not in layered]
+    if odd:
+        more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+        raise InputError(
+            f"run '{odd[0]}'{more} was not trained on a feature set named ENCODER/layer=L; "
+            "plot layers draws probe runs (train static --features 'NAME/layer=*')"
+        )
+    configs: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    for row in rows:
+        configs[layered[row.name][0]].add((row.model, row.params, row.norm))
+    points = []
+    for row in rows:
+        if row.summary is None:  # report_rows measures every row; literature rows have none
+            continue
+        encoder, layer = layered[row.name]
+        line = encoder
+        if len(configs[encoder]) > 1:
+            params = "" if row.params == "-" else f", {row.params}"
+            norm = {"Yes": ", min-max", "No": "", "-": ""}.get(row.norm, f", norm {row.norm}")
+            line = f"{encoder}: {row.model}{params}{norm}"
+        points.append(
+            LayerPoint(
+                run=row.name,
+                line=line,
+                encoder=encoder,
+                layer=layer,
+                accuracy=row.summary.accuracy,
+                ci95=row.summary.ci95,
+            )
+        )
+    return points

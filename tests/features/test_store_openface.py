@@ -440,3 +440,43 @@ def test_ingest_openface_keep_all_header_with_quotes(feat_store, store_cli, synt
     assert {"it's", '5" tall'} <= set(_extra_columns(odd))
     _check_extras(feat_store, "q", [odd, *files[1:]])
     _assert_frames(feat_store, "q", {_stem(f): _read(f) for f in [odd, *files[1:]]})
+
+
+@pytest.mark.parametrize("keep_all", [False, True])
+def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path, keep_all):
+    """The fast path (``pyarrow.csv`` on threads) and the DuckDB reader that re-reads files
+    which fail it give the same table: columns, types, values, nulls and ``extra`` maps; a file
+    with a bad value is left to the DuckDB reader, which names it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import duckdb
+
+    from mmemo.features import openface
+
+    files = _copy(_some(synth_corpus, 3), tmp_path / "of")
+    files = sorted(files.iterdir())
+    with files[0].open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[1][len(rows[1]) // 2] = " n/a"  # a --keep-all column: TRY_CAST makes it NULL
+    bad = tmp_path / "bad" / files[0].name
+    bad.parent.mkdir()
+    bad.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    header = files[0].open().readline().strip()
+    con = duckdb.connect()
+    rejected: list = []
+    want = openface._read_chunk(con, header, files, keep_all, rejected)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got, failed = openface._read_chunk_arrow(pool, header, files, keep_all)
+        none, failed_bad = openface._read_chunk_arrow(pool, header, [bad], keep_all)
+    assert rejected == [] and failed == []
+    assert got.schema == want.schema
+    order = [("filename", "ascending"), ("frame", "ascending")]
+    assert got.sort_by(order).equals(want.sort_by(order))
+    assert got["extra"].null_count == (0 if keep_all else got.num_rows)
+    if keep_all:  # the bad value sits in a kept column: arrow refuses the file, DuckDB maps it
+        assert none is None and failed_bad == [bad]
+        fallback = openface._read_chunk(con, header, [bad], keep_all, rejected)
+        assert rejected == [] and fallback.num_rows == len(rows) - 1
+        assert None in dict(fallback["extra"][0].as_py()).values()
+    else:  # a column that is not kept is never converted: arrow reads the file
+        assert none is not None and failed_bad == [] and none.num_rows == len(rows) - 1
