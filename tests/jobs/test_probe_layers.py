@@ -8,8 +8,6 @@ with the signal and the runs differ.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -20,15 +18,6 @@ from mmemo.store.schema import Run
 
 #: Signal strength per layer of the encoder ``w2v`` (conv weakest, layer 10 strongest).
 W2V = {"conv": 0.2, "1": 0.5, "2": 1.0, "10": 3.0}
-
-
-@pytest.fixture()
-def layer_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Feature-set names ``NAME/layer=L``: the name check of ``embed --layers`` (another work
-    package widens it in features/sets.py); until then the tests widen it themselves."""
-    import mmemo.features.sets as sets
-
-    monkeypatch.setattr(sets, "_NAME", re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/layer=\w+)?$"))
 
 
 def _import_layers(store, tmp_path, encoder: str, signal: dict[str, float]) -> None:
@@ -62,9 +51,7 @@ def _probe(store_cli, store, *args):
     )  # fmt: skip
 
 
-def test_a_glob_trains_one_run_per_layer_in_layer_order(
-    store_cli, jobs_store, tmp_path, layer_names, run_row
-):
+def test_a_glob_trains_one_run_per_layer_in_layer_order(store_cli, jobs_store, tmp_path, run_row):
     _import_layers(jobs_store, tmp_path, "w2v", W2V)
     _import_layers(jobs_store, tmp_path, "hub", {"1": 1.0})  # another encoder: not matched
     result = _probe(store_cli, jobs_store, "--features", "w2v/layer=*", "--name", "probe")
@@ -78,9 +65,7 @@ def test_a_glob_trains_one_run_per_layer_in_layer_order(
         assert run.params == {"norm": "none"}
 
 
-def test_a_param_grid_names_layer_then_configuration(
-    store_cli, jobs_store, tmp_path, layer_names
-):
+def test_a_param_grid_names_layer_then_configuration(store_cli, jobs_store, tmp_path):
     _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "2": 1.0})
     result = _probe(
         store_cli, jobs_store, "--features", "w2v/layer=*", "--param", "C=0.1,1", "--name", "p"
@@ -95,7 +80,7 @@ def test_a_param_grid_names_layer_then_configuration(
 
 
 def test_a_glob_over_several_encoders_keeps_the_encoder_in_the_name(
-    store_cli, jobs_store, tmp_path, layer_names
+    store_cli, jobs_store, tmp_path
 ):
     _import_layers(jobs_store, tmp_path, "w2v", {"1": 1.0})
     _import_layers(jobs_store, tmp_path, "hub", {"conv": 0.5, "1": 1.0})
@@ -117,9 +102,7 @@ def test_a_glob_matching_nothing_names_the_sets_there_are(store_cli, jobs_store,
     assert store_state(jobs_store) == before
 
 
-def test_a_name_in_use_refuses_the_whole_grid_before_training(
-    store_cli, jobs_store, tmp_path, layer_names
-):
+def test_a_name_in_use_refuses_the_whole_grid_before_training(store_cli, jobs_store, tmp_path):
     _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "1": 1.0})
     first = _probe(store_cli, jobs_store, "--features", "w2v/layer=1", "--name", "probe/layer=1")
     assert first.code == 0, first.err
@@ -129,9 +112,7 @@ def test_a_name_in_use_refuses_the_whole_grid_before_training(
     assert _run_names(jobs_store) == ["probe/layer=1"]  # layer conv was not trained either
 
 
-def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(
-    store_cli, jobs_store, tmp_path, layer_names
-):
+def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(store_cli, jobs_store, tmp_path):
     from mmemo.reports.report import layer_accuracy_rows, summarize_runs
 
     _import_layers(jobs_store, tmp_path, "w2v", W2V)
@@ -154,7 +135,7 @@ def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(
 
 
 def test_plot_layers_draws_one_line_per_encoder_with_the_reports_ci(
-    store_cli, jobs_store, tmp_path, layer_names
+    store_cli, jobs_store, tmp_path
 ):
     from mmemo.reports.figures import layers_figure
     from mmemo.reports.report import layer_points, summarize_runs
