@@ -8,8 +8,9 @@ clips from their names), then times, side by side and each as a fresh Python pro
 - the authors' loop: one ``pandas.read_csv`` per file, keep the AU intensity columns, mean;
 - ``mmemo ingest openface DIR --name aus`` into a fresh store holding the clips.
 
-Prints both wall times and their ratio. Needs pandas (``pip install -e '.[bench]'``: the comparison's
-reference, not a dependency of mmemo). Not collected by pytest (timings belong in benchmarks).
+Prints both wall times and their ratio. Needs pandas (``pip install -e '.[bench]'``: the
+comparison's reference, not a dependency of mmemo). Not collected by pytest (timings belong
+in benchmarks).
 """
 
 from __future__ import annotations

@@ -172,3 +172,23 @@ def test_unsupported_family_names_the_supported_ones(tmp_path: Path) -> None:
         InputError, match="type 'bert'; supported encoder families: wav2vec2, hubert"
     ):
         load_encoder(tmp_path, device="cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_every_family_on_cuda_is_close_to_cpu(family, tiny_paths: dict[str, Path]) -> None:
+    """On CUDA every family runs under bf16 autocast; its pooled layers stay close to CPU's
+    float32 ones (bf16 keeps about 3 significant digits) and batching still changes nothing
+    beyond that rounding."""
+    name, embedder, _, _ = family
+    gpu = load_encoder(tiny_paths[name], device="cuda")
+    waves = _waves()
+    layers = _layers(embedder)
+    cpu = embedder.embed_layers(waves, layers=layers)
+    got = gpu.embed_layers(waves, layers=layers)
+    alone = [gpu.embed_layers([w], layers=layers)[0] for w in waves]
+    for c, g, a in zip(cpu, got, alone, strict=True):
+        for layer in layers:
+            scale = float(np.abs(c[layer].pooled).max()) + 1e-6
+            np.testing.assert_allclose(g[layer].pooled, c[layer].pooled, atol=0.05 * scale)
+            np.testing.assert_allclose(g[layer].pooled, a[layer].pooled, atol=0.05 * scale)
