@@ -53,12 +53,15 @@ _AU_MEANS = (
     f"SELECT clip_id, row_number() OVER (ORDER BY clip_id), [{_AU_LIST}]::DOUBLE[] "
     "FROM au_means WHERE feature_set = ? AND version = ?"
 )
-#: Element-wise mean of each clip's frame vectors (averaged in DOUBLE), in clip order.
+#: Element-wise mean of each clip's frame vectors, in DOUBLE, in clip order. Each clip's
+#: frames are averaged within one row, in frame order: the same bits on every run (a parallel
+#: GROUP BY would sum in varying order).
 _FRAME_MEANS = (
-    "SELECT clip_id, row_number() OVER (ORDER BY clip_id), list(mean ORDER BY i) "
-    "FROM (SELECT clip_id, i, avg(x) AS mean FROM ("
-    "SELECT clip_id, unnest(vector) AS x, unnest(range(len(vector))) AS i FROM frame_vectors "
-    "WHERE feature_set = ? AND version = ?) GROUP BY clip_id, i) GROUP BY clip_id"
+    "SELECT clip_id, row_number() OVER (ORDER BY clip_id), "
+    "list_transform(range(1, len(frames[1]) + 1), "
+    "lambda i: list_avg(list_transform(frames, lambda f: f[i]::DOUBLE))) "
+    "FROM (SELECT clip_id, list(vector ORDER BY frame) AS frames FROM frame_vectors "
+    "WHERE feature_set = ? AND version = ? GROUP BY clip_id)"
 )
 
 FEATURE_KINDS: dict[str, FeatureKind] = {
