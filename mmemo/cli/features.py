@@ -1,29 +1,111 @@
-"""Feature commands: embed, ingest openface, import features, plot aus."""
+"""Feature commands: embed, features (list), export features, ingest openface, import
+features, plot aus; and the ``export`` group (``export RUN`` stays short for ``export run``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
 
-from mmemo.cli.common import ClipsOpt, RichProgress, console, err_console, open_store, styled
+from mmemo.cli.common import (
+    ClipsOpt,
+    RichProgress,
+    console,
+    err_console,
+    open_store,
+    simple_table,
+    styled,
+)
+
+
+class _ExportGroup(TyperGroup):
+    """``mmemo export``: a first word that is not a subcommand is a run (``export RUN``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
 
 import_app = typer.Typer(help="Import features or posteriors made elsewhere.", no_args_is_help=True)
 plot_app = typer.Typer(help="Figures from the store.", no_args_is_help=True)
+export_app = typer.Typer(
+    cls=_ExportGroup,
+    help="Export a run's posteriors (`mmemo export RUN`, short for `export run RUN`) or a "
+    "feature set's vectors (`mmemo export features NAME`), for analysis elsewhere.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     app.command()(embed)
+    app.command("features")(list_features)
     ingest_app.command("openface")(ingest_openface)
     import_app.command("features")(import_features)
     plot_app.command("aus")(plot_aus)
-    from mmemo.cli.reports import plot_layers, plot_runs
+    from mmemo.cli.reports import export, plot_layers, plot_runs
 
     plot_app.command("runs")(plot_runs)
     plot_app.command("layers")(plot_layers)
+    export_app.command("run")(export)
+    export_app.command("features")(export_features)
     app.add_typer(import_app, name="import")
     app.add_typer(plot_app, name="plot")
+    app.add_typer(export_app, name="export")
+
+
+def list_features(
+    ctx: typer.Context,
+    sort: Annotated[
+        str, typer.Option(help="newest (newest first, the default) or name (then version).")
+    ] = "newest",
+) -> None:
+    """List the store's complete feature sets: name, version, kind, dimension, clips, whether
+    it holds frames (for sequence models and NAME:mean), model, layer, pool, creation time.
+
+    Newest first unless `--sort name`.
+    """
+    from mmemo.features.listing import COLUMNS, list_feature_sets
+
+    rows, unfinished = list_feature_sets(open_store(ctx), sort)
+    if not rows:
+        console.print(
+            "no feature sets yet: make one with `mmemo embed`, `mmemo ingest openface` "
+            "or `mmemo import features`"
+        )
+    else:
+        console.print(simple_table(None, COLUMNS, [r.cells() for r in rows]))
+    if unfinished:
+        console.print(
+            f"{unfinished} unfinished set(s) not shown (`mmemo gc` removes abandoned ones)"
+        )
+
+
+def export_features(
+    ctx: typer.Context,
+    ref: Annotated[
+        str, typer.Argument(help="Feature set NAME, NAME@V, or NAME[@V]:mean (frame means).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    with_clips: Annotated[
+        bool, typer.Option("--with-clips", help="Add the clip metadata columns (clips view).")
+    ] = False,
+) -> None:
+    """Export a feature set's vectors, one row per clip in the set's order.
+
+    Parquet: `clip_id` and `vector` (a list, at the stored precision). CSV: `clip_id` and
+    one column per dimension, `v0` ... `v{d-1}`. `--with-clips` puts the clip metadata
+    columns between them.
+
+    Example: `mmemo export features xlsr_conv --out xlsr_conv.parquet --with-clips`
+    """
+    from mmemo.features.export import export_features as run
+
+    done = run(open_store(ctx), ref, out, with_clips=with_clips)
+    console.print(f"wrote {done.rows} clip(s) × {done.dim}-d of {done.ref} to {out}")
 
 
 ShardOpt = Annotated[

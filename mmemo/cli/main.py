@@ -51,7 +51,6 @@ app.command()(reports.report)
 app.command()(train.fuse)
 app.command()(reports.compare)
 app.command()(predict.predict)
-app.command()(reports.export)
 demo.register(app)
 features.register(app, corpus.ingest_app)
 

@@ -396,13 +396,15 @@ def decode_clips(rows: list[tuple], tmp: Path) -> Iterator[tuple[str, np.ndarray
 def _commit(
     store: Store, job, buffer: list[tuple[str, object]], frames: bool, order: dict[str, int]
 ) -> None:
+    """Append a chunk of clips: pooled vectors as float32 (lake.clip_embeddings; the model's
+    own precision, so nothing is rounded) and, with ``frames``, the frame vectors."""
     tables = {
-        "clip_vectors": pa.table(
+        "clip_embeddings": pa.table(
             {
                 "clip_id": pa.array([c for c, _ in buffer], pa.string()),
                 "ordinal": pa.array([order[c] for c, _ in buffer], pa.int32()),
                 "vector": pa.array(
-                    [np.asarray(e.pooled, np.float64) for _, e in buffer], pa.list_(pa.float64())
+                    [np.asarray(e.pooled, np.float32) for _, e in buffer], pa.list_(pa.float32())
                 ),
             }
         )

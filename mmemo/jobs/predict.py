@@ -206,9 +206,9 @@ def _vectors(store: Store, run: Run, ids: np.ndarray, clips: str | None) -> Fold
     if features is None:  # a featureless baseline (zeror)
         X = np.zeros((len(ids), 1))
     else:
-        from mmemo.features.sets import load_clip_vectors
+        from mmemo.features.sets import feature_ref, load_clip_vectors
 
-        X, _, _ = load_clip_vectors(store, f"{features['name']}@{features['version']}", ids)
+        X, _, _ = load_clip_vectors(store, feature_ref(features), ids)
     return lambda fold: X
 
 
@@ -266,9 +266,9 @@ def _with_features(store: Store, run: Run, ids: list[str]) -> tuple[set[str], st
     features = (run.inputs or {}).get("features")
     if features is None:  # a featureless baseline (zeror) scores any clip
         return set(ids), ""
-    from mmemo.features.sets import clips_with_features
+    from mmemo.features.sets import clips_with_features, feature_ref
 
-    ref = f"{features['name']}@{features['version']}"
+    ref = feature_ref(features)
     return clips_with_features(store, ref) & set(ids), f"no features in {ref}"
 
 

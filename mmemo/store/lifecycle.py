@@ -49,6 +49,7 @@ LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "runs": (("posteriors", "run_id"), ("attention", "run_id")),
     "feature_sets": (
         ("clip_vectors", "feature_set_id"),
+        ("clip_embeddings", "feature_set_id"),
         ("frame_vectors", "feature_set_id"),
         ("au_frames", "feature_set_id"),
     ),

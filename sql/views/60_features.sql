@@ -1,8 +1,27 @@
--- name: clip_vectors, frame_vectors, au_frames, au_means, au_sequences
+-- name: clip_embeddings, clip_vectors, frame_vectors, au_frames, au_means, au_sequences
 -- Feature rows of complete feature sets, with the set's name and version.
+
+-- Pooled embeddings (`mmemo embed`), FLOAT: lake.clip_embeddings, plus the embedding sets of
+-- stores made before it, whose float32 values lake.clip_vectors holds as DOUBLE (exactly).
+CREATE OR REPLACE TEMP VIEW clip_embeddings AS
+SELECT f.name AS feature_set, f.version, v.clip_id, v.ordinal, v.vector
+FROM lake.clip_embeddings AS v
+JOIN feature_sets AS f ON f.id = v.feature_set_id AND f.status = 'complete'
+UNION ALL
+SELECT f.name, f.version, v.clip_id, v.ordinal, v.vector::FLOAT[]
+FROM lake.clip_vectors AS v
+JOIN feature_sets AS f ON f.id = v.feature_set_id AND f.status = 'complete'
+    AND f.kind = 'embedding';
+
+-- Every per-clip vector, DOUBLE: imported features at their own precision and pooled
+-- embeddings (float32 values widened exactly).
 CREATE OR REPLACE TEMP VIEW clip_vectors AS
 SELECT f.name AS feature_set, f.version, v.clip_id, v.ordinal, v.vector
 FROM lake.clip_vectors AS v
+JOIN feature_sets AS f ON f.id = v.feature_set_id AND f.status = 'complete'
+UNION ALL
+SELECT f.name, f.version, v.clip_id, v.ordinal, v.vector::DOUBLE[]
+FROM lake.clip_embeddings AS v
 JOIN feature_sets AS f ON f.id = v.feature_set_id AND f.status = 'complete';
 
 CREATE OR REPLACE TEMP VIEW frame_vectors AS

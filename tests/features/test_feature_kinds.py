@@ -33,11 +33,23 @@ def test_every_kind_a_job_writes_is_registered() -> None:
 
 def test_kinds_name_their_tables_and_queries() -> None:
     assert feature_kind("au_frames").table == "au_frames"
-    assert feature_kind("embedding").table == "clip_vectors"
+    assert feature_kind("embedding").table == "clip_embeddings"  # float32 (lake 0004)
+    assert feature_kind("embedding").older_tables == ("clip_vectors",)
+    assert feature_kind("imported").table == "clip_vectors"  # DOUBLE, as imported
     for kind in FEATURE_KINDS.values():
         assert kind.clip_query.count("?") == 2
         if kind.sequence_query is not None:
             assert kind.sequence_query.count("?") == 2
+            assert kind.mean_query is not None and kind.mean_query.count("?") == 2
+        else:
+            assert kind.mean_query is None
+
+
+def test_which_sets_have_frames() -> None:
+    assert feature_kind("au_frames").has_frames({})
+    assert feature_kind("embedding").has_frames({"frames": True})
+    assert not feature_kind("embedding").has_frames({"frames": False})
+    assert not feature_kind("imported").has_frames({"frames": True})
 
 
 def test_unknown_kind_and_kind_without_frames_are_clear_errors() -> None:

@@ -241,7 +241,7 @@ def test_embed_registry_row_records_how_the_set_was_made(
         selected = s.fetch(f"SELECT count(*) FROM clips WHERE has_audio AND ({where})")[0][0]
         # the set's snapshot is the lake state right after it was made: its clips are there
         at_snapshot = s.fetch(
-            "SELECT count(DISTINCT clip_id) FROM lake.clip_vectors AT (VERSION => ?) "
+            "SELECT count(DISTINCT clip_id) FROM lake.clip_embeddings AT (VERSION => ?) "
             "WHERE feature_set_id = ?",
             [fs["snapshot_id"], fs["id"]],
         )[0][0]
@@ -307,7 +307,7 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
         assert s.fetch("SELECT count(*) FROM clip_vectors WHERE feature_set = 'r'") == [(0,)]
         assert s.fetch("SELECT count(*) FROM frame_vectors WHERE feature_set = 'r'") == [(0,)]
         assert s.fetch("SELECT status FROM feature_sets WHERE name = 'r'") == [("running",)]
-        committed = s.fetch("SELECT count(*) FROM lake.clip_vectors")[0][0]
+        committed = s.fetch("SELECT count(*) FROM lake.clip_embeddings")[0][0]
     assert committed == 3
 
     monkeypatch.setattr(embed_mod, "_commit", real_commit)

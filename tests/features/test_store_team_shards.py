@@ -50,7 +50,7 @@ def test_two_shards_in_parallel_processes_equal_a_single_run(
         assert sets == [("sharded", "complete", 60), ("single", "complete", 60)]
         rows = {
             name: s.fetch(
-                "SELECT v.clip_id, v.ordinal, v.vector FROM lake.clip_vectors v "
+                "SELECT v.clip_id, v.ordinal, v.vector FROM lake.clip_embeddings v "
                 "JOIN feature_sets f ON f.id = v.feature_set_id WHERE f.name = ? "
                 "ORDER BY v.clip_id",
                 [name],
