@@ -74,7 +74,7 @@ def test_openface_rerun_parses_no_csv_unless_a_file_changed(
     assert first.code == 0, first.err
     assert "aus v1: 4 clip(s)" in first.out_text
 
-    monkeypatch.setattr(of, "_read_all", _refuse("the CSV reader"))
+    monkeypatch.setattr(of, "read_all", _refuse("the CSV reader"))
     again = store_cli(feat_store, "ingest", "openface", folder, "--name", "aus")
     assert again.code == 0, again.err
     assert "aus v1 already holds these files" in again.out_text

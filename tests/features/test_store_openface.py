@@ -451,7 +451,7 @@ def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path,
 
     import duckdb
 
-    from mmemo.features import openface
+    from mmemo.features import openface_csv
 
     files = _copy(_some(synth_corpus, 3), tmp_path / "of")
     files = sorted(files.iterdir())
@@ -464,10 +464,10 @@ def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path,
     header = files[0].open().readline().strip()
     con = duckdb.connect()
     rejected: list = []
-    want = openface._read_chunk(con, header, files, keep_all, rejected)
+    want = openface_csv.read_chunk_duckdb(con, header, files, keep_all, rejected)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        got, failed = openface._read_chunk_arrow(pool, header, files, keep_all)
-        none, failed_bad = openface._read_chunk_arrow(pool, header, [bad], keep_all)
+        got, failed = openface_csv.read_chunk_arrow(pool, header, files, keep_all)
+        none, failed_bad = openface_csv.read_chunk_arrow(pool, header, [bad], keep_all)
     assert rejected == [] and failed == []
     assert got.schema == want.schema
     order = [("filename", "ascending"), ("frame", "ascending")]
@@ -475,7 +475,7 @@ def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path,
     assert got["extra"].null_count == (0 if keep_all else got.num_rows)
     if keep_all:  # the bad value sits in a kept column: arrow refuses the file, DuckDB maps it
         assert none is None and failed_bad == [bad]
-        fallback = openface._read_chunk(con, header, [bad], keep_all, rejected)
+        fallback = openface_csv.read_chunk_duckdb(con, header, [bad], keep_all, rejected)
         assert rejected == [] and fallback.num_rows == len(rows) - 1
         assert None in dict(fallback["extra"][0].as_py()).values()
     else:  # a column that is not kept is never converted: arrow reads the file
