@@ -32,6 +32,8 @@ from rich.text import Text
 
 #: Text columns are not wrapped below this width (or their natural width, if smaller).
 MIN_WRAP_WIDTH = 8
+#: Words up to this long are never folded: a text column keeps room for its longest one.
+UNBROKEN_WORD = 16
 #: A table whose rows would wrap over more lines than this is printed one record per row.
 MAX_ROW_LINES = 3
 #: A list cell shows at most this many items.
@@ -162,10 +164,18 @@ class FitTable:
 
     def _floor(self, j: int, natural: int) -> int:
         """The narrowest a column may get: text columns wrap down to :data:`MIN_WRAP_WIDTH`
-        (or their header's longest word); the key and numbers keep their cells whole and only
-        wrap their header at spaces."""
+        but keep whole their header's longest word and any word of theirs up to
+        :data:`UNBROKEN_WORD`; the key and numbers keep their cells whole and only wrap their
+        header at spaces."""
         if self._wrappable(j):
-            return max(min(natural, MIN_WRAP_WIDTH), _longest_word(self.columns[j]))
+            words = max(
+                (cell_len(w) for row in self._cells for w in row[j].split()), default=0
+            )
+            return max(
+                min(natural, MIN_WRAP_WIDTH),
+                min(words, UNBROKEN_WORD),
+                _longest_word(self.columns[j]),
+            )
         return max(self._cell_width(j), _longest_word(self.columns[j]))
 
     def layout(self, width: int) -> list[int] | None:

@@ -109,8 +109,8 @@ def snapshots(
 
 
 def runs(ctx: typer.Context) -> None:
-    """List runs, oldest first: name, model (fusions and imports say so), fold scheme, clip
-    selection, status, and when it finished (UTC).
+    """List runs, oldest first: name, model (`fusion-logreg`, `imported` ... for fusions and
+    imports), fold scheme, clip selection, status, and when it finished (UTC).
 
     Grid runs keep their whole names (`svc/C=10`); a terminal too narrow for the columns gets
     one record per run. Everything else about a run (its snapshot, parameters, inputs):

@@ -67,7 +67,6 @@ def snapshot_list(store: Store, limit: int) -> list[tuple[Any, ...]]:
 def run_list(store: Store) -> list[tuple[Any, ...]]:
     with store.session() as s:
         return s.fetch(
-            "SELECT name, CASE kind WHEN 'train' THEN model ELSE kind || ' ' || model END, "
-            "scheme, clips, status, strftime(finished_at, '%Y-%m-%d %H:%M') "
+            "SELECT name, model, scheme, clips, status, strftime(finished_at, '%Y-%m-%d %H:%M') "
             "FROM runs ORDER BY id"
         )
