@@ -127,6 +127,9 @@ class FitTable:
         caption: A line printed below it.
         bold_rows: Rows set in bold.
         bold_cells: ``(row, column)`` cells set in bold.
+        factor: When the table does not fit, first try it without the columns that hold one
+            value in every row, said once in a line above it (``kind: embedding · dim: 32``),
+            before falling back to one record per row.
     """
 
     columns: Sequence[str]
@@ -136,6 +139,7 @@ class FitTable:
     caption: str | None = None
     bold_rows: set[int] = field(default_factory=set)
     bold_cells: set[tuple[int, int]] = field(default_factory=set)
+    factor: bool = False
 
     def __post_init__(self) -> None:
         if self.key is not None and self.key != 0 and self.key < len(self.columns):
@@ -208,15 +212,44 @@ class FitTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        widths = self.layout(width)
+        if widths is None and self.factor:
+            factored = self.without_constants()
+            if factored is not None and factored.layout(width) is not None:
+                yield from factored.__rich_console__(console, options)
+                return
         if self.title:
             yield Text(self.title, style="bold")
-        widths = self.layout(width)
         if widths is None:
             yield from self._records()
         else:
             yield self._table(widths)
         if self.caption:
             yield Text(self.caption, style="dim")
+
+    def without_constants(self) -> FitTable | None:
+        """This table without its columns (but the key) that hold one value in every row, those
+        said in a line above it; ``None`` when there are none (or fewer than two rows)."""
+        if len(self._cells) < 2:
+            return None
+        same = [
+            j
+            for j in range(len(self.columns))
+            if j != self.key and len({row[j] for row in self._cells}) == 1
+        ]
+        if not same:
+            return None
+        keep = [j for j in range(len(self.columns)) if j not in same]
+        said = " · ".join(f"{self.columns[j]}: {self._cells[0][j]}" for j in same)
+        return FitTable(
+            [self.columns[j] for j in keep],
+            [[self._cells[i][j] for j in keep] for i in range(len(self._cells))],
+            key=None if self.key is None else keep.index(self.key),
+            title="\n".join(t for t in (self.title, said) if t),
+            caption=self.caption,
+            bold_rows=self.bold_rows,
+            bold_cells={(i, keep.index(j)) for i, j in self.bold_cells if j in keep},
+        )
 
     def _style(self, i: int, j: int) -> str:
         return "bold" if i in self.bold_rows or (i, j) in self.bold_cells else ""

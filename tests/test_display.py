@@ -106,3 +106,22 @@ def test_wrapped_lines_counts_like_word_wrap() -> None:
     assert wrapped_lines("hidden_layer_sizes = 80", 11) == 3  # hidden_laye / r_sizes = / 80
     assert wrapped_lines("a b c", 5) == 1
     assert wrapped_lines("", 5) == 1
+
+
+def test_a_listing_too_wide_says_its_constant_columns_once_instead_of_records() -> None:
+    columns = ["name", "v", "kind", "dim", "clips", "frames", "model", "layer", "pool", "created"]
+    rows = [
+        [f"w2v/layer={layer}", 1, "embedding", 1024, 1440, "no", "facebook/wav2vec2-large",
+         layer, "mean", "2026-11-30 01:11"]
+        for layer in ("conv", 1, 2, 24)
+    ]  # fmt: skip
+    lines = _at(80, FitTable(columns, rows, factor=True))
+    assert lines[0].startswith("v: 1 · kind: embedding · dim: 1024 · clips: 1440 · frames: no")
+    table = table_cells(
+        "\n".join(lines[lines.index(next(x for x in lines if x.startswith("name"))) :])
+    )
+    assert table[0] == ["name", "layer"]
+    assert [row[0] for row in table[1:]] == [r[0] for r in rows]
+    # without factoring (and in any table that fits) nothing moves
+    assert _at(80, FitTable(columns, rows))[0].startswith("-[ RECORD 1 ]- w2v/layer=conv")
+    assert _at(200, FitTable(columns, rows, factor=True))[0].split()[:2] == ["name", "v"]

@@ -82,8 +82,9 @@ def simple_table(
     caption: str | None = None,
 ) -> FitTable:
     """A table of ``rows`` that fits the terminal (:class:`mmemo.display.FitTable`): plain
-    text, numbers rounded, the identifying column ``key`` first and never cut."""
-    return FitTable(columns, rows, key=key, title=title, caption=caption)
+    text, numbers rounded, the identifying column ``key`` first and never cut; when it does
+    not fit, columns with one value in every row are said once above it first."""
+    return FitTable(columns, rows, key=key, title=title, caption=caption, factor=True)
 
 
 def emit(text: str, out: Path | None) -> None:
