@@ -65,11 +65,14 @@ def _reference(model_dir: Path, paths: list[Path]) -> float:
 
 def _process(store: Path, *args: str) -> tuple[float, int]:
     """Whole-process seconds and peak RSS (MiB) of one ``mmemo`` command."""
+    # VmHWM is this process's own peak; getrusage's ru_maxrss can carry over the peak of the
+    # (large) benchmark process that forked it, and reported the same 5.8 GB for every command
     code = (
-        "import resource, sys, runpy; sys.argv = ['mmemo'] + sys.argv[1:]\n"
+        "import sys, runpy; sys.argv = ['mmemo'] + sys.argv[1:]\n"
         "try:\n    runpy.run_module('mmemo', run_name='__main__')\n"
         "except SystemExit: pass\n"
-        "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print('RSS', hwm, file=sys.stderr)"
     )
     env = dict(os.environ, MMEMO_STORE=str(store))
     t0 = time.perf_counter()
