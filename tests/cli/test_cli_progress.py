@@ -79,6 +79,7 @@ def test_rich_progress_draws_bars_only_on_a_terminal():
     assert "\x1b[" in on.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("one_torch_thread")
 def test_train_bilstm_logs_folds_and_epochs_when_stderr_is_not_a_terminal(
     aus_store, store_cli, monkeypatch
@@ -111,6 +112,7 @@ def _embed(store, model: Path, name: str, *flags: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_library_bars_reach_a_log_only_with_verbose(ingested_store, tiny_w2v2):
     quiet = _embed(ingested_store, tiny_w2v2[True], "quiet")
     assert quiet.returncode == 0, quiet.stderr

@@ -68,6 +68,7 @@ def test_layers_in_one_pass_equal_separate_layer_calls(
     assert len(_stored(feat_store, "w/layer=1")) == 15
 
 
+@pytest.mark.slow
 def test_layers_resume_after_an_interrupt(
     feat_store, store_cli, tiny_w2v2, monkeypatch, one_torch_thread
 ):
@@ -120,6 +121,7 @@ def test_bad_layer_lists_name_the_models_layers(feat_store, store_cli, tiny_w2v2
     assert single.code != 0 and f"valid layers: 1..{TINY_NUM_LAYERS}" in single.err
 
 
+@pytest.mark.slow
 def test_whisper_layers_through_the_store(feat_store, store_cli, tmp_path, one_torch_thread):
     whisper = build_tiny_encoder(tmp_path / "whisper", "whisper")
     run = store_cli(

@@ -65,6 +65,7 @@ def test_a_glob_trains_one_run_per_layer_in_layer_order(store_cli, jobs_store, t
         assert run.params == {"norm": "none"}
 
 
+@pytest.mark.slow
 def test_a_param_grid_names_layer_then_configuration(store_cli, jobs_store, tmp_path):
     _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "2": 1.0})
     result = _probe(
@@ -79,6 +80,7 @@ def test_a_param_grid_names_layer_then_configuration(store_cli, jobs_store, tmp_
     ]
 
 
+@pytest.mark.slow
 def test_a_glob_over_several_encoders_keeps_the_encoder_in_the_name(
     store_cli, jobs_store, tmp_path
 ):
@@ -112,6 +114,7 @@ def test_a_name_in_use_refuses_the_whole_grid_before_training(store_cli, jobs_st
     assert _run_names(jobs_store) == ["probe/layer=1"]  # layer conv was not trained either
 
 
+@pytest.mark.slow
 def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(store_cli, jobs_store, tmp_path):
     from mmemo.reports.report import layer_accuracy_rows, summarize_runs
 
@@ -134,6 +137,7 @@ def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(store_cli, jobs
     assert '"probe/layer=10","w2v","10",10,"w2v/layer=10",2,' in cli_rows.out_text
 
 
+@pytest.mark.slow
 def test_plot_layers_draws_one_line_per_encoder_with_the_reports_ci(
     store_cli, jobs_store, tmp_path
 ):
