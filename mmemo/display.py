@@ -172,9 +172,7 @@ class FitTable:
         :data:`UNBROKEN_WORD`; the key and numbers keep their cells whole and only wrap their
         header at spaces."""
         if self._wrappable(j):
-            words = max(
-                (cell_len(w) for row in self._cells for w in row[j].split()), default=0
-            )
+            words = max((cell_len(w) for row in self._cells for w in row[j].split()), default=0)
             return max(
                 min(natural, MIN_WRAP_WIDTH),
                 min(words, UNBROKEN_WORD),

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from mmemo.corpora.openface_columns import AU_INTENSITY_COLUMNS
 from mmemo.errors import InputError, NotFoundError
-from mmemo.features.sets import resolve_feature_set
+from mmemo.features.loading import resolve_feature_set
 from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Store
 

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmemo.errors import InputError
-from mmemo.features.sets import resolve_feature_ref
+from mmemo.features.loading import resolve_feature_ref
 from mmemo.resources import read_sql
 from mmemo.store.store import Store
 
@@ -74,7 +74,7 @@ def export_features(
 
     Raises:
         InputError: an unknown extension, a bad reference (see
-            :func:`mmemo.features.sets.resolve_feature_ref`).
+            :func:`mmemo.features.loading.resolve_feature_ref`).
         NotFoundError: no such complete set.
     """
     fmt = export_format(out)  # before any work

@@ -11,10 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmemo.errors import InputError
-from mmemo.features.sets import (
-    begin_feature_set,
-    write_feature_set,
-)
+from mmemo.features.sets import begin_feature_set, write_feature_set
 from mmemo.hashing import sha256_file
 from mmemo.store.store import Store
 

@@ -40,7 +40,7 @@ def train_bilstm_job(
     as the paper did, on the test fold (``test``); the run records which. ``folds`` trains only
     those folds of a run that other processes complete (see :mod:`mmemo.jobs.shared_runs`).
     """
-    from mmemo.features.sets import load_sequences
+    from mmemo.features.loading import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
     from mmemo.models.torch_utils import resolve_device
 

@@ -206,14 +206,14 @@ def _vectors(store: Store, run: Run, ids: np.ndarray, clips: str | None) -> Fold
     if features is None:  # a featureless baseline (zeror)
         X = np.zeros((len(ids), 1))
     else:
-        from mmemo.features.sets import feature_ref, load_clip_vectors
+        from mmemo.features.loading import feature_ref, load_clip_vectors
 
         X, _, _ = load_clip_vectors(store, feature_ref(features), ids)
     return lambda fold: X
 
 
 def _sequences(store: Store, run: Run, ids: np.ndarray, clips: str | None) -> FoldInputs:
-    from mmemo.features.sets import load_sequences
+    from mmemo.features.loading import load_sequences
 
     features = run.inputs["features"]
     X, _ = load_sequences(store, f"{features['name']}@{features['version']}", ids)
@@ -266,7 +266,7 @@ def _with_features(store: Store, run: Run, ids: list[str]) -> tuple[set[str], st
     features = (run.inputs or {}).get("features")
     if features is None:  # a featureless baseline (zeror) scores any clip
         return set(ids), ""
-    from mmemo.features.sets import clips_with_features, feature_ref
+    from mmemo.features.loading import clips_with_features, feature_ref
 
     ref = feature_ref(features)
     return clips_with_features(store, ref) & set(ids), f"no features in {ref}"

@@ -69,7 +69,7 @@ def _inputs(
         if model not in FEATURELESS_MODELS:
             raise InputError(f"model '{model}' needs --features NAME (a feature set in the store)")
         return cv, np.zeros((len(cv.clip_ids), 1)), {}
-    from mmemo.features.sets import load_clip_vectors
+    from mmemo.features.loading import load_clip_vectors
 
     matrix, ordinals, info = load_clip_vectors(store, features, cv.clip_ids)
     order = np.argsort(ordinals, kind="stable")
@@ -229,9 +229,7 @@ def match_feature_sets(store: Store, pattern: str) -> list[str]:
     from mmemo.store.schema import FeatureSet
 
     with store.session() as s, s.orm() as orm:
-        every = set(
-            orm.scalars(sa.select(FeatureSet.name).where(FeatureSet.status == "complete"))
-        )
+        every = set(orm.scalars(sa.select(FeatureSet.name).where(FeatureSet.status == "complete")))
     matched = sorted((n for n in every if fnmatch.fnmatchcase(n, pattern)), key=feature_set_order)
     if not matched:
         listed = ", ".join(sorted(every, key=feature_set_order)) or "none yet"
@@ -265,9 +263,7 @@ def probe_run_names(
         if len(grid) == 1:
             names[feature_set] = [f"{name}/{part}"]
         else:
-            names[feature_set] = [
-                f"{name}/{part},{config_name('', p, n)[1:]}" for p, n in grid
-            ]
+            names[feature_set] = [f"{name}/{part},{config_name('', p, n)[1:]}" for p, n in grid]
     return names
 
 
@@ -297,7 +293,7 @@ def train_static_frames(
     """Frame-level variant (the paper's Appendix B): train on every frame of the training
     clips with its clip's label; each clip gets the mean frame posterior (run ``name``) and
     the majority vote of its frames (run ``name/vote``, one-hot scores)."""
-    from mmemo.features.sets import load_sequences
+    from mmemo.features.loading import load_sequences
     from mmemo.models import sklearn_static
 
     params = dict(params or {})

@@ -21,7 +21,7 @@ from mmemo.testing.tiny_models import build_tiny_wav2vec2
 
 def main() -> None:
     from mmemo.features.audio import decode_audio
-    from mmemo.features.sets import load_sequences
+    from mmemo.features.loading import load_sequences
     from mmemo.jobs.cv import load_cv
     from mmemo.models.bilstm import BiLSTMConfig
 

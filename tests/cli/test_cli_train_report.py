@@ -229,15 +229,23 @@ def test_loao_and_kfold_runs(cli, ingested_store):
 def test_a_bad_deep_model_param_fails_before_any_data_is_read(cli, ingested_store, monkeypatch):
     """``--param max_epochs=abc`` is refused at once: loading the features would fail the
     test (the store holds no AU set at all)."""
-    import mmemo.features.sets
+    import mmemo.features.loading
 
     def boom(*args, **kwargs):
         raise AssertionError("features were read before the parameters were checked")
 
-    monkeypatch.setattr(mmemo.features.sets, "load_sequences", boom)
+    monkeypatch.setattr(mmemo.features.loading, "load_sequences", boom)
     result = cli(
-        "--store", ingested_store.root, "train", "bilstm", "--features", "aus", "--name", "b",
-        "--param", "max_epochs=abc",
+        "--store",
+        ingested_store.root,
+        "train",
+        "bilstm",
+        "--features",
+        "aus",
+        "--name",
+        "b",
+        "--param",
+        "max_epochs=abc",
     )
     assert result.code == 2
     assert "max_epochs='abc': expected a whole number" in result.err_text

@@ -117,9 +117,7 @@ def test_openface_skip_bad_with_every_file_bad_is_one_line(
     assert none.err_text.strip() == f"error: no OpenFace CSV files in {empty}"
 
 
-def test_openface_value_errors_in_two_layouts_are_reported_once(
-    feat_store, synth_corpus, tmp_path
-):
+def test_openface_value_errors_in_two_layouts_are_reported_once(feat_store, synth_corpus, tmp_path):
     """DuckDB's reject tables keep every scan of a connection: each read reports its own."""
     from mmemo.features.openface import ingest_openface
 

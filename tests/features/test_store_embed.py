@@ -156,7 +156,7 @@ def test_embed_mean_std_pool_and_frames(feat_store, store_cli, tiny_w2v2, one_to
 def test_embed_same_command_twice_is_a_no_op_and_new_layer_is_version_2(
     feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):
-    from mmemo.features.sets import load_clip_vectors, resolve_feature_set
+    from mmemo.features.loading import load_clip_vectors, resolve_feature_set
 
     tiny = tiny_w2v2[True]
     where = SUBSET + " AND actor = 2 AND emotion <= 4"

@@ -56,7 +56,7 @@ def _vectors(store, name: str) -> dict[str, tuple[int, list[float]]]:
 
 @pytest.mark.slow
 def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, store_cli):
-    from mmemo.features.sets import load_clip_vectors
+    from mmemo.features.loading import load_clip_vectors
 
     header, rows = _luna_rows()
     result = store_cli(
@@ -150,7 +150,7 @@ def test_imported_set_has_no_frame_sequences_and_says_so(luna_store):
     a count of clips 'without features'."""
     from mmemo.errors import InputError
     from mmemo.features.imported import import_features
-    from mmemo.features.sets import load_sequences
+    from mmemo.features.loading import load_sequences
 
     import_features(luna_store, LUNA_CSV, name="luna_seq", id_col="name", columns="AU01_r")
     _, rows = _luna_rows()

@@ -44,7 +44,7 @@ def _frame_means(store, name: str) -> dict[str, np.ndarray]:
 def test_embeddings_are_stored_as_float32_and_load_as_before(
     ingested_store, store_cli, tiny_w2v2, one_torch_thread
 ) -> None:
-    from mmemo.features.sets import load_clip_vectors
+    from mmemo.features.loading import load_clip_vectors
 
     store = ingested_store
     _embed(store_cli, store, tiny_w2v2[True], "e", SEVEN, "--frames")
@@ -69,7 +69,7 @@ def test_embeddings_are_stored_as_float32_and_load_as_before(
 def test_an_old_store_with_double_embeddings_upgrades_and_still_loads_them(
     ingested_store, store_cli, tiny_w2v2, one_torch_thread
 ) -> None:
-    from mmemo.features.sets import load_clip_vectors
+    from mmemo.features.loading import load_clip_vectors
     from mmemo.store.schema import LakeMigration
 
     store = ingested_store
@@ -106,7 +106,7 @@ def test_an_old_store_with_double_embeddings_upgrades_and_still_loads_them(
 def test_mean_suffix_averages_frames_and_is_refused_where_it_means_nothing(
     aus_store, store_cli, tiny_w2v2, one_torch_thread, tmp_path
 ) -> None:
-    from mmemo.features.sets import clips_with_features, load_clip_vectors, load_sequences
+    from mmemo.features.loading import clips_with_features, load_clip_vectors, load_sequences
 
     store = aus_store
     _embed(store_cli, store, tiny_w2v2[True], "f", SEVEN, "--frames")

@@ -127,7 +127,7 @@ def _check_views(store, name: str, expected: dict[str, dict[str, np.ndarray]]) -
 def test_ingest_openface_folder_fills_frames_means_sequences_and_plots(
     feat_store, store_cli, synth_corpus, tmp_path
 ):
-    from mmemo.features.sets import load_clip_vectors, load_sequences
+    from mmemo.features.loading import load_clip_vectors, load_sequences
 
     files = _some(synth_corpus, 10)
     folder = _copy(files, tmp_path / "of")
