@@ -74,6 +74,19 @@ def import_ml() -> tuple[Any, Any]:
     return torch, transformers
 
 
+def load_pretrained(source: str, revision: str | None, what: str) -> tuple[Any, Any]:
+    """A checkpoint's feature extractor and model (``from_pretrained``), or one line that
+    says which ``what`` model could not be loaded and why."""
+    from transformers import AutoFeatureExtractor, AutoModel
+
+    try:
+        feature_extractor = AutoFeatureExtractor.from_pretrained(source, revision=revision)
+        model = AutoModel.from_pretrained(source, revision=revision)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"cannot load {what} model '{source}': {exc}") from exc
+    return feature_extractor, model
+
+
 def check_pool(pool: object) -> None:
     """Raise :class:`InputError` unless ``pool`` is a known pooling."""
     if pool not in POOLS:

@@ -40,6 +40,7 @@ from mmemo.features.encoders.base import (
     Layer,
     Pool,
     import_ml,
+    load_pretrained,
     pool_frames,
     run_layers,
 )
@@ -96,18 +97,10 @@ class RawWaveEncoder(AudioEncoder):
                 or is not of a raw-waveform family.
         """
         torch, transformers = import_ml()
-        from transformers import AutoFeatureExtractor, AutoModel
-
         self._torch = torch
         self._device = resolve_device(device)
         source = str(model)
-        try:
-            self._feature_extractor = AutoFeatureExtractor.from_pretrained(
-                source, revision=revision
-            )
-            self._model = AutoModel.from_pretrained(source, revision=revision)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"cannot load wav2vec2 model '{source}': {exc}") from exc
+        self._feature_extractor, self._model = load_pretrained(source, revision, "wav2vec2")
         config = self._model.config
         model_type = str(getattr(config, "model_type", ""))
         if model_type not in RAW_FAMILIES:

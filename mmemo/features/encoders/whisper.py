@@ -35,6 +35,7 @@ from mmemo.features.encoders.base import (
     Layer,
     Pool,
     import_ml,
+    load_pretrained,
     pool_frames,
     run_layers,
 )
@@ -69,18 +70,10 @@ class WhisperEncoderEmbedder(AudioEncoder):
             InputError: the device is unknown or the checkpoint cannot be loaded.
         """
         torch, transformers = import_ml()
-        from transformers import AutoFeatureExtractor, AutoModel
-
         self._torch = torch
         self._device = resolve_device(device)
         source = str(model)
-        try:
-            self._feature_extractor = AutoFeatureExtractor.from_pretrained(
-                source, revision=revision
-            )
-            full = AutoModel.from_pretrained(source, revision=revision)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(f"cannot load whisper model '{source}': {exc}") from exc
+        self._feature_extractor, full = load_pretrained(source, revision, "whisper")
         if str(getattr(full.config, "model_type", "")) != "whisper":
             raise InputError(f"model '{source}' is not a whisper model")
         self._model = full.get_encoder()
