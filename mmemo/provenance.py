@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import mmemo
+from mmemo import scheduler
 
 _LIBRARIES = (
     "duckdb",
@@ -87,7 +88,19 @@ class Holder:
         return cls(getattr(row, "pid", None), getattr(row, "host", None), getattr(row, "job", None))
 
     def alive(self) -> bool:
-        """Whether the holder may still be at work (see :func:`pid_alive`)."""
+        """Whether the holder may still be at work.
+
+        A holder in a scheduler job is dead when the scheduler says the job has ended; while
+        the job runs, a holder on this host is judged by its pid, and one on another host is
+        alive unless this process runs in that same job (a requeued or restarted task: the
+        earlier holder is gone). Without a scheduler to ask: :func:`pid_alive`.
+        """
+        if self.job:
+            running = scheduler.job_alive(self.job)
+            if running is False:
+                return False
+            if running and self.host != socket.gethostname():
+                return self.job != scheduler_job()
         return pid_alive(self.pid, self.host)
 
     def same_process(self, other: Holder) -> bool:

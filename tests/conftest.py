@@ -303,3 +303,32 @@ def small_corpus(synth_corpus, tmp_path: Path) -> Iterator[Path]:
     for name in wanted:
         shutil.copy(synth_corpus.root / "Actor_01" / name, folder / name)
     yield folder.parent
+
+
+@pytest.fixture(scope="session")
+def _slurm_cluster():
+    """A real single-node Slurm (munged, slurmctld, slurmd) for the session; skips where the
+    binaries or root are missing (``apt-get install slurm-wlm munge``)."""
+    from mmemo.testing.slurm import missing, slurm_cluster
+
+    reason = missing()
+    if reason:
+        pytest.skip(f"no Slurm here: {reason}")
+    with slurm_cluster() as cluster:  # in /tmp: munged runs as its own user and must reach it
+        yield cluster
+
+
+@pytest.fixture()
+def slurm(_slurm_cluster, cli, monkeypatch: pytest.MonkeyPatch):
+    """The session's Slurm cluster, with this test's environment pointing at it (the tasks get
+    it too: sbatch exports the submitting environment). Jobs left over are cancelled after the
+    test."""
+    import subprocess
+
+    for key, value in _slurm_cluster.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "120")  # tasks of a local store take turns
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    yield _slurm_cluster
+    subprocess.run(["scancel", "--user", "root"], check=False, capture_output=True)
+    _slurm_cluster.wait_idle()

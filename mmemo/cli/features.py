@@ -19,6 +19,7 @@ from mmemo.cli.common import (
     simple_table,
     styled,
 )
+from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_to_slurm
 
 
 class _ExportGroup(TyperGroup):
@@ -110,7 +111,10 @@ def export_features(
 
 ShardOpt = Annotated[
     str | None,
-    typer.Option(help="I/N: make only slice I of N of the clips (0-based), for N hosts."),
+    typer.Option(
+        help="I/N: make only slice I of N of the clips (0-based), for N hosts; auto in a "
+        "Slurm array task (or a torchrun process)."
+    ),
 ]
 
 
@@ -136,6 +140,9 @@ def embed(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_seconds: Annotated[float, typer.Option(help="Audio seconds per batch.")] = 64.0,
     shard: ShardOpt = None,
+    slurm: SlurmOpt = False,
+    tasks: TasksOpt = None,
+    slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Embed the clips' audio with an encoder into a versioned feature set.
 
@@ -148,11 +155,15 @@ def embed(
     the last shard ends.
 
     Example: `mmemo embed jonatasgrosman/wav2vec2-large-xlsr-53-english --name xlsr_conv
-    --clips av-speech`; `mmemo embed microsoft/wavlm-large --name wavlm --layers all`
+    --clips av-speech`; `mmemo embed microsoft/wavlm-large --name wavlm --layers all`;
+    `mmemo embed MODEL --name xlsr --slurm --tasks 8 --slurm-opts "--gres=gpu:1"`
     """
     from mmemo.features.embed import embed_clips, embed_layers
     from mmemo.features.sets import Shard
 
+    if slurm:
+        _submit_shards(ctx, name, tasks, slurm_opts)
+        return
     sliced = Shard.parse(shard) if shard else None  # before opening the store
 
     if layers is not None:
@@ -190,6 +201,16 @@ def embed(
     _print_report(report, shard)
 
 
+def _submit_shards(ctx: typer.Context, name: str, tasks: int | None, options: str | None) -> None:
+    from mmemo.errors import InputError
+
+    if tasks is None:
+        raise InputError("--slurm needs --tasks N: the clips are split into N shards")
+    submit_to_slurm(
+        ctx, unit="shard", tasks=tasks, options=options, entry=name, slice_param="shard"
+    )
+
+
 def _print_report(report, shard: str | None) -> None:
     name = report.name
     if report.existing:
@@ -224,13 +245,21 @@ def ingest_openface(
     ] = False,
     skip_bad: Annotated[bool, typer.Option(help="Skip bad files instead of failing.")] = False,
     shard: ShardOpt = None,
+    slurm: SlurmOpt = False,
+    tasks: TasksOpt = None,
+    slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video; file stem = clip id).
 
-    Example: `mmemo ingest openface ./openface/ --name aus --success-only`
+    Example: `mmemo ingest openface ./openface/ --name aus --success-only` (add
+    `--slurm --tasks 4` to read the files in 4 Slurm array tasks)
     """
     from mmemo.features.openface import ingest_openface as ingest
     from mmemo.features.sets import Shard
+
+    if slurm:
+        _submit_shards(ctx, name, tasks, slurm_opts)
+        return
 
     sliced = Shard.parse(shard) if shard else None  # before opening the store
 

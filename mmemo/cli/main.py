@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli import corpus, demo, features, predict, reports, store, train
+from mmemo.cli import corpus, demo, features, jobs, predict, reports, store, train
 from mmemo.cli.common import StoreOpt, err_console, styled
 
 app = typer.Typer(
@@ -53,6 +53,7 @@ app.command()(reports.compare)
 app.command()(predict.predict)
 demo.register(app)
 features.register(app, corpus.ingest_app)
+jobs.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mmemo.cli.common import ClipsOpt, RichProgress, SchemeOpt, console, open_store, styled
+from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_to_slurm
 from mmemo.errors import InputError
 
 train_app = typer.Typer(
@@ -53,6 +54,16 @@ def train_static(
             "(NAME) and the majority vote of their frames (NAME/vote).",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="I/N: train only configurations I, I+N, ... of the grid (or auto in a Slurm "
+            "array task); configurations already stored are skipped."
+        ),
+    ] = None,
+    slurm: SlurmOpt = False,
+    tasks: TasksOpt = None,
+    slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Train a static (per-clip) scikit-learn model, one per fold, and store its posteriors.
 
@@ -65,8 +76,21 @@ def train_static(
 
     * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe`
       (a probe grid: runs probe/layer=conv, probe/layer=1, ...)
+
+    * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe --slurm
+      --tasks 5` (the grid's configurations spread over 5 Slurm array tasks)
     """
     from mmemo.jobs.static import train_static_frames, train_static_grid
+    from mmemo.scheduler import Slice
+
+    if slurm:
+        if tasks is None:
+            raise InputError("--slurm on a grid needs --tasks N (configurations spread over N)")
+        submit_to_slurm(
+            ctx, unit="config", tasks=tasks, options=slurm_opts, entry=name, slice_param="shard"
+        )
+        return
+    sliced = Slice.parse(shard, "--shard") if shard else None
 
     if frames:
         from mmemo.params import parse_param_grid
@@ -100,6 +124,7 @@ def train_static(
         clips=clips,
         seed=seed,
         n_jobs=jobs,
+        shard=sliced,
         progress=RichProgress("train static"),
     )
     for info in infos:
@@ -125,16 +150,20 @@ FoldsOpt = Annotated[
     str | None,
     typer.Option(
         help="Train only these folds, e.g. 0,1 (other hosts run the rest with the same command; "
-        "the run is complete when every fold is stored)."
+        "the run is complete when every fold is stored); I/N for every N-th fold from I; "
+        "auto in a Slurm array task."
     ),
 ]
 
 
-def _folds(text: str | None) -> list[int] | None:
-    from mmemo.errors import InputError
+def _folds(text: str | None):
+    """--folds: a list of fold numbers, or a slice (I/N, auto) of the scheme's folds."""
+    from mmemo.scheduler import Slice
 
     if text is None:
         return None
+    if text == "auto" or "/" in text:
+        return Slice.parse(text, "--folds", torchrun=False)
     parts = [p.strip() for p in text.split(",")]
     if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
         raise InputError(f"--folds {text!r}: expected distinct fold numbers, e.g. 0,1")
@@ -156,12 +185,20 @@ def train_bilstm(
     ] = "inner",
     param: ParamOpt = None,
     folds: FoldsOpt = None,
+    slurm: SlurmOpt = False,
+    tasks: TasksOpt = None,
+    slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Train the bi-LSTM with attention (2×50 units, batch 64, ≤300 epochs, patience 30).
 
     Example: `mmemo train bilstm --features aus --name bilstm --param max_epochs=100`
+    (add `--slurm` to train one fold per Slurm array task)
     """
     from mmemo.jobs.deep import train_bilstm_job
+
+    if slurm:
+        _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts)
+        return
 
     info = train_bilstm_job(
         open_store(ctx),
@@ -194,6 +231,9 @@ def train_finetune(
     keep: Annotated[str, typer.Option(help="Keep each fold's last model (last) or none.")] = "last",
     param: ParamOpt = None,
     folds: FoldsOpt = None,
+    slurm: SlurmOpt = False,
+    tasks: TasksOpt = None,
+    slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Fine-tune wav2vec2/XLSR with mean pooling and a 1024-tanh head, one model per fold.
 
@@ -201,9 +241,13 @@ def train_finetune(
 
     Example: `mmemo train finetune jonatasgrosman/wav2vec2-large-xlsr-53-english --name ft
     --accumulate 10` (on two hosts of a team store: add --folds 0,1 on one, --folds 2,3,4 on
-    the other)
+    the other); with `--slurm --slurm-opts "--gres=gpu:1"`, one fold per Slurm array task
     """
     from mmemo.jobs.deep import train_finetune_job
+
+    if slurm:
+        _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts)
+        return
 
     overrides = {
         **_overrides(param),
@@ -226,6 +270,16 @@ def train_finetune(
     )
     if info is not None:  # None on the non-zero ranks of a torchrun job
         _done(info)
+
+
+def _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts) -> None:
+    """Submit a deep-model run as a Slurm array: one task per fold unless --tasks says."""
+    from mmemo.jobs.cv import fold_count
+
+    count = tasks if tasks is not None else fold_count(open_store(ctx), scheme, clips)
+    submit_to_slurm(
+        ctx, unit="fold", tasks=count, options=slurm_opts, entry=name, slice_param="folds"
+    )
 
 
 def _done(info) -> None:

@@ -23,6 +23,7 @@ import mmemo
 from mmemo.errors import InputError
 from mmemo.features.kinds import feature_kind
 from mmemo.hashing import sha256_json
+from mmemo.scheduler import Slice as Shard  # noqa: F401 - --shard I/N
 from mmemo.sqltext import qualified
 from mmemo.store.lifecycle import (
     claim_units,
@@ -61,31 +62,6 @@ def check_name(name: str) -> None:
             f"invalid feature set name {name!r}: use letters, digits, '_', '-' and '.' "
             "(and a '/layer=L' suffix)"
         )
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Slice ``index`` of ``count`` of a job's clips (``--shard I/N``): N processes, on as
-    many hosts, each make their slice of the same feature set."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        index, slash, count = text.partition("/")
-        if not (slash and index.isdigit() and count.isdigit()) or not (
-            0 <= int(index) < int(count)
-        ):
-            raise InputError(f"--shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/4")
-        return cls(int(index), int(count))
-
-    def take(self, items: list[Any]) -> list[Any]:
-        """This shard's items: every ``count``-th, from ``index`` (of items in a fixed order)."""
-        return items[self.index :: self.count]
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
 
 
 @dataclass

@@ -126,6 +126,11 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
     return CVData(scheme, clips or "all", clip_ids, emotions, actors, folds, snapshot, new)
 
 
+def fold_count(store: Store, scheme: str, clips: str | None) -> int:
+    """How many folds of ``scheme`` test some of the ``clips`` (one Slurm task each)."""
+    return len(load_cv(store, scheme, clips).fold_ids)
+
+
 def describe_folds(store: Store, scheme: str, clips: str | None) -> list[dict]:
     """Per fold: test actors, number of test clips and clips per class (canonical order)."""
     cv = load_cv(store, scheme, clips)

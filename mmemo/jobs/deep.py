@@ -15,6 +15,7 @@ from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
+from mmemo.scheduler import Slice
 from mmemo.store.store import Store
 
 CLASSES = list(EMOTION_CODES)  # the models' class index i is emotion code i + 1
@@ -31,14 +32,15 @@ def train_bilstm_job(
     device: str = "auto",
     early_stop_on: Literal["inner", "test"] = "inner",
     overrides: dict[str, Any] | None = None,
-    folds: list[int] | None = None,
+    folds: list[int] | Slice | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
     """Train the bi-LSTM with attention on frame sequences (AU frames or frame embeddings).
 
     Early stopping selects on an actor-disjoint split of the training actors (``inner``) or,
-    as the paper did, on the test fold (``test``); the run records which. ``folds`` trains only
-    those folds of a run that other processes complete (see :mod:`mmemo.jobs.shared_runs`).
+    as the paper did, on the test fold (``test``); the run records which. ``folds`` (numbers,
+    or a slice ``I/N`` of the scheme's folds) trains only those folds of a run that other
+    processes complete (see :mod:`mmemo.jobs.shared_runs`).
     """
     from mmemo.features.loading import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
@@ -140,7 +142,7 @@ def train_finetune_job(
     device: str = "auto",
     overrides: dict[str, Any] | None = None,
     keep: Literal["last", "none"] = "last",
-    folds: list[int] | None = None,
+    folds: list[int] | Slice | None = None,
     progress: Progress | None = None,
 ) -> RunInfo | None:
     """Fine-tune a wav2vec2 checkpoint with the paper's head, one model per fold.

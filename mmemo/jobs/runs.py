@@ -32,7 +32,8 @@ from mmemo.jobs.shared_runs import execute_part
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import Holder
-from mmemo.store.lifecycle import staged
+from mmemo.scheduler import Slice
+from mmemo.store.lifecycle import discard, staged
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
@@ -55,13 +56,40 @@ def check_run_name(store: Store, name: str) -> None:
     raise InputError(f"run '{name}' already exists ({run.status}); choose another --name")
 
 
+def complete_runs(store: Store, names: list[str]) -> set[str]:
+    """Which of ``names`` are stored complete. Runs among them left ``running`` by a holder
+    that is gone (a killed array task) are discarded on the way, so they can be made again."""
+    with store.session() as s, s.orm() as orm:
+        runs = list(orm.scalars(sa.select(Run).where(Run.name.in_(names))))
+    abandoned = [r.id for r in runs if r.status == "running" and not Holder.of(r).alive()]
+    if abandoned:
+        with store.session(write=True) as s:
+            discard(s, "runs", abandoned)
+    return {r.name for r in runs if r.status == "complete"}
+
+
+def slice_folds(cv: CVData, part: Slice) -> list[int]:
+    """The folds of slice ``part`` (``--folds I/N``): every N-th of the folds in order, from I.
+
+    Raises:
+        InputError: a slice with no fold (more tasks than folds).
+    """
+    folds = part.take(sorted(cv.fold_ids))
+    if not folds:
+        raise InputError(
+            f"--folds {part}: no fold for this slice ('{cv.scheme}' has {len(cv.fold_ids)} "
+            "folds with clips)"
+        )
+    return folds
+
+
 def execute_run(
     store: Store,
     spec: RunSpec,
     cv: CVData,
     fit_fold: FitFold,
     *,
-    folds: list[int] | None = None,
+    folds: list[int] | Slice | None = None,
     progress: Progress | None = None,
     resumable: bool = False,
     extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
@@ -77,6 +105,8 @@ def execute_run(
             take part in training); returns None then.
     """
     progress = progress or NullProgress()
+    if isinstance(folds, Slice):
+        folds = slice_folds(cv, folds)
     if folds is not None:
         return execute_part(
             store,

@@ -11,9 +11,17 @@ import numpy as np
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.fold_training import check_folds
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, execute_run, store_run
+from mmemo.jobs.runs import (
+    RunInfo,
+    RunSpec,
+    check_run_name,
+    complete_runs,
+    execute_run,
+    store_run,
+)
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
+from mmemo.scheduler import Slice
 from mmemo.store.store import Store
 
 FEATURELESS_MODELS = frozenset({"zeror"})
@@ -88,6 +96,7 @@ def train_static_grid(
     clips: str | None = None,
     seed: int = 2020,
     n_jobs: int = -1,
+    shard: Slice | None = None,
     progress: Progress | None = None,
 ) -> list[RunInfo]:
     """Train every configuration of a grid (``K=V[,V...]`` specs × norms), one run each.
@@ -98,7 +107,9 @@ def train_static_grid(
     configuration, as runs ``name/layer=L`` (one configuration) or
     ``name/layer=L,k=v,...,norm=N`` (see :func:`probe_run_names`).
     Folds and configurations run in parallel (joblib, ``n_jobs``); every task is seeded, so
-    the posteriors are identical to a serial run.
+    the posteriors are identical to a serial run. With ``shard`` (``I/N``: a Slurm array task
+    of a grid), only configurations I, I+N, ... of the (feature set × configuration) list are
+    trained, and those already stored complete are skipped, so a resubmitted task resumes.
 
     Raises:
         InputError: invalid model or parameters, a run name in use, or a glob that matches
@@ -118,16 +129,33 @@ def train_static_grid(
         sets = [features]
         single = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
         names = {features: single}
-    for run_names in names.values():
-        for run_name in run_names:
-            check_run_name(store, run_name)
+    todo = {fs: list(range(len(grid))) for fs in sets}
+    if shard is not None:
+        mine = shard.take([(fs, c) for fs in sets for c in range(len(grid))])
+        stored = complete_runs(store, [names[fs][c] for fs, c in mine])
+        todo = {fs: [c for f, c in mine if f == fs and names[fs][c] not in stored] for fs in sets}
+    for fs, configs in todo.items():
+        for c in configs:
+            check_run_name(store, names[fs][c])
     infos: list[RunInfo] = []
     base_cv = load_cv(store, scheme, clips)
     for feature_set in sets:
+        configs = todo[feature_set]
+        if not configs:
+            continue
         cv, X, inputs = _inputs(store, base_cv, model, feature_set)
         check_folds(cv, cv.fold_ids)
         infos += _train_grid(
-            store, names[feature_set], model, grid, cv, X, inputs, seed, n_jobs, progress
+            store,
+            [names[feature_set][c] for c in configs],
+            model,
+            [grid[c] for c in configs],
+            cv,
+            X,
+            inputs,
+            seed,
+            n_jobs,
+            progress,
         )
     return infos
 

@@ -76,18 +76,47 @@ def load_config(root: Path, *, environ: dict[str, str] | None = None) -> StoreCo
             raise StoreError(f"{path}: not a valid mmemo config: {exc}") from None
         section = data.get("store", {})
         unknown = sorted(set(section) - {f.name for f in fields(StoreConfig)}) + sorted(
-            set(data) - {"store"}
+            set(data) - {"store", "slurm"}
         )
         if unknown:
             raise StoreError(
                 f"{path}: unknown key(s) {', '.join(unknown)}; "
-                "expected [store] with registry, catalog, data"
+                "expected [store] with registry, catalog, data (and [slurm] with options)"
             )
         if not all(isinstance(v, str) for v in section.values()):
             raise StoreError(f"{path}: registry, catalog and data must be strings")
         config = StoreConfig(**section)
     config = config.with_overrides(**{key: env.get(name) for key, name in ENV.items()})
     return config.check(str(path))
+
+
+def slurm_options(root: Path) -> list[str]:
+    """The default sbatch options of the store folder ``root``: ``options`` of the ``[slurm]``
+    table of its ``mmemo.toml`` (a string, split as a shell would, or a list of strings)::
+
+        [slurm]
+        options = "--partition=gpu --gres=gpu:1 --time=04:00:00"
+    """
+    import shlex
+
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return []
+    try:
+        section = tomllib.loads(path.read_text(encoding="utf-8")).get("slurm", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StoreError(f"{path}: not a valid mmemo config: {exc}") from None
+    unknown = sorted(set(section) - {"options"})
+    if unknown:
+        raise StoreError(
+            f"{path}: [slurm] has unknown key(s) {', '.join(unknown)}; expected options"
+        )
+    options = section.get("options", [])
+    if isinstance(options, str):
+        return shlex.split(options)
+    if isinstance(options, list) and all(isinstance(o, str) for o in options):
+        return list(options)
+    raise StoreError(f"{path}: [slurm] options must be a string or a list of strings")
 
 
 def save_config(root: Path, config: StoreConfig) -> Path:

@@ -159,3 +159,39 @@ class RunFold(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
+
+
+class SchedulerJob(Base):
+    """A job array that ``--slurm`` submitted: the mmemo command each task runs (with
+    ``{task}`` and ``{tasks}`` in place of its slice) and every Slurm job id submitted for it
+    (the first, then each ``mmemo jobs resubmit``)."""
+
+    __tablename__ = "scheduler_jobs"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the first Slurm job id
+    scheduler: Mapped[str] = mapped_column(sa.String(16), default="slurm")
+    command: Mapped[list[Any]] = mapped_column(sa.JSON)
+    tasks: Mapped[int]
+    unit: Mapped[str] = mapped_column(sa.String(16))  # shard, fold or config
+    entry: Mapped[str | None] = mapped_column(sa.String(255))  # feature set or run name
+    options: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    submissions: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    code_version: Mapped[str] = mapped_column(sa.String(128))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchedulerTask(Base):
+    """One task of a submitted job array: written by the task itself when it starts and
+    when it ends (``complete``, ``failed`` or ``cancelled``), under its latest Slurm id."""
+
+    __tablename__ = "scheduler_tasks"
+    job_id: Mapped[str] = mapped_column(sa.ForeignKey("scheduler_jobs.id"), primary_key=True)
+    task: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    slurm_job: Mapped[str | None] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(default=1)
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,0 +1,220 @@
+"""``mmemo jobs``: job arrays submitted with ``--slurm``; and the options that submit them."""
+
+from __future__ import annotations
+
+import enum
+import shlex
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mmemo.cli.common import console, open_store, simple_table, styled
+
+jobs_app = typer.Typer(
+    help="Job arrays submitted with --slurm: their tasks' Slurm state and progress.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+
+SlurmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--slurm",
+        help="Submit the work to Slurm as a job array instead of running it here; prints "
+        "the job id (follow it with `mmemo jobs`).",
+    ),
+]
+TasksOpt = Annotated[
+    int | None, typer.Option("--tasks", help="Array tasks of a --slurm job (default: see above).")
+]
+SlurmOptsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--slurm-opts",
+        help='sbatch options for --slurm, e.g. "--partition=gpu --gres=gpu:1 --time=4:00:00" '
+        "(after the store's [slurm] options in mmemo.toml).",
+    ),
+]
+#: Parameters of a command that say how to submit it, not what each task does.
+_SUBMIT_PARAMS = {"slurm", "tasks", "slurm_opts", "store"}
+
+
+def submit_to_slurm(
+    ctx: typer.Context,
+    *,
+    unit: str,
+    tasks: int,
+    options: str | None,
+    entry: str | None,
+    slice_param: str,
+) -> None:
+    """Submit the command of ``ctx`` as ``tasks`` array tasks instead of running it: each
+    runs the same command with its slice of ``unit`` in place of ``slice_param``."""
+    from mmemo.jobs.slurm import slice_option, submit
+
+    store = open_store(ctx)
+    command = command_argv(ctx, drop={slice_param}, extra=slice_option(unit))
+    done = submit(
+        store,
+        command,
+        tasks=tasks,
+        unit=unit,
+        entry=entry,
+        options=shlex.split(options or ""),
+    )
+    console.print(
+        styled(
+            "submitted job ",
+            (done.id, "bold"),
+            f" to Slurm: {tasks} task(s) of `mmemo {' '.join(command[:2])} ...`; "
+            "follow it with `mmemo jobs`",
+        )
+    )
+
+
+def command_argv(ctx: typer.Context, *, drop: set[str], extra: list[str]) -> list[str]:
+    """The command of ``ctx`` as an argv after the global options (sub-command path, options
+    that differ from their defaults, ``extra``, then the arguments), without the parameters
+    that only say how to submit it and without ``drop``."""
+    path = []
+    node: Any = ctx
+    while node is not None and node.parent is not None:
+        path.append(node.info_name or "")
+        node = node.parent
+    options: list[str] = []
+    arguments: list[str] = []
+    for param in ctx.command.params:
+        if param.name in _SUBMIT_PARAMS or param.name in drop or param.name is None:
+            continue
+        value = ctx.params.get(param.name)
+        if param.param_type_name == "argument":
+            values = value if isinstance(value, (list, tuple)) else [value]
+            arguments += [_text(v) for v in values if v is not None]
+            continue
+        if value is None or value == param.default or (param.multiple and not value):
+            continue
+        if getattr(param, "is_flag", False):
+            flag = param.opts[0] if value else (param.secondary_opts or [None])[0]  # type: ignore[attr-defined]
+            options += [flag] if flag else []
+        elif param.multiple:
+            for v in value:
+                options += [param.opts[0], _text(v)]
+        else:
+            options += [param.opts[0], _text(value)]
+    return [*reversed(path), *options, *extra, *(["--", *arguments] if arguments else [])]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+@jobs_app.callback()
+def jobs(
+    ctx: typer.Context,
+    job: Annotated[
+        list[str] | None, typer.Option("--job", help="Only this job (repeatable).")
+    ] = None,
+    watch: Annotated[
+        float | None,
+        typer.Option(help="Refresh every this many seconds until every task has ended."),
+    ] = None,
+) -> None:
+    """The store's submitted jobs, one row per task: Slurm's state (pending, running,
+    completed, failed, cancelled, preempted, timeout; or, once Slurm has forgotten the task,
+    the outcome the task recorded) and the progress the store holds.
+
+    Example: `mmemo jobs`; `mmemo jobs --job 812 --watch 10`; `mmemo jobs resubmit 812`
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from mmemo.jobs.slurm import job_states
+
+    store = open_store(ctx)
+    while True:
+        rows = job_states(store, job or [])
+        _print_states(rows)
+        if watch is None or all(r.state not in _LIVE for r in rows):
+            return
+        time.sleep(watch)
+        console.print()
+
+
+#: States of a task that may still change.
+_LIVE = {"pending", "configuring", "running", "completing", "requeued", "suspended"}
+
+
+def _print_states(rows: list[Any]) -> None:
+    if not rows:
+        console.print("no job was submitted from this store (submit one with --slurm)")
+        return
+    columns = ["Job", "Task", "Slurm id", "State", "Tries", "Progress"]
+    table = [(r.job, r.task, r.slurm_job, r.state, r.attempts, r.progress) for r in rows]
+    console.print(simple_table(None, columns, table, caption=f"{len(rows)} task(s)"))
+    commands = {r.job: r.command for r in rows}
+    for job_id, command in commands.items():
+        console.print(f"job {job_id}: mmemo {command}", soft_wrap=True)
+
+
+@jobs_app.command("resubmit")
+def resubmit(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id (as `mmemo jobs` lists it).")],
+    slurm_opts: SlurmOptsOpt = None,
+) -> None:
+    """Submit again the tasks of a job that did not complete (failed, cancelled, timed out,
+    lost); they continue from the chunks and folds that earlier attempts committed.
+
+    Example: `mmemo jobs resubmit 812 --slurm-opts "--time=8:00:00"`
+    """
+    from mmemo.jobs.slurm import resubmit as run
+
+    done = run(open_store(ctx), job, options=shlex.split(slurm_opts or ""))
+    if done is None:
+        console.print(f"job {job}: every task completed or is still queued or running")
+        return
+    tasks = ", ".join(map(str, done.tasks))
+    console.print(f"job {job}: task(s) {tasks} resubmitted as Slurm job {done.slurm_job}")
+
+
+@jobs_app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id (as `mmemo jobs` lists it).")],
+) -> None:
+    """Cancel every task of a job (scancel); what its tasks committed stays, and
+    `mmemo gc` removes what they left unfinished.
+
+    Example: `mmemo jobs cancel 812`
+    """
+    from mmemo.jobs.slurm import cancel as run
+
+    ids = run(open_store(ctx), job)
+    console.print(f"job {job}: cancelled Slurm job(s) {', '.join(ids)}")
+
+
+@jobs_app.command("task", hidden=True)
+def task(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Job id in the store.")],
+) -> None:
+    """Run this array task's slice of a submitted job (what the batch script calls)."""
+    from mmemo.cli.main import app
+    from mmemo.jobs.slurm import recorded_task, task_argv
+
+    store = open_store(ctx)
+    argv = ["--store", str(store.root.absolute()), *task_argv(store, job)]
+    console.print(f"mmemo {shlex.join(argv)}", soft_wrap=True)
+    with recorded_task(store, job):
+        code = app(args=argv, prog_name="mmemo", standalone_mode=False)
+    if code not in (None, 0):
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")

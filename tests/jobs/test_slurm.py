@@ -1,0 +1,230 @@
+"""Job arrays on a real single-node Slurm (``slurm`` fixture: munged, slurmctld and slurmd on
+loopback): submitted work equals one process's, the scheduler judges claims, failed and
+cancelled tasks are resubmitted, and ``mmemo jobs`` shows what Slurm and the store know."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from mmemo.store.schema import FeatureSet, FeatureSetShard, SchedulerTask
+from mmemo.testing.text import table_cells
+
+pytestmark = pytest.mark.slow
+
+SPEECH = "modality = 1 AND vocal_channel = 1 AND statement = 1"  # 60 clips
+KFOLD2 = "kfold:2:2020"
+BILSTM = ["--features", "aus", "--scheme", KFOLD2, "--device", "cpu", "--seed", "5"]
+BILSTM += ["--early-stop-on", "test", "--param", "max_epochs=2"]
+
+
+def _job_id(result) -> str:
+    assert result.code == 0, result.out + result.err
+    found = re.search(r"submitted job (\d+)", " ".join(result.out.split()))
+    assert found, result.out
+    return found.group(1)
+
+
+def _embeddings(store, name: str) -> list[tuple]:
+    with store.session() as s:
+        return s.fetch(
+            "SELECT v.clip_id, v.ordinal, v.vector FROM lake.clip_embeddings v "
+            "JOIN feature_sets f ON f.id = v.feature_set_id "
+            "WHERE f.name = ? AND f.status = 'complete' ORDER BY v.clip_id",
+            [name],
+        )
+
+
+def _states(store_cli, store, job: str) -> dict[int, str]:
+    """Task -> state, from the table `mmemo jobs --job JOB` prints."""
+    result = store_cli(store, "jobs", "--job", job)
+    assert result.code == 0, result.err
+    print(result.out)
+    rows = table_cells(result.out)
+    header = rows[0]
+    task, state = header.index("Task"), header.index("State")
+    return {int(r[task]): r[state] for r in rows[1:] if len(r) == len(header)}
+
+
+def _scontrol(*args: str) -> None:
+    subprocess.run(["scontrol", *args], check=True, capture_output=True, timeout=30)
+
+
+def test_an_embedding_in_three_array_tasks_equals_one_process(
+    jobs_store, store_cli, slurm, tiny_w2v2
+) -> None:
+    tiny = str(tiny_w2v2[True])
+    started = time.perf_counter()
+    job = _job_id(
+        store_cli(
+            jobs_store, "embed", tiny, "--name", "arr", "--clips", SPEECH, "--slurm",
+            "--tasks", "3",
+        )
+    )  # fmt: skip
+    slurm.wait_idle(timeout=600)
+    array_seconds = time.perf_counter() - started
+    assert _states(store_cli, jobs_store, job) == {0: "completed", 1: "completed", 2: "completed"}
+    started = time.perf_counter()
+    single = store_cli(jobs_store, "embed", tiny, "--name", "one", "--clips", SPEECH)
+    assert single.code == 0, single.err
+    print(f"3-task array {array_seconds:.1f} s, one process {time.perf_counter() - started:.1f} s")
+
+    arr = _embeddings(jobs_store, "arr")
+    assert len(arr) == 60
+    assert arr == _embeddings(jobs_store, "one")  # clip, ordinal and every float
+    with jobs_store.session() as s, s.orm() as orm:
+        shards = orm.execute(
+            sa.select(FeatureSetShard.shard, FeatureSetShard.job)
+            .join(FeatureSet, FeatureSet.id == FeatureSetShard.feature_set_id)
+            .where(FeatureSet.name == "arr")
+            .order_by(FeatureSetShard.shard)
+        ).all()
+        tasks = orm.execute(sa.select(SchedulerTask.task, SchedulerTask.status)).all()
+    assert [tuple(r) for r in shards] == [(t, f"{job}_{t}") for t in range(3)]  # claims say who
+    assert sorted(tuple(r) for r in tasks) == [(t, "complete") for t in range(3)]
+
+
+def test_a_fold_array_bilstm_equals_a_single_process_run(
+    jobs_store, store_cli, slurm, jobs_posteriors
+) -> None:
+    job = _job_id(store_cli(jobs_store, "train", "bilstm", "--name", "spread", *BILSTM, "--slurm"))
+    slurm.wait_idle(timeout=600)
+    states = _states(store_cli, jobs_store, job)
+    assert states == {0: "completed", 1: "completed"}  # one task per fold of kfold:2
+    whole = store_cli(jobs_store, "train", "bilstm", "--name", "whole", *BILSTM)
+    assert whole.code == 0, whole.err
+    spread = jobs_posteriors(jobs_store, "spread")
+    assert spread and spread == jobs_posteriors(jobs_store, "whole")
+
+
+def test_a_cancelled_task_is_resubmitted_and_the_set_equals_an_uninterrupted_one(
+    jobs_store, store_cli, slurm, tiny_w2v2
+) -> None:
+    tiny = str(tiny_w2v2[True])
+    job = _job_id(
+        store_cli(
+            jobs_store, "embed", tiny, "--name", "arr", "--clips", SPEECH, "--slurm",
+            "--tasks", "3", "--slurm-opts", "--begin=now+600",
+        )
+    )  # fmt: skip
+    assert set(_states(store_cli, jobs_store, job).values()) == {"pending"}
+    subprocess.run(["scancel", f"{job}_1"], check=True, timeout=30)
+    for task in (0, 2):
+        _scontrol("update", f"JobId={job}_{task}", "StartTime=now")
+    slurm.wait_idle(timeout=600)
+    # Slurm forgets a task cancelled while pending; the store knows it never started.
+    assert _states(store_cli, jobs_store, job) == {0: "completed", 1: "never ran", 2: "completed"}
+    assert _embeddings(jobs_store, "arr") == []  # the set waits for shard 1: nothing visible
+
+    again = store_cli(jobs_store, "jobs", "resubmit", job, "--slurm-opts", "--begin=now")
+    assert again.code == 0, again.err
+    assert "task(s) 1 resubmitted" in " ".join(again.out.split())
+    slurm.wait_idle(timeout=600)
+    assert _states(store_cli, jobs_store, job) == {t: "completed" for t in range(3)}
+    nothing = store_cli(jobs_store, "jobs", "resubmit", job)
+    assert "every task completed" in " ".join(nothing.out.split())
+
+    single = store_cli(jobs_store, "embed", tiny, "--name", "one", "--clips", SPEECH)
+    assert single.code == 0, single.err
+    arr = _embeddings(jobs_store, "arr")
+    assert len(arr) == 60 and arr == _embeddings(jobs_store, "one")
+
+
+def test_a_failing_task_shows_as_failed_and_a_grid_spreads_over_tasks(
+    jobs_store, store_cli, slurm
+) -> None:
+    failing = _job_id(
+        store_cli(jobs_store, "ingest", "openface", "/no/such/csvs", "--name", "x", "--slurm",
+                  "--tasks", "2")
+    )  # fmt: skip
+    grid = ["train", "static", "--model", "knn", "--features", "aus:mean", "--scheme", KFOLD2]
+    grid += ["--param", "n_neighbors=1,3,5", "--jobs", "1"]
+    spread = _job_id(store_cli(jobs_store, *grid, "--name", "g", "--slurm", "--tasks", "2"))
+    slurm.wait_idle(timeout=600)
+    assert _states(store_cli, jobs_store, failing) == {0: "failed", 1: "failed"}
+    with jobs_store.session() as s, s.orm() as orm:
+        query = sa.select(SchedulerTask.error).where(SchedulerTask.job_id == failing)
+        errors = list(orm.scalars(query))
+    assert all("/no/such/csvs" in (e or "") for e in errors), errors
+    assert _states(store_cli, jobs_store, spread) == {0: "completed", 1: "completed"}
+
+    whole = store_cli(jobs_store, *grid, "--name", "w")
+    assert whole.code == 0, whole.err
+    with jobs_store.session() as s:
+        runs = s.fetch(
+            "SELECT replace(run, 'w/', 'g/'), fold, split, clip_id, scores FROM posteriors "
+            "WHERE run LIKE 'w/%' ORDER BY ALL"
+        )
+        spread_rows = s.fetch(
+            "SELECT run, fold, split, clip_id, scores FROM posteriors WHERE run LIKE 'g/%' "
+            "ORDER BY ALL"
+        )
+    assert len({r[0] for r in runs}) == 3 and spread_rows == runs
+
+
+def test_a_claim_of_a_killed_task_is_judged_dead_by_the_scheduler(
+    jobs_store, store_cli, slurm
+) -> None:
+    """A task claims a shard and dies by SIGKILL. Its claim names a host other than this one,
+    so its pid says nothing here: Slurm's word that the task ended is what frees the claim;
+    a claim of a task Slurm still runs is refused."""
+    claim = (
+        "import os, signal; from mmemo.store.store import Store; "
+        "from mmemo.features.sets import Shard, begin_feature_set; "
+        f"begin_feature_set(Store.open({str(jobs_store.root)!r}), name='s', kind='embedding', "
+        "params={'model': 'm'}, inputs={}, clip_keys=[('a', '1'), ('b', '2')], "
+        "shard=Shard.parse('0/2')); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    killed = subprocess.run(
+        ["sbatch", "--parsable", "--array=0", f"--wrap={sys.executable} -c {claim!r}"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+    slurm.wait_idle()
+    _move_claims(jobs_store, f"{killed}_0")
+    from mmemo.features.sets import Shard, begin_feature_set
+
+    def begin():
+        return begin_feature_set(
+            jobs_store, name="s", kind="embedding", params={"model": "m"}, inputs={},
+            clip_keys=[("a", "1"), ("b", "2")], shard=Shard.parse("0/2"),
+        )  # fmt: skip
+
+    taken = begin()  # Slurm says task 0 of the array failed: its claim is taken over
+    assert taken.resumed
+    with jobs_store.session() as s, s.orm() as orm:
+        shard = orm.scalars(sa.select(FeatureSetShard)).one()
+        assert (shard.pid, shard.job) == (os.getpid(), None)
+
+    live = subprocess.run(
+        ["sbatch", "--parsable", "--array=0", "--wrap=sleep 300"],
+        check=True, capture_output=True, text=True, timeout=30,
+    ).stdout.strip()  # fmt: skip
+    _wait_running(f"{live}_0")
+    _move_claims(jobs_store, f"{live}_0")
+    from mmemo.errors import InputError
+
+    with pytest.raises(InputError, match=f"scheduler job {live}_0"):
+        begin()
+
+
+def _move_claims(store, job: str) -> None:
+    """Make every claim of the store look held by ``job`` on another host."""
+    with store.session(write=True) as s, s.orm() as orm:
+        for model in (FeatureSet, FeatureSetShard):
+            orm.execute(sa.update(model).values(host="node-17.cluster", pid=4242, job=job))
+        orm.commit()
+
+
+def _wait_running(job: str, timeout: float = 60) -> None:
+    from mmemo.scheduler import states
+
+    deadline = time.monotonic() + timeout
+    while states([job]).get(job) != "RUNNING":
+        assert time.monotonic() < deadline, f"{job} did not start"
+        time.sleep(0.3)
