@@ -11,6 +11,7 @@ from mmemo.provenance import Holder
 from mmemo.store.backends import run_folder
 from mmemo.store.lifecycle import (
     ENTRY_MODELS,
+    UNITS,
     abandoned_units,
     discard,
     release_units,
@@ -39,13 +40,15 @@ def collect_garbage(store: Store) -> GcResult:
     """Discard unfinished entries whose process is gone, their lake rows and model files.
 
     Entries still being written by a live process are left alone, and so are entries made by
-    several processes (``--shard``, ``--folds``): their finished parts stay, to be completed
-    by running the missing parts; only a fold claimed by a process that is gone is released.
+    several processes (``--shard``, ``--folds``) that have a finished or live part: those
+    parts stay, to be completed by running the missing parts; only folds and shards claimed by
+    a process that is gone are released. Whether a holder is gone is asked of the scheduler
+    for one in a scheduler job (:meth:`~mmemo.provenance.Holder.alive`).
     """
     result = GcResult()
     folders = store.artefacts.run_dirs()  # before the runs: a run registered after this
     with store.session(write=True) as s:  # has no folder in the list yet
-        result.lake_rows += _release_dead_folds(s)
+        result.lake_rows += _release_dead_units(s)
         for kind, model in ENTRY_MODELS.items():
             shared = shared_entries(s, kind)  # type: ignore[arg-type]
             with s.orm() as orm:
@@ -64,11 +67,14 @@ def collect_garbage(store: Store) -> GcResult:
     return result
 
 
-def _release_dead_folds(session: Session) -> int:
-    """Release folds of multi-process runs claimed by processes that are gone (unless a new
-    process claimed them meanwhile); return the lake rows removed. The run itself stays
-    until gc finds it without folds and without a live holder."""
+def _release_dead_units(session: Session) -> int:
+    """Release the units of multi-process entries (folds of runs, shards of feature sets)
+    claimed by processes that are gone (unless a new process claimed them meanwhile); return
+    the lake rows removed. A released fold's rows go; a shard's committed clips stay for the
+    next claim to resume from. The entry itself stays until gc finds it without units and
+    without a live holder (then it goes with all its rows)."""
     return sum(
-        release_units(session, "runs", run_id, [fold], holder, drop_empty_entry=False)
-        for run_id, fold, holder in abandoned_units(session, "runs")
+        release_units(session, kind, entry_id, [unit], holder, drop_empty_entry=False)
+        for kind in UNITS
+        for entry_id, unit, holder in abandoned_units(session, kind)  # type: ignore[arg-type]
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -169,11 +170,12 @@ def test_a_failing_task_shows_as_failed_and_a_grid_spreads_over_tasks(
 
 
 def test_a_claim_of_a_killed_task_is_judged_dead_by_the_scheduler(
-    jobs_store, store_cli, slurm
+    jobs_store, store_cli, slurm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A task claims a shard and dies by SIGKILL. Its claim names a host other than this one,
     so its pid says nothing here: Slurm's word that the task ended is what frees the claim;
-    a claim of a task Slurm still runs is refused."""
+    a claim of a task Slurm still runs is refused, except by that task itself once requeued;
+    after `scancel`, `mmemo gc` removes what the task left."""
     claim = (
         "import os, signal; from mmemo.store.store import Store; "
         "from mmemo.features.sets import Shard, begin_feature_set; "
@@ -211,6 +213,55 @@ def test_a_claim_of_a_killed_task_is_judged_dead_by_the_scheduler(
 
     with pytest.raises(InputError, match=f"scheduler job {live}_0"):
         begin()
+    from mmemo.provenance import Holder
+
+    holder = Holder(4242, "node-17.cluster", f"{live}_0")
+    assert holder.alive()
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", live)  # this process as the same task, requeued
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "0")
+    assert not holder.alive()  # Slurm runs one instance of a task: the earlier one is gone
+    monkeypatch.delenv("SLURM_ARRAY_JOB_ID")
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+
+    subprocess.run(["scancel", live], check=True, timeout=30)
+    slurm.wait_idle()
+    cleaned = store_cli(jobs_store, "gc")
+    assert cleaned.code == 0, cleaned.err
+    with jobs_store.session() as s:
+        assert s.fetch("SELECT count(*) FROM feature_sets WHERE name = 's'") == [(0,)]
+
+
+def test_a_hand_written_array_script_takes_its_shard_from_slurm(
+    jobs_store, store_cli, slurm, synth_corpus
+) -> None:
+    csvs = str(synth_corpus.openface_dir / "01-01-0[1-4]-*.csv")
+    command = [sys.executable, "-m", "mmemo", "--store", str(jobs_store.root), "ingest",
+               "openface", csvs, "--name", "hand", "--shard", "auto"]  # fmt: skip
+    script = "#!/bin/bash\nset -eu\n" + " ".join(map(shlex.quote, command)) + "\n"
+    subprocess.run(
+        ["sbatch", "--parsable", "--array=0-2"], input=script, check=True, capture_output=True,
+        text=True, timeout=30,
+    )  # fmt: skip
+    slurm.wait_idle(timeout=600)
+    whole = store_cli(jobs_store, "ingest", "openface", csvs, "--name", "one")
+    assert whole.code == 0, whole.err
+    with jobs_store.session() as s:
+        sets = s.fetch("SELECT name, status FROM feature_sets WHERE name IN ('hand', 'one')")
+        shards = s.fetch(
+            "SELECT shard, shards FROM feature_set_shards JOIN feature_sets f "
+            "ON f.id = feature_set_id WHERE f.name = 'hand' ORDER BY 1"
+        )
+        frames = {
+            name: s.fetch(
+                "SELECT a.* EXCLUDE (feature_set_id) FROM lake.au_frames a "
+                "JOIN feature_sets f ON f.id = a.feature_set_id AND f.name = ? ORDER BY ALL",
+                [name],
+            )
+            for name in ("hand", "one")
+        }
+    assert sorted(sets) == [("hand", "complete"), ("one", "complete")]
+    assert shards == [(0, 3), (1, 3), (2, 3)]
+    assert frames["hand"] and frames["hand"] == frames["one"]
 
 
 def _move_claims(store, job: str) -> None:

@@ -1,0 +1,112 @@
+"""The Slurm front end without a cluster: task slices from the environment, the command a
+task runs, the store's [slurm] defaults, and one-line errors where Slurm is missing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+import typer
+
+from mmemo.errors import InputError, StoreError
+from mmemo.scheduler import Slice, array_task
+from mmemo.store.config import slurm_options
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4"}, (2, 4)),
+        (
+            {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2"},
+            (1, 3),
+        ),
+        ({"RANK": "1", "WORLD_SIZE": "2"}, (1, 2)),
+        ({}, None),
+    ],
+)
+def test_an_array_task_finds_its_slice_in_the_environment(env, expected) -> None:
+    assert array_task(env) == expected
+
+
+def test_a_slice_of_an_array_that_does_not_run_from_zero_is_refused() -> None:
+    env = {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "1"}
+    with pytest.raises(InputError, match=r"SLURM_ARRAY_TASK_ID/N"):
+        array_task(env)
+
+
+def test_fold_slices_ignore_torchrun_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ranks of a DDP fine-tune train the same folds, so --folds auto needs an array."""
+    for key in ("SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert Slice.parse("auto") == Slice(1, 2)
+    with pytest.raises(InputError, match="--folds auto: not in a Slurm array task"):
+        Slice.parse("auto", "--folds", torchrun=False)
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "0")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "5")
+    assert Slice.parse("auto", "--folds", torchrun=False).take([0, 1, 2, 3, 4, 5, 6]) == [0, 5]
+    with pytest.raises(InputError, match="--folds '5/5'"):
+        Slice.parse("5/5", "--folds")
+
+
+def test_the_command_of_a_task_is_the_command_given_without_how_to_submit_it() -> None:
+    from mmemo.cli.jobs import command_argv
+
+    seen: list[list[str]] = []
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        pass
+
+    @app.command("embed")
+    def embed(
+        ctx: typer.Context,
+        model: Annotated[str, typer.Argument()],
+        name: Annotated[str, typer.Option()],
+        layer: Annotated[str, typer.Option()] = "conv",
+        frames: Annotated[bool, typer.Option()] = False,
+        param: Annotated[list[str] | None, typer.Option("--param")] = None,
+        shard: Annotated[str | None, typer.Option()] = None,
+        slurm: Annotated[bool, typer.Option("--slurm")] = False,
+        tasks: Annotated[int | None, typer.Option("--tasks")] = None,
+        slurm_opts: Annotated[str | None, typer.Option("--slurm-opts")] = None,
+    ) -> None:
+        seen.append(command_argv(ctx, drop={"shard"}, extra=["--shard", "{task}/{tasks}"]))
+
+    app(["embed", "--name", "x y", "--frames", "--param", "a=1", "--param", "b=2", "--slurm",
+         "--tasks", "3", "--slurm-opts", "--time=1:00", "--shard", "0/9", "--", "-model-dir"],
+        standalone_mode=False)  # fmt: skip
+    assert seen == [
+        ["embed", "--name", "x y", "--frames", "--param", "a=1", "--param", "b=2",
+         "--shard", "{task}/{tasks}", "--", "-model-dir"]
+    ]  # fmt: skip
+
+
+def test_the_store_config_holds_sbatch_defaults(tmp_path) -> None:
+    assert slurm_options(tmp_path) == []
+    (tmp_path / "mmemo.toml").write_text('[slurm]\noptions = "--partition=gpu --time=4:00:00"\n')
+    assert slurm_options(tmp_path) == ["--partition=gpu", "--time=4:00:00"]
+    (tmp_path / "mmemo.toml").write_text('[slurm]\noptions = ["--qos=low"]\nqueue = "x"\n')
+    with pytest.raises(StoreError, match=r"\[slurm\] has unknown key\(s\) queue"):
+        slurm_options(tmp_path)
+
+
+def test_without_slurm_submitting_and_following_say_so_in_one_line(
+    store, store_cli, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no squeue
+    before = store_cli(store, "jobs")
+    assert before.code == 0 and "no job was submitted" in before.out_text
+    result = store_cli(store, "ingest", "openface", str(tmp_path), "--name", "x", "--slurm",
+                       "--tasks", "2")  # fmt: skip
+    assert result.code == 2
+    assert "sbatch not found" in result.err_text and len(result.err.strip().splitlines()) == 1
+    no_tasks = store_cli(store, "ingest", "openface", str(tmp_path), "--name", "x", "--slurm")
+    assert no_tasks.code == 2 and "--slurm needs --tasks N" in no_tasks.err_text
+    unknown = store_cli(store, "jobs", "resubmit", "77")
+    assert unknown.code == 2 and "no submitted job '77'" in unknown.err_text
+    outside = store_cli(store, "jobs", "task", "77")
+    assert outside.code == 2 and "inside a Slurm array task" in outside.err_text
