@@ -61,6 +61,7 @@ def train_static(
             "array task); configurations already stored are skipped."
         ),
     ] = None,
+    inner: InnerOpt = None,
     slurm: SlurmOpt = False,
     tasks: TasksOpt = None,
     slurm_opts: SlurmOptsOpt = None,
@@ -96,8 +97,10 @@ def train_static(
         from mmemo.params import parse_param_grid
 
         grid = parse_param_grid(param or [])
-        if len(grid) != 1 or "," in norm or features is None:
-            raise InputError("--frames takes one configuration and --features AU_FRAMES")
+        if len(grid) != 1 or "," in norm or features is None or inner:
+            raise InputError(
+                "--frames takes one configuration and --features AU_FRAMES (and no --inner)"
+            )
         infos = train_static_frames(
             open_store(ctx),
             name=name,
@@ -125,6 +128,7 @@ def train_static(
         seed=seed,
         n_jobs=jobs,
         shard=sliced,
+        inner=inner,
         progress=RichProgress("train static"),
     )
     for info in infos:
@@ -146,6 +150,13 @@ ParamOpt = Annotated[
     typer.Option("--param", help="Hyper-parameter override K=V (repeatable), e.g. max_epochs=50."),
 ]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
+InnerOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="K actor-disjoint inner folds per fold: out-of-fold scores of every training clip "
+        "(split 'oof') for a stacked fusion (`fuse --on oof`); K more trainings per fold."
+    ),
+]
 FoldsOpt = Annotated[
     str | None,
     typer.Option(
@@ -185,6 +196,7 @@ def train_bilstm(
     ] = "inner",
     param: ParamOpt = None,
     folds: FoldsOpt = None,
+    inner: InnerOpt = None,
     slurm: SlurmOpt = False,
     tasks: TasksOpt = None,
     slurm_opts: SlurmOptsOpt = None,
@@ -211,6 +223,7 @@ def train_bilstm(
         early_stop_on=early_stop_on,  # type: ignore[arg-type]
         overrides=_overrides(param),
         folds=_folds(folds),
+        inner=inner,
         progress=RichProgress("train bilstm"),
     )
     _done(info)
@@ -231,6 +244,7 @@ def train_finetune(
     keep: Annotated[str, typer.Option(help="Keep each fold's last model (last) or none.")] = "last",
     param: ParamOpt = None,
     folds: FoldsOpt = None,
+    inner: InnerOpt = None,
     slurm: SlurmOpt = False,
     tasks: TasksOpt = None,
     slurm_opts: SlurmOptsOpt = None,
@@ -266,6 +280,7 @@ def train_finetune(
         overrides=overrides,
         keep=keep,  # type: ignore[arg-type]
         folds=_folds(folds),
+        inner=inner,
         progress=RichProgress("train finetune"),
     )
     if info is not None:  # None on the non-zero ranks of a torchrun job
@@ -310,12 +325,20 @@ def fuse(
         "minmax"
     ),
     seed: Annotated[int, typer.Option(help="Random seed (recorded).")] = 2020,
+    on: Annotated[
+        str,
+        typer.Option(
+            help="What logreg learns from: train (the paper: the fold models' scores of their "
+            "own training clips) or oof (out-of-fold scores of runs trained with --inner K)."
+        ),
+    ] = "train",
 ) -> None:
     """Late fusion: per fold, a model on the runs' concatenated scores (the paper's method).
 
     The input matrix comes from sql/fusion/fusion_input.sql.
 
-    Example: `mmemo fuse audio-ft aus-bilstm --name fusion`
+    Example: `mmemo fuse audio-ft aus-bilstm --name fusion`; stacking on out-of-fold scores:
+    `mmemo fuse audio-ft aus-bilstm --name stacked --on oof` (runs trained with --inner 3)
     """
     from mmemo.jobs.fusion import fuse_runs
 
@@ -327,6 +350,7 @@ def fuse(
         C=C,
         norm=norm,
         seed=seed,
+        on=on,
         progress=RichProgress("fuse"),
     )
     _done(info)

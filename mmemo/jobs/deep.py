@@ -33,6 +33,7 @@ def train_bilstm_job(
     early_stop_on: Literal["inner", "test"] = "inner",
     overrides: dict[str, Any] | None = None,
     folds: list[int] | Slice | None = None,
+    inner: int | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
     """Train the bi-LSTM with attention on frame sequences (AU frames or frame embeddings).
@@ -40,7 +41,8 @@ def train_bilstm_job(
     Early stopping selects on an actor-disjoint split of the training actors (``inner``) or,
     as the paper did, on the test fold (``test``); the run records which. ``folds`` (numbers,
     or a slice ``I/N`` of the scheme's folds) trains only those folds of a run that other
-    processes complete (see :mod:`mmemo.jobs.shared_runs`).
+    processes complete (see :mod:`mmemo.jobs.shared_runs`). ``inner`` K adds out-of-fold
+    scores of the training clips (split ``oof``) at the cost of K more trainings per fold.
     """
     from mmemo.features.loading import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
@@ -54,7 +56,7 @@ def train_bilstm_job(
     seqs, info = load_sequences(store, features, cv.clip_ids)
     y = cv.emotions - 1
 
-    def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
+    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         train_seqs = [seqs[i] for i in train]
         test_seqs = [seqs[i] for i in test]
         if early_stop_on == "inner":
@@ -64,7 +66,8 @@ def train_bilstm_job(
             fit_y, val_y = y[train][fit_idx], y[train][val_idx]
         else:
             fit_seqs, fit_y, val_seqs, val_y = train_seqs, y[train], test_seqs, y[test]
-        with progress.task(f"fold {fold}: epochs", cfg.max_epochs) as task:
+        label = f"fold {fold}" + (f", inner {part}" if part is not None else "")
+        with progress.task(f"{label}: epochs", cfg.max_epochs) as task:
             trained = train_bilstm(
                 fit_seqs, fit_y, val_seqs, val_y, cfg, on_epoch=lambda *_: task.advance()
             )
@@ -89,7 +92,12 @@ def train_bilstm_job(
         name=name,
         kind="train",
         model="bilstm",
-        params={**(overrides or {}), "early_stop_on": early_stop_on, "config": cfg.to_dict()},
+        params={
+            **(overrides or {}),
+            "early_stop_on": early_stop_on,
+            "config": cfg.to_dict(),
+            **({"inner": inner} if inner else {}),
+        },
         inputs={"features": info},
         seed=seed,
         device=str(resolve_device(device)),
@@ -103,6 +111,7 @@ def train_bilstm_job(
         progress=progress,
         resumable=True,
         extra_rows=attention_rows,
+        inner=inner,
     )
 
 
@@ -143,12 +152,14 @@ def train_finetune_job(
     overrides: dict[str, Any] | None = None,
     keep: Literal["last", "none"] = "last",
     folds: list[int] | Slice | None = None,
+    inner: int | None = None,
     progress: Progress | None = None,
 ) -> RunInfo | None:
     """Fine-tune a wav2vec2 checkpoint with the paper's head, one model per fold.
 
     Finished folds are kept under ``models/.work`` until the run is stored, so re-running the
-    same command after a crash resumes with the next fold.
+    same command after a crash resumes with the next fold. ``inner`` K adds out-of-fold
+    scores of the training clips (split ``oof``) at the cost of K more fine-tunes per fold.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains with DistributedDataParallel;
     rank 0 alone scores the clips and writes to the store, and returns the run (others None).
@@ -186,23 +197,29 @@ def train_finetune_job(
         name=name,
         kind="train",
         model="wav2vec2-finetune",
-        params={**(overrides or {}), "keep": keep, "config": cfg_dict},
+        params={
+            **(overrides or {}),
+            "keep": keep,
+            "config": cfg_dict,
+            **({"inner": inner} if inner else {}),
+        },
         inputs={"model": model, "audio": "16 kHz mono"},
         seed=seed,
         device=str(resolve_device(device)),
     )
     work = spec.work_dir(store.paths.models, cv)
 
-    def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
+    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         steps = cfg.epochs * -(-len(train) // cfg.batch_size)
-        with progress.task(f"fold {fold}: steps", steps) as task:
+        key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
+        with progress.task(f"{key.replace('-', ' ')}: steps", steps) as task:
             trained = finetune(
                 model,
                 [waves[i] for i in train],
                 y[train],
                 cfg=cfg,
                 on_step=lambda *_: task.advance(),
-                checkpoint=work / f"fold-{fold}.ckpt",
+                checkpoint=work / f"{key}.ckpt",
             )
         if rank != 0:  # other ranks only help train; rank 0 scores and stores
             empty = np.empty((0, len(CLASSES)))
@@ -219,7 +236,15 @@ def train_finetune_job(
         )
 
     info = execute_run(
-        store, spec, cv, fit, folds=folds, progress=progress, resumable=True, write=rank == 0
+        store,
+        spec,
+        cv,
+        fit,
+        folds=folds,
+        progress=progress,
+        resumable=True,
+        write=rank == 0,
+        inner=inner,
     )
     barrier()
     return info

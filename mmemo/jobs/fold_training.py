@@ -19,8 +19,10 @@ from mmemo.jobs.cv import CVData
 from mmemo.models.base import FoldResult
 from mmemo.progress import Progress
 
-#: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult.
-FitFold = Callable[[int, np.ndarray, np.ndarray], FoldResult]
+#: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult; called with
+#: ``part=j`` for the j-th inner fit of ``--inner K`` (a fit that keeps files per fold must
+#: keep an inner fit's apart).
+FitFold = Callable[..., FoldResult]
 
 
 def check_folds(cv: CVData, fold_ids: list[int]) -> None:
@@ -50,9 +52,13 @@ def train_folds(
     work_dir: Path | None = None,
     *,
     keep: bool = True,
+    inner: int | None = None,
+    seed: int = 0,
 ) -> tuple[dict[int, FoldResult], list[float]]:
     """Train each fold; with ``work_dir``, keep each finished fold there and reuse it, so a
-    job interrupted after some folds resumes with the next one."""
+    job interrupted after some folds resumes with the next one. With ``inner`` K, each fold
+    also trains K models on actor-disjoint inner folds of its training clips, for the
+    out-of-fold scores of every training clip (``extra["oof"]``, see :func:`inner_splits`)."""
     results: dict[int, FoldResult] = {}
     seconds: list[float] = []
     with progress.task("training folds", len(fold_ids)) as task:
@@ -65,12 +71,66 @@ def train_folds(
                 train = np.flatnonzero(cv.folds != fold)
                 test = np.flatnonzero(cv.folds == fold)
                 results[fold] = fit_fold(fold, train, test)
+                if inner:
+                    results[fold] = with_oof(cv, fold, train, results[fold], fit_fold, inner, seed)
                 spent = time.perf_counter() - t0
                 if done is not None and keep:
                     _keep_fold(done, results[fold], spent)
             seconds.append(spent)
             task.advance()
     return results, seconds
+
+
+def inner_splits(
+    cv: CVData, fold: int, train: np.ndarray, k: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K actor-disjoint inner folds over the training rows ``train`` of outer fold ``fold``:
+    (fit rows, held-out rows) per inner fold, as row indices of ``cv``; every training clip is
+    held out exactly once. Actors are dealt to the inner folds in a random order seeded by
+    ``seed`` and the outer fold.
+
+    Raises:
+        InputError: K below 2 or above the number of training actors.
+    """
+    actors = np.unique(cv.actors[train])
+    if not 2 <= k <= len(actors):
+        n = len(actors)
+        raise InputError(
+            f"--inner {k}: fold {fold} of '{cv.scheme}' has {n} training actor"
+            f"{'s' if n != 1 else ''}; K must be at least 2 and at most that"
+        )
+    order = np.random.default_rng([seed, fold]).permutation(actors)
+    group = {int(a): i % k for i, a in enumerate(order)}
+    part = np.array([group[int(a)] for a in cv.actors[train]])
+    return [(train[part != j], train[part == j]) for j in range(k)]
+
+
+def with_oof(
+    cv: CVData,
+    fold: int,
+    train: np.ndarray,
+    outer: FoldResult,
+    fit_fold: FitFold,
+    k: int,
+    seed: int,
+) -> FoldResult:
+    """``outer`` with the out-of-fold scores of its training clips (``extra["oof"]``, rows in
+    the order of ``train``): each from the inner model that did not see the clip's actor."""
+    position = {int(row): i for i, row in enumerate(train)}
+    oof = np.full((len(train), len(outer.classes)), np.nan)
+    for j, (fit_rows, held) in enumerate(inner_splits(cv, fold, train, k, seed)):
+        result = fit_fold(fold, fit_rows, held, part=j)
+        if list(result.classes) != list(outer.classes) or result.kind != outer.kind:
+            raise InputError(
+                f"fold {fold}, inner fold {j}: the model saw classes {list(result.classes)}, the "
+                f"fold's model {list(outer.classes)}; --inner needs every class in every inner "
+                "training part"
+            )
+        scores = np.asarray(result.test_scores)
+        if len(held) and not len(scores):
+            continue  # a helper rank of a distributed fine-tune: rank 0 keeps the scores
+        oof[[position[int(row)] for row in held]] = scores
+    return replace(outer, extra={**outer.extra, "oof": oof})
 
 
 def _keep_fold(done: Path, result: FoldResult, spent: float) -> None:
@@ -135,14 +195,21 @@ def save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) 
 
 
 def posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
-    """Posterior rows of every fold: the test rows of all folds first, then the train rows,
-    so that the parquet row groups that test-only queries (reports, analysis) read hold test
-    rows only (measured at 100k clips × 20 runs: the report 1.1 s -> 0.8 s)."""
+    """Posterior rows of every fold: the test rows of all folds first, then the train rows
+    (and the out-of-fold ``oof`` rows of ``--inner``), so that the parquet row groups that
+    test-only queries (reports, analysis) read hold test rows only (measured at 100k clips ×
+    20 runs: the report 1.1 s -> 0.8 s)."""
     parts = []
-    for split in ("test", "train"):
+    for split in ("test", "train", "oof"):
         for fold, result in results.items():
+            if split == "oof" and result.extra.get("oof") is None:
+                continue
             mask = cv.folds == fold if split == "test" else cv.folds != fold
-            scores = result.test_scores if split == "test" else result.train_scores
+            scores = {
+                "test": result.test_scores,
+                "train": result.train_scores,
+                "oof": result.extra.get("oof"),
+            }[split]
             ids = cv.clip_ids[mask]
             scores = np.asarray(scores, dtype=np.float64)
             if scores.shape[0] != len(ids):

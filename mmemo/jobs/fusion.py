@@ -29,22 +29,32 @@ def fuse_runs(
     C: float = 1.0,
     norm: str = "minmax",
     seed: int = 2020,
+    on: str = "train",
     progress: Progress | None = None,
 ) -> RunInfo:
     """Fuse the scores of ``runs`` per fold into the run ``name``.
 
+    A trained method (logreg) fits each fold's model on the training clips' scores: as the
+    paper did, the scores of the runs' fold models on the clips they were trained on
+    (``on="train"``), or their out-of-fold scores (``on="oof"``, runs trained with
+    ``--inner``: each clip scored by a model that never saw its actor), a stacking that does
+    not learn from over-confident scores.
+
     Raises:
         InputError: runs on different fold schemes or clip sets (naming what differs), runs
-            without training-clip scores for a trained method, an unknown method.
+            without training-clip (or out-of-fold) scores for a trained method, an unknown
+            method or ``on``.
     """
     if method not in METHODS:
         raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
+    if on not in ("train", "oof"):
+        raise InputError(f"--on {on!r}: expected train (the paper) or oof (stacking)")
     progress = progress or NullProgress()
     check_run_name(store, name)
     started = time.perf_counter()
     with store.session() as s:
         chosen = resolve_runs(s, runs)
-        _check_compatible(chosen, s, trained=method == "logreg")
+        _check_compatible(chosen, s, trained=method == "logreg", on=on)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
         snapshot = s.current_snapshot()
@@ -60,11 +70,14 @@ def fuse_runs(
             t0 = time.perf_counter()
             if not splits.get("test"):
                 raise InputError(f"fold {fold}: the chosen runs have no test clips in common")
-            results[fold] = _fuse_fold(chosen, splits, method, C, norm, seed)
+            results[fold] = _fuse_fold(chosen, splits, method, C, norm, seed, on)
             seconds.append(time.perf_counter() - t0)
             task.advance()
     first = next(iter(results.values()))[0]
-    params = {"method": method, **({"C": C, "norm": norm} if method == "logreg" else {})}
+    params = {
+        "method": method,
+        **({"C": C, "norm": norm, "on": on} if method == "logreg" else {}),
+    }
     spec = RunSpec(
         name=name,
         kind="fusion",
@@ -104,7 +117,7 @@ def fuse_runs(
     )
 
 
-def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
+def _check_compatible(chosen: list[Run], session, *, trained: bool, on: str = "train") -> None:
     schemes = {r.scheme for r in chosen}
     if len(schemes) > 1:
         detail = ", ".join(f"{r.name}: {r.scheme}" for r in chosen)
@@ -118,7 +131,12 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
     if trained:
         for run in chosen:
             folds = {f for f, _ in per_run[run.name]}
-            lacking = sorted(f for f in folds if (f, "train") not in per_run[run.name])
+            lacking = sorted(f for f in folds if (f, on) not in per_run[run.name])
+            if lacking and on == "oof":
+                raise InputError(
+                    f"run {run.name} has no out-of-fold scores in fold(s) {lacking}: train it "
+                    "with --inner K for --on oof"
+                )
             if lacking:
                 raise InputError(
                     f"run {run.name} has no training-clip scores in fold(s) {lacking}: the "
@@ -127,7 +145,7 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
     reference = chosen[0].name
     for run in chosen[1:]:
         for key in sorted(set(per_run[reference]) | set(per_run[run.name])):
-            if key[1] == "train" and not trained:
+            if key[1] != "test" and (not trained or key[1] != on):
                 continue
             a, b = per_run[reference].get(key), per_run[run.name].get(key)
             if a != b:
@@ -139,12 +157,19 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool) -> None:
                 )
 
 
-def _fuse_fold(chosen: list[Run], splits, method: str, C: float, norm: str, seed: int):
-    """One fold through the method's model kind (:mod:`mmemo.fusion.kinds`)."""
+def _fuse_fold(
+    chosen: list[Run], splits, method: str, C: float, norm: str, seed: int, on: str = "train"
+):
+    """One fold through the method's model kind (:mod:`mmemo.fusion.kinds`), trained on the
+    ``on`` scores of the training clips (stored as the fused run's ``train`` rows)."""
     from mmemo.models.registry import get_kind
 
-    ids = {split: [r[0] for r in splits.get(split, [])] for split in ("train", "test")}
-    X = {split: np.array([r[2] for r in splits.get(split, [])], dtype=np.float64) for split in ids}
+    fit_on = {"train": on, "test": "test"}
+    ids = {split: [r[0] for r in splits.get(fit_on[split], [])] for split in ("train", "test")}
+    X = {
+        split: np.array([r[2] for r in splits.get(fit_on[split], [])], dtype=np.float64)
+        for split in ids
+    }
     params: dict = {"C": C, "norm": norm}
     if method != "logreg":
         params = {"blocks": [(run.classes, run.score_kind) for run in chosen]}
@@ -152,7 +177,7 @@ def _fuse_fold(chosen: list[Run], splits, method: str, C: float, norm: str, seed
         params,
         seed=seed,
         X_train=X["train"],
-        y_train=np.array([r[1] for r in splits.get("train", [])]),
+        y_train=np.array([r[1] for r in splits.get(on, [])]),
         X_test=X["test"],
     )
     return result, ids

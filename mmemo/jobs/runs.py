@@ -94,6 +94,7 @@ def execute_run(
     resumable: bool = False,
     extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
     write: bool = True,
+    inner: int | None = None,
 ) -> RunInfo | None:
     """Train one model per fold, then store the run (see the module docstring).
 
@@ -103,6 +104,8 @@ def execute_run(
         extra_rows: more lake rows to store with the posteriors, from the run id and results.
         write: store the run (False on the non-zero ranks of a distributed job, which only
             take part in training); returns None then.
+        inner: K actor-disjoint inner folds per fold, for out-of-fold scores of the training
+            clips (split ``oof``; K more trainings per fold), seeded by the run's seed.
     """
     progress = progress or NullProgress()
     if isinstance(folds, Slice):
@@ -118,13 +121,16 @@ def execute_run(
             resumable=resumable,
             extra_rows=extra_rows,
             write=write,
+            inner=inner,
         )
     check_run_name(store, spec.name)
     fold_ids = cv.fold_ids
     check_folds(cv, fold_ids)
     started = time.perf_counter()
     work = spec.work_dir(store.paths.models, cv) if resumable else None
-    results, seconds = train_folds(cv, fold_ids, fit_fold, progress, work, keep=write)
+    results, seconds = train_folds(
+        cv, fold_ids, fit_fold, progress, work, keep=write, inner=inner, seed=spec.seed or 0
+    )
     if not write:
         return None
     info = store_run(

@@ -201,6 +201,7 @@ def execute_part(
     resumable: bool,
     extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None,
     write: bool,
+    inner: int | None = None,
 ) -> RunInfo | None:
     """Train and store ``folds`` of a run that other processes complete (module docstring)."""
     check_folds(cv, folds)
@@ -210,7 +211,9 @@ def execute_part(
         claimed = _from_rank0(None)
         if isinstance(claimed, str):
             raise InputError(f"rank 0 could not claim --folds: {claimed}")
-        train_folds(cv, claimed, fit_fold, progress, work, keep=False)
+        train_folds(
+            cv, claimed, fit_fold, progress, work, keep=False, inner=inner, seed=spec.seed or 0
+        )
         return None
     fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
     try:
@@ -221,7 +224,9 @@ def execute_part(
     _from_rank0(claimed)
     model_dir = store.artefacts.run_dir(run_id)
     try:
-        results, seconds = train_folds(cv, claimed, fit_fold, progress, work)
+        results, seconds = train_folds(
+            cv, claimed, fit_fold, progress, work, inner=inner, seed=spec.seed or 0
+        )
         artefacts = save_artefacts(model_dir, store.root, results)
         store.artefacts.publish(model_dir)
         tables = {"posteriors": posteriors(run_id, cv, results)} if results else {}

@@ -10,7 +10,7 @@ import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
-from mmemo.jobs.fold_training import check_folds
+from mmemo.jobs.fold_training import check_folds, with_oof
 from mmemo.jobs.runs import (
     RunInfo,
     RunSpec,
@@ -38,16 +38,18 @@ def train_static(
     scheme: str = "luna2022",
     clips: str | None = None,
     seed: int = 2020,
+    inner: int | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
-    """Train ``model`` once per fold of ``scheme`` on the selected clips and store the run."""
+    """Train ``model`` once per fold of ``scheme`` on the selected clips and store the run
+    (with ``inner`` K, also the out-of-fold scores of the training clips: split ``oof``)."""
     from mmemo.models import sklearn_static
 
     params = dict(params or {})
     sklearn_static.check_model(model, params)
     cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
 
-    def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
+    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         return sklearn_static.fit_fold(
             model,
             params,
@@ -62,11 +64,11 @@ def train_static(
         name=name,
         kind="train",
         model=model,
-        params={**params, "norm": norm},
+        params={**params, "norm": norm, **({"inner": inner} if inner else {})},
         inputs=inputs,
         seed=seed,
     )
-    return execute_run(store, spec, cv, fit, progress=progress)
+    return execute_run(store, spec, cv, fit, progress=progress, inner=inner)
 
 
 def _inputs(
@@ -97,6 +99,7 @@ def train_static_grid(
     seed: int = 2020,
     n_jobs: int = -1,
     shard: Slice | None = None,
+    inner: int | None = None,
     progress: Progress | None = None,
 ) -> list[RunInfo]:
     """Train every configuration of a grid (``K=V[,V...]`` specs × norms), one run each.
@@ -110,6 +113,9 @@ def train_static_grid(
     the posteriors are identical to a serial run. With ``shard`` (``I/N``: a Slurm array task
     of a grid), only configurations I, I+N, ... of the (feature set × configuration) list are
     trained, and those already stored complete are skipped, so a resubmitted task resumes.
+    With ``inner`` K, every fold also trains K models on actor-disjoint inner folds of its
+    training actors for the out-of-fold scores of its training clips (split ``oof``), the
+    input of a stacked fusion (``fuse --on oof``).
 
     Raises:
         InputError: invalid model or parameters, a run name in use, or a glob that matches
@@ -156,6 +162,7 @@ def train_static_grid(
             seed,
             n_jobs,
             progress,
+            inner,
         )
     return infos
 
@@ -171,15 +178,24 @@ def _train_grid(
     seed: int,
     n_jobs: int,
     progress: Progress,
+    inner: int | None = None,
 ) -> list[RunInfo]:
-    """Every configuration × fold of ``grid`` on one feature matrix; one stored run each."""
+    """Every configuration × fold of ``grid`` on one feature matrix; one stored run each
+    (with ``inner``, each fold's inner fits too, in the same parallel pool)."""
     from joblib import Parallel, delayed
 
+    from mmemo.jobs.fold_training import inner_splits
+
     started = time.perf_counter()
-    tasks = [(c, fold) for c in range(len(grid)) for fold in cv.fold_ids]
-    with progress.task(
-        f"training {len(grid)} config(s) × {len(cv.fold_ids)} folds", len(tasks)
-    ) as task:
+    splits = {}  # (fold, part) -> (train rows, test rows); part None is the outer fit
+    for fold in cv.fold_ids:
+        train, test = np.flatnonzero(cv.folds != fold), np.flatnonzero(cv.folds == fold)
+        splits[fold, None] = (train, test)
+        for j, rows in enumerate(inner_splits(cv, fold, train, inner, seed) if inner else []):
+            splits[fold, j] = rows
+    tasks = [(c, fold, part) for c in range(len(grid)) for fold, part in splits]
+    label = f"training {len(grid)} config(s) × {len(cv.fold_ids)} folds"
+    with progress.task(label + (f" (+{inner} inner each)" if inner else ""), len(tasks)) as task:
         outputs = []
         for output in Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_timed_fit)(
@@ -187,23 +203,41 @@ def _train_grid(
                 grid[c][0],
                 grid[c][1],
                 seed,
-                X[cv.folds != fold],
-                cv.emotions[cv.folds != fold],
-                X[cv.folds == fold],
+                X[splits[fold, part][0]],
+                cv.emotions[splits[fold, part][0]],
+                X[splits[fold, part][1]],
             )
-            for c, fold in tasks
+            for c, fold, part in tasks
         ):
             outputs.append(output)
             task.advance()
+    done = {task: output for task, output in zip(tasks, outputs, strict=True)}
     infos = []
     for c, (params, norm) in enumerate(grid):
-        results = {fold: outputs[i][0] for i, (cc, fold) in enumerate(tasks) if cc == c}
-        seconds = [outputs[i][1] for i, (cc, _) in enumerate(tasks) if cc == c]
+        results = {}
+        for fold in cv.fold_ids:
+            result = done[c, fold, None][0]
+            if inner:
+                inner_results = {part: done[c, fold, part][0] for part in range(inner)}
+                result = with_oof(
+                    cv,
+                    fold,
+                    splits[fold, None][0],
+                    result,
+                    lambda f, fit_rows, held, part, got=inner_results: got[part],
+                    inner,
+                    seed,
+                )
+            results[fold] = result
+        seconds = [
+            sum(output[1] for (cc, f, _), output in done.items() if cc == c and f == fold)
+            for fold in cv.fold_ids
+        ]
         spec = RunSpec(
             name=names[c],
             kind="train",
             model=model,
-            params={**params, "norm": norm},
+            params={**params, "norm": norm, **({"inner": inner} if inner else {})},
             inputs=inputs,
             seed=seed,
         )

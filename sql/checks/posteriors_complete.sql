@@ -2,7 +2,8 @@
 -- Audit: returns offending rows (none = pass). Every complete training run has, in each fold
 -- of its scheme that tests any of its clips, one score for every clip of its selection: a
 -- test score for the clips of that fold's test actors and a training score for all others.
--- The selection is the clips the run scored, as many as the run's n_clips.
+-- The selection is the clips the run scored, as many as the run's n_clips. Out-of-fold scores
+-- of training clips (split 'oof', from --inner) are extra and not checked here.
 -- One row per problem: run, fold, clip_id (NULL for the run as a whole) and what is wrong.
 WITH trained AS (
     SELECT id AS run_id, name AS run, scheme, n_clips
@@ -12,7 +13,7 @@ WITH trained AS (
 scored AS (
     SELECT run_id, fold, clip_id, count(*) AS n, min(split) AS split
     FROM posteriors
-    WHERE run_id IN (SELECT run_id FROM trained)
+    WHERE run_id IN (SELECT run_id FROM trained) AND split <> 'oof'
     GROUP BY run_id, fold, clip_id
 ),
 selection AS (
