@@ -63,9 +63,12 @@ def run_demo(
     say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
     tag = _free_tag(store)
     runs: list[str] = []
+    # out-of-fold scores for a stacked fusion need two training actors per fold (--inner 2)
+    inner = 2 if actors >= 4 else None
 
     def train_static(name: str, model: str, params: list[str], norm: str = "none", features=None):
-        say(f"train static --model {model} {' '.join(params)} --norm {norm} --name {name}")
+        more = f" --inner {inner}" if inner and features else ""
+        say(f"train static --model {model} {' '.join(params)} --norm {norm}{more} --name {name}")
         train_static_grid(
             store,
             name=name,
@@ -76,6 +79,7 @@ def run_demo(
             scheme=scheme,
             clips="av-speech",
             seed=seed,
+            inner=inner if features else None,
             progress=progress,
         )
         runs.append(name)
@@ -87,8 +91,15 @@ def run_demo(
         runs += _deep_models(store, store_dir, tag, scheme, seed, say, progress, actors)
     else:
         say("torch/transformers not installed: skipping the bi-LSTM and the fine-tune")
+    if inner:  # the AU models fused the paper's way and stacked on out-of-fold scores
+        aus_runs = [f"aus-svc{tag}", f"aus-mlp{tag}"]
+        for name, on in ((f"aus-fusion{tag}", "train"), (f"aus-stacked{tag}", "oof")):
+            say(f"fuse {' '.join(aus_runs)} --name {name}" + (" --on oof" if on == "oof" else ""))
+            fuse_runs(store, aus_runs, name=name, seed=seed, on=on, progress=progress)
     say(f"fuse {' '.join(runs[1:])} --name fusion{tag}")
     fuse_runs(store, runs[1:], name=f"fusion{tag}", seed=seed, progress=progress)
+    if inner:
+        runs += [f"aus-fusion{tag}", f"aus-stacked{tag}"]
     runs.append(f"fusion{tag}")
 
     rows = report_rows(store, runs[1:])

@@ -76,7 +76,8 @@ def fuse_runs(
     first = next(iter(results.values()))[0]
     params = {
         "method": method,
-        **({"C": C, "norm": norm, "on": on} if method == "logreg" else {}),
+        **({"C": C, "norm": norm} if method == "logreg" else {}),
+        **({"on": on} if on != "train" else {}),  # the paper's recipe keeps its params
     }
     spec = RunSpec(
         name=name,

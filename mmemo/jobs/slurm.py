@@ -132,7 +132,7 @@ def submit(
                     unit=unit,
                     entry=entry,
                     options=sbatch,
-                    submissions=[job],
+                    submissions=[{"job": job, "tasks": list(range(tasks))}],
                     code_version=code_version(),
                     host=socket.gethostname(),
                 )
@@ -254,8 +254,8 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
     Slurm's state wins while Slurm knows the task; after that the store's record says how
     it ended: ``complete``/``failed``/``cancelled``, ``lost`` for a task that recorded its
     start but not its end (killed), ``never ran`` for one that never started (cancelled while
-    pending: Slurm forgets those at once). Where Slurm
-    cannot be asked, the store's record is shown as it is.
+    pending: Slurm forgets those at once). Where Slurm cannot be asked, the store's record
+    is shown as it is.
     """
     with store.session() as s, s.orm() as orm:
         query = sa.select(SchedulerJob).order_by(SchedulerJob.submitted_at.desc())
@@ -272,9 +272,7 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
             )
         }
         progress = {j.id: _progress(orm, j) for j in found}
-    slurm_ids = {
-        _latest(job, tasks.get((job.id, t))) + f"_{t}" for job in found for t in range(job.tasks)
-    }
+    slurm_ids = {f"{_latest(job, t)}_{t}" for job in found for t in range(job.tasks)}
     slurm: dict[str, str] | None
     try:
         slurm = scheduler.states(slurm_ids) if scheduler.available() else None
@@ -284,7 +282,7 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
     for job in found:
         for t in range(job.tasks):
             row = tasks.get((job.id, t))
-            sid = f"{_latest(job, row)}_{t}"
+            sid = f"{_latest(job, t)}_{t}"
             stored = row.status if row is not None else None
             if slurm is None:
                 state = stored or "unknown"
@@ -307,16 +305,9 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
     return out
 
 
-def _latest(job: SchedulerJob, row: SchedulerTask | None) -> str:
-    """The Slurm job id of a task's latest submission: the one it recorded when it started
-    (or a later resubmission it has not started in yet)."""
-    latest = str(job.submissions[-1])
-    if row is not None and row.slurm_job:
-        started = row.slurm_job.rsplit("_", 1)[0]
-        order = [str(s) for s in job.submissions]
-        if started in order and order.index(started) >= order.index(latest):
-            return started
-    return latest
+def _latest(job: SchedulerJob, task: int) -> str:
+    """The Slurm job id of the latest submission that holds ``task``."""
+    return next(str(s["job"]) for s in reversed(job.submissions) if task in s["tasks"])
 
 
 def _store_state(stored: str | None) -> str:
@@ -394,7 +385,7 @@ def _progress(orm: Any, job: SchedulerJob) -> Callable[[int], str]:
     made = orm.execute(
         sa.select(Run.job).where(
             Run.status == "complete",
-            sa.or_(*[Run.job.like(f"{sub}\\_%", escape="\\") for sub in job.submissions]),
+            sa.or_(*[Run.job.like(f"{s['job']}\\_%", escape="\\") for s in job.submissions]),
         )
     )
     counts: dict[int, int] = {}
@@ -424,7 +415,7 @@ def resubmit(store: Store, job_id: str, *, options: Sequence[str] = ()) -> Submi
     new = scheduler.submit(script, array=",".join(map(str, redo)), options=[*job.options, *options])
     with store.session(write=True) as s, s.orm() as orm:
         row = orm.get(SchedulerJob, job.id)
-        row.submissions = [*row.submissions, new]
+        row.submissions = [*row.submissions, {"job": new, "tasks": redo}]
         orm.commit()
     return Submitted(job.id, new, redo, script)
 
@@ -432,7 +423,7 @@ def resubmit(store: Store, job_id: str, *, options: Sequence[str] = ()) -> Submi
 def cancel(store: Store, job_id: str) -> list[str]:
     """Cancel every Slurm submission of a job; return the Slurm job ids cancelled."""
     job = _job(store, job_id)
-    ids = [str(s) for s in job.submissions]
+    ids = [str(s["job"]) for s in job.submissions]
     scheduler.cancel(ids)
     return ids
 

@@ -163,8 +163,8 @@ class RunFold(Base):
 
 class SchedulerJob(Base):
     """A job array that ``--slurm`` submitted: the mmemo command each task runs (with
-    ``{task}`` and ``{tasks}`` in place of its slice) and every Slurm job id submitted for it
-    (the first, then each ``mmemo jobs resubmit``)."""
+    ``{task}`` and ``{tasks}`` in place of its slice) and every Slurm submission made for it,
+    ``{"job": slurm job id, "tasks": [...]}`` (the first, then each ``mmemo jobs resubmit``)."""
 
     __tablename__ = "scheduler_jobs"
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the first Slurm job id

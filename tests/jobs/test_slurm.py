@@ -126,8 +126,12 @@ def test_a_cancelled_task_is_resubmitted_and_the_set_equals_an_uninterrupted_one
     again = store_cli(jobs_store, "jobs", "resubmit", job, "--slurm-opts", "--begin=now")
     assert again.code == 0, again.err
     assert "task(s) 1 resubmitted" in " ".join(again.out.split())
+    new = re.search(r"as Slurm job (\d+)", " ".join(again.out.split())).group(1)
     slurm.wait_idle(timeout=600)
     assert _states(store_cli, jobs_store, job) == {t: "completed" for t in range(3)}
+    listing = table_cells(store_cli(jobs_store, "jobs", "--job", job).out)
+    ids = {r[listing[0].index("Task")]: r[listing[0].index("Slurm id")] for r in listing[1:4]}
+    assert ids == {"0": f"{job}_0", "1": f"{new}_1", "2": f"{job}_2"}
     nothing = store_cli(jobs_store, "jobs", "resubmit", job)
     assert "every task completed" in " ".join(nothing.out.split())
 
