@@ -3,8 +3,10 @@ that make the matching runs (``--recipe`` prints them, ``--run`` runs them here)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -149,8 +151,11 @@ def _run(ctx: typer.Context, lines) -> None:
                 continue
         err_console.print(f"[{i}/{len(lines)}] {line.cmd}", highlight=False, soft_wrap=True)
         argv = shlex.split(line.cmd)[1:]
-        try:
-            code = app(args=["--store", str(root), *argv], prog_name="mmemo", standalone_mode=False)
+        try:  # the steps' own output goes to stderr: stdout holds the check
+            with contextlib.redirect_stdout(sys.stderr):
+                code = app(
+                    args=["--store", str(root), *argv], prog_name="mmemo", standalone_mode=False
+                )
         except MmemoError as exc:
             raise type(exc)(f"step {i} ({line.cmd}) failed: {exc}") from None
         if isinstance(code, int) and code:

@@ -61,7 +61,7 @@ def _broken(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
         ('metric = "precision:sad"', 'metric = "precision:sadness"', r"unknown class 'sadness'"),
         ("tolerance = 0.005", "tolerance = -1", r"tolerance must be a number >= 0"),
         ("{clips}", "{clip_list}", r"unknown input \{clip_list\}; declared: clips, "),
-        ("[paper]", "[papers]", r"no \[paper\] table"),
+        ("\n[paper]\n", "\n[papers]\n", r"no \[paper\] table"),
         ('row = "ZeroR"', 'row = "ZeroR', r"not valid TOML"),
         ('run = "zeror"\n', "\n", r"cell 1 lacks run"),
     ],
