@@ -217,6 +217,7 @@ def _authors_fusion_files(store, folder: Path) -> None:
         (folder / f"test_fold{fold}.csv").write_text("\n".join([header, *lines]) + "\n")
 
 
+@pytest.mark.slow  # ~35 s here: two ingests and imports through the CLI
 def test_fusion_recipe_imports_files_laid_out_as_the_authors_publish_them(
     cli, store, tmp_path, monkeypatch
 ) -> None:
