@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli import corpus, demo, features, jobs, predict, reports, store, train
+from mmemo.cli import corpus, demo, features, jobs, predict, reports, reproduce, store, train
 from mmemo.cli.common import StoreOpt, err_console, styled
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.command()(predict.predict)
 demo.register(app)
 features.register(app, corpus.ingest_app)
 jobs.register(app)
+reproduce.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
