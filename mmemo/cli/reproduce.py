@@ -172,11 +172,11 @@ def _print_check(paper, check) -> None:
             "" if r.store is None else f"{r.store:.2f}",
             "" if r.difference is None else f"{r.difference:+.2f}",
             f"±{r.cell.tolerance:g}",
-            r.status if not r.note else f"{r.status}: {r.note}",
+            r.status,
         )
         for r in check.results
     ]
-    columns = ["table", "row", "column", "paper", "store", "diff", "tolerance", "status"]
+    columns = ["table", "row", "column", "paper", "store", "diff", "tol", "status"]
     console.print(simple_table(f"{paper.key}: {paper.citation}", columns, rows, key=None))
     summary = (
         f"{check.count('ok')} ok, {check.count('mismatch')} mismatch, "
@@ -184,6 +184,12 @@ def _print_check(paper, check) -> None:
     )
     style = "red" if check.count("mismatch") else "green"
     console.print(styled((summary, style)), highlight=False)
+    notes: dict[str, int] = {}
+    for r in check.results:
+        if r.status == "missing" and r.note:
+            notes[r.note] = notes.get(r.note, 0) + 1
+    for note, n in notes.items():  # said once per cause, not in every row
+        console.print(f"missing: {note} ({n} cell{'s' if n != 1 else ''})", soft_wrap=True)
     for r in check.results:
         if r.status == "mismatch":
             err_console.print(
