@@ -126,15 +126,22 @@ def find_complete(
     kind: str,
     clip_keys: list[tuple[str, Any]],
     accept: Callable[[FeatureSet], bool] | None = None,
+    session: Session | None = None,
 ) -> FeatureSet | None:
     """A complete set ``name`` whose fingerprint, recomputed from its own stored parameters
     and the given clips, matches: the check a re-run makes before any expensive work (loading
     a model, parsing files), so that a run with nothing to do returns at once. ``accept``
     adds what the parameters alone cannot tell (e.g. that the checkpoint on disk is the one
-    the stored revision names). Read-only; None when no set matches.
+    the stored revision names). Read-only (in ``session`` when given, else in one of its own);
+    None when no set matches.
     """
     check_name(name)
-    with store.session() as s, s.orm() as orm:
+    if session is None:
+        with store.session() as s:
+            return find_complete(
+                store, name=name, kind=kind, clip_keys=clip_keys, accept=accept, session=s
+            )
+    with session.orm() as orm:
         query = (
             sa.select(FeatureSet)
             .where(
