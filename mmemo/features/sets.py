@@ -124,7 +124,7 @@ def find_complete(
     *,
     name: str,
     kind: str,
-    clip_keys: list[tuple[str, Any]],
+    clip_keys: list[tuple[str, Any]] | Callable[[], list[tuple[str, Any]]],
     accept: Callable[[FeatureSet], bool] | None = None,
     session: Session | None = None,
 ) -> FeatureSet | None:
@@ -134,13 +134,30 @@ def find_complete(
     adds what the parameters alone cannot tell (e.g. that the checkpoint on disk is the one
     the stored revision names). Read-only (in ``session`` when given, else in one of its own);
     None when no set matches.
+
+    ``clip_keys`` may be a function that computes them (e.g. by hashing files): it is called
+    once, after the registry read and only when a complete set named ``name`` exists, so a
+    first run pays nothing for the check.
     """
     check_name(name)
     if session is None:
         with store.session() as s:
-            return find_complete(
-                store, name=name, kind=kind, clip_keys=clip_keys, accept=accept, session=s
-            )
+            candidates = _complete_sets(s, name, kind)
+    else:
+        candidates = _complete_sets(session, name, kind)
+    if not candidates:
+        return None
+    keys = clip_keys() if callable(clip_keys) else clip_keys
+    for fs in candidates:
+        if fingerprint(kind, fs.params, keys) != fs.fingerprint:
+            continue
+        if accept is None or accept(fs):
+            return fs
+    return None
+
+
+def _complete_sets(session: Session, name: str, kind: str) -> list[FeatureSet]:
+    """The complete versions of ``name`` of ``kind``, newest first, detached from the ORM."""
     with session.orm() as orm:
         query = (
             sa.select(FeatureSet)
@@ -151,13 +168,9 @@ def find_complete(
             )
             .order_by(FeatureSet.version.desc())
         )
-        for fs in orm.scalars(query):
-            if fingerprint(kind, fs.params, clip_keys) != fs.fingerprint:
-                continue
-            if accept is None or accept(fs):
-                orm.expunge(fs)
-                return fs
-    return None
+        found = list(orm.scalars(query))
+        orm.expunge_all()
+    return found
 
 
 def _begin(
