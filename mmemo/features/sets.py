@@ -289,9 +289,13 @@ def write_feature_set(
 ) -> int:
     """Write a whole feature set at once (one snapshot) and complete it; on any failure the
     set and its rows are removed. Returns the snapshot."""
+    tagged = tag_tables(tables, "feature_set_id", job.id)
     try:
-        commit_rows(store, job, tables, note)
-        return finish_feature_set(store, job, dim=dim, n_clips=n_clips)
+        with store.session(write=True) as s:  # rows and completion: one session, in that order
+            commit_tables(s, f"feature set {job.id} '{job.name}' v{job.version}: {note}", tagged)
+            snapshot = s.current_snapshot()
+            complete(s, "feature_sets", job.id, snapshot, dim=dim, n_clips=n_clips)
+        return snapshot
     except BaseException:
         abandon_feature_set(store, job)
         raise
