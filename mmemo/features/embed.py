@@ -8,9 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError
@@ -28,7 +26,10 @@ from mmemo.features.sets import (
 )
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.selection import clip_where, empty_selection_error
-from mmemo.store.store import Store
+from mmemo.store.store import Session, Store
+
+if TYPE_CHECKING:  # numpy and pyarrow load only when there is work (a no-op re-run skips them)
+    import numpy as np
 
 DEFAULT_CHUNK = 256
 
@@ -203,31 +204,33 @@ def _embed(
     progress = progress or NullProgress()
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
-    rows, clips_snapshot = audio_clips(store, clips)
-    clip_keys = [(r[0], r[3]) for r in rows]
     stamp = files_stamp(model)
     reports: dict[str, EmbedReport] = {}
-    for set_name, layer in sets.items():
-        request = {"model": str(model), "layer": layer, "pool": pool, "frames": frames}
-        done = find_complete(
-            store,
-            name=set_name,
-            kind="embedding",
-            clip_keys=clip_keys,
-            accept=lambda fs, request=request: _same_request(fs, request, stamp, revision),
-        )
-        if done is not None:  # nothing to do: found before loading the model
-            reports[set_name] = EmbedReport(
-                set_name,
-                done.version,
-                True,
-                False,
-                len(rows),
-                0,
-                done.dim or 0,
-                0.0,
-                done.snapshot_id,
+    with store.session() as s:  # one session for the clips and the finished sets
+        rows, clips_snapshot = _audio_clips(s, clips)
+        clip_keys = [(r[0], r[3]) for r in rows]
+        for set_name, layer in sets.items():
+            request = {"model": str(model), "layer": layer, "pool": pool, "frames": frames}
+            done = find_complete(
+                store,
+                name=set_name,
+                kind="embedding",
+                clip_keys=clip_keys,
+                accept=lambda fs, request=request: _same_request(fs, request, stamp, revision),
+                session=s,
             )
+            if done is not None:  # nothing to do: found before loading the model
+                reports[set_name] = EmbedReport(
+                    set_name,
+                    done.version,
+                    True,
+                    False,
+                    len(rows),
+                    0,
+                    done.dim or 0,
+                    0.0,
+                    done.snapshot_id,
+                )
     if len(reports) == len(sets):
         return [reports[n] for n in sets]
     embedder = load_encoder(model, revision=revision, device=device)
@@ -353,19 +356,22 @@ def audio_clips(store: Store, clips: str | None) -> tuple[list[tuple], int]:
     """(clip_id, path, member, content_hash) of the selected clips with audio, and the lake
     snapshot they were read at."""
     with store.session() as s:
-        where = clip_where(s, clips)
-        rows = s.fetch(
-            f"SELECT clip_id, path, member, content_hash FROM clips "
-            f"WHERE has_audio AND ({where}) ORDER BY clip_id"
-        )
-        if not rows:
-            (selected,) = s.fetch(f"SELECT count(*) FROM clips WHERE {where}")[0]
-            if not selected:
-                raise empty_selection_error(s, clips)
-            raise InputError(
-                f"--clips {clips or 'all'!r} selects {selected} clip(s), none with audio"
-            )
-        snapshot = s.current_snapshot()
+        return _audio_clips(s, clips)
+
+
+def _audio_clips(s: Session, clips: str | None) -> tuple[list[tuple], int]:
+    """:func:`audio_clips` in an open session."""
+    where = clip_where(s, clips)
+    rows = s.fetch(
+        f"SELECT clip_id, path, member, content_hash FROM clips "
+        f"WHERE has_audio AND ({where}) ORDER BY clip_id"
+    )
+    if not rows:
+        (selected,) = s.fetch(f"SELECT count(*) FROM clips WHERE {where}")[0]
+        if not selected:
+            raise empty_selection_error(s, clips)
+        raise InputError(f"--clips {clips or 'all'!r} selects {selected} clip(s), none with audio")
+    snapshot = s.current_snapshot()
     nameless = [r[0] for r in rows if r[1] is None]
     if nameless:
         shown = ", ".join(nameless[:5]) + (
@@ -398,6 +404,9 @@ def _commit(
 ) -> None:
     """Append a chunk of clips: pooled vectors as float32 (lake.clip_embeddings; the model's
     own precision, so nothing is rounded) and, with ``frames``, the frame vectors."""
+    import numpy as np
+    import pyarrow as pa
+
     tables = {
         "clip_embeddings": pa.table(
             {

@@ -8,14 +8,17 @@ chunks through the feature-set lifecycle.
 
 from __future__ import annotations
 
+import functools
 import glob
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.corpora.sources import member_escapes
@@ -113,9 +116,13 @@ def ingest_openface(
         if not layouts and (skip_bad or not report.bad):
             _nothing_usable(sources, report.bad)
         if skip_bad or not report.bad:  # nothing to do? The fingerprint says, before parsing
-            if every_key is None:
-                hashes = _hash_files(sorted(by_clip.items()), progress)
-            keys = every_key or [(c, hashes[p]) for c, p in sorted(by_clip.items())]
+
+            def keys() -> list[tuple[str, str]]:  # only when a complete set of this name exists
+                if every_key is not None:
+                    return every_key
+                hashes.update(_hash_files(sorted(by_clip.items()), progress))
+                return [(c, hashes[p]) for c, p in sorted(by_clip.items())]
+
             done = find_complete(
                 store,
                 name=name,
@@ -125,9 +132,10 @@ def ingest_openface(
             )
             if done is not None:
                 report.version, report.existing = done.version, True
-                report.clips = len(keys)
+                report.clips = len(by_clip) if every_key is None else len(every_key)
                 return report
-        table, rejected = read_all(layouts, keep_all=keep_all, progress=progress)
+        # files not hashed yet are hashed from the bytes the parser reads (one read each)
+        table, rejected = read_all(layouts, keep_all=keep_all, progress=progress, hashes=hashes)
         for file, line, column, message in rejected:
             report.bad.append(f"{file}: line {line}, column {column}: {message}")
         if report.bad and not skip_bad:
@@ -244,11 +252,18 @@ def _check_file(path: Path, known: set[str], seen: dict[str, Path]) -> tuple[str
             header = fh.readline()
     except OSError as exc:
         return f"cannot read ({exc.strerror})", ""
-    names = set(header_names(header))
-    missing = [c for c in REQUIRED if c not in names]
+    missing = _missing_columns(header)
     if missing:
         return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}", ""
     return None, header.strip()
+
+
+@functools.lru_cache(maxsize=64)
+def _missing_columns(header: str) -> tuple[str, ...]:
+    """The required columns a header line lacks (parsed once per distinct header: a corpus'
+    files share one, and parsing a 714-column header costs more than reading it)."""
+    names = set(header_names(header))
+    return tuple(c for c in REQUIRED if c not in names)
 
 
 def _filter(
@@ -258,23 +273,45 @@ def _filter(
     success_only: bool,
     report: OpenFaceReport,
 ) -> pa.Table:
-    con = duckdb.connect()
-    con.register("frames", table)
-    conditions = ["NOT list_contains(?, filename)"]
-    params: list = [sorted(bad_files)]
-    if min_confidence is not None:
-        conditions.append("confidence >= ?")
-        params.append(min_confidence)
-    if success_only:
-        conditions.append("success")
+    """The kept frames: rows of bad files and (on request) low-confidence or untracked frames
+    dropped, ``filename`` replaced by ``clip_id`` (first), ordered by clip and frame."""
     total = table.num_rows
-    kept = con.execute(
-        "SELECT regexp_replace(parse_filename(filename), '(?i)(\\.csv)+$', '') AS clip_id, "
-        f"* EXCLUDE (filename) FROM frames WHERE {' AND '.join(conditions)} "
-        "ORDER BY clip_id, frame",
-        params,
-    ).to_arrow_table()
-    con.close()
+    files = table["filename"].combine_chunks().dictionary_encode()
+    names = files.dictionary.to_pylist()
+    clip_ids = [_clip_id_of_filename(f) for f in names]
+    # each file's rank in clip id order (string order, as SQL's): rows sort on two integers
+    rank = {c: i for i, c in enumerate(sorted(set(clip_ids)))}
+    keep = pa.array([f not in bad_files for f in names], pa.bool_()).take(files.indices)
+    if min_confidence is not None:  # a null confidence is not >= anything: dropped (as SQL)
+        keep = pc.and_(keep, pc.greater_equal(table["confidence"], min_confidence))
+    if success_only:
+        keep = pc.and_(keep, table["success"])
+    columns = {"clip_id": pa.array(clip_ids, pa.string()).take(files.indices)} | {
+        c: table[c] for c in table.column_names if c != "filename"
+    }
+    columns["_rank"] = pa.array([rank[c] for c in clip_ids], pa.int32()).take(files.indices)
+    kept = pa.table(columns)
+    if not pc.all(pc.fill_null(keep, False)).as_py():  # filtering copies every column
+        kept = kept.filter(keep)  # a null mask value drops the row (SQL WHERE)
+    # nulls last (Arrow's default, DuckDB's for ORDER BY ... ASC)
+    order = pc.sort_indices(
+        kept.select(["_rank", "frame"]), sort_keys=[("_rank", "ascending"), ("frame", "ascending")]
+    )
+    kept = kept.drop_columns(["_rank"])
+    if not np.array_equal(order.to_numpy(), np.arange(len(order))):  # files come in order
+        kept = kept.take(order)
     report.frames = kept.num_rows
     report.dropped_frames = total - kept.num_rows
     return kept
+
+
+#: A path's file name, with either separator (as DuckDB's ``parse_filename``).
+_BASENAME = re.compile(r"[^/\\]*$")
+#: Trailing (repeated) ``.csv`` of a file name, in any case.
+_CSV_SUFFIX = re.compile(r"(\.csv)+$", re.IGNORECASE)
+
+
+def _clip_id_of_filename(path: str) -> str:
+    """The clip id of a file a frame was read from: its name without (repeated) ``.csv``."""
+    name = _BASENAME.search(path)
+    return _CSV_SUFFIX.sub("", name.group(0) if name else path, count=1)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from mmemo.corpora.openface_columns import AU_COLUMNS, FRAME_COLUMNS
+from mmemo.hashing import sha256_bytes
 from mmemo.progress import NullProgress, Progress
 from mmemo.sqltext import ident
 
@@ -55,7 +56,11 @@ def reader_names(names: list[str]) -> list[str]:
 
 
 def read_all(
-    layouts: dict[str, list[Path]], *, keep_all: bool, progress: Progress | None = None
+    layouts: dict[str, list[Path]],
+    *,
+    keep_all: bool,
+    progress: Progress | None = None,
+    hashes: dict[Path, str] | None = None,
 ) -> tuple[pa.Table, list[tuple[str, int, str, str]]]:
     """Read each header layout's files in chunks of up to :data:`READ_CHUNK` files (so that
     progress moves per chunk); return rows and rejected values.
@@ -63,7 +68,8 @@ def read_all(
     Files are parsed by ``pyarrow.csv`` (only the kept columns converted, typed up front),
     several at a time on a thread pool; a file that does not parse that way (a value that is not
     a number, a short row) is read again by DuckDB's reader, whose reject tables name the file,
-    line and column.
+    line and column. With ``hashes``, each file it lacks is hashed from the same bytes the
+    parser reads (each file is read once) and added to it.
     """
     progress = progress or NullProgress()
     con: duckdb.DuckDBPyConnection | None = None
@@ -80,7 +86,7 @@ def read_all(
         ThreadPoolExecutor(max_workers=READ_THREADS) as pool,
     ):
         for header, paths in chunks:
-            table, failed = read_chunk_arrow(pool, header, paths, keep_all)
+            table, failed = read_chunk_arrow(pool, header, paths, keep_all, hashes)
             if table is not None:
                 parts.append(table)
             if failed:
@@ -114,10 +120,16 @@ def extra_columns(names: list[str], columns: list[str]) -> list[tuple[str, str]]
 
 
 def read_chunk_arrow(
-    pool: ThreadPoolExecutor, header: str, paths: list[Path], keep_all: bool
+    pool: ThreadPoolExecutor,
+    header: str,
+    paths: list[Path],
+    keep_all: bool,
+    hashes: dict[Path, str] | None = None,
 ) -> tuple[pa.Table | None, list[Path]]:
     """Files sharing ``header`` read by ``pyarrow.csv`` on ``pool``, as one table with the
-    columns of the DuckDB read; and the files that did not parse (for :func:`_read_chunk`)."""
+    columns of the DuckDB read; and the files that did not parse (for
+    :func:`read_chunk_duckdb`). With ``hashes``, the files it lacks are hashed from the bytes
+    parsed (hashlib and the parser both release the GIL, so the threads overlap)."""
     names = header_names(header)
     columns = reader_names(names)
     extra = extra_columns(names, columns) if keep_all else []
@@ -126,16 +138,26 @@ def read_chunk_arrow(
     read_options = pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False)
     convert = pacsv.ConvertOptions(include_columns=include, column_types=types)
 
-    def read(path: Path) -> pa.Table | None:
+    def read(path: Path) -> tuple[pa.Table | None, str | None]:
+        digest = None
         try:
-            return pacsv.read_csv(path, read_options=read_options, convert_options=convert)
+            if hashes is None or path in hashes:
+                source: Path | pa.BufferReader = path
+            else:
+                data = path.read_bytes()
+                digest = sha256_bytes(data)
+                source = pa.BufferReader(data)
+            table = pacsv.read_csv(source, read_options=read_options, convert_options=convert)
+            return table, digest
         except (pa.ArrowInvalid, OSError):
-            return None
+            return None, digest
 
     tables: list[pa.Table] = []
     files: list[str] = []
     failed: list[Path] = []
-    for path, table in zip(paths, pool.map(read, paths), strict=True):
+    for path, (table, digest) in zip(paths, pool.map(read, paths), strict=True):
+        if digest is not None and hashes is not None:
+            hashes[path] = digest
         if table is None:
             failed.append(path)
         else:

@@ -100,17 +100,41 @@ def find_complete(
     *,
     name: str,
     kind: str,
-    clip_keys: list[tuple[str, Any]],
+    clip_keys: list[tuple[str, Any]] | Callable[[], list[tuple[str, Any]]],
     accept: Callable[[FeatureSet], bool] | None = None,
+    session: Session | None = None,
 ) -> FeatureSet | None:
     """A complete set ``name`` whose fingerprint, recomputed from its own stored parameters
     and the given clips, matches: the check a re-run makes before any expensive work (loading
     a model, parsing files), so that a run with nothing to do returns at once. ``accept``
     adds what the parameters alone cannot tell (e.g. that the checkpoint on disk is the one
-    the stored revision names). Read-only; None when no set matches.
+    the stored revision names). Read-only (in ``session`` when given, else in one of its own);
+    None when no set matches.
+
+    ``clip_keys`` may be a function that computes them (e.g. by hashing files): it is called
+    once, after the registry read and only when a complete set named ``name`` exists, so a
+    first run pays nothing for the check.
     """
     check_name(name)
-    with store.session() as s, s.orm() as orm:
+    if session is None:
+        with store.session() as s:
+            candidates = _complete_sets(s, name, kind)
+    else:
+        candidates = _complete_sets(session, name, kind)
+    if not candidates:
+        return None
+    keys = clip_keys() if callable(clip_keys) else clip_keys
+    for fs in candidates:
+        if fingerprint(kind, fs.params, keys) != fs.fingerprint:
+            continue
+        if accept is None or accept(fs):
+            return fs
+    return None
+
+
+def _complete_sets(session: Session, name: str, kind: str) -> list[FeatureSet]:
+    """The complete versions of ``name`` of ``kind``, newest first, detached from the ORM."""
+    with session.orm() as orm:
         query = (
             sa.select(FeatureSet)
             .where(
@@ -120,13 +144,9 @@ def find_complete(
             )
             .order_by(FeatureSet.version.desc())
         )
-        for fs in orm.scalars(query):
-            if fingerprint(kind, fs.params, clip_keys) != fs.fingerprint:
-                continue
-            if accept is None or accept(fs):
-                orm.expunge(fs)
-                return fs
-    return None
+        found = list(orm.scalars(query))
+        orm.expunge_all()
+    return found
 
 
 def _begin(
@@ -245,9 +265,13 @@ def write_feature_set(
 ) -> int:
     """Write a whole feature set at once (one snapshot) and complete it; on any failure the
     set and its rows are removed. Returns the snapshot."""
+    tagged = tag_tables(tables, "feature_set_id", job.id)
     try:
-        commit_rows(store, job, tables, note)
-        return finish_feature_set(store, job, dim=dim, n_clips=n_clips)
+        with store.session(write=True) as s:  # rows and completion: one session, in that order
+            commit_tables(s, f"feature set {job.id} '{job.name}' v{job.version}: {note}", tagged)
+            snapshot = s.current_snapshot()
+            complete(s, "feature_sets", job.id, snapshot, dim=dim, n_clips=n_clips)
+        return snapshot
     except BaseException:
         abandon_feature_set(store, job)
         raise

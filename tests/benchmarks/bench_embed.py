@@ -6,9 +6,13 @@ run), prints per clip: the reference (one clip at a time, full forward, mean of
 ``extract_features``), ``--layer conv``, ``--layer N`` (the last layer) and ``--layers all``
 (every layer of one pass; goal within 10 % of the last-layer pass), the whole-process time of a
 no-op re-run (goal under 2 s, no model loaded), and the peak RSS of a process embedding few vs
-many clips. Ratios only; nothing is asserted.
+many clips. With ``--rss-actors N`` it also prints the peak RSS of ``--layer conv`` over the
+60 full-AV speech clips of one actor against all N × 60 of N actors (1,440 for 24; goal within
+10 %), with the model of ``--rss-size`` (default small: the figure is about memory, not speed).
+Ratios only; nothing is asserted.
 
 Run: python tests/benchmarks/bench_embed.py [--size large|small] [--actors 1] [--seconds 3.7]
+     [--rss-actors 24 [--rss-size small|large] [--rss-only]]
 """
 
 from __future__ import annotations
@@ -95,8 +99,16 @@ def main() -> None:
     parser.add_argument("--actors", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.7)
     parser.add_argument("--reference-clips", type=int, default=5)
+    parser.add_argument("--rss-actors", type=int, default=0, help="Also the RSS of N actors.")
+    parser.add_argument("--rss-size", choices=list(SIZES), default="small")
+    parser.add_argument("--rss-only", action="store_true", help="Only the --rss-actors figure.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mmemo-bench-embed-"))
+    if args.rss_only:
+        if not args.rss_actors:
+            parser.error("--rss-only needs --rss-actors N")
+        _rss_many(work, args.rss_actors, args.seconds, args.rss_size)
+        return
     corpus = create_ravdess(work / "corpus", actors=args.actors, seconds=args.seconds)
     store = Store.init(work / "store")
     ingest_ravdess(store, [corpus.root])
@@ -135,6 +147,36 @@ def main() -> None:
     print(
         f"peak RSS --layer conv: {few_rss} MiB (few clips, {few_s:.1f} s) vs {many_rss} MiB "
         f"({len(paths)} clips, {many_s:.1f} s): {many_rss / few_rss:.2f}× (goal <= 1.10)"
+    )
+    if args.rss_actors:
+        _rss_many(work, args.rss_actors, args.seconds, args.rss_size)
+
+
+def _rss_many(work: Path, actors: int, seconds: float, size: str) -> None:
+    """Peak RSS (the child's VmHWM) of ``embed --layer conv`` over one actor's 60 speech
+    clips vs all ``actors`` actors' clips, each a fresh process into its own feature set."""
+    from mmemo.corpora.ingest import ingest_ravdess
+    from mmemo.corpora.synth import create_ravdess
+    from mmemo.store.selection import SELECTIONS
+    from mmemo.store.store import Store
+
+    corpus = create_ravdess(work / f"corpus-{actors}", actors=actors, seconds=seconds)
+    store = Store.init(work / f"store-{actors}")
+    ingest_ravdess(store, [corpus.root])
+    model = work / f"model-{size}"
+    if not model.is_dir():
+        _model(model, size)
+    speech = SELECTIONS["av-speech"]
+    one = f"{speech} AND actor = 1"
+    with store.session() as s:
+        (n_one,) = s.fetch(f"SELECT count(*) FROM clips WHERE {one}")[0]
+        (n_all,) = s.fetch(f"SELECT count(*) FROM clips WHERE {speech}")[0]
+    embed = ["embed", str(model), "--layer", "conv"]
+    one_s, one_rss = _process(store.root, *embed, "--name", "one", "--clips", one)
+    all_s, all_rss = _process(store.root, *embed, "--name", "all", "--clips", "av-speech")
+    print(
+        f"peak RSS --layer conv ({size} model): {one_rss} MiB ({n_one} clips, {one_s:.1f} s) vs "
+        f"{all_rss} MiB ({n_all} clips, {all_s:.1f} s): {all_rss / one_rss:.2f}× (goal <= 1.10)"
     )
 
 

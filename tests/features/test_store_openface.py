@@ -480,3 +480,41 @@ def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path,
         assert None in dict(fallback["extra"][0].as_py()).values()
     else:  # a column that is not kept is never converted: arrow reads the file
         assert none is not None and failed_bad == [] and none.num_rows == len(rows) - 1
+
+
+def test_frame_filter_drops_and_orders_as_sql():
+    """The kept frames: rows of bad files, low or null confidence (with --min-confidence) and
+    untracked or null success (with --success-only) dropped; ``filename`` becomes ``clip_id``
+    (either separator, repeated ``.csv`` in any case stripped); rows ordered by clip id then
+    frame whatever order the files came in; the same table as SQL's WHERE and ORDER BY."""
+    import duckdb
+    import pyarrow as pa
+
+    from mmemo.features.openface import OpenFaceReport, _filter
+
+    table = pa.table(
+        {
+            "filename": ["/d/b.CSV.csv", "/d/b.CSV.csv", "c:\\x\\a.csv", "/d/a2.csv", "/d/bad.csv"],
+            "frame": pa.array([2, 1, 1, 1, 1], pa.int32()),
+            "confidence": [0.95, None, 0.99, 0.5, 0.99],
+            "success": [True, True, None, True, True],
+        }
+    )
+    sql = (
+        "SELECT regexp_replace(parse_filename(filename), '(?i)(\\.csv)+$', '') AS clip_id, "
+        "* EXCLUDE (filename) FROM t WHERE {} ORDER BY clip_id, frame"
+    )
+    con = duckdb.connect()
+    con.register("t", table)
+    for min_confidence, success_only in [(None, False), (0.9, False), (None, True), (0.9, True)]:
+        report = OpenFaceReport()
+        got = _filter(table, {"/d/bad.csv"}, min_confidence, success_only, report)
+        where = ["filename <> '/d/bad.csv'"]
+        where += [f"confidence >= {min_confidence}"] if min_confidence is not None else []
+        where += ["success"] if success_only else []
+        want = con.execute(sql.format(" AND ".join(where))).to_arrow_table()
+        assert got.equals(want), (min_confidence, success_only)
+        assert report.frames == want.num_rows and report.dropped_frames == 5 - want.num_rows
+    everything = _filter(table, set(), None, False, OpenFaceReport())
+    assert everything["clip_id"].to_pylist() == ["a", "a2", "b", "b", "bad"]
+    assert everything["frame"].to_pylist() == [1, 1, 1, 2, 1]
