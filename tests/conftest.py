@@ -319,12 +319,13 @@ def _slurm_cluster():
 
 
 @pytest.fixture()
-def slurm(_slurm_cluster, cli, monkeypatch: pytest.MonkeyPatch):
+def slurm(_slurm_cluster, cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """The session's Slurm cluster, with this test's environment pointing at it (the tasks get
-    it too: sbatch exports the submitting environment). Jobs left over are cancelled after the
-    test."""
+    it too: sbatch exports the submitting environment) and a temporary working folder (where
+    the tasks' slurm-*.out logs go). Jobs left over are cancelled after the test."""
     import subprocess
 
+    monkeypatch.chdir(tmp_path)
     for key, value in _slurm_cluster.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "120")  # tasks of a local store take turns
