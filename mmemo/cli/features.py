@@ -47,10 +47,11 @@ def register(app: typer.Typer, ingest_app: typer.Typer) -> None:
     ingest_app.command("openface")(ingest_openface)
     import_app.command("features")(import_features)
     plot_app.command("aus")(plot_aus)
-    from mmemo.cli.reports import export, plot_layers, plot_runs
+    from mmemo.cli.reports import export, plot_complementarity, plot_layers, plot_runs
 
     plot_app.command("runs")(plot_runs)
     plot_app.command("layers")(plot_layers)
+    plot_app.command("complementarity")(plot_complementarity)
     export_app.command("run")(export)
     export_app.command("features")(export_features)
     app.add_typer(import_app, name="import")

@@ -1,4 +1,5 @@
-"""Result commands: ``mmemo report``, ``compare``, ``export``, ``plot runs`` and ``plot layers``."""
+"""Result commands: ``mmemo report``, ``compare``, ``export``, ``plot runs``, ``plot layers`` and
+``plot complementarity``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,18 @@ def report(
         Path | None,
         typer.Option(help="Write the average confusion matrix over folds (one run) as a figure."),
     ] = None,
+    complementarity: Annotated[
+        bool,
+        typer.Option(
+            "--complementarity",
+            help="Two runs A B: test clips both, only A, only B or neither get right, per "
+            "emotion and overall, with the oracle of fusing them, Cohen's kappa and Yule's Q.",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="With --complementarity: rows per emotion (default) or actor."),
+    ] = None,
     out: OutOpt = None,
 ) -> None:
     """Accuracy (mean over folds, % ± 95% CI), UAR and macro-F1 of runs, in paper form.
@@ -38,7 +51,14 @@ def report(
     * `mmemo report 'svc/*' 'knn/*' --baselines --format latex --out table2.tex`
 
     * `mmemo report fusion --per-class --confusion fusion.png`
+
+    * `mmemo report audio aus-mlp --complementarity --format latex --out which.tex`
     """
+    if by is not None and not complementarity:
+        raise InputError(f"--by {by} goes with --complementarity (report A B --complementarity)")
+    if complementarity:
+        _report_complementarity(ctx, runs, fmt, by, out, per_class, baselines, confusion)
+        return
     from mmemo.reports.report import report_rows
     from mmemo.reports.rows import baseline_rows
     from mmemo.reports.tables import render
@@ -54,6 +74,41 @@ def report(
             raise InputError(f"--confusion draws one run; {len(measured)} match")
         err_console.print(f"wrote {plot_confusion(measured[0], confusion)}")
     rendered = render(rows, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
+    if isinstance(rendered, str):
+        emit(rendered, out)
+    else:
+        console.print(rendered)
+
+
+def _report_complementarity(
+    ctx: typer.Context,
+    runs: list[str],
+    fmt: str,
+    by: str | None,
+    out: Path | None,
+    per_class: bool,
+    baselines: bool,
+    confusion: Path | None,
+) -> None:
+    """``report A B --complementarity [--by actor]``."""
+    from mmemo.reports.complementarity import complementarity, render_complementarity
+
+    given = [
+        name
+        for name, on in (
+            ("--complementarity", True),
+            ("--per-class", per_class),
+            ("--baselines", baselines),
+            ("--confusion", confusion is not None),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise InputError(f"--complementarity does not combine with {', '.join(given[1:])}")
+    if len(runs) != 2:
+        raise InputError(f"--complementarity takes two runs, A and B; {len(runs)} given")
+    result = complementarity(open_store(ctx), runs[0], runs[1], by=by or "emotion")
+    rendered = render_complementarity(result, fmt=fmt)
     if isinstance(rendered, str):
         emit(rendered, out)
     else:
@@ -134,3 +189,24 @@ def plot_layers(
     from mmemo.reports.report import layer_points
 
     console.print(f"wrote {draw(layer_points(open_store(ctx), runs), out)}")
+
+
+def plot_complementarity(
+    ctx: typer.Context,
+    run_a: Annotated[str, typer.Argument(help="Run A.")],
+    run_b: Annotated[str, typer.Argument(help="Run B.")],
+    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+    by: Annotated[str, typer.Option("--by", help="Bars per emotion or actor.")] = "emotion",
+) -> None:
+    """Stacked bars per emotion of the test clips both runs, only A, only B or neither get
+    right, with the oracle of fusing them and each run's accuracy marked.
+
+    The numbers are `mmemo report A B --complementarity`'s.
+
+    Example: `mmemo plot complementarity audio aus-mlp --out which.png`
+    """
+    from mmemo.reports.complementarity import complementarity
+    from mmemo.reports.figures import plot_complementarity as draw
+
+    result = complementarity(open_store(ctx), run_a, run_b, by=by)
+    console.print(f"wrote {draw(result, out)}")

@@ -1,7 +1,7 @@
 """Figures in the style of Luna-Jiménez et al. (2022): confusion matrices (Figures 5, 6, 8),
-accuracy with 95% CI per run (Figure 7), accuracy per encoder layer (layer probing) and
-Action-Unit intensity curves of a clip (Figure 3), from arrays or, for a clip's AUs, straight
-from the store (:func:`plot_clip_aus`).
+accuracy with 95% CI per run (Figure 7), accuracy per encoder layer (layer probing),
+Action-Unit intensity curves of a clip (Figure 3) and the complementarity of two runs per
+emotion, from arrays or, for a clip's AUs, straight from the store (:func:`plot_clip_aus`).
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
 through ``pyplot``: no screen, no global backend switch, no figure left open. The output format
@@ -25,6 +25,7 @@ from mmemo.reports.metrics import RunSummary
 from mmemo.reports.rows import RunRow
 
 if TYPE_CHECKING:
+    from mmemo.reports.complementarity import Complementarity
     from mmemo.reports.report import LayerPoint
     from mmemo.store.store import Store
 
@@ -397,4 +398,111 @@ def layers_figure(points: Sequence[LayerPoint], *, title: str | None = None) -> 
     ax.legend(fontsize=8, loc="best")
     if title:
         ax.set_title(title)
+    return fig
+
+
+#: Stack colours of the complementarity figure, bottom to top.
+COMPLEMENTARITY_COLORS: dict[str, str] = {
+    "both right": "tab:green",
+    "only A right": "tab:blue",
+    "only B right": "tab:orange",
+    "neither": "lightgray",
+}
+
+
+def plot_complementarity(result: Complementarity, out: Path, *, title: str | None = None) -> Path:
+    """Draw two runs' complementarity per group into ``out`` (``.png`` or ``.pdf``); see
+    :func:`complementarity_figure`.
+
+    Raises:
+        InputError: unsupported suffix.
+    """
+    _check_suffix(out)
+    return _save(complementarity_figure(result, title=title), out)
+
+
+def complementarity_figure(result: Complementarity, *, title: str | None = None) -> Figure:
+    """Stacked bars of two runs' correctness per group (emotion or actor) and overall.
+
+    Each bar is one group's shared test clips, 100%: both right, only A right, only B right and
+    neither, bottom to top (:data:`COMPLEMENTARITY_COLORS`); so the top of the "only B" part
+    is the oracle (right if either run is), marked with a black bar, and each run's accuracy
+    is marked too (A: a triangle pointing left, B: one pointing right). The overall bar stands
+    apart, after the groups.
+
+    Args:
+        result: From :func:`mmemo.reports.complementarity.complementarity`.
+        title: Figure title; defaults to the two runs and the overall oracle.
+    """
+    rows = result.all_rows
+    labels = [row.group.capitalize() if result.by == "emotion" else row.group for row in rows]
+    x = np.arange(len(rows), dtype=float)
+    x[-1] += 0.5  # the overall bar stands apart
+    parts = {
+        "both right": [row.both for row in rows],
+        "only A right": [row.only_a for row in rows],
+        "only B right": [row.only_b for row in rows],
+        "neither": [row.neither for row in rows],
+    }
+    n = np.array([row.n for row in rows], dtype=float)
+    fig = _new_figure(max(6.0, 0.7 * len(rows) + 3.5), 4.8)
+    ax = fig.subplots()
+    bottom = np.zeros(len(rows))
+    for part, counts in parts.items():
+        share = 100.0 * np.array(counts, dtype=float) / n
+        ax.bar(
+            x,
+            share,
+            0.7,
+            bottom=bottom,
+            color=COMPLEMENTARITY_COLORS[part],
+            edgecolor="black",
+            linewidth=0.5,
+            label=part,
+        )
+        bottom += share
+    ax.scatter(
+        x,
+        [row.oracle for row in rows],
+        marker="_",
+        s=500,
+        color="black",
+        zorder=3,
+        label="oracle (either right)",
+    )
+    ax.scatter(
+        x - 0.22,
+        [row.accuracy_a for row in rows],
+        marker="<",
+        s=30,
+        color="navy",
+        zorder=3,
+        label=f"accuracy A ({result.run_a})",
+    )
+    ax.scatter(
+        x + 0.22,
+        [row.accuracy_b for row in rows],
+        marker=">",
+        s=30,
+        color="darkred",
+        zorder=3,
+        label=f"accuracy B ({result.run_b})",
+    )
+    ax.set_xticks(
+        x,
+        labels,
+        rotation=30 if result.by == "emotion" else 0,
+        ha="right" if result.by == "emotion" else "center",
+        fontsize=8,
+    )
+    ax.set_xlabel(result.by.capitalize())
+    ax.set_ylabel("Shared test clips (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(
+        title
+        or f"A = {result.run_a}, B = {result.run_b}: oracle {result.overall.oracle:.2f}% "
+        f"(A {result.overall.accuracy_a:.2f}%, B {result.overall.accuracy_b:.2f}%)",
+        fontsize=9,
+    )
     return fig

@@ -15,6 +15,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
 LABELS = ["neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+#: Columns of the complementarity_by_* files after the emotion or actor.
+COMPLEMENTARITY = [
+    "n",
+    "both_right",
+    "only_a",
+    "only_b",
+    "neither",
+    "accuracy_a",
+    "accuracy_b",
+    "oracle",
+    "kappa",
+    "yule_q",
+]
 #: Columns every sql/analysis file returns.
 ANALYSIS_COLUMNS = {
     "accuracy_by_actor": ["run", "actor", "n", "accuracy"],
@@ -23,10 +36,29 @@ ANALYSIS_COLUMNS = {
     "accuracy_by_statement": ["run", "statement", "n", "accuracy"],
     "always_wrong": ["clip_id", "true_label", "runs_wrong", "predictions"],
     "clip_counts": ["dataset", "modality", "channel", "emotion", "clips"],
+    "complementarity_by_actor": ["actor", *COMPLEMENTARITY],
+    "complementarity_by_emotion": ["emotion", *COMPLEMENTARITY],
     "confusions": ["run", "true_label", "predicted_label", "n", "pct_of_true_label"],
     "fold_accuracy": ["run", "fold", "n", "accuracy", "mean_over_folds"],
     "layer_accuracy": ["run", "encoder", "layer", "layer_order", "features", "folds", "accuracy"],
+    "runs_right_per_clip": [
+        "scheme",
+        "fold",
+        "clip_id",
+        "emotion",
+        "actor",
+        "n_right",
+        "n_runs",
+        "right_runs",
+        "wrong_runs",
+    ],
     "top_attention_frames": ["run", "clip_id", "frame", "weight", "rank"],
+}
+#: ``--param`` values of the analysis files that take parameters.
+ANALYSIS_PARAMS = {
+    "complementarity_by_actor": ["run_a=lr", "run_b=knn"],
+    "complementarity_by_emotion": ["run_a=lr", "run_b=knn"],
+    "runs_right_per_clip": ["runs=lr,knn,svc"],
 }
 
 
@@ -158,7 +190,8 @@ def test_export_round_trips_with_clip_metadata(store_cli, fus_store, fus_scores,
 def test_analysis_sql_files_run(store_cli, fus_store, tmp_path, name):
     out = tmp_path / f"{name}.parquet"
     sql = REPO / "sql" / "analysis" / f"{name}.sql"
-    _ok(store_cli(fus_store, "sql", "-f", sql, "--format", "parquet", "--out", out))
+    params = [arg for value in ANALYSIS_PARAMS.get(name, []) for arg in ("--param", value)]
+    _ok(store_cli(fus_store, "sql", "-f", sql, *params, "--format", "parquet", "--out", out))
     table = pq.read_table(out)
     assert table.column_names == ANALYSIS_COLUMNS[name]
     # no bi-LSTM run, maybe no clip every run gets wrong, no run on layer sets (those rows are

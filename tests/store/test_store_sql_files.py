@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 
 from mmemo.resources import read_sql, sql_dir
+from mmemo.store.recipes import read_header
 
 SQL_FILES = sorted(
     p.relative_to(sql_dir()).as_posix()
     for folder in ("views", "checks", "analysis")
     for p in (sql_dir() / folder).glob("*.sql")
 )
+
+#: Values of the parameters of the files that take some (the fixture store's one run).
+PARAMS = {"run_a": "zeror", "run_b": "zeror", "runs": ["zeror"]}
 
 
 def test_there_are_view_files():
@@ -19,8 +23,9 @@ def test_there_are_view_files():
 
 @pytest.mark.parametrize("name", SQL_FILES)
 def test_sql_file_runs_on_the_fixture_store(zeror_store, name):
+    params = {p: PARAMS[p] for p in read_header(sql_dir() / name, name).parameters}
     with zeror_store.session() as s:
-        relation = s.sql(read_sql(name))
+        relation = s.sql(read_sql(name), params or None)
         if relation is not None:
             relation.fetchall()
 
