@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Annotated
@@ -59,6 +60,15 @@ reproduce.register(app)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; turn library errors into one red line and exit status 2."""
+    try:
+        _main(argv)
+    finally:
+        # Spare the interpreter's last collection over every object the command made (the
+        # store's SQLAlchemy and Alembic objects): ~0.15 s of each command's exit.
+        gc.freeze()
+
+
+def _main(argv: list[str] | None) -> None:
     from mmemo.errors import MmemoError
 
     try:
