@@ -251,3 +251,20 @@ def test_an_unopenable_lake_is_a_store_error_not_a_crash(cli, ingested_store, tm
     result = cli("--store", moved, "tables")
     assert result.code == 2
     assert "lake.ducklake" in result.err_text
+
+
+def test_the_head_written_in_the_migration_files_is_alembics_head() -> None:
+    """Opening a store at head compares its stamp with the files' head, without Alembic."""
+    assert migrate.written_head() == migrate.head()
+
+
+def test_an_older_registry_is_still_refused_without_the_alembic_shortcut(tmp_path) -> None:
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'registry.duckdb'}")
+    try:
+        _upgrade_to(engine, "0003")
+        with pytest.raises(StoreError, match="has registry schema 0003.*run `mmemo migrate`"):
+            migrate.check(engine, tmp_path)
+        migrate.upgrade(engine)
+        migrate.check(engine, tmp_path)  # at head: passes
+    finally:
+        engine.dispose()
