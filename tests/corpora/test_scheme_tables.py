@@ -64,7 +64,7 @@ def test_a_table_refuses_an_actor_it_does_not_cover():
 def test_luna2022_is_data_too():
     from mmemo.corpora.folds import LUNA2022_TEST_ACTORS
 
-    assert LUNA2022_TEST_ACTORS == LUNA2022.test_actors
+    assert LUNA2022.test_actors == LUNA2022_TEST_ACTORS
 
 
 def test_scheme_help_cites_the_sources():
