@@ -108,10 +108,17 @@ def ingest_ravdess(
     )
 
 
+def _scheme_list() -> str:
+    """The registered fold schemes with what they are and their sources, for help texts."""
+    from mmemo.corpora.folds import scheme_help
+
+    return "\n\n".join(f"* `{usage}`: {about}" for usage, about in scheme_help())
+
+
 @folds_app.command("show")
 def folds_show(
     ctx: typer.Context,
-    scheme: Annotated[str, typer.Argument(help="luna2022, loao or kfold:K:SEED.")],
+    scheme: Annotated[str, typer.Argument(help="A fold scheme (listed below).")],
     clips: ClipsOpt = "av-speech",
 ) -> None:
     """Print each fold's test actors and class counts.
@@ -135,6 +142,50 @@ def folds_show(
             + ", ".join(f"{a} = {b}" for a, b in zip(short, EMOTIONS, strict=True)),
         )
     )
+
+
+folds_show.__doc__ = f"{folds_show.__doc__.rstrip()}\n\nSchemes:\n\n{_scheme_list()}\n"
+
+
+@folds_app.command("compare")
+def folds_compare(
+    ctx: typer.Context,
+    scheme_a: Annotated[str, typer.Argument(help="First fold scheme, e.g. luna2022.")],
+    scheme_b: Annotated[str, typer.Argument(help="Second fold scheme, e.g. emobox.")],
+    clips: ClipsOpt = "av-speech",
+) -> None:
+    """Which actors, and so which clips, change test fold between two schemes.
+
+    One row per actor: its clips, its test fold under each scheme and the actors it is tested
+    with; then how many clips change test fold. Nothing is written to the store.
+
+    Example: `mmemo folds compare luna2022 emobox --clips av-speech`
+    """
+    from mmemo.reports.fold_compare import compare_schemes
+
+    result = compare_schemes(open_store(ctx), scheme_a, scheme_b, clips)
+    rows = [
+        (
+            m.actor,
+            m.gender,
+            m.clips,
+            m.fold_a,
+            m.fold_b,
+            "yes" if m.moves else "",
+            ",".join(map(str, m.with_a)) or "-",
+            ",".join(map(str, m.with_b)) or "-",
+        )
+        for m in result.actors
+    ]
+    console.print(
+        simple_table(
+            f"{scheme_a} vs {scheme_b} on {result.clips}",
+            ["actor", "gender", "clips", "fold A", "fold B", "moves", "with A", "with B"],
+            rows,
+            caption=f"A = {scheme_a}, B = {scheme_b}; 'with': the other actors of the test fold",
+        )
+    )
+    console.print(result.summary())
 
 
 @synth_app.command("ravdess")

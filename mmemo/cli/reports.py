@@ -40,6 +40,13 @@ def report(
         str | None,
         typer.Option("--by", help="With --complementarity: rows per emotion (default) or actor."),
     ] = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the runs of this fold scheme (and name those left out); without it, "
+            "runs of different schemes are refused."
+        ),
+    ] = None,
     out: OutOpt = None,
 ) -> None:
     """Accuracy (mean over folds, % ± 95% CI), UAR and macro-F1 of runs, in paper form.
@@ -53,17 +60,23 @@ def report(
     * `mmemo report fusion --per-class --confusion fusion.png`
 
     * `mmemo report audio aus-mlp --complementarity --format latex --out which.tex`
+
+    * `mmemo report 'svc/*' --scheme emobox`
     """
     if by is not None and not complementarity:
         raise InputError(f"--by {by} goes with --complementarity (report A B --complementarity)")
     if complementarity:
         _report_complementarity(ctx, runs, fmt, by, out, per_class, baselines, confusion)
         return
-    from mmemo.reports.report import report_rows
+    from mmemo.reports.report import left_out_of_scheme, report_rows
     from mmemo.reports.rows import baseline_rows
     from mmemo.reports.tables import render
 
-    rows = report_rows(open_store(ctx), runs)
+    store = open_store(ctx)
+    rows = report_rows(store, runs, scheme=scheme)
+    if scheme is not None:
+        for name, other in left_out_of_scheme(store, runs, scheme):
+            err_console.print(f"left out {name}: fold scheme {other}, not {scheme}")
     if baselines:
         rows = baseline_rows([r.summary for r in rows if r.summary is not None]) + rows
     if confusion is not None:

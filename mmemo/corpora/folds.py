@@ -8,6 +8,9 @@ a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in s
     ``luna2022``       the paper's five actor folds (Luna-Jiménez et al., 2022).
     ``loao``           leave one actor out: fold ``a - 1`` tests actor ``a``.
     ``kfold:K:SEED``   K actor-disjoint folds, balanced per class, shuffled with SEED.
+    ``emobox``         EmoBox's RAVDESS protocol: six folds of four actors (Ma et al., 2024).
+    ``gender6``        six folds of two men and two women each.
+The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_data`.
 """
 
 from __future__ import annotations
@@ -17,16 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mmemo.corpora.schemes_data import LUNA2022, TABLES, SchemeTable
 from mmemo.errors import InputError
 
 #: Test actors of each fold in Luna-Jiménez et al. (2022).
-LUNA2022_TEST_ACTORS: tuple[tuple[int, ...], ...] = (
-    (2, 5, 14, 15, 16),
-    (3, 6, 7, 13, 18),
-    (10, 11, 12, 19, 20),
-    (8, 17, 21, 23, 24),
-    (1, 4, 9, 22),
-)
+LUNA2022_TEST_ACTORS: tuple[tuple[int, ...], ...] = LUNA2022.test_actors
 
 #: Number of clips per class for each actor: ``{actor: {class: count}}``.
 ActorClassCounts = Mapping[int, Mapping[object, int]]
@@ -41,13 +39,18 @@ class _Registered:
     build: SchemeBuilder
     usage: str
     parse: ArgumentParser
+    about: str
 
 
 _SCHEMES: dict[str, _Registered] = {}
 
 
 def register_scheme(
-    kind: str, *, usage: str | None = None, arguments: ArgumentParser | None = None
+    kind: str,
+    *,
+    usage: str | None = None,
+    arguments: ArgumentParser | None = None,
+    about: str = "",
 ) -> Callable[[SchemeBuilder], SchemeBuilder]:
     """Register the builder of the fold scheme ``kind`` (a decorator).
 
@@ -58,6 +61,7 @@ def register_scheme(
         arguments: ``(name, parts) -> args`` for a parametrised scheme (``parts``: the name's
             ``:``-separated parts after ``kind``); raises :class:`InputError` on bad ones.
             Without it the scheme takes no arguments.
+        about: one line for help texts (what the scheme is, and its source).
 
     Raises:
         ValueError: ``kind`` is registered already.
@@ -66,15 +70,20 @@ def register_scheme(
     def decorate(build: SchemeBuilder) -> SchemeBuilder:
         if kind in _SCHEMES:
             raise ValueError(f"fold scheme '{kind}' is registered twice")
-        _SCHEMES[kind] = _Registered(build, usage or kind, arguments or _no_arguments)
+        _SCHEMES[kind] = _Registered(build, usage or kind, arguments or _no_arguments, about)
         return build
 
     return decorate
 
 
 def scheme_choices() -> str:
-    """The registered schemes as users write them: ``luna2022, loao, kfold:K:SEED``."""
+    """The registered schemes as users write them: ``luna2022, loao, kfold:K:SEED, ...``."""
     return ", ".join(entry.usage for entry in _SCHEMES.values())
+
+
+def scheme_help() -> list[tuple[str, str]]:
+    """``(usage, about)`` of every registered scheme, for help texts."""
+    return [(entry.usage, entry.about) for entry in _SCHEMES.values()]
 
 
 @dataclass(frozen=True)
@@ -134,26 +143,48 @@ def _kfold_arguments(name: str, parts: list[str]) -> tuple[int, int]:
     return k, seed
 
 
-@register_scheme("luna2022")
-def _luna2022(counts: ActorClassCounts) -> dict[int, int]:
-    """The paper's five folds."""
-    table = {a: f for f, test in enumerate(LUNA2022_TEST_ACTORS) for a in test}
-    actors = sorted(counts)
-    unknown = [a for a in actors if a not in table]
-    if unknown:
-        raise InputError(
-            f"fold scheme 'luna2022' has no fold for actor(s) {unknown}; it covers actors 1-24"
-        )
-    return {a: table[a] for a in actors}
+def _register_table(table: SchemeTable) -> None:
+    """Register a fixed table of test actors (:mod:`mmemo.corpora.schemes_data`)."""
+    folds = table.folds
+    covered = _actor_ranges(sorted(folds))
+
+    def build(counts: ActorClassCounts) -> dict[int, int]:
+        actors = sorted(counts)
+        unknown = [a for a in actors if a not in folds]
+        if unknown:
+            raise InputError(
+                f"fold scheme '{table.name}' has no fold for actor(s) {unknown}; "
+                f"it covers actors {covered}"
+            )
+        return {a: folds[a] for a in actors}
+
+    build.__doc__ = f"{table.about} ({table.source})."
+    register_scheme(table.name, about=f"{table.about}; {table.source}")(build)
 
 
-@register_scheme("loao")
+def _actor_ranges(actors: list[int]) -> str:
+    """``1-24`` for consecutive actors, else the list."""
+    if actors == list(range(actors[0], actors[-1] + 1)):
+        return f"{actors[0]}-{actors[-1]}"
+    return ", ".join(map(str, actors))
+
+
+# luna2022 first: choices lists read "luna2022, loao, kfold:K:SEED, emobox, gender6".
+_register_table(LUNA2022)
+
+
+@register_scheme("loao", about="leave one actor out: fold a - 1 tests actor a")
 def _leave_one_actor_out(counts: ActorClassCounts) -> dict[int, int]:
     """Fold ``a - 1`` tests actor ``a``."""
     return {a: a - 1 for a in sorted(counts)}
 
 
-@register_scheme("kfold", usage="kfold:K:SEED", arguments=_kfold_arguments)
+@register_scheme(
+    "kfold",
+    usage="kfold:K:SEED",
+    arguments=_kfold_arguments,
+    about="K actor-disjoint folds, balanced per class, shuffled with SEED (fixed on first use)",
+)
 def _kfold(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
     """``k`` actor-disjoint, class-balanced folds, shuffled with ``seed``."""
     if len(counts) < k:
@@ -190,3 +221,8 @@ def _placement_cost(
 ) -> tuple[int, int, int, int]:
     flat = sum((n + add.get(c, 0)) ** 2 for c, n in totals.items())
     return (1 if members else 0, flat, len(members), fold)
+
+
+for _table in TABLES:
+    if _table is not LUNA2022:
+        _register_table(_table)

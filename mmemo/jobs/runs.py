@@ -33,6 +33,7 @@ from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import Holder
 from mmemo.scheduler import Slice
+from mmemo.store.audits import audit_run
 from mmemo.store.lifecycle import discard, staged
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
@@ -225,4 +226,5 @@ def write_run(
         except BaseException:
             store.artefacts.remove(model_dir.name)
             raise
+    audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
     return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)

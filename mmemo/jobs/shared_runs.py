@@ -33,6 +33,7 @@ from mmemo.jobs.run_spec import RunInfo, RunSpec
 from mmemo.models.base import FoldResult
 from mmemo.progress import Progress
 from mmemo.provenance import Holder
+from mmemo.store.audits import audit_run
 from mmemo.store.lifecycle import (
     claim_units,
     commit_tables,
@@ -249,6 +250,8 @@ def execute_part(
         raise
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
+    if snapshot is not None:  # this process completed the run
+        audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
     waiting = sorted(set(cv.fold_ids) - set(stored_folds(store, spec.name)))
     n_clips = int(np.isin(cv.folds, claimed).sum())
     wall = time.perf_counter() - started

@@ -23,14 +23,15 @@ def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:
     return [summary for _, summary in summarize_matching(store, patterns)]
 
 
-def report_rows(store: Store, patterns: list[str]) -> list[RunRow]:
+def report_rows(store: Store, patterns: list[str], *, scheme: str | None = None) -> list[RunRow]:
     """Rows of a paper-style comparison table: inputs, model, parameters, norm, results.
 
     The best accuracy of the table is set in bold (one group: runs on different inputs
-    compete too, so a lone run is not bold for being alone).
+    compete too, so a lone run is not bold for being alone). The runs share one fold scheme:
+    see :func:`one_scheme` (``scheme`` keeps the runs of that scheme only).
     """
     rows = []
-    for run, summary in summarize_matching(store, patterns):
+    for run, summary in summarize_matching(store, patterns, scheme=scheme):
         params = {k: v for k, v in (run.params or {}).items() if k not in ("norm", "config")}
         norm = (run.params or {}).get("norm")
         inputs = _inputs_label(run)
@@ -59,13 +60,49 @@ def _inputs_label(run: Run) -> str:
     return "-"
 
 
-def summarize_matching(store: Store, patterns: list[str]) -> list[tuple[Run, RunSummary]]:
-    """(run, summary) of every complete run matching ``patterns``."""
+def one_scheme(runs: list[Run], scheme: str | None) -> tuple[list[Run], list[Run]]:
+    """The runs that go into one table, and those left out: with ``scheme``, the runs of that
+    fold scheme; without, all runs, when they share one scheme.
+
+    Accuracies over different fold schemes test other actor groupings and do not belong in
+    one table unannounced.
+
+    Raises:
+        InputError: runs of several schemes and no ``scheme`` (naming each run's scheme), or
+            no run of ``scheme`` (listing the schemes the runs use).
+    """
+    if scheme is None:
+        if len({r.scheme for r in runs}) > 1:
+            named = ", ".join(f"{r.name} ({r.scheme})" for r in runs)
+            raise InputError(
+                f"runs of different fold schemes in one table: {named}; "
+                "keep the runs of one with --scheme"
+            )
+        return runs, []
+    kept = [r for r in runs if r.scheme == scheme]
+    if not kept:
+        used = ", ".join(sorted({r.scheme for r in runs}))
+        raise InputError(f"--scheme {scheme}: no matching run uses it; the runs use {used}")
+    return kept, [r for r in runs if r.scheme != scheme]
+
+
+def left_out_of_scheme(store: Store, patterns: list[str], scheme: str) -> list[tuple[str, str]]:
+    """(run, scheme) of the complete runs matching ``patterns`` that ``--scheme`` leaves out."""
+    with store.session() as s:
+        runs = resolve_runs(s, patterns)
+    return [(r.name, r.scheme) for r in one_scheme(runs, scheme)[1]]
+
+
+def summarize_matching(
+    store: Store, patterns: list[str], *, scheme: str | None = None
+) -> list[tuple[Run, RunSummary]]:
+    """(run, summary) of every complete run matching ``patterns`` (of one fold scheme, see
+    :func:`one_scheme`)."""
     # The metrics depend on each fold's confusion matrix only, so the store counts the
     # (true, predicted) pairs and the metrics take the counts as they are: a few hundred rows
     # cross over instead of one per test clip and run.
     with store.session() as s:
-        runs = resolve_runs(s, patterns)
+        runs, _ = one_scheme(resolve_runs(s, patterns), scheme)
         rows = s.fetch(
             "SELECT run_id, fold, true_emotion, predicted_emotion, count(*) FROM predictions "
             "WHERE split = 'test' AND run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY ALL",

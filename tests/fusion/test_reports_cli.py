@@ -93,8 +93,11 @@ def test_report_per_class(store_cli, fus_store):
 
 
 def test_report_globs_and_order(store_cli, fus_store):
-    runs = [s["run"] for s in _json(store_cli, fus_store, "lr*", "svc")]
-    assert runs == ["lr", "lr-k2", "lr-n1", "svc"]
+    # lr-k2 is on another fold scheme: one table holds the runs of one scheme (issue 14)
+    runs = [s["run"] for s in _json(store_cli, fus_store, "lr*", "svc", "--scheme", "luna2022")]
+    assert runs == ["lr", "lr-n1", "svc"]
+    mixed = store_cli(fus_store, "report", "lr*", "svc", "--format", "json")
+    assert mixed.code == 2 and "lr-k2 (kfold:2:7)" in mixed.err_text
 
 
 def test_markdown_bolds_the_best_of_its_group(store_cli, fus_store):
