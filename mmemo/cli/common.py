@@ -27,7 +27,8 @@ StoreOpt = Annotated[
     ),
 ]
 SchemeOpt = Annotated[
-    str, typer.Option("--scheme", help="Fold scheme: luna2022, loao or kfold:K:SEED.")
+    str,
+    typer.Option("--scheme", help="Fold scheme: luna2022, loao, kfold:K:SEED, emobox or gender6."),
 ]
 ClipsOpt = Annotated[
     str | None,
