@@ -47,6 +47,14 @@ def report(
             "runs of different schemes are refused."
         ),
     ] = None,
+    paired: Annotated[
+        bool,
+        typer.Option(
+            "--paired",
+            help="Two runs: also their paired tests below the table (McNemar's exact test "
+            "and a paired bootstrap CI of the accuracy difference, as `mmemo compare`).",
+        ),
+    ] = False,
     out: OutOpt = None,
 ) -> None:
     """Accuracy (mean over folds, % ± 95% CI), UAR and macro-F1 of runs, in paper form.
@@ -62,6 +70,8 @@ def report(
     * `mmemo report audio aus-mlp --complementarity --format latex --out which.tex`
 
     * `mmemo report 'svc/*' --scheme emobox`
+
+    * `mmemo report fusion stacked --paired` (the paper's fusion and the stacked one)
     """
     if by is not None and not complementarity:
         raise InputError(f"--by {by} goes with --complementarity (report A B --complementarity)")
@@ -86,11 +96,37 @@ def report(
         if len(measured) != 1:
             raise InputError(f"--confusion draws one run; {len(measured)} match")
         err_console.print(f"wrote {plot_confusion(measured[0], confusion)}")
+    pair = _paired_runs(rows, fmt) if paired else None
     rendered = render(rows, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
     if isinstance(rendered, str):
         emit(rendered, out)
     else:
         console.print(rendered)
+    if pair is not None:
+        from mmemo.reports.report import compare_runs
+
+        _print_comparison(compare_runs(store, *pair))
+
+
+def _paired_runs(rows, fmt: str) -> tuple[str, str]:
+    """The two runs a ``report --paired`` compares."""
+    if fmt not in ("table", "markdown"):
+        raise InputError(f"--paired prints below a table or markdown report, not --format {fmt}")
+    names = [r.summary.run for r in rows if r.summary is not None and r.ranked]
+    if len(names) != 2:
+        raise InputError(f"--paired compares two runs; {len(names)} match")
+    return names[0], names[1]
+
+
+def _print_comparison(c) -> None:
+    console.print(
+        f"{c.n} shared test clips (accuracy pooled over folds): "
+        f"{c.run_a} {c.accuracy_a:.2f}%, {c.run_b} {c.accuracy_b:.2f}%\n"
+        f"only {c.run_a} right: {c.only_a}, only {c.run_b} right: {c.only_b}; "
+        f"McNemar exact p = {c.p_value:.4g}\n"
+        f"difference {c.diff:+.2f} points, paired bootstrap 95% CI [{c.diff_low:+.2f}, "
+        f"{c.diff_high:+.2f}]"
+    )
 
 
 def _report_complementarity(
@@ -161,14 +197,7 @@ def compare(
     if fmt == "json":
         emit(to_json(c.to_json()), None)
         return
-    console.print(
-        f"{c.n} shared test clips (accuracy pooled over folds): "
-        f"{c.run_a} {c.accuracy_a:.2f}%, {c.run_b} {c.accuracy_b:.2f}%\n"
-        f"only {c.run_a} right: {c.only_a}, only {c.run_b} right: {c.only_b}; "
-        f"McNemar exact p = {c.p_value:.4g}\n"
-        f"difference {c.diff:+.2f} points, paired bootstrap 95% CI [{c.diff_low:+.2f}, "
-        f"{c.diff_high:+.2f}]"
-    )
+    _print_comparison(c)
 
 
 def plot_runs(

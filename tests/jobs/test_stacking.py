@@ -141,8 +141,11 @@ def test_the_stacked_fusion_learns_from_out_of_fold_scores(stacked, store_cli):
 
     both = store_cli(stacked, "compare", "paper", "stacked")
     assert both.code == 0, both.err
-    report = store_cli(stacked, "report", "paper", "stacked")
+    report = store_cli(stacked, "report", "paper", "stacked", "--paired")
     assert report.code == 0 and "stacked" in report.out and "paper" in report.out
+    assert "McNemar exact p" in report.out and "on = oof" in report.out
+    one = store_cli(stacked, "report", "paper", "--paired")
+    assert one.code == 2 and "--paired compares two runs; 1 match" in one.err_text
     for check in ("posteriors_complete", "actor_not_in_train_and_test"):
         audit = store_cli(stacked, "sql", "-f", check, "--format", "csv")
         assert audit.code == 0, audit.err
