@@ -219,9 +219,15 @@ def test_loao_and_kfold_runs(cli, ingested_store):
             "--store", ingested_store.root, *TRAIN_ZEROR[:-4], "--scheme", scheme, "--name", name
         )
         assert result.code == 0, result.err
-    report = cli("--store", ingested_store.root, "report", "z-*", "--format", "json")
-    assert report.code == 0, report.err
-    summaries = {s["run"]: s for s in json.loads(report.out)}
+    mixed = cli("--store", ingested_store.root, "report", "z-*", "--format", "json")
+    assert mixed.code == 2 and "z-loao (loao), z-kfold (kfold:2:7)" in mixed.err_text
+    summaries = {}
+    for scheme in ("loao", "kfold:2:7"):  # one table per fold scheme
+        report = cli(
+            "--store", ingested_store.root, "report", "z-*", "--scheme", scheme, "--format", "json"
+        )
+        assert report.code == 0, report.err
+        summaries.update({s["run"]: s for s in json.loads(report.out)})
     assert set(summaries) == {"z-loao", "z-kfold"}
     assert all(s["n"] == 120 and len(s["folds"]) == 2 for s in summaries.values())
 
