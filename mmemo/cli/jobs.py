@@ -27,7 +27,12 @@ SlurmOpt = Annotated[
     ),
 ]
 TasksOpt = Annotated[
-    int | None, typer.Option("--tasks", help="Array tasks of a --slurm job (default: see above).")
+    int | None,
+    typer.Option(
+        "--tasks",
+        help="Array tasks of a --slurm job: shards of the clips or files, or parts of a grid "
+        "(deep models: one per fold unless given).",
+    ),
 ]
 SlurmOptsOpt = Annotated[
     str | None,
