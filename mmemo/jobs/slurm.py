@@ -284,8 +284,8 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
             row = tasks.get((job.id, t))
             sid = f"{_latest(job, t)}_{t}"
             stored = row.status if row is not None else None
-            if slurm is None:
-                state = stored or "unknown"
+            if slurm is None:  # unasked, a task that recorded its start may still run
+                state = {"complete": "completed"}.get(stored or "", stored or "unknown")
             else:
                 state = slurm.get(sid, "").lower() or _store_state(stored)
             out.append(
