@@ -91,11 +91,10 @@ def check(engine: sa.Engine, root: Path) -> None:
         )
 
 
-@cache
 def written_head() -> str | None:
     """The head revision as the files in ``migrations/versions/`` write it (the one revision
     no other revises), or None when that is not one revision; checked against Alembic's
-    :func:`head` by the tests."""
+    :func:`head` by the tests. Read each time (a few small files): the folder may change."""
     revisions, revised = set(), set()
     for path in (migrations_dir() / "versions").glob("*.py"):
         found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
