@@ -76,7 +76,9 @@ def _client(cluster: SlurmCluster, args: list[str]) -> str:
 
 
 def _config(root: Path, node: str, cpus: int, munge_socket: Path) -> str:
-    ctld, slurmd = free_port(), free_port()
+    ctld = slurmd = free_port()
+    while slurmd == ctld:  # two free ports, not the same one twice
+        slurmd = free_port()
     return "\n".join(
         [
             "ClusterName=mmemo-test",
