@@ -46,8 +46,6 @@ from mmemo.store.store import Store
 
 #: How a command's work is split over tasks, and the option that gives a task its slice.
 UNITS = {"shard": "--shard", "fold": "--folds", "config": "--shard"}
-#: States of a task that the store records itself.
-TASK_STATES = ("running", "complete", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
