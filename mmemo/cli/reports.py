@@ -227,7 +227,7 @@ def plot_layers(
 
     Example: `mmemo plot layers 'probe/*' --out layers.png`
     """
-    from mmemo.reports.figures import plot_layers as draw
+    from mmemo.reports.analysis_figures import plot_layers as draw
     from mmemo.reports.report import layer_points
 
     console.print(f"wrote {draw(layer_points(open_store(ctx), runs), out)}")
@@ -247,8 +247,8 @@ def plot_complementarity(
 
     Example: `mmemo plot complementarity audio aus-mlp --out which.png`
     """
+    from mmemo.reports.analysis_figures import plot_complementarity as draw
     from mmemo.reports.complementarity import complementarity
-    from mmemo.reports.figures import plot_complementarity as draw
 
     result = complementarity(open_store(ctx), run_a, run_b, by=by)
     console.print(f"wrote {draw(result, out)}")

@@ -14,7 +14,7 @@ per actor) and over all shared clips, :func:`complementarity` reads from the sto
    every clip of the group; Q: a zero in each diagonal product of the table).
 
 :func:`render_complementarity` prints it as a table, Markdown, LaTeX (booktabs), CSV or JSON;
-:func:`mmemo.reports.figures.plot_complementarity` draws it.
+:func:`mmemo.reports.analysis_figures.plot_complementarity` draws it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Figures in the style of Luna-Jiménez et al. (2022): confusion matrices (Figures 5, 6, 8),
-accuracy with 95% CI per run (Figure 7), accuracy per encoder layer (layer probing),
-Action-Unit intensity curves of a clip (Figure 3) and the complementarity of two runs per
-emotion, from arrays or, for a clip's AUs, straight from the store (:func:`plot_clip_aus`).
+accuracy with 95% CI per run (Figure 7) and Action-Unit intensity curves of a clip (Figure 3),
+from arrays or, for a clip's AUs, straight from the store (:func:`plot_clip_aus`). The
+figures of analyses beyond the paper are in :mod:`mmemo.reports.analysis_figures`.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never
 through ``pyplot``: no screen, no global backend switch, no figure left open. The output format
@@ -25,8 +25,6 @@ from mmemo.reports.metrics import RunSummary
 from mmemo.reports.rows import RunRow
 
 if TYPE_CHECKING:
-    from mmemo.reports.complementarity import Complementarity
-    from mmemo.reports.report import LayerPoint
     from mmemo.store.store import Store
 
 #: Output formats, by file suffix.
@@ -43,21 +41,21 @@ _OTHER_COLORS: tuple[str, ...] = ("C2", "C3", "C4", "C5", "C6", "C8")
 _DPI = 150
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _save(fig: Figure, out: Path) -> Path:
+def save_figure(fig: Figure, out: Path) -> Path:
     out = Path(out)
-    _check_suffix(out)
+    check_suffix(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=_DPI)
     return out
 
 
-def _check_suffix(out: Path) -> None:
+def check_suffix(out: Path) -> None:
     if Path(out).suffix.lower() not in SUFFIXES:
         raise InputError(
             f"unsupported figure format '{Path(out).suffix or Path(out).name}'; expected one of "
@@ -96,8 +94,8 @@ def plot_confusion(summary: RunSummary, out: Path, *, title: str | None = None) 
     Raises:
         InputError: unsupported suffix.
     """
-    _check_suffix(out)
-    return _save(confusion_figure(summary, title=title), out)
+    check_suffix(out)
+    return save_figure(confusion_figure(summary, title=title), out)
 
 
 def confusion_figure(summary: RunSummary, *, title: str | None = None) -> Figure:
@@ -117,7 +115,7 @@ def confusion_figure(summary: RunSummary, *, title: str | None = None) -> Figure
     support = total.sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         normalised = np.where(support > 0, total / support * 100.0, 0.0)
-    fig = _new_figure(13, 5.5)
+    fig = new_figure(13, 5.5)
     left, right = fig.subplots(1, 2)
     _heatmap(left, total, labels, ".0f", "Test clips, all folds (count)")
     _heatmap(right, normalised, labels, ".1f", "Row-normalised (%)")
@@ -138,8 +136,8 @@ def plot_runs(
     Raises:
         InputError: no runs or unsupported suffix.
     """
-    _check_suffix(out)
-    return _save(runs_figure(summaries, title=title, colors=colors), out)
+    check_suffix(out)
+    return save_figure(runs_figure(summaries, title=title, colors=colors), out)
 
 
 #: How a bar label names a row's normalisation column (``RunRow.norm``).
@@ -202,7 +200,7 @@ def runs_figure(
         bar_colors.append(palette[row.group])
         groups.setdefault(row.group, palette[row.group])
         hatches.append("//" if row.literature else None)
-    fig = _new_figure(max(5.0, 1.1 * len(names) + 2), 4.5)
+    fig = new_figure(max(5.0, 1.1 * len(names) + 2), 4.5)
     ax = fig.subplots()
     x = np.arange(len(names))
     bars = ax.bar(x, heights, yerr=errors, capsize=4, color=bar_colors, edgecolor="black")
@@ -247,8 +245,8 @@ def plot_aus(
     Raises:
         InputError: no AUs, a curve whose length differs from ``times``, or unsupported suffix.
     """
-    _check_suffix(out)
-    return _save(aus_figure(times, aus, title=title, success=success), out)
+    check_suffix(out)
+    return save_figure(aus_figure(times, aus, title=title, success=success), out)
 
 
 def aus_figure(
@@ -287,7 +285,7 @@ def aus_figure(
         if np.shape(success) != t.shape:
             raise InputError(f"success has shape {np.shape(success)}; times has {t.shape}")
         failed = np.asarray(success, dtype=float) == 0
-    fig = _new_figure(11, 5)
+    fig = new_figure(11, 5)
     ax = fig.subplots()
     colors = [f"C{i % 10}" for i in range(len(aus))]
     styles = ["-", "--", ":"]
@@ -330,179 +328,8 @@ def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = 
     """
     from mmemo.features.aus import clip_aus
 
-    _check_suffix(out)
+    check_suffix(out)
     aus = clip_aus(store, clip, features=features)
     return plot_aus(
         aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})", success=aus.success
     )
-
-
-def plot_layers(points: Sequence[LayerPoint], out: Path, *, title: str | None = None) -> Path:
-    """Accuracy (± 95% CI) per encoder layer, one line per encoder, into ``out`` (``.png`` or
-    ``.pdf``); see :func:`layers_figure`.
-
-    Raises:
-        InputError: no points or unsupported suffix.
-    """
-    _check_suffix(out)
-    return _save(layers_figure(points, title=title), out)
-
-
-def layers_figure(points: Sequence[LayerPoint], *, title: str | None = None) -> Figure:
-    """Layer probing: test accuracy with 95% CI error bars per layer, one line per encoder.
-
-    Args:
-        points: One per run (:func:`mmemo.reports.report.layer_points`); lines follow the
-            order of their first point, layers along x in natural order (``conv``, 1, 2, ...),
-            and a layer no run of a line has is a gap in that line.
-        title: Figure title.
-
-    Returns:
-        The figure: one ``errorbar`` line per :attr:`LayerPoint.line`, labelled in a legend.
-
-    Raises:
-        InputError: no points, or two points of one line on the same layer.
-    """
-    from mmemo.jobs.static import layer_key
-
-    if not points:
-        raise InputError("nothing to plot: no probe runs given")
-    layers = sorted({p.layer for p in points}, key=layer_key)
-    position = {layer: i for i, layer in enumerate(layers)}
-    lines: dict[str, dict[str, LayerPoint]] = {}
-    for point in points:
-        line = lines.setdefault(point.line, {})
-        if point.layer in line:
-            raise InputError(
-                f"runs '{line[point.layer].run}' and '{point.run}' are both layer {point.layer} "
-                f"of '{point.line}'; plot one configuration per encoder (e.g. 'probe/*C=1*')"
-            )
-        line[point.layer] = point
-    fig = _new_figure(max(6.0, 0.35 * len(layers) + 3), 4.5)
-    ax = fig.subplots()
-    for label, by_layer in lines.items():
-        ordered = sorted(by_layer.values(), key=lambda p: position[p.layer])
-        ax.errorbar(
-            [position[p.layer] for p in ordered],
-            [p.accuracy for p in ordered],
-            yerr=[p.ci95 for p in ordered],
-            marker="o",
-            markersize=4,
-            capsize=3,
-            label=label,
-        )
-    ax.set_xticks(range(len(layers)), layers, fontsize=8)
-    ax.set_xlabel("Layer")
-    ax.set_ylabel("Accuracy (%) ± 95% CI")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    if title:
-        ax.set_title(title)
-    return fig
-
-
-#: Stack colours of the complementarity figure, bottom to top.
-COMPLEMENTARITY_COLORS: dict[str, str] = {
-    "both right": "tab:green",
-    "only A right": "tab:blue",
-    "only B right": "tab:orange",
-    "neither": "lightgray",
-}
-
-
-def plot_complementarity(result: Complementarity, out: Path, *, title: str | None = None) -> Path:
-    """Draw two runs' complementarity per group into ``out`` (``.png`` or ``.pdf``); see
-    :func:`complementarity_figure`.
-
-    Raises:
-        InputError: unsupported suffix.
-    """
-    _check_suffix(out)
-    return _save(complementarity_figure(result, title=title), out)
-
-
-def complementarity_figure(result: Complementarity, *, title: str | None = None) -> Figure:
-    """Stacked bars of two runs' correctness per group (emotion or actor) and overall.
-
-    Each bar is one group's shared test clips, 100%: both right, only A right, only B right and
-    neither, bottom to top (:data:`COMPLEMENTARITY_COLORS`); so the top of the "only B" part
-    is the oracle (right if either run is), marked with a black bar, and each run's accuracy
-    is marked too (A: a triangle pointing left, B: one pointing right). The overall bar stands
-    apart, after the groups.
-
-    Args:
-        result: From :func:`mmemo.reports.complementarity.complementarity`.
-        title: Figure title; defaults to the two runs and the overall oracle.
-    """
-    rows = result.all_rows
-    labels = [row.group.capitalize() if result.by == "emotion" else row.group for row in rows]
-    x = np.arange(len(rows), dtype=float)
-    x[-1] += 0.5  # the overall bar stands apart
-    parts = {
-        "both right": [row.both for row in rows],
-        "only A right": [row.only_a for row in rows],
-        "only B right": [row.only_b for row in rows],
-        "neither": [row.neither for row in rows],
-    }
-    n = np.array([row.n for row in rows], dtype=float)
-    fig = _new_figure(max(6.0, 0.7 * len(rows) + 3.5), 4.8)
-    ax = fig.subplots()
-    bottom = np.zeros(len(rows))
-    for part, counts in parts.items():
-        share = 100.0 * np.array(counts, dtype=float) / n
-        ax.bar(
-            x,
-            share,
-            0.7,
-            bottom=bottom,
-            color=COMPLEMENTARITY_COLORS[part],
-            edgecolor="black",
-            linewidth=0.5,
-            label=part,
-        )
-        bottom += share
-    ax.scatter(
-        x,
-        [row.oracle for row in rows],
-        marker="_",
-        s=500,
-        color="black",
-        zorder=3,
-        label="oracle (either right)",
-    )
-    ax.scatter(
-        x - 0.22,
-        [row.accuracy_a for row in rows],
-        marker="<",
-        s=30,
-        color="navy",
-        zorder=3,
-        label=f"accuracy A ({result.run_a})",
-    )
-    ax.scatter(
-        x + 0.22,
-        [row.accuracy_b for row in rows],
-        marker=">",
-        s=30,
-        color="darkred",
-        zorder=3,
-        label=f"accuracy B ({result.run_b})",
-    )
-    ax.set_xticks(
-        x,
-        labels,
-        rotation=30 if result.by == "emotion" else 0,
-        ha="right" if result.by == "emotion" else "center",
-        fontsize=8,
-    )
-    ax.set_xlabel(result.by.capitalize())
-    ax.set_ylabel("Shared test clips (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(
-        title
-        or f"A = {result.run_a}, B = {result.run_b}: oracle {result.overall.oracle:.2f}% "
-        f"(A {result.overall.accuracy_a:.2f}%, B {result.overall.accuracy_b:.2f}%)",
-        fontsize=9,
-    )
-    return fig

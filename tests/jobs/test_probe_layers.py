@@ -141,7 +141,7 @@ def test_the_recipe_gives_encoder_layer_and_the_reports_accuracy(store_cli, jobs
 def test_plot_layers_draws_one_line_per_encoder_with_the_reports_ci(
     store_cli, jobs_store, tmp_path
 ):
-    from mmemo.reports.figures import layers_figure
+    from mmemo.reports.analysis_figures import layers_figure
     from mmemo.reports.report import layer_points, summarize_runs
 
     _import_layers(jobs_store, tmp_path, "w2v", W2V)

@@ -355,7 +355,7 @@ def test_recipes_give_the_reports_numbers(pair_store, store_cli) -> None:
 
 
 def test_plot_complementarity(pair_store, store_cli, tmp_path) -> None:
-    from mmemo.reports.figures import complementarity_figure, plot_complementarity
+    from mmemo.reports.analysis_figures import complementarity_figure, plot_complementarity
 
     out = tmp_path / "which.png"
     drawn = store_cli(pair_store, "plot", "complementarity", "lr", "knn", "--out", out)
