@@ -15,7 +15,10 @@ from mmemo.features.encoders.base import (
     Pool,
 )
 
-__all__ = ["extract", "extract_layers", "plan_batches"]
+__all__ = ["DEFAULT_WINDOW", "extract", "extract_layers", "plan_batches"]
+
+#: Clips buffered, length-sorted and embedded together by :func:`extract_layers`.
+DEFAULT_WINDOW = 64
 
 
 def plan_batches(
@@ -69,7 +72,7 @@ def extract(
     pool: Pool = "mean",
     frames: bool = False,
     max_seconds: float = DEFAULT_MAX_SECONDS,
-    window: int = 256,
+    window: int = DEFAULT_WINDOW,
     on_batch: Callable[[int, float], None] | None = None,
 ) -> Iterator[tuple[str, Embedding]]:
     """Embed a stream of clips at one layer; yield one embedding per clip, in input order.
@@ -97,7 +100,7 @@ def extract_layers(
     pool: Pool = "mean",
     frames: bool = False,
     max_seconds: float = DEFAULT_MAX_SECONDS,
-    window: int = 256,
+    window: int = DEFAULT_WINDOW,
     on_batch: Callable[[int, float], None] | None = None,
 ) -> Iterator[tuple[str, dict[Layer, Embedding]]]:
     """Embed a stream of clips in length-sorted batches, every requested layer in one forward
@@ -114,7 +117,10 @@ def extract_layers(
         pool: ``"mean"`` or ``"mean+std"``.
         frames: Also return the frame vectors.
         max_seconds: Limit of padded audio per batch, in seconds.
-        window: Number of clips buffered and sorted together (>= 1).
+        window: Number of clips buffered and sorted together (>= 1). The default holds
+            about as many clips as one actor's speech takes in RAVDESS, so a run's peak memory
+            does not depend on how many clips it embeds (measured: 673 MiB over 1,440 clips
+            against 659 MiB over 60 with a small model; 256 gave 709 MiB).
         on_batch: Called after each batch with its number of clips and seconds of audio
             (unpadded), e.g. to drive a progress bar.
 
