@@ -1,7 +1,8 @@
 """Reading OpenFace 2.0 CSVs into one Arrow table of AU frames.
 
 The bulk path parses the files with ``pyarrow.csv`` (only the kept columns converted, typed
-up front; several files at a time on threads), no Python loop over rows. A file that does not
+up front; the files of a chunk joined into one parse on pyarrow's threads), no Python loop
+over rows. A file that does not
 parse that way is read again with DuckDB's CSV reader, whose reject tables report values that
 are not numbers with file, line and column.
 
@@ -33,7 +34,7 @@ from mmemo.sqltext import ident
 #: The columns every file must have: frame bookkeeping and the 35 AU columns.
 REQUIRED = FRAME_COLUMNS + AU_COLUMNS
 #: Files per read: progress moves per chunk; the files of a chunk are read in parallel.
-READ_CHUNK = 256
+READ_CHUNK = 64
 
 
 def header_names(header: str) -> list[str]:
@@ -126,47 +127,61 @@ def read_chunk_arrow(
     keep_all: bool,
     hashes: dict[Path, str] | None = None,
 ) -> tuple[pa.Table | None, list[Path]]:
-    """Files sharing ``header`` read by ``pyarrow.csv`` on ``pool``, as one table with the
-    columns of the DuckDB read; and the files that did not parse (for
-    :func:`read_chunk_duckdb`). With ``hashes``, the files it lacks are hashed from the bytes
-    parsed (hashlib and the parser both release the GIL, so the threads overlap)."""
+    """Files sharing ``header`` read by ``pyarrow.csv``, as one table with the columns of
+    the DuckDB read; and the files that did not parse (for :func:`read_chunk_duckdb`).
+
+    The files are read (and, with ``hashes``, the ones it lacks hashed from the same bytes) on
+    ``pool``, then parsed as one CSV (:func:`_parse_joined`); when that fails, file by file
+    on ``pool``, so that only the files that do not parse are left to DuckDB."""
     names = header_names(header)
     columns = reader_names(names)
     extra = extra_columns(names, columns) if keep_all else []
     include = list(REQUIRED) + [c for _, c in extra]
     types = _ARROW_TYPES | {c: pa.float64() for _, c in extra}
-    read_options = pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False)
     convert = pacsv.ConvertOptions(include_columns=include, column_types=types)
 
-    def read(path: Path) -> tuple[pa.Table | None, str | None]:
-        digest = None
+    def load(path: Path) -> tuple[bytes | None, str | None]:
         try:
-            if hashes is None or path in hashes:
-                source: Path | pa.BufferReader = path
-            else:
-                data = path.read_bytes()
-                digest = sha256_bytes(data)
-                source = pa.BufferReader(data)
-            table = pacsv.read_csv(source, read_options=read_options, convert_options=convert)
-            return table, digest
-        except (pa.ArrowInvalid, OSError):
-            return None, digest
+            data = path.read_bytes()
+        except OSError:
+            return None, None
+        fresh = hashes is not None and path not in hashes
+        return data, sha256_bytes(data) if fresh else None
 
-    tables: list[pa.Table] = []
-    files: list[str] = []
-    failed: list[Path] = []
-    for path, (table, digest) in zip(paths, pool.map(read, paths), strict=True):
+    loaded = list(pool.map(load, paths))
+    for path, (_, digest) in zip(paths, loaded, strict=True):
         if digest is not None and hashes is not None:
             hashes[path] = digest
-        if table is None:
-            failed.append(path)
-        else:
-            tables.append(table)
-            files.append(str(path))
-    if not tables:
-        return None, failed
-    read_all = pa.concat_tables(tables)
-    rows = np.array([t.num_rows for t in tables])
+    files = [str(p) for p, (data, _) in zip(paths, loaded, strict=True) if data is not None]
+    failed = [p for p, (data, _) in zip(paths, loaded, strict=True) if data is None]
+    datas = [data for data, _ in loaded if data is not None]
+    joined = _parse_joined(datas, columns, convert)
+    if joined is not None:
+        read_all, rows = joined
+    else:  # some file does not parse (or has blank lines): file by file, to find which
+        read_options = pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False)
+
+        def parse(data: bytes) -> pa.Table | None:
+            try:
+                return pacsv.read_csv(
+                    pa.BufferReader(data), read_options=read_options, convert_options=convert
+                )
+            except pa.ArrowInvalid:
+                return None
+
+        tables: list[pa.Table] = []
+        kept: list[str] = []
+        for file, table in zip(files, pool.map(parse, datas), strict=True):
+            if table is None:
+                failed.append(Path(file))
+            else:
+                tables.append(table)
+                kept.append(file)
+        if not tables:
+            return None, failed
+        files = kept
+        read_all = pa.concat_tables(tables)
+        rows = np.array([t.num_rows for t in tables])
     filename = pa.DictionaryArray.from_arrays(
         pa.array(np.repeat(np.arange(len(files), dtype=np.int32), rows)), pa.array(files)
     ).cast(pa.string())
@@ -181,6 +196,39 @@ def read_chunk_arrow(
         "extra": extra_map(read_all, extra) if extra else pa.nulls(n, EXTRA_TYPE),
     }
     return pa.table(out), failed
+
+
+def _parse_joined(
+    datas: list[bytes], columns: list[str], convert: pacsv.ConvertOptions
+) -> tuple[pa.Table, np.ndarray] | None:
+    """The rows of files sharing one header, parsed as ONE CSV (headers cut, bodies joined;
+    pyarrow parses it on its own threads) and each file's row count; None when the join does
+    not parse or a file's line count is not its row count (blank lines), so that the caller
+    reads file by file. Per call, the parser sets up all of OpenFace's 714 columns: once per
+    chunk instead of once per file."""
+    if not datas:
+        return None
+    bodies: list[memoryview | bytes] = []
+    rows = np.zeros(len(datas), np.int64)
+    for i, data in enumerate(datas):
+        start = data.find(b"\n") + 1
+        if start == 0:  # a header without a newline: no rows
+            continue
+        bodies.append(memoryview(data)[start:])
+        rows[i] = data.count(b"\n", start)
+        if not data.endswith(b"\n") and len(data) > start:
+            bodies.append(b"\n")
+            rows[i] += 1
+    read_options = pacsv.ReadOptions(column_names=columns, use_threads=True)
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(b"".join(bodies)), read_options=read_options, convert_options=convert
+        )
+    except pa.ArrowInvalid:
+        return None
+    if table.num_rows != int(rows.sum()):
+        return None
+    return table, rows
 
 
 def extra_map(table: pa.Table, extra: list[tuple[str, str]]) -> pa.Array:

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from mmemo.corpora.openface_columns import AU_COLUMNS
@@ -480,6 +481,35 @@ def test_the_arrow_reader_gives_the_duckdb_readers_table(synth_corpus, tmp_path,
         assert None in dict(fallback["extra"][0].as_py()).values()
     else:  # a column that is not kept is never converted: arrow reads the file
         assert none is not None and failed_bad == [] and none.num_rows == len(rows) - 1
+
+
+def test_joined_files_parse_as_each_file_alone(synth_corpus, tmp_path):
+    """The fast path parses a chunk's files as one CSV; files without a last newline, with
+    CRLF line ends or with a blank line (which the joined parse cannot count: it falls back
+    to file by file) give the rows and per-file counts of reading each file alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmemo.features import openface_csv
+
+    files = sorted(_copy(_some(synth_corpus, 4), tmp_path / "of").iterdir())
+    header = files[0].open().readline().strip()
+    want = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for f in files:
+            alone, _ = openface_csv.read_chunk_arrow(pool, header, [f], False)
+            want[f.name] = alone.drop_columns(["filename"])
+        text = [f.read_bytes() for f in files]
+        files[0].write_bytes(text[0].rstrip(b"\n"))  # no last newline
+        files[1].write_bytes(text[1].replace(b"\n", b"\r\n"))  # CRLF
+        for chunk in (files[:2], files):  # ... and a blank line: file by file
+            if chunk is files:
+                lines = text[2].split(b"\n")
+                files[2].write_bytes(b"\n".join([*lines[:3], b"", *lines[3:]]))
+            got, failed = openface_csv.read_chunk_arrow(pool, header, chunk, False)
+            assert failed == []
+            for f in chunk:
+                rows = got.filter(pc.equal(got["filename"], str(f))).drop_columns(["filename"])
+                assert rows.equals(want[f.name]), f.name
 
 
 def test_frame_filter_drops_and_orders_as_sql():
