@@ -77,10 +77,10 @@ def upgrade(engine: sa.Engine) -> list[str]:
 
 def check(engine: sa.Engine, root: Path) -> None:
     """Refuse a store whose registry is older (run `mmemo migrate`) or newer than this mmemo."""
+    if _stamped(engine) == written_head():
+        return  # the common case, without importing Alembic (0.2 s)
     from alembic.script import ScriptDirectory
 
-    if _stamped(engine) == written_head():
-        return  # the common case, without Alembic
     revision = current(engine)
     scripts = ScriptDirectory.from_config(_config())
     _refuse_unknown(scripts, revision, engine, root)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import textwrap
 
 import duckdb
@@ -256,6 +258,18 @@ def test_an_unopenable_lake_is_a_store_error_not_a_crash(cli, ingested_store, tm
 def test_the_head_written_in_the_migration_files_is_alembics_head() -> None:
     """Opening a store at head compares its stamp with the files' head, without Alembic."""
     assert migrate.written_head() == migrate.head()
+
+
+def test_a_session_on_a_store_at_head_does_not_import_alembic(tmp_path) -> None:
+    """Every command opens a session; at head it must not pay Alembic's import (0.2 s)."""
+    Store.init(tmp_path / "s")
+    code = (
+        "import sys\nfrom mmemo.store.store import Store\n"
+        f"with Store.open({str(tmp_path / 's')!r}).session():\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'pandas')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_an_older_registry_is_still_refused_without_the_alembic_shortcut(tmp_path) -> None:
