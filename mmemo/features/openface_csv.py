@@ -2,9 +2,8 @@
 
 The bulk path parses the files with ``pyarrow.csv`` (only the kept columns converted, typed
 up front; the files of a chunk joined into one parse on pyarrow's threads), no Python loop
-over rows. A file that does not
-parse that way is read again with DuckDB's CSV reader, whose reject tables report values that
-are not numbers with file, line and column.
+over rows. A file that does not parse that way is read again with DuckDB's CSV reader, whose
+reject tables report values that are not numbers with file, line and column.
 
 Columns are named by position, not by header text: OpenFace writes names that differ only by
 case (2-D landmarks ``x_0`` and 3-D landmarks ``X_0``), which SQL identifiers do not tell
