@@ -30,8 +30,13 @@ def test_performance_id_links_the_three_files_of_a_take(ingested_store):
         "FROM performance_files WHERE performance_id = '01-05-02-01-01-02'",
     )
     assert files == [
-        ("01-05-02-01-01-02", "01-01-05-02-01-01-02", "02-01-05-02-01-01-02",
-         "03-01-05-02-01-01-02", 3)
+        (
+            "01-05-02-01-01-02",
+            "01-01-05-02-01-01-02",
+            "02-01-05-02-01-01-02",
+            "03-01-05-02-01-01-02",
+            3,
+        )
     ]
     # actors 1-2: 60 speech and 44 song performances each, every one with all three files
     counts = _rows(ingested_store, "SELECT count(*), min(files), max(files) FROM performance_files")

@@ -41,8 +41,9 @@ def test_scheme_keeps_its_runs_and_names_those_left_out(two_schemes):
 
 
 def test_a_scheme_no_run_uses_is_refused(two_schemes):
-    with pytest.raises(InputError, match="--scheme gender6: no matching run uses it; the runs "
-                       "use emobox, luna2022"):
+    with pytest.raises(
+        InputError, match="--scheme gender6: no matching run uses it; the runs use emobox, luna2022"
+    ):
         report_rows(two_schemes, ["zeror*"], scheme="gender6")
 
 
