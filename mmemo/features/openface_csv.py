@@ -147,13 +147,17 @@ def read_chunk_arrow(
         fresh = hashes is not None and path not in hashes
         return data, sha256_bytes(data) if fresh else None
 
-    loaded = list(pool.map(load, paths))
-    for path, (_, digest) in zip(paths, loaded, strict=True):
+    files: list[str] = []
+    datas: list[bytes] = []
+    failed: list[Path] = []
+    for path, (data, digest) in zip(paths, pool.map(load, paths), strict=True):
         if digest is not None and hashes is not None:
             hashes[path] = digest
-    files = [str(p) for p, (data, _) in zip(paths, loaded, strict=True) if data is not None]
-    failed = [p for p, (data, _) in zip(paths, loaded, strict=True) if data is None]
-    datas = [data for data, _ in loaded if data is not None]
+        if data is None:
+            failed.append(path)
+        else:
+            files.append(str(path))
+            datas.append(data)
     joined = _parse_joined(datas, columns, convert)
     if joined is not None:
         read_all, rows = joined

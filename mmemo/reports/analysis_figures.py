@@ -153,24 +153,11 @@ def complementarity_figure(result: Complementarity, *, title: str | None = None)
         zorder=3,
         label="oracle (either right)",
     )
-    ax.scatter(
-        x - 0.22,
-        [row.accuracy_a for row in rows],
-        marker="<",
-        s=30,
-        color="navy",
-        zorder=3,
-        label=f"accuracy A ({result.run_a})",
-    )
-    ax.scatter(
-        x + 0.22,
-        [row.accuracy_b for row in rows],
-        marker=">",
-        s=30,
-        color="darkred",
-        zorder=3,
-        label=f"accuracy B ({result.run_b})",
-    )
+    for offset, accuracy, marker, color, label in (
+        (-0.22, [row.accuracy_a for row in rows], "<", "navy", f"accuracy A ({result.run_a})"),
+        (0.22, [row.accuracy_b for row in rows], ">", "darkred", f"accuracy B ({result.run_b})"),
+    ):
+        ax.scatter(x + offset, accuracy, marker=marker, s=30, color=color, zorder=3, label=label)
     ax.set_xticks(
         x,
         labels,
