@@ -54,37 +54,31 @@ def _model(out: Path, size: str) -> Path:
     return out
 
 
-def _reference(model_dir: Path, paths: list[Path]) -> float:
-    """Seconds per clip of the authors' recipe: one clip, full forward, mean of extract_features."""
-    import torch
+def _load_reference(model_dir: Path):
     from transformers import AutoFeatureExtractor, Wav2Vec2Model
+
+    fe = AutoFeatureExtractor.from_pretrained(model_dir)
+    return fe, Wav2Vec2Model.from_pretrained(model_dir).eval()
+
+
+def _reference_pass(fe, model, paths: list[Path] | list[str]) -> None:
+    """The authors' recipe: one clip at a time, full forward, mean of extract_features."""
+    import torch
 
     from mmemo.features.audio import decode_audio
 
-    fe = AutoFeatureExtractor.from_pretrained(model_dir)
-    model = Wav2Vec2Model.from_pretrained(model_dir).eval()
-    t0 = time.perf_counter()
     with torch.no_grad():
         for path in paths:
             values = fe(decode_audio(path), sampling_rate=16000, return_tensors="pt")
             model(values.input_values).extract_features[0].mean(0)
+
+
+def _reference(model_dir: Path, paths: list[Path]) -> float:
+    """Seconds per clip of the reference, model loaded beforehand."""
+    fe, model = _load_reference(model_dir)
+    t0 = time.perf_counter()
+    _reference_pass(fe, model, paths)
     return (time.perf_counter() - t0) / len(paths)
-
-
-#: The reference as a whole process: load the model, then one clip at a time, full forward.
-REFERENCE = """
-import sys
-import torch
-from transformers import AutoFeatureExtractor, Wav2Vec2Model
-from mmemo.features.audio import decode_audio
-
-fe = AutoFeatureExtractor.from_pretrained(sys.argv[1])
-model = Wav2Vec2Model.from_pretrained(sys.argv[1]).eval()
-with torch.no_grad():
-    for path in open(sys.argv[2]).read().split():
-        values = fe(decode_audio(path), sampling_rate=16000, return_tensors="pt")
-        model(values.input_values).extract_features[0].mean(0)
-"""
 
 
 def _flops(model_dir: Path, seconds: float) -> float:
@@ -122,15 +116,9 @@ def _matmul_rate() -> float:
 def _whole_processes(work: Path, model: Path, n_clips: int, seconds: float) -> None:
     """The reference and ``embed --layer conv`` as whole processes (start-up and model load
     included) over the first ``n_clips`` full-AV speech clips of a corpus of enough actors."""
-    from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.corpora.synth import create_ravdess
     from mmemo.store.selection import SELECTIONS
-    from mmemo.store.store import Store
 
-    actors = -(-n_clips // 60)
-    corpus = create_ravdess(work / f"corpus-p{actors}", actors=actors, seconds=seconds)
-    store = Store.init(work / f"store-p{actors}")
-    ingest_ravdess(store, [corpus.root])
+    store = _corpus_store(work, -(-n_clips // 60), seconds)
     speech = SELECTIONS["av-speech"]
     with store.session() as s:
         rows = s.fetch(f"SELECT clip_id, path FROM clips WHERE {speech} ORDER BY clip_id")
@@ -138,10 +126,12 @@ def _whole_processes(work: Path, model: Path, n_clips: int, seconds: float) -> N
     listing = work / "reference-paths.txt"
     listing.write_text("\n".join(p for _, p in rows))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", REFERENCE, str(model), str(listing)], check=True)
+    reference = [sys.executable, __file__, "--reference-process", str(model), str(listing)]
+    subprocess.run(reference, check=True)
     ref = time.perf_counter() - t0
     where = f"{speech} AND clip_id <= '{rows[-1][0]}'"
-    ours, _ = _process(store.root, "embed", str(model), "--name", "p", "--clips", where)
+    name = f"p{os.getpid()}"  # a fresh set in a reused store
+    ours, _ = _process(store.root, "embed", str(model), "--name", name, "--clips", where)
     print(
         f"whole processes, {len(rows)} clips: reference {ref:.1f} s, --layer conv "
         f"{ours:.1f} s: {ref / ours:.2f}× (goal >= 4)"
@@ -251,20 +241,28 @@ def main() -> None:
         _rss_many(work, args.rss_actors, args.seconds, args.rss_size)
 
 
+def _corpus_store(work: Path, actors: int, seconds: float):
+    """A store holding the synthetic corpus of ``actors`` actors, made once per work folder
+    (a kept ``--work`` folder reuses it)."""
+    from mmemo.corpora.ingest import ingest_ravdess
+    from mmemo.corpora.synth import create_ravdess
+    from mmemo.store.store import Store
+
+    root = work / f"store-{actors}"
+    if root.is_dir():
+        return Store.open(root)
+    corpus = create_ravdess(work / f"corpus-{actors}", actors=actors, seconds=seconds)
+    store = Store.init(root)
+    ingest_ravdess(store, [corpus.root])
+    return store
+
+
 def _rss_many(work: Path, actors: int, seconds: float, size: str) -> None:
     """Peak RSS (the child's VmHWM) of ``embed --layer conv`` over one actor's 60 speech
     clips vs all ``actors`` actors' clips, each a fresh process into its own feature set."""
-    from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.corpora.synth import create_ravdess
     from mmemo.store.selection import SELECTIONS
-    from mmemo.store.store import Store
 
-    if (work / f"store-{actors}").is_dir():  # a kept --work folder: reuse corpus and store
-        store = Store.open(work / f"store-{actors}")
-    else:
-        corpus = create_ravdess(work / f"corpus-{actors}", actors=actors, seconds=seconds)
-        store = Store.init(work / f"store-{actors}")
-        ingest_ravdess(store, [corpus.root])
+    store = _corpus_store(work, actors, seconds)
     model = work / f"model-{size}"
     if not model.is_dir():
         _model(model, size)
@@ -284,4 +282,7 @@ def _rss_many(work: Path, actors: int, seconds: float, size: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--reference-process"]:  # the reference as a whole process
+        _reference_pass(*_load_reference(Path(sys.argv[2])), Path(sys.argv[3]).read_text().split())
+    else:
+        main()
