@@ -12,8 +12,8 @@ from typing import Any
 _BLOCK = 1 << 20
 
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
+def sha256_bytes(data: bytes | memoryview) -> str:
+    """Hex sha256 of ``data`` (any contiguous buffer)."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -512,6 +512,46 @@ def test_joined_files_parse_as_each_file_alone(synth_corpus, tmp_path):
                 assert rows.equals(want[f.name]), f.name
 
 
+def test_a_chunk_reads_around_files_it_cannot_read(synth_corpus, tmp_path):
+    """A chunk's files go into one buffer: a file that vanished (or changed size) after its
+    size was taken is named as failed and leaves no bytes behind; a file with a header only
+    gives no rows; the others give their own rows, and the hashes taken from the buffer are
+    the files' sha256."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmemo.features import openface_csv
+    from mmemo.hashing import sha256_file
+
+    files = sorted(_copy(_some(synth_corpus, 4), tmp_path / "of").iterdir())
+    header = files[0].open().readline().strip()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        want = {f: openface_csv.read_chunk_arrow(pool, header, [f], False)[0] for f in files}
+        files[2].write_text(files[2].open().readline())  # the header line only
+        gone = tmp_path / "of" / "01-01-01-01-01-01-99.csv"  # listed, then removed
+        gone.write_text(files[0].read_text())
+        real_stat = Path.stat
+
+        def stat_then_remove(path, *args, **kwargs):
+            out = real_stat(path, *args, **kwargs)
+            if path == gone:
+                path.unlink()
+            return out
+
+        hashes: dict[Path, str] = {}
+        chunk = [files[0], gone, *files[1:]]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(Path, "stat", stat_then_remove)
+            got, failed = openface_csv.read_chunk_arrow(pool, header, chunk, False, hashes)
+    assert failed == [gone]
+    assert hashes == {f: sha256_file(f) for f in files}
+    for f in files:
+        rows = got.filter(pc.equal(got["filename"], str(f))).drop_columns(["filename"])
+        if f == files[2]:
+            assert rows.num_rows == 0
+        else:
+            assert rows.equals(want[f].drop_columns(["filename"])), f.name
+
+
 def test_frame_filter_drops_and_orders_as_sql():
     """The kept frames: rows of bad files, low or null confidence (with --min-confidence) and
     untracked or null success (with --success-only) dropped; ``filename`` becomes ``clip_id``
