@@ -13,6 +13,7 @@ import glob
 import re
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.corpora.sources import member_escapes
 from mmemo.errors import InputError
-from mmemo.features.openface_csv import REQUIRED, header_names, read_all
+from mmemo.features.openface_csv import READ_THREADS, REQUIRED, header_names, read_all
 from mmemo.features.sets import (
     Shard,
     begin_feature_set,
@@ -94,16 +95,17 @@ def ingest_openface(
     with tempfile.TemporaryDirectory(prefix="mmemo-openface-") as tmp:
         files = _collect(sources, Path(tmp))
         every_key = None
+        hashes: dict[Path, str] = {}  # files hashed so far (the fingerprint's clip keys)
         if shard is not None:
             files = sorted(files, key=lambda p: (clip_id_of(p), str(p)))
-            every_key = [(clip_id_of(p), sha256_file(p)) for p in files]
+            hashes = _hash_files(files, progress)
+            every_key = [(clip_id_of(p), hashes[p]) for p in files]
             files = shard.take(files)
         report.files = len(files)
         with store.session() as s:
             known = {r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE has_video")}
         by_clip: dict[str, Path] = {}
         layouts: dict[str, list[Path]] = {}
-        hashes: dict[Path, str] = {}
         with progress.task("checking CSV headers", len(files)) as task:
             for path in files:
                 problem, header = _check_file(path, known, by_clip)
@@ -120,7 +122,7 @@ def ingest_openface(
             def keys() -> list[tuple[str, str]]:  # only when a complete set of this name exists
                 if every_key is not None:
                     return every_key
-                hashes.update(_hash_files(sorted(by_clip.items()), progress))
+                hashes.update(_hash_files([p for _, p in sorted(by_clip.items())], progress))
                 return [(c, hashes[p]) for c, p in sorted(by_clip.items())]
 
             done = find_complete(
@@ -191,12 +193,16 @@ def _nothing_usable(sources: list[str], bad: list[str]) -> None:
     raise InputError(f"no usable OpenFace CSV files in {where}: every file is bad; {bad[0]}{more}")
 
 
-def _hash_files(items: list[tuple[str, Path]], progress: Progress) -> dict[Path, str]:
-    """Content hash of each file (the fingerprint's clip keys)."""
+def _hash_files(paths: list[Path], progress: Progress) -> dict[Path, str]:
+    """Content hash of each file (the fingerprint's clip keys), on threads (hashing releases
+    the GIL)."""
     hashes: dict[Path, str] = {}
-    with progress.task("hashing CSV files", len(items)) as task:
-        for _, path in items:
-            hashes[path] = sha256_file(path)
+    with (
+        progress.task("hashing CSV files", len(paths)) as task,
+        ThreadPoolExecutor(max_workers=READ_THREADS) as pool,
+    ):
+        for path, digest in zip(paths, pool.map(sha256_file, paths), strict=True):
+            hashes[path] = digest
             task.advance()
     return hashes
 
