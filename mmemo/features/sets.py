@@ -26,20 +26,22 @@ from mmemo.hashing import sha256_json
 from mmemo.scheduler import Slice as Shard  # noqa: F401 - --shard I/N
 from mmemo.sqltext import qualified
 from mmemo.store.lifecycle import (
-    claim_units,
     commit_tables,
     complete,
     discard,
-    finish_units,
-    finished_units,
     join_or_create,
     new_entry,
     tag_tables,
     take_over,
-    units_of,
 )
 from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Session, Store
+from mmemo.store.units import (
+    claim_units,
+    finish_units,
+    finished_units,
+    units_of,
+)
 
 #: ``NAME`` or ``NAME/layer=L``, the per-layer sets of ``mmemo embed --layers``.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/layer=[A-Za-z0-9_]+)?$")

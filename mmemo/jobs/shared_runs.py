@@ -35,19 +35,21 @@ from mmemo.progress import Progress
 from mmemo.provenance import Holder
 from mmemo.store.audits import audit_run
 from mmemo.store.lifecycle import (
-    claim_units,
     commit_tables,
     complete,
-    delete_unit_rows,
-    finish_units,
-    finished_units,
     join_or_create,
     new_entry,
-    release_units,
-    units_of,
 )
 from mmemo.store.schema import Run, RunFold
 from mmemo.store.store import Store
+from mmemo.store.units import (
+    claim_units,
+    delete_unit_rows,
+    finish_units,
+    finished_units,
+    release_units,
+    units_of,
+)
 
 #: Fields of a run that every process of it must agree on.
 SAME = ("kind", "model", "params", "scheme", "clips", "seed")

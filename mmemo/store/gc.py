@@ -12,13 +12,15 @@ from mmemo.store.backends import run_folder
 from mmemo.store.lifecycle import (
     ENTRY_MODELS,
     UNITS,
-    abandoned_units,
     discard,
-    release_units,
-    shared_entries,
 )
 from mmemo.store.schema import Run
 from mmemo.store.store import Session, Store
+from mmemo.store.units import (
+    abandoned_units,
+    release_units,
+    shared_entries,
+)
 
 
 @dataclass

@@ -1,20 +1,22 @@
 """The life of a job in the store: one protocol for ingests, runs and feature sets, whether one
 process makes the whole entry or several make its units (a run's ``--folds``, a feature set's
-``--shard`` slices).
+``--shard`` slices; their claims live in :mod:`mmemo.store.units`).
 
 1. **Register or join** an entry (status ``running``, with its :class:`~mmemo.provenance.Holder`:
    host, pid and scheduler job). A second process making the same entry joins it; an entry left
    by a holder that is gone is taken over (:func:`take_over`), one left by a live holder is
    refused with a message naming it.
-2. **Claim units** of work (:func:`claim_units`): a unit is claimed once; a dead holder's unit is
-   taken over (its stale lake rows go), a finished one is skipped.
+2. **Claim units** of work (:func:`~mmemo.store.units.claim_units`): a unit is claimed once;
+   a dead holder's unit is taken over (its stale lake rows go), a finished one is skipped.
 3. **Append** lake rows tagged with the entry id, in one lake transaction labelled with a commit
    message (:func:`commit_tables`).
-4. **Complete** the units (:func:`finish_units`) and then the entry (:func:`complete`) with the
-   lake snapshot id: views show rows of complete entries only, so nothing is half-visible.
+4. **Complete** the units (:func:`~mmemo.store.units.finish_units`) and then the entry
+   (:func:`complete`) with the lake snapshot id: views show rows of complete entries only, so
+   nothing is half-visible.
 5. **Release** on failure: :func:`staged` discards a one-process entry and its rows;
-   :func:`release_units` gives back this process's units (and the entry, if nothing else of it
-   is left). ``mmemo gc`` (store/gc.py) applies the same release to holders that are gone.
+   :func:`~mmemo.store.units.release_units` gives back this process's units (and the entry, if
+   nothing else of it is left). ``mmemo gc`` (store/gc.py) applies the same release to holders
+   that are gone.
 
 Races between processes on a shared registry are settled by the registry: conditional updates
 (:func:`missed`) and unique keys, retried by :func:`join_or_create`.
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import duckdb
@@ -153,7 +155,7 @@ def commit_tables(session: Session, message: str, tables: dict[str, pa.Table]) -
     return session.commit_lake(message, write)
 
 
-def _delete_tagged(session: Session, kind: EntryKind, where: str, params: list, note: str) -> int:
+def delete_tagged(session: Session, kind: EntryKind, where: str, params: list, note: str) -> int:
     """Delete the lake rows of ``kind`` matching ``where`` (over its tag column, written
     ``{tag}``); return how many there were."""
     existing = set(session.lake_tables())
@@ -215,7 +217,7 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
     if not entry_ids:
         return 0
     ids = ", ".join(map(str, entry_ids))
-    removed = _delete_tagged(
+    removed = delete_tagged(
         session,
         kind,
         f"{{tag}} IN ({placeholders(len(entry_ids))})",
@@ -282,173 +284,3 @@ def staged(store: Store, kind: EntryKind, /, **fields: Any) -> Iterator[Staged]:
     if stage.snapshot_id is None:
         with store.session(write=True) as s:
             discard(s, kind, [entry_id])
-
-
-# -- units of work ---------------------------------------------------------------------------
-
-
-@dataclass
-class Claims:
-    """What :func:`claim_units` found: units now held by this process, units another process
-    finished, and units taken over from a holder that is gone (their old rows must go)."""
-
-    claimed: list[int] = field(default_factory=list)
-    done: list[int] = field(default_factory=list)
-    stale: list[int] = field(default_factory=list)
-
-
-def units_of(orm: Any, kind: EntryKind, entry_id: int) -> dict[int, Any]:
-    """The unit rows of an entry, by unit number."""
-    unit = UNITS[kind]
-    rows = orm.scalars(
-        sa.select(unit.model).where(getattr(unit.model, unit.entry_column) == entry_id)
-    )
-    return {getattr(r, unit.unit_column): r for r in rows}
-
-
-def claim_units(
-    orm: Any,
-    kind: EntryKind,
-    entry_id: int,
-    units: list[int],
-    what: Callable[[int], str],
-    *,
-    doing: str = "made",
-    **fields: Any,
-) -> Claims:
-    """Claim ``units`` of an entry for this process (in the caller's ORM transaction).
-
-    ``fields`` go into new unit rows; ``what(unit)`` names a unit in messages.
-
-    Raises:
-        InputError: a unit held by a live process.
-    """
-    spec = UNITS[kind]
-    existing = units_of(orm, kind, entry_id)
-    me = Holder.current()
-    claims = Claims()
-    for number in units:
-        row = existing.get(number)
-        if row is None:
-            values = {spec.entry_column: entry_id, spec.unit_column: number, **fields}
-            orm.add(spec.model(status="running", **me.columns(), **values))
-        elif row.status == "complete":
-            claims.done.append(number)
-            continue
-        elif take_over(orm, row, what(number), doing=doing) or Holder.of(row).same_process(me):
-            claims.stale.append(number)  # an earlier, failed attempt's rows
-        claims.claimed.append(number)
-    return claims
-
-
-def finish_units(
-    session: Session,
-    kind: EntryKind,
-    entry_id: int,
-    values: dict[int, dict[str, Any]],
-    snapshot_id: int,
-) -> None:
-    """Mark this process's units complete at ``snapshot_id``, each with its own ``values``.
-
-    Raises:
-        StoreError: a unit this process no longer holds (released by ``mmemo gc``).
-    """
-    spec = UNITS[kind]
-    me = Holder.current()
-    with session.orm() as orm:
-        for number, extra in values.items():
-            done = orm.execute(
-                sa.update(spec.model)
-                .where(
-                    getattr(spec.model, spec.entry_column) == entry_id,
-                    getattr(spec.model, spec.unit_column) == number,
-                    spec.model.pid == me.pid,
-                    spec.model.host == me.host,
-                )
-                .values(status="complete", snapshot_id=snapshot_id, finished_at=utcnow(), **extra)
-            )
-            if missed(done):
-                raise StoreError(
-                    f"{kind} entry {entry_id}: this process no longer holds "
-                    f"{spec.unit_column} {number}"
-                )
-        orm.commit()
-
-
-def finished_units(orm: Any, kind: EntryKind, entry_id: int) -> list[int]:
-    """Units of an entry that are complete (by any process), in order."""
-    return sorted(n for n, row in units_of(orm, kind, entry_id).items() if row.status == "complete")
-
-
-def delete_unit_rows(session: Session, kind: EntryKind, entry_id: int, units: list[int]) -> int:
-    """Remove the lake rows of ``units`` of an entry (a released fold of a run made by several
-    processes); return how many there were. Units whose rows are not told apart (feature-set
-    shards commit per clip, and resume from what they committed) keep theirs."""
-    spec = UNITS[kind]
-    if spec.lake_column is None or not units:
-        return 0
-    where = f"{{tag}} = ? AND {ident(spec.lake_column)} IN ({placeholders(len(units))})"
-    note = f"{kind} entry {entry_id}: release {spec.unit_column}(s) {', '.join(map(str, units))}"
-    return _delete_tagged(session, kind, where, [entry_id, *units], note)
-
-
-def release_units(
-    session: Session,
-    kind: EntryKind,
-    entry_id: int,
-    units: list[int],
-    holder: Holder | None = None,
-    *,
-    drop_empty_entry: bool = True,
-) -> int:
-    """Give back ``units`` held by ``holder`` (default: this process): their lake rows and
-    claims go, and the entry too when no unit of it is left (``drop_empty_entry``). Units
-    another process claimed meanwhile are left alone. Returns the lake rows removed."""
-    spec = UNITS[kind]
-    holder = holder or Holder.current()
-    with session.orm() as orm:
-        released = []
-        for number in units:
-            gone = orm.execute(
-                sa.delete(spec.model).where(
-                    getattr(spec.model, spec.entry_column) == entry_id,
-                    getattr(spec.model, spec.unit_column) == number,
-                    spec.model.pid == holder.pid,
-                    spec.model.host == holder.host,
-                )
-            )
-            if not missed(gone):
-                released.append(number)
-        if drop_empty_entry:
-            model = ENTRY_MODELS[kind]
-            others = (
-                sa.select(getattr(spec.model, spec.unit_column))
-                .where(getattr(spec.model, spec.entry_column) == entry_id)
-                .exists()
-            )
-            orm.execute(
-                sa.delete(model).where(model.id == entry_id, model.status != "complete", ~others)
-            )
-        orm.commit()
-    return delete_unit_rows(session, kind, entry_id, released)
-
-
-def abandoned_units(session: Session, kind: EntryKind) -> list[tuple[int, int, Holder]]:
-    """(entry id, unit, holder) of unfinished units whose holder is gone."""
-    spec = UNITS[kind]
-    with session.orm() as orm:
-        rows = list(orm.scalars(sa.select(spec.model).where(spec.model.status != "complete")))
-    return [
-        (getattr(r, spec.entry_column), getattr(r, spec.unit_column), Holder.of(r))
-        for r in rows
-        if not Holder.of(r).alive()
-    ]
-
-
-def shared_entries(session: Session, kind: EntryKind) -> set[int]:
-    """Entries made by several processes (they have unit rows)."""
-    spec = UNITS.get(kind)
-    if spec is None:
-        return set()
-    with session.orm() as orm:
-        return set(orm.scalars(sa.select(getattr(spec.model, spec.entry_column)).distinct()))

@@ -27,8 +27,9 @@ from bench_embed import SIZES, _model  # noqa: E402
 
 
 def _mmemo(store: Path, *args: str) -> str:
+    """Run mmemo in the store's folder (Slurm writes the array's logs where it was submitted)."""
     done = subprocess.run(
-        [sys.executable, "-m", "mmemo", "--store", str(store), *args],
+        [sys.executable, "-m", "mmemo", "--store", str(store), *args], cwd=store.parent,
         capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     return done.stdout
