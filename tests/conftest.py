@@ -221,9 +221,14 @@ def zeror_store(_zeror_store_restore):
 @pytest.fixture()
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """Run ``mmemo ARGS...`` in-process; return :class:`CliResult` (code, out, err)."""
+    from mmemo.cli import common
     from mmemo.cli.main import main
 
     monkeypatch.setenv("COLUMNS", "200")  # wide tables; stderr errors must not rely on it
+    for console in (common.console, common.err_console):
+        # a rich console keeps the COLUMNS it saw when it was made (the first import of
+        # mmemo.cli: in a pytest-xdist worker, 80); without it, it reads COLUMNS as it prints
+        monkeypatch.setattr(console, "_width", None)
     monkeypatch.setenv("MMEMO_LOCK_TIMEOUT", "1")
     monkeypatch.delenv("MMEMO_DEBUG", raising=False)
 
