@@ -162,11 +162,13 @@ def _begin(
 ) -> FeatureJob:
     with store.session(write=True) as s:
         with s.orm() as orm:
-            same = [
-                fs
-                for fs in orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name))
-                if fs.fingerprint == fp
-            ]
+            # one read for both the set to join and the next version: on a shared registry
+            # (read committed) a second read could see a set another shard has just made, and
+            # start a second version beside it instead of joining it; with one read, a set made
+            # meanwhile takes the same version, and the unique (name, version) makes this
+            # attempt fail and join it on the retry (join_or_create)
+            versions = list(orm.scalars(sa.select(FeatureSet).where(FeatureSet.name == name)))
+            same = [fs for fs in versions if fs.fingerprint == fp]
             for fs in same:
                 if fs.status == "complete":
                     return FeatureJob(fs.id, name, fs.version, existing=True)
@@ -176,7 +178,7 @@ def _begin(
                 fs = new_entry(
                     "feature_sets",
                     name=name,
-                    version=_next_version(orm, name),
+                    version=max((v.version for v in versions), default=0) + 1,
                     kind=kind,
                     fingerprint=fp,
                     params=params,
@@ -195,11 +197,6 @@ def _begin(
             found = feature_kind(kind)
             job.done = _done_clips(s, (found.table, *found.older_tables), job.id)
     return job
-
-
-def _next_version(orm, name: str) -> int:
-    latest = orm.scalar(sa.select(sa.func.max(FeatureSet.version)).where(FeatureSet.name == name))
-    return (latest or 0) + 1
 
 
 def _claim_shard(orm, fs: FeatureSet, shard: Shard) -> None:

@@ -138,3 +138,43 @@ def test_a_shard_joins_a_set_whose_owner_lives_and_gc_keeps_a_set_with_shards(
     assert shards == [(0, 2, "running"), (1, 2, "running")]
     with pytest.raises(Exception, match="being made by process"):
         _begin(feat_store, "1/2")  # shard 1 is claimed by a live process
+
+
+@TEAM
+def test_a_shard_that_starts_the_set_a_moment_late_joins_it(feat_store) -> None:
+    """Two shards start one set at the same moment on a shared registry (read committed):
+    when the other shard's new set lands just after this one read the set's versions, this
+    one's insert of the same version fails on (name, version) and the retry joins that set,
+    rather than starting a second version that would wait forever for the other shards."""
+    import sqlalchemy as sa
+
+    from mmemo.features.sets import Shard, begin_feature_set
+    from mmemo.store.store import Store
+
+    start = {"name": "raced", "kind": "au_frames", "params": {}, "inputs": {}}
+    start["clip_keys"] = [("01-01-01-01-01-01-01", "ab")]
+    other: list = []
+
+    def the_other_shard_lands(conn, cursor, statement, *_args) -> None:
+        if (
+            other
+            or not statement.lstrip().startswith("SELECT")
+            or "FROM feature_sets" not in statement
+        ):
+            return
+        other.append(None)  # once, and not for the other shard's own statements
+        other[0] = begin_feature_set(Store(feat_store.root), shard=Shard(0, 2), **start)
+
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", the_other_shard_lands)
+    try:
+        mine = begin_feature_set(feat_store, shard=Shard(1, 2), **start)
+    finally:
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", the_other_shard_lands)
+    assert other and (mine.id, mine.version) == (other[0].id, 1)  # one set: v1, joined
+    with feat_store.session() as s:
+        assert s.fetch("SELECT version FROM feature_sets WHERE name = 'raced'") == [(1,)]
+        shards = s.fetch(
+            "SELECT shard FROM feature_set_shards JOIN feature_sets f ON f.id = feature_set_id "
+            "WHERE f.name = 'raced' ORDER BY 1"
+        )
+        assert shards == [(0,), (1,)]
