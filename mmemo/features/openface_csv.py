@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -66,11 +66,11 @@ def read_all(
     """Read each header layout's files in chunks of up to :data:`READ_CHUNK` files (so that
     progress moves per chunk); return rows and rejected values.
 
-    Files are parsed by ``pyarrow.csv`` (only the kept columns converted, typed up front),
-    several at a time on a thread pool; a file that does not parse that way (a value that is not
-    a number, a short row) is read again by DuckDB's reader, whose reject tables name the file,
-    line and column. With ``hashes``, each file it lacks is hashed from the same bytes the
-    parser reads (each file is read once) and added to it.
+    Files are read on a thread pool and parsed by ``pyarrow.csv`` (only the kept columns
+    converted, typed up front), a chunk's files as one CSV; a file that does not parse that
+    way (a value that is not a number, a short row) is read again by DuckDB's reader, whose
+    reject tables name the file, line and column. With ``hashes``, each file it lacks is hashed
+    from the same bytes the parser reads (each file is read once) and added to it.
     """
     progress = progress or NullProgress()
     con: duckdb.DuckDBPyConnection | None = None
@@ -101,7 +101,8 @@ def read_all(
     return pa.concat_tables(parts, promote_options="permissive"), rejected
 
 
-#: Threads that parse CSV files side by side (pyarrow releases the GIL while it parses).
+#: Threads that read and hash CSV files side by side, and parse them one by one when a
+#: chunk's joined parse fails (file I/O, hashlib and pyarrow release the GIL).
 READ_THREADS = max(1, min(8, os.cpu_count() or 1))
 #: Arrow types of the kept columns (what DuckDB's reader is told: ``frame`` INTEGER, the rest
 #: DOUBLE).
@@ -202,12 +203,12 @@ class _Chunk:
 
     buffer: np.ndarray
     #: the files read, in order
-    files: list[str] = field(default_factory=list)
+    files: list[str]
     #: each file's rows as its line count (a last line without a newline counts): a file with
     #: a blank line parses to fewer rows, which is how the joined parse detects one
-    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rows: np.ndarray
     #: each file's body (after its header, with the newline after it), for a parse alone
-    bodies: list[np.ndarray] = field(default_factory=list)
+    bodies: list[np.ndarray]
 
 
 def _load_chunk(
@@ -230,12 +231,13 @@ def _load_chunk(
         """(body offset, rows, digest) of file ``i``, or None when it cannot be read."""
         slot = buffer[starts[i] : starts[i + 1]]
         size = sizes[i]
-        if size < 0 or not _read_into(paths[i], memoryview(slot)[:size]):
+        data = slot[:size]  # the file's bytes; slot[size] is the newline after them
+        if size < 0 or not _read_into(paths[i], memoryview(data)):
             slot[:] = NEWLINE
             return None
         fresh = hashes is not None and paths[i] not in hashes
-        digest = sha256_bytes(memoryview(slot)[:size]) if fresh else None
-        ends = slot[:size] == NEWLINE
+        digest = sha256_bytes(memoryview(data)) if fresh else None
+        ends = data == NEWLINE
         lines = int(np.count_nonzero(ends))
         head = int(ends.argmax()) + 1 if lines else size
         rows = max(lines - 1, 0) + int(size > head and slot[size - 1] != NEWLINE)
@@ -243,9 +245,10 @@ def _load_chunk(
         slot[size] = NEWLINE
         return head, rows, digest
 
-    chunk = _Chunk(buffer)
-    failed: list[Path] = []
+    files: list[str] = []
     rows: list[int] = []
+    bodies: list[np.ndarray] = []
+    failed: list[Path] = []
     for i, loaded in enumerate(pool.map(load, range(len(paths)))):
         if loaded is None:
             failed.append(paths[i])
@@ -253,11 +256,10 @@ def _load_chunk(
         head, count, digest = loaded
         if digest is not None and hashes is not None:
             hashes[paths[i]] = digest
-        chunk.files.append(str(paths[i]))
-        chunk.bodies.append(buffer[starts[i] + head : starts[i + 1]])
+        files.append(str(paths[i]))
         rows.append(count)
-    chunk.rows = np.array(rows, np.int64)
-    return chunk, failed
+        bodies.append(buffer[starts[i] + head : starts[i + 1]])
+    return _Chunk(buffer, files, np.array(rows, np.int64), bodies), failed
 
 
 #: Bytes per block of the joined parse (pyarrow parses blocks on its threads). OpenFace rows
