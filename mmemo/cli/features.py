@@ -245,12 +245,23 @@ def ingest_openface(
         bool, typer.Option(help="Keep gaze, pose and landmark columns too (as a map).")
     ] = False,
     skip_bad: Annotated[bool, typer.Option(help="Skip bad files instead of failing.")] = False,
+    drop_nonfinite: Annotated[
+        bool,
+        typer.Option(
+            help="Drop frames with a NaN, inf or missing AU value (counted in the report) "
+            "instead of failing on their file."
+        ),
+    ] = False,
     shard: ShardOpt = None,
     slurm: SlurmOpt = False,
     tasks: TasksOpt = None,
     slurm_opts: SlurmOptsOpt = None,
 ) -> None:
     """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video; file stem = clip id).
+
+    A bad file (missing or repeated column, a value that is not a number, a NaN/inf AU value,
+    no frames) fails the ingest and leaves the store as it was; `--skip-bad` leaves bad files
+    out, `--drop-nonfinite` only the frames with a non-finite AU value.
 
     Example: `mmemo ingest openface ./openface/ --name aus --success-only` (add
     `--slurm --tasks 4` to read the files in 4 Slurm array tasks)
@@ -272,6 +283,7 @@ def ingest_openface(
         success_only=success_only,
         keep_all=keep_all,
         skip_bad=skip_bad,
+        drop_nonfinite=drop_nonfinite,
         shard=sliced,
         progress=RichProgress("ingest openface"),
     )
@@ -282,7 +294,12 @@ def ingest_openface(
         return
     console.print(
         f"{name} v{report.version}: {report.clips} clip(s), {report.frames} frame(s) "
-        f"({report.dropped_frames} dropped by filters)"
+        f"({report.dropped_frames} dropped by filters"
+        + (
+            f"; {report.nonfinite_frames} frame(s) with NaN/inf AU values dropped)"
+            if drop_nonfinite
+            else ")"
+        )
         + (f", snapshot {report.snapshot_id}" if report.snapshot_id is not None else "")
         + _shard_note(shard, report.snapshot_id is not None)
     )

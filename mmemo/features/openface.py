@@ -4,6 +4,12 @@ Files are found (folders, globs, zips), checked (header, known clip), hashed for
 fingerprint (a re-run with the same files does nothing, before any CSV is parsed), read by
 :mod:`mmemo.features.openface_csv`, filtered (confidence, tracking success) and committed in
 chunks through the feature-set lifecycle.
+
+Bad data is refused, not stored: a header that lacks an AU column or names a column twice, a
+value that is not a number, an AU value that is not finite (NaN, inf, missing), a file without
+frames. Each bad file is one line (file, then line and column where known); any bad file fails
+the ingest before the store is touched, unless ``skip_bad`` leaves those files out (or
+``drop_nonfinite`` leaves out the frames with a non-finite AU value), and says how many.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ class OpenFaceReport:
     clips: int = 0
     frames: int = 0
     dropped_frames: int = 0
+    #: frames dropped for a NaN/inf/missing AU value (``drop_nonfinite``)
+    nonfinite_frames: int = 0
+    #: one line per bad file: ``FILE: PROBLEM``
     bad: list[str] = field(default_factory=list)
     snapshot_id: int | None = None
 
@@ -68,6 +77,7 @@ def ingest_openface(
     success_only: bool = False,
     keep_all: bool = False,
     skip_bad: bool = False,
+    drop_nonfinite: bool = False,
     shard: Shard | None = None,
     progress: Progress | None = None,
 ) -> OpenFaceReport:
@@ -75,10 +85,14 @@ def ingest_openface(
 
     With ``shard``, only that slice of the files (in clip id order) is read; every shard
     names all the files, and the set is complete when each shard has committed its slice.
+    With ``drop_nonfinite``, a frame with a NaN/inf/missing AU value is dropped (counted in
+    the report's ``nonfinite_frames``) instead of making its file bad.
 
     Raises:
-        InputError: a missing source; or any bad file (missing AU columns, non-numeric
-            values, clip unknown to the store) unless ``skip_bad``; the store is unchanged.
+        InputError: a missing source; or any bad file (missing or repeated columns, values
+            that are not numbers, non-finite AU values, no frames, clip unknown to the store)
+            unless ``skip_bad``; the message names the first and counts the others (files, not
+            values); the store is unchanged.
     """
     progress = progress or NullProgress()
     report = OpenFaceReport(name=name)
@@ -88,6 +102,8 @@ def ingest_openface(
         "keep_all": keep_all,
         "columns": list(REQUIRED),
     }
+    if drop_nonfinite:  # only when set: the sets made before the option keep their fingerprint
+        params["drop_nonfinite"] = True
     if shard is not None and skip_bad:
         raise InputError(
             "--shard cannot be combined with --skip-bad: every shard must agree on the files"
@@ -137,14 +153,23 @@ def ingest_openface(
                 report.clips = len(by_clip) if every_key is None else len(every_key)
                 return report
         # files not hashed yet are hashed from the bytes the parser reads (one read each)
-        table, rejected = read_all(layouts, keep_all=keep_all, progress=progress, hashes=hashes)
-        for file, line, column, message in rejected:
-            report.bad.append(f"{file}: line {line}, column {column}: {message}")
-        if report.bad and not skip_bad:
+        read = read_all(
+            layouts,
+            keep_all=keep_all,
+            drop_nonfinite=drop_nonfinite,
+            progress=progress,
+            hashes=hashes,
+        )
+        report.bad += [f"{file}: {problem}" for file, problem in read.bad.items()]
+        report.nonfinite_frames = read.nonfinite
+        if report.bad and not skip_bad:  # one line per bad file: the count is of files
             more = f" (and {len(report.bad) - 1} more bad file(s))" if len(report.bad) > 1 else ""
             raise InputError(f"{report.bad[0]}{more}; nothing was ingested (--skip-bad skips them)")
-        bad_files = {str(f) for f, *_ in rejected}
-        table = _filter(table, bad_files, min_confidence, success_only, report)
+        bad_files = set(read.bad)
+        table = _filter(read.table, bad_files, min_confidence, success_only, report)
+        if bad_files:  # the frames of a skipped file were not dropped by a filter
+            skipped = pc.is_in(read.table["filename"], pa.array(sorted(bad_files), pa.string()))
+            report.dropped_frames -= pc.sum(skipped).as_py() or 0
         clip_keys = every_key or [
             (clip_id_of(p), hashes.get(p) or sha256_file(p))
             for c, p in sorted(by_clip.items())
@@ -258,18 +283,33 @@ def _check_file(path: Path, known: set[str], seen: dict[str, Path]) -> tuple[str
             header = fh.readline()
     except OSError as exc:
         return f"cannot read ({exc.strerror})", ""
-    missing = _missing_columns(header)
-    if missing:
-        return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}", ""
+    problem = _header_problem(header)
+    if problem:
+        return problem, ""
     return None, header.strip()
 
 
 @functools.lru_cache(maxsize=64)
-def _missing_columns(header: str) -> tuple[str, ...]:
-    """The required columns a header line lacks (parsed once per distinct header: a corpus'
-    files share one, and parsing a 714-column header costs more than reading it)."""
-    names = set(header_names(header))
-    return tuple(c for c in REQUIRED if c not in names)
+def _header_problem(header: str) -> str | None:
+    """What is wrong with a header line: required columns it lacks, or a column it names
+    twice (parsed once per distinct header: a corpus' files share one, and parsing a 714-column
+    header costs more than reading it).
+
+    A repeated name is refused whichever column it is: the reader would take one of the two
+    by position (issue 21: a shifted ``AU01_r`` taken for the real one put 9.99 in ``au_means``
+    where the true mean was 0.398), and
+    ``--keep-all``'s map cannot hold two values under one name."""
+    names = header_names(header)
+    present = set(names)
+    missing = [c for c in REQUIRED if c not in present]
+    if missing:
+        return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}"
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in first:
+            return f"duplicate column '{name}' in the header (columns {first[name]} and {position})"
+        first[name] = position
+    return None
 
 
 def _filter(
