@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -28,45 +29,76 @@ from mmemo.jobs.fold_training import (
     train_folds,
 )
 from mmemo.jobs.run_spec import RunInfo, RunSpec
-from mmemo.jobs.shared_runs import execute_part
+from mmemo.jobs.shared_runs import differing, execute_part
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import Holder
 from mmemo.scheduler import Slice
 from mmemo.store.audits import audit_run
-from mmemo.store.lifecycle import discard, staged
+from mmemo.store.lifecycle import discard, name_taken, staged
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
-__all__ = ["FitFold", "RunInfo", "RunSpec", "check_run_name", "execute_run", "write_run"]
+__all__ = [
+    "FitFold",
+    "RunInfo",
+    "RunSpec",
+    "check_run_name",
+    "execute_run",
+    "stored_runs",
+    "write_run",
+]
 
 
 def check_run_name(store: Store, name: str) -> None:
-    """Refuse a name in use, pointing at ``mmemo gc`` for one an interrupted job left."""
-    if not name or name != name.strip():
-        raise InputError(f"invalid run name {name!r}")
+    """Refuse a name in use (:func:`~mmemo.store.lifecycle.name_taken`: it points at
+    ``mmemo gc`` for one an interrupted job left)."""
+    _check_valid(name)
     with store.session() as s, s.orm() as orm:
         run = orm.scalars(sa.select(Run).where(Run.name == name)).first()
-    if run is None:
-        return
-    if run.status == "running" and not Holder.of(run).alive():
-        raise InputError(
-            f"run '{name}' was left unfinished by an interrupted job (pid {run.pid}); "
-            "remove it with `mmemo gc`"
-        )
-    raise InputError(f"run '{name}' already exists ({run.status}); choose another --name")
+    if run is not None:
+        raise name_taken("runs", run)
 
 
-def complete_runs(store: Store, names: list[str]) -> set[str]:
-    """Which of ``names`` are stored complete. Runs among them left ``running`` by a holder
-    that is gone (a killed array task) are discarded on the way, so they can be made again."""
+def _check_valid(name: str) -> None:
+    if not name or name != name.strip():
+        raise InputError(f"invalid run name {name!r}")
+
+
+def stored_runs(store: Store, wanted: dict[str, dict[str, Any]]) -> set[str]:
+    """Which runs of a batch (a grid, or a Slurm task's part of one) are stored already, so
+    that running the batch again makes only the rest: an interrupted grid resumes, a
+    resubmitted array task skips what it finished.
+
+    ``wanted`` maps each run's name to what the run must be
+    (:func:`~mmemo.jobs.shared_runs.spec_identity`), in the batch's order. A complete run that
+    is what it must be is kept; one left ``running`` by a holder that is gone is discarded
+    (once every name is checked, so a refusal changes nothing), to be made again.
+
+    Raises:
+        InputError: a name taken by a run made otherwise, by a live process, or by an
+            interrupted job with other settings (``mmemo gc``), the first in batch order.
+    """
+    for name in wanted:
+        _check_valid(name)
     with store.session() as s, s.orm() as orm:
-        runs = list(orm.scalars(sa.select(Run).where(Run.name.in_(names))))
-    abandoned = [r.id for r in runs if r.status == "running" and not Holder.of(r).alive()]
+        runs = {r.name: r for r in orm.scalars(sa.select(Run).where(Run.name.in_(list(wanted))))}
+    done, abandoned = set(), []
+    for name, want in wanted.items():
+        run = runs.get(name)
+        if run is None:
+            continue
+        differ = differing(run, want)
+        if run.status == "complete" and not differ:
+            done.add(name)
+        elif run.status == "running" and not differ and not Holder.of(run).alive():
+            abandoned.append(run.id)
+        else:
+            raise name_taken("runs", run, differ)
     if abandoned:
         with store.session(write=True) as s:
             discard(s, "runs", abandoned)
-    return {r.name for r in runs if r.status == "complete"}
+    return done
 
 
 def slice_folds(cv: CVData, part: Slice) -> list[int]:

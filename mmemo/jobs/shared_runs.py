@@ -15,12 +15,14 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
 from mmemo.errors import InputError
+from mmemo.features.loading import feature_ref
 from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.jobs.fold_training import (
     FitFold,
@@ -97,7 +99,7 @@ def _check_joinable(orm, run: Run, fields: dict, me: Holder) -> None:
     is making (without ``--folds``)."""
     if run.status == "complete":
         raise InputError(f"run '{run.name}' already exists (complete); choose another --name")
-    differ = [k for k in SAME if _as_stored(getattr(run, k)) != _as_stored(fields[k])]
+    differ = differing(run, {k: fields[k] for k in SAME})
     if differ:
         raise InputError(
             f"run '{run.name}' is being made with other {', '.join(differ)}; "
@@ -110,7 +112,31 @@ def _check_joinable(orm, run: Run, fields: dict, me: Holder) -> None:
         )
 
 
-def _as_stored(value):
+def identity(run: Run) -> dict[str, Any]:
+    """What a stored run is, as a command asks for it: the fields of :data:`SAME` and the
+    feature set it read, pinned to its version (``aus@1``; None without one). Not when or
+    where it ran, nor the lake snapshot its clips were read at (every commit moves that on)."""
+    features = (run.inputs or {}).get("features")
+    return {
+        **{k: getattr(run, k) for k in SAME},
+        "features": feature_ref(features) if features else None,
+    }
+
+
+def spec_identity(spec: RunSpec, cv: CVData, features: str | None) -> dict[str, Any]:
+    """:func:`identity` of the run that ``spec`` makes on ``cv`` from ``features`` (a pinned
+    feature-set reference, or None)."""
+    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    return {**{k: fields[k] for k in SAME}, "features": features}
+
+
+def differing(run: Run, wanted: dict[str, Any]) -> list[str]:
+    """The keys of ``wanted`` (:func:`identity` keys) on which ``run`` differs from it."""
+    have = identity(run)
+    return [k for k in wanted if _as_stored(have[k]) != _as_stored(wanted[k])]
+
+
+def _as_stored(value: Any) -> Any:
     """A value as the registry gives it back (JSON turns tuples into lists)."""
     return json.loads(json.dumps(value))
 

@@ -9,16 +9,18 @@ from typing import Any
 import numpy as np
 
 from mmemo.errors import InputError
+from mmemo.features.loading import resolve_feature_ref
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.fold_training import check_folds, with_oof
 from mmemo.jobs.runs import (
     RunInfo,
     RunSpec,
     check_run_name,
-    complete_runs,
     execute_run,
     store_run,
+    stored_runs,
 )
+from mmemo.jobs.shared_runs import spec_identity
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
@@ -60,15 +62,29 @@ def train_static(
             X_test=X[test],
         )
 
-    spec = RunSpec(
+    spec = static_spec(name, model, params, norm, seed, inner, inputs)
+    return execute_run(store, spec, cv, fit, progress=progress, inner=inner)
+
+
+def static_spec(
+    name: str,
+    model: str,
+    params: dict[str, Any],
+    norm: str,
+    seed: int,
+    inner: int | None,
+    inputs: dict[str, Any] | None = None,
+) -> RunSpec:
+    """The spec of one static run: its configuration's parameters with the scaling (and the
+    inner folds, if any) among them."""
+    return RunSpec(
         name=name,
         kind="train",
         model=model,
         params={**params, "norm": norm, **({"inner": inner} if inner else {})},
-        inputs=inputs,
+        inputs=inputs or {},
         seed=seed,
     )
-    return execute_run(store, spec, cv, fit, progress=progress, inner=inner)
 
 
 def _inputs(
@@ -112,14 +128,17 @@ def train_static_grid(
     Folds and configurations run in parallel (joblib, ``n_jobs``); every task is seeded, so
     the posteriors are identical to a serial run. With ``shard`` (``I/N``: a Slurm array task
     of a grid), only configurations I, I+N, ... of the (feature set × configuration) list are
-    trained, and those already stored complete are skipped, so a resubmitted task resumes.
-    With ``inner`` K, every fold also trains K models on actor-disjoint inner folds of its
-    training actors for the out-of-fold scores of its training clips (split ``oof``), the
-    input of a stacked fusion (``fuse --on oof``).
+    trained. A grid of several runs (or a task's part of one) skips the runs already stored
+    complete as it would make them (:func:`~mmemo.jobs.runs.stored_runs`), so the same grid
+    run again after an interruption, or a resubmitted task, makes only the rest; a single run
+    refuses a name in use. With ``inner`` K, every fold also trains K models on
+    actor-disjoint inner folds of its training actors for the out-of-fold scores of its
+    training clips (split ``oof``), the input of a stacked fusion (``fuse --on oof``).
 
     Raises:
-        InputError: invalid model or parameters, a run name in use, or a glob that matches
-            no complete feature set (listing the sets there are).
+        InputError: invalid model or parameters, a run name in use (by another run, by a
+            live process, or left by an interrupted job with other settings), or a glob that
+            matches no complete feature set (listing the sets there are).
     """
     from mmemo.models import sklearn_static
     from mmemo.params import config_name, parse_param_grid
@@ -135,16 +154,25 @@ def train_static_grid(
         sets = [features]
         single = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
         names = {features: single}
-    todo = {fs: list(range(len(grid))) for fs in sets}
+    mine = [(fs, c) for fs in sets for c in range(len(grid))]
     if shard is not None:
-        mine = shard.take([(fs, c) for fs in sets for c in range(len(grid))])
-        stored = complete_runs(store, [names[fs][c] for fs, c in mine])
-        todo = {fs: [c for f, c in mine if f == fs and names[fs][c] not in stored] for fs in sets}
-    for fs, configs in todo.items():
-        for c in configs:
-            check_run_name(store, names[fs][c])
-    infos: list[RunInfo] = []
+        mine = shard.take(mine)
     base_cv = load_cv(store, scheme, clips)
+    if shard is None and len(mine) == 1:  # one run: a name in use is a mistake, not a re-run
+        check_run_name(store, names[sets[0]][0])
+        stored: set[str] = set()
+    else:
+        with store.session() as s:
+            pinned = {fs: resolve_feature_ref(s, fs).text if fs else None for fs in sets}
+        wanted = {
+            names[fs][c]: spec_identity(
+                static_spec(names[fs][c], model, *grid[c], seed, inner), base_cv, pinned[fs]
+            )
+            for fs, c in mine
+        }
+        stored = stored_runs(store, wanted)
+    todo = {fs: [c for f, c in mine if f == fs and names[fs][c] not in stored] for fs in sets}
+    infos: list[RunInfo] = []
     for feature_set in sets:
         configs = todo[feature_set]
         if not configs:
@@ -233,14 +261,7 @@ def _train_grid(
             sum(output[1] for (cc, f, _), output in done.items() if cc == c and f == fold)
             for fold in cv.fold_ids
         ]
-        spec = RunSpec(
-            name=names[c],
-            kind="train",
-            model=model,
-            params={**params, "norm": norm, **({"inner": inner} if inner else {})},
-            inputs=inputs,
-            seed=seed,
-        )
+        spec = static_spec(names[c], model, params, norm, seed, inner, inputs)
         infos.append(store_run(store, spec, cv, results, seconds, started=started))
     return infos
 

@@ -5,7 +5,9 @@ process makes the whole entry or several make its units (a run's ``--folds``, a 
 1. **Register or join** an entry (status ``running``, with its :class:`~mmemo.provenance.Holder`:
    host, pid and scheduler job). A second process making the same entry joins it; an entry left
    by a holder that is gone is taken over (:func:`take_over`), one left by a live holder is
-   refused with a message naming it.
+   refused with a message naming it. A name registered by another process between a job's
+   check and its own registration (:func:`staged`) is refused the same way
+   (:func:`name_taken`), never as the registry's unique-key error.
 2. **Claim units** of work (:func:`~mmemo.store.units.claim_units`): a unit is claimed once;
    a dead holder's unit is taken over (its stale lake rows go), a finished one is skipped.
 3. **Append** lake rows tagged with the entry id, in one lake transaction labelled with a commit
@@ -45,6 +47,8 @@ T = TypeVar("T")
 EntryKind = Literal["ingests", "runs", "feature_sets"]
 #: Registry model of each kind of entry.
 ENTRY_MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
+#: How messages name an entry of each kind.
+ENTRY_NOUNS = {"ingests": "ingest", "runs": "run", "feature_sets": "feature set"}
 #: Lake tables holding each kind's rows, and the column that tags them with the entry id.
 LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
     "ingests": (("clips", "ingest_id"),),
@@ -180,6 +184,52 @@ def delete_tagged(session: Session, kind: EntryKind, where: str, params: list, n
 # -- entries ---------------------------------------------------------------------------------
 
 
+def name_taken(kind: EntryKind, entry: Any, differ: list[str] | None = None) -> InputError:
+    """Why a job cannot make an entry under the name of ``entry``: it is complete (made
+    ``differ``-ently, if given), being made by a live process, or left by one that is gone.
+    The one wording of a taken name, whether a job finds it before it starts or loses the race
+    to register it."""
+    what, held = f"{ENTRY_NOUNS[kind]} '{entry.name}'", Holder.of(entry)
+    if entry.status == "running" and not held.alive():
+        return InputError(
+            f"{what} was left unfinished by an interrupted job ({held}); remove it with `mmemo gc`"
+        )
+    if entry.status == "running":
+        return InputError(f"{what} is being made by {held}; choose another --name")
+    other = f" with other {', '.join(differ)}" if differ else ""
+    return InputError(f"{what} already exists ({entry.status}){other}; choose another --name")
+
+
+def register(store: Store, kind: EntryKind, /, **fields: Any) -> int:
+    """Add a ``running`` entry held by this process; return its id.
+
+    Two processes may both find a name free and then register it: the registry's unique key
+    lets one in, and the other gets :func:`name_taken` (retried, should the winner's entry be
+    gone again by the time it is looked up).
+
+    Raises:
+        InputError: the entry's name was taken meanwhile.
+    """
+
+    def attempt() -> int:
+        with store.session(write=True) as s, s.orm() as orm:
+            entry = new_entry(kind, **fields)
+            orm.add(entry)
+            try:
+                orm.commit()
+            except sa.exc.IntegrityError:
+                orm.rollback()
+                model = ENTRY_MODELS[kind]
+                keys = [getattr(model, k) == fields[k] for k in ("name", "version") if k in fields]
+                winner = orm.scalars(sa.select(model).where(*keys)).first() if keys else None
+                if winner is None:
+                    raise  # gone again: join_or_create tries once more
+                raise name_taken(kind, winner) from None
+            return entry.id
+
+    return join_or_create(attempt)
+
+
 def new_entry(entry_kind: EntryKind, /, **fields: Any) -> Any:
     """A ``running`` registry entry held by this process (not yet added to a session)."""
     return ENTRY_MODELS[entry_kind](
@@ -265,15 +315,14 @@ class Staged:
 
 @contextmanager
 def staged(store: Store, kind: EntryKind, /, **fields: Any) -> Iterator[Staged]:
-    """Create a ``running`` entry; on any error (Ctrl-C included) remove it and its rows.
+    """Create a ``running`` entry (:func:`register`); on any error (Ctrl-C included) remove it
+    and its rows.
 
-    Raises what the body raised, after the store is back as it was.
+    Raises:
+        InputError: the name was taken meanwhile (:func:`register`); else what the body
+            raised, after the store is back as it was.
     """
-    with store.session(write=True) as s, s.orm() as orm:
-        entry = new_entry(kind, **fields)
-        orm.add(entry)
-        orm.commit()
-        entry_id = entry.id
+    entry_id = register(store, kind, **fields)
     stage = Staged(store, kind, entry_id)
     try:
         yield stage

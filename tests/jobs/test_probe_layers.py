@@ -106,11 +106,14 @@ def test_a_glob_matching_nothing_names_the_sets_there_are(store_cli, jobs_store,
 
 def test_a_name_in_use_refuses_the_whole_grid_before_training(store_cli, jobs_store, tmp_path):
     _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "1": 1.0})
-    first = _probe(store_cli, jobs_store, "--features", "w2v/layer=1", "--name", "probe/layer=1")
+    # another seed: the run is not the one the grid makes (that one the grid would keep)
+    first = _probe(
+        store_cli, jobs_store, "--features", "w2v/layer=1", "--name", "probe/layer=1", "--seed", "1"
+    )
     assert first.code == 0, first.err
     result = _probe(store_cli, jobs_store, "--features", "w2v/layer=*", "--name", "probe")
     assert result.code == 2
-    assert "run 'probe/layer=1' already exists" in result.err
+    assert "run 'probe/layer=1' already exists (complete) with other seed" in result.err
     assert _run_names(jobs_store) == ["probe/layer=1"]  # layer conv was not trained either
 
 
