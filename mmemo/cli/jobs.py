@@ -192,8 +192,8 @@ def cancel(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="Job id (as `mmemo jobs` lists it).")],
 ) -> None:
-    """Cancel every task of a job (scancel); what its tasks committed stays, and
-    `mmemo gc` removes what they left unfinished.
+    """Cancel every task of a job (scancel); what its tasks committed stays:
+    `mmemo jobs resubmit` continues from it, or `mmemo gc` removes what they left unfinished.
 
     Example: `mmemo jobs cancel 812`
     """
@@ -210,14 +210,16 @@ def task(
 ) -> None:
     """Run this array task's slice of a submitted job (what the batch script calls)."""
     from mmemo.cli.main import app
-    from mmemo.jobs.slurm import recorded_task, task_argv
+    from mmemo.jobs.slurm import run_task, task_argv
 
     store = open_store(ctx)
     argv = ["--store", str(store.root.absolute()), *task_argv(store, job)]
     console.print(f"mmemo {shlex.join(argv)}", soft_wrap=True)
-    with recorded_task(store, job):
-        code = app(args=argv, prog_name="mmemo", standalone_mode=False)
-    if code not in (None, 0):
+    # In-process, the command returns its exit status (130 when interrupted) rather than
+    # raising it: run_task records the task by that status, and the status goes on to the
+    # error boundary, which says "interrupted" and exits 143 after SIGTERM.
+    code = run_task(store, job, lambda: app(args=argv, prog_name="mmemo", standalone_mode=False))
+    if code:
         raise typer.Exit(code)
 
 

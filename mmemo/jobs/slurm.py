@@ -20,8 +20,7 @@ import shlex
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,33 +161,46 @@ def task_argv(store: Store, job_id: str, environ: dict[str, str] | None = None) 
     return [a.replace("{task}", task).replace("{tasks}", str(job.tasks)) for a in job.command]
 
 
-@contextmanager
-def recorded_task(store: Store, job_id: str) -> Iterator[None]:
-    """Record this array task's start and how it ends (complete, failed or cancelled).
+#: Exit statuses of a command that was interrupted: 128 + SIGINT (Typer's status for Ctrl-C,
+#: which mmemo's CLI also gives SIGTERM in-process), 128 + SIGTERM (the CLI's own exit status).
+INTERRUPTED = frozenset({128 + signal.SIGINT, 128 + signal.SIGTERM})
 
-    SIGTERM (``scancel``, pre-emption, the time limit) is raised as KeyboardInterrupt so that
-    the command releases its claims as after Ctrl-C; a task killed outright (SIGKILL) stays
-    ``running`` in the store until Slurm is asked about it.
+
+def run_task(store: Store, job_id: str, command: Callable[[], int | None]) -> int:
+    """Run this array task's command (``command()`` returns its exit status) and record how
+    it ended; return that status.
+
+    The record says ``complete`` only when the command returned 0: an interrupted command
+    (:data:`INTERRUPTED`: ``scancel``, the time limit or pre-emption, whose SIGTERM the CLI
+    raises as Ctrl-C; Ctrl-C itself) is ``cancelled``, any other status or exception
+    ``failed``, and ``mmemo jobs resubmit`` submits both again. A command line returns an
+    interrupt as a status, not as an exception (Typer, non-standalone), so the status is what
+    tells. A time limit cannot be told from ``scancel`` here (Slurm sends the task the same
+    SIGTERM and no word of why), so it records ``cancelled`` too; Slurm's own state
+    (``timeout``) is what ``mmemo jobs`` shows while Slurm remembers the task. A task killed
+    outright (SIGKILL) stays ``running`` in the store, shown as ``lost`` once Slurm forgets it.
     """
     task = int(os.environ["SLURM_ARRAY_TASK_ID"])
     me = f"{os.environ.get('SLURM_ARRAY_JOB_ID', '?')}_{task}"
     _record(store, job_id, task, status="running", slurm_job=me, start=True)
-
-    def interrupted(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupted)
     try:
-        yield
+        code = command() or 0
     except BaseException as exc:
-        if not _interrupted(exc):
+        if _interrupted(exc):
+            _record(store, job_id, task, status="cancelled", error=_CANCELLED)
+        else:
             _record(store, job_id, task, status="failed", error=str(exc) or type(exc).__name__)
-            raise
-        _record(store, job_id, task, status="cancelled", error="interrupted (SIGTERM or Ctrl-C)")
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    _record(store, job_id, task, status="complete")
+    if code in INTERRUPTED:
+        _record(store, job_id, task, status="cancelled", error=_CANCELLED)
+    elif code:
+        _record(store, job_id, task, status="failed", error=f"exit status {code}")
+    else:
+        _record(store, job_id, task, status="complete")
+    return code
+
+
+_CANCELLED = "interrupted (scancel, time limit or pre-emption: SIGTERM; or Ctrl-C)"
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -2,13 +2,15 @@
 from Debian's ``slurm-wlm`` and ``munge`` packages, all configured in a temporary folder.
 
 Needs root (slurmd starts tasks as their user) and the binaries on PATH; :func:`missing` says
-what is absent so that tests can skip with a clear reason.
+what is absent so that tests can skip with a clear reason. :func:`submitted_job` and
+:func:`task_states` read back what ``--slurm`` and ``mmemo jobs`` printed.
 """
 
 from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -16,12 +18,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from mmemo.testing.servers import HOST, ServerError, free_port
+from mmemo.testing.text import table_cells
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol", "sinfo")
 MUNGE_USER = "munge"
@@ -192,3 +196,36 @@ def _stop(pid_file: Path, timeout: float = 15) -> None:
             os.kill(pid, 0)
             time.sleep(0.2)
         os.kill(pid, signal.SIGKILL)
+
+
+class CliOutput(Protocol):
+    """What an in-process ``mmemo`` call returned (the ``cli`` fixture of the tests)."""
+
+    @property
+    def code(self) -> int: ...
+    @property
+    def out(self) -> str: ...
+    @property
+    def err(self) -> str: ...
+
+
+def submitted_job(result: CliOutput) -> str:
+    """The job id that a ``--slurm`` command printed (``submitted job 812 to Slurm: ...``)."""
+    found = re.search(r"submitted job (\d+)", " ".join(result.out.split()))
+    if result.code != 0 or found is None:
+        raise AssertionError(
+            f"no job submitted (exit status {result.code}):\n{result.out}{result.err}"
+        )
+    return found.group(1)
+
+
+def task_states(store_cli: Callable[..., CliOutput], store: object, job: str) -> dict[int, str]:
+    """Task -> state, from the table that ``mmemo jobs --job JOB`` prints (``store_cli``: the
+    tests' fixture that runs ``mmemo --store STORE ...`` in-process)."""
+    result = store_cli(store, "jobs", "--job", job)
+    if result.code != 0:
+        raise AssertionError(f"mmemo jobs --job {job}: {result.err}")
+    rows = table_cells(result.out)
+    header = rows[0]
+    task, state = header.index("Task"), header.index("State")
+    return {int(r[task]): r[state] for r in rows[1:] if len(r) == len(header)}

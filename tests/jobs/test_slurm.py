@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from mmemo.store.schema import FeatureSet, FeatureSetShard, SchedulerTask
+from mmemo.testing.slurm import submitted_job, task_states
 from mmemo.testing.text import table_cells
 
 pytestmark = pytest.mark.slow
@@ -23,13 +24,6 @@ SPEECH = "modality = 1 AND vocal_channel = 1 AND statement = 1"  # 60 clips
 KFOLD2 = "kfold:2:2020"
 BILSTM = ["--features", "aus", "--scheme", KFOLD2, "--device", "cpu", "--seed", "5"]
 BILSTM += ["--early-stop-on", "test", "--param", "max_epochs=2"]
-
-
-def _job_id(result) -> str:
-    assert result.code == 0, result.out + result.err
-    found = re.search(r"submitted job (\d+)", " ".join(result.out.split()))
-    assert found, result.out
-    return found.group(1)
 
 
 def _embeddings(store, name: str) -> list[tuple]:
@@ -42,17 +36,6 @@ def _embeddings(store, name: str) -> list[tuple]:
         )
 
 
-def _states(store_cli, store, job: str) -> dict[int, str]:
-    """Task -> state, from the table `mmemo jobs --job JOB` prints."""
-    result = store_cli(store, "jobs", "--job", job)
-    assert result.code == 0, result.err
-    print(result.out)
-    rows = table_cells(result.out)
-    header = rows[0]
-    task, state = header.index("Task"), header.index("State")
-    return {int(r[task]): r[state] for r in rows[1:] if len(r) == len(header)}
-
-
 def _scontrol(*args: str) -> None:
     subprocess.run(["scontrol", *args], check=True, capture_output=True, timeout=30)
 
@@ -62,7 +45,7 @@ def test_an_embedding_in_three_array_tasks_equals_one_process(
 ) -> None:
     tiny = str(tiny_w2v2[True])
     started = time.perf_counter()
-    job = _job_id(
+    job = submitted_job(
         store_cli(
             jobs_store, "embed", tiny, "--name", "arr", "--clips", SPEECH, "--slurm",
             "--tasks", "3",
@@ -70,7 +53,7 @@ def test_an_embedding_in_three_array_tasks_equals_one_process(
     )  # fmt: skip
     slurm.wait_idle(timeout=600)
     array_seconds = time.perf_counter() - started
-    assert _states(store_cli, jobs_store, job) == {0: "completed", 1: "completed", 2: "completed"}
+    assert task_states(store_cli, jobs_store, job) == {t: "completed" for t in range(3)}
     started = time.perf_counter()
     single = store_cli(jobs_store, "embed", tiny, "--name", "one", "--clips", SPEECH)
     assert single.code == 0, single.err
@@ -94,9 +77,11 @@ def test_an_embedding_in_three_array_tasks_equals_one_process(
 def test_a_fold_array_bilstm_equals_a_single_process_run(
     jobs_store, store_cli, slurm, jobs_posteriors
 ) -> None:
-    job = _job_id(store_cli(jobs_store, "train", "bilstm", "--name", "spread", *BILSTM, "--slurm"))
+    job = submitted_job(
+        store_cli(jobs_store, "train", "bilstm", "--name", "spread", *BILSTM, "--slurm")
+    )
     slurm.wait_idle(timeout=600)
-    states = _states(store_cli, jobs_store, job)
+    states = task_states(store_cli, jobs_store, job)
     assert states == {0: "completed", 1: "completed"}  # one task per fold of kfold:2
     whole = store_cli(jobs_store, "train", "bilstm", "--name", "whole", *BILSTM)
     assert whole.code == 0, whole.err
@@ -108,19 +93,20 @@ def test_a_cancelled_task_is_resubmitted_and_the_set_equals_an_uninterrupted_one
     jobs_store, store_cli, slurm, tiny_w2v2
 ) -> None:
     tiny = str(tiny_w2v2[True])
-    job = _job_id(
+    job = submitted_job(
         store_cli(
             jobs_store, "embed", tiny, "--name", "arr", "--clips", SPEECH, "--slurm",
             "--tasks", "3", "--slurm-opts", "--begin=now+600",
         )
     )  # fmt: skip
-    assert set(_states(store_cli, jobs_store, job).values()) == {"pending"}
+    assert set(task_states(store_cli, jobs_store, job).values()) == {"pending"}
     subprocess.run(["scancel", f"{job}_1"], check=True, timeout=30)
     for task in (0, 2):
         _scontrol("update", f"JobId={job}_{task}", "StartTime=now")
     slurm.wait_idle(timeout=600)
     # Slurm forgets a task cancelled while pending; the store knows it never started.
-    assert _states(store_cli, jobs_store, job) == {0: "completed", 1: "never ran", 2: "completed"}
+    states = task_states(store_cli, jobs_store, job)
+    assert states == {0: "completed", 1: "never ran", 2: "completed"}
     assert _embeddings(jobs_store, "arr") == []  # the set waits for shard 1: nothing visible
 
     again = store_cli(jobs_store, "jobs", "resubmit", job, "--slurm-opts", "--begin=now")
@@ -128,7 +114,7 @@ def test_a_cancelled_task_is_resubmitted_and_the_set_equals_an_uninterrupted_one
     assert "task(s) 1 resubmitted" in " ".join(again.out.split())
     new = re.search(r"as Slurm job (\d+)", " ".join(again.out.split())).group(1)
     slurm.wait_idle(timeout=600)
-    assert _states(store_cli, jobs_store, job) == {t: "completed" for t in range(3)}
+    assert task_states(store_cli, jobs_store, job) == {t: "completed" for t in range(3)}
     listing = table_cells(store_cli(jobs_store, "jobs", "--job", job).out)
     ids = {r[listing[0].index("Task")]: r[listing[0].index("Slurm id")] for r in listing[1:4]}
     assert ids == {"0": f"{job}_0", "1": f"{new}_1", "2": f"{job}_2"}
@@ -144,20 +130,20 @@ def test_a_cancelled_task_is_resubmitted_and_the_set_equals_an_uninterrupted_one
 def test_a_failing_task_shows_as_failed_and_a_grid_spreads_over_tasks(
     jobs_store, store_cli, slurm
 ) -> None:
-    failing = _job_id(
+    failing = submitted_job(
         store_cli(jobs_store, "ingest", "openface", "/no/such/csvs", "--name", "x", "--slurm",
                   "--tasks", "2")
     )  # fmt: skip
     grid = ["train", "static", "--model", "knn", "--features", "aus:mean", "--scheme", KFOLD2]
     grid += ["--param", "n_neighbors=1,3,5", "--jobs", "1"]
-    spread = _job_id(store_cli(jobs_store, *grid, "--name", "g", "--slurm", "--tasks", "2"))
+    spread = submitted_job(store_cli(jobs_store, *grid, "--name", "g", "--slurm", "--tasks", "2"))
     slurm.wait_idle(timeout=600)
-    assert _states(store_cli, jobs_store, failing) == {0: "failed", 1: "failed"}
+    assert task_states(store_cli, jobs_store, failing) == {0: "failed", 1: "failed"}
     with jobs_store.session() as s, s.orm() as orm:
         query = sa.select(SchedulerTask.error).where(SchedulerTask.job_id == failing)
         errors = list(orm.scalars(query))
     assert all("/no/such/csvs" in (e or "") for e in errors), errors
-    assert _states(store_cli, jobs_store, spread) == {0: "completed", 1: "completed"}
+    assert task_states(store_cli, jobs_store, spread) == {0: "completed", 1: "completed"}
 
     whole = store_cli(jobs_store, *grid, "--name", "w")
     assert whole.code == 0, whole.err
