@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -78,7 +79,8 @@ def migrate(ctx: typer.Context) -> None:
 
 
 def gc(ctx: typer.Context) -> None:
-    """Remove what interrupted jobs left behind (hidden rows, unfinished entries, files)."""
+    """Remove what interrupted jobs left behind (hidden rows, unfinished entries, model files,
+    lake files no snapshot references); it only deletes, so it also runs on a full disk."""
     from mmemo.store.gc import collect_garbage
 
     result = collect_garbage(open_store(ctx))
@@ -149,8 +151,20 @@ def sql(
     ] = "table",
     out: OutOpt = None,
     write: Annotated[bool, typer.Option("--write", help="Allow changes to the store.")] = False,
+    read: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--read",
+            help="A file or folder the query may read, e.g. with read_csv (repeatable); "
+            "without --write a query opens no other file.",
+        ),
+    ] = None,
 ) -> None:
     """Query the store in SQL: clips, folds, posteriors, predictions, runs ... (read-only).
+
+    Without --write a query reads the store and nothing else: statements that write files
+    (COPY ... TO, EXPORT), change settings or the lake's files (SET, CALL, the lake's
+    maintenance functions), attach or load anything are refused before they run.
 
     Examples:
 
@@ -164,6 +178,9 @@ def sql(
 
     * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 4)"` (time travel; see
       `mmemo snapshots`)
+
+    * `mmemo sql --read labels.csv "SELECT * FROM read_csv('labels.csv') JOIN clips
+      USING (clip_id)"` (a read-only query reads no other file)
 
     Snapshots made with --write are labelled "mmemo sql --write: ..." in `mmemo snapshots`.
     """
@@ -187,22 +204,29 @@ def sql(
     message = write_message(query, recipe) if write else None
     prepared = prepare(query, parse_params(params), recipe=recipe, write_message=message)
     origin = None if recipe is None else str(file)
-    table = run_query(open_store(ctx), prepared, write=write, origin=origin)
+    table = run_query(open_store(ctx), prepared, write=write, origin=origin, readable=read or ())
     if table is None:
         err_console.print("done")
         return
     show_result(table, fmt, out)
 
 
-def doctor(ctx: typer.Context) -> None:
-    """Check the store's parts (registry, lake, extension, schema versions) and torch/CUDA.
+def doctor(
+    ctx: typer.Context,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Read every row of every lake file, not only footers.")
+    ] = False,
+) -> None:
+    """Check the store's parts (registry, lake, extension, schema versions) and torch/CUDA:
+    the store's DuckDB files read back whole, and every file the lake references is there
+    with a readable footer.
 
-    Exits with status 1 when something is wrong.
+    Exits with status 1 when something is wrong. Example: `mmemo doctor --deep`
     """
     from mmemo.store.doctor import diagnose
     from mmemo.store.store import Store
 
-    checks = diagnose(Store(store_path(ctx)))
+    checks = diagnose(Store(store_path(ctx)), deep=deep)
     rows = [("ok" if c.ok else "FAIL", c.part, c.detail) for c in checks]
     console.print(simple_table(None, ["", "part", "detail"], rows))
     if not all(c.ok for c in checks):

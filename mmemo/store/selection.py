@@ -23,6 +23,7 @@ import re
 import duckdb
 
 from mmemo.errors import InputError
+from mmemo.store.guard import plan_writes
 from mmemo.store.session import Session
 
 #: Named selections, usable everywhere a ``--clips`` option is taken.
@@ -63,8 +64,13 @@ def clip_where(session: Session, clips: str | None) -> str:
         return where
     text = clips.strip()  # type: ignore[union-attr]
     _check_syntax(text)
+    probe = f"SELECT count(*) FROM clips WHERE ({where}) LIMIT 0"
     try:
-        session.fetch(f"SELECT count(*) FROM clips WHERE ({where}) LIMIT 0")
+        session.ensure_views()
+        writes = plan_writes(session.con, probe)
+        if writes is not None:
+            raise InputError(f"--clips {text!r}: a selection only reads; this one runs {writes}")
+        session.fetch(probe)
     except duckdb.Error as exc:
         raise _binding_error(session, text, exc) from None
     return where
