@@ -15,6 +15,8 @@ from mmemo.provenance import code_version, library_versions
 from mmemo.store import migrate
 from mmemo.store.backends import EXTENSIONS, extension_file, s3_filesystem
 from mmemo.store.config import is_postgres, is_s3, registry_url
+from mmemo.store.damage import unreadable
+from mmemo.store.session import Session
 from mmemo.store.store import Store, ducklake_extension
 from mmemo.store.team import postgres_engine
 
@@ -26,9 +28,13 @@ class Check:
     detail: str
 
 
-def diagnose(store: Store) -> list[Check]:
+def diagnose(store: Store, *, deep: bool = False) -> list[Check]:
     """Check each part of the store and the machine's ability to run jobs; never raises for
-    a problem it can describe."""
+    a problem it can describe.
+
+    The store's DuckDB files are read back whole, and every file the lake references must be
+    there with a readable parquet footer; ``deep`` reads every row of them too.
+    """
     checks = [Check("mmemo", True, code_version())]
     try:
         checks.append(Check("ducklake extension", True, str(ducklake_extension())))
@@ -39,11 +45,13 @@ def diagnose(store: Store) -> list[Check]:
     checks.append(Check("duckdb / ducklake versions", pair[0] == pair[1], f"{pair[0]} / {pair[1]}"))
     checks += _backend_checks(store)
     if store.exists():
+        checks += [_read_back(path) for path in store.database_files() if path.is_file()]
         try:
             with store.session(check_schema=False) as s:
                 revision = migrate.current(s.engine)
                 pending = s.pending_lake_migrations()
                 snapshot = s.current_snapshot()
+                lake_files = _lake_files_check(s, deep=deep)
             head = migrate.head()
             checks.append(
                 Check(
@@ -61,6 +69,7 @@ def diagnose(store: Store) -> list[Check]:
                 )
             )
             checks.append(Check("lake snapshot", True, f"latest {snapshot}"))
+            checks.append(lake_files)
         except (MmemoError, duckdb.Error, sa.exc.SQLAlchemyError) as exc:
             checks.append(Check("open store", False, str(exc).splitlines()[0]))
     checks.append(_torch_check())
@@ -128,6 +137,41 @@ def _s3_check(data: str) -> Check:
         return Check("lake data (S3)", ok, data if ok else f"{data}: bucket not found")
     except OSError as exc:
         return Check("lake data (S3)", False, f"{data}: {str(exc).splitlines()[0]}")
+
+
+def _read_back(path: Path) -> Check:
+    """Whether a DuckDB file of the store reads back whole (a busy file counts as readable)."""
+    problem = unreadable(path)
+    return Check(f"{path.name} reads back", problem is None, problem or str(path))
+
+
+def _lake_files_check(session: Session, *, deep: bool) -> Check:
+    """Every data and delete file the lake's current tables reference: present, with a
+    parquet footer that reads (``deep``: every row too). Names the first bad file."""
+    con = session.con
+    files: list[str] = []
+    for table in session.lake_tables():
+        rows = con.execute(
+            "SELECT data_file, delete_file FROM ducklake_list_files('lake', ?)", [table]
+        ).fetchall()
+        files += [f for row in rows for f in row if f]
+    bad = []
+    for file in files:
+        try:
+            con.execute("SELECT count(*) FROM parquet_file_metadata(?)", [file]).fetchall()
+            if deep:
+                reader = con.execute("SELECT * FROM read_parquet(?)", [file]).to_arrow_reader()
+                for _ in reader:
+                    pass
+        except duckdb.Error as exc:
+            problem = str(exc).splitlines()[0]
+            missing = "No files found" in problem or "No such file" in problem
+            bad.append(f"{file}: {'missing' if missing else problem}")
+    read = "read whole" if deep else "footers read"
+    if not bad:
+        return Check("lake files", True, f"{len(files)} file(s) referenced, all there ({read})")
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return Check("lake files", False, f"{len(bad)} of {len(files)} bad: {bad[0]}{more}")
 
 
 def _torch_check() -> Check:

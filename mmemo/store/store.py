@@ -7,13 +7,10 @@ inputs or commit, never across long compute, so other commands can use the store
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -21,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
 from mmemo.errors import StoreError
-from mmemo.store import migrate
+from mmemo.store import migrate, writer_note
 from mmemo.store.backends import (
     Artefacts,
     create_s3_secret,
@@ -39,6 +36,8 @@ from mmemo.store.config import (
     registry_url,
     save_config,
 )
+from mmemo.store.damage import damage_message, damaged_part, is_locked
+from mmemo.store.guard import lock_down
 from mmemo.store.retry import GiveUp, retrying
 from mmemo.store.session import Session
 from mmemo.store.team import (
@@ -130,6 +129,16 @@ class Store:
     def lake_data_path(self) -> str:
         base = self.config.data or str(self.paths.root)
         return f"{base}/lake/"
+
+    def own_paths(self) -> list[Path]:
+        """The files and folders on this machine that only the store writes: its folder, and
+        a catalog file or data folder configured elsewhere."""
+        found = [self.root]
+        if self.config.catalog and not is_postgres(self.config.catalog):
+            found.append(Path(self.config.catalog))
+        if self.config.data and not is_s3(self.config.data):
+            found.append(Path(self.config.data))
+        return found
 
     # -- creation and upgrades -------------------------------------------------------------
 
@@ -230,7 +239,12 @@ class Store:
 
     @contextmanager
     def session(
-        self, *, write: bool = False, check_schema: bool = True, user_sql: bool = False
+        self,
+        *,
+        write: bool = False,
+        check_schema: bool = True,
+        user_sql: bool = False,
+        readable: Sequence[str] = (),
     ) -> Iterator[Session]:
         """Open the registry and the lake in one DuckDB connection with the views created.
 
@@ -238,40 +252,68 @@ class Store:
             write: open for writing (on a local store: exclusive); otherwise read-only.
             check_schema: refuse a store whose registry is not at this mmemo's schema.
             user_sql: the connection will run SQL a user typed, so DuckDB keeps verifying the
-                signature of any extension loaded through it (see :func:`_duckdb_config`).
+                signature of any extension loaded through it (see :func:`_duckdb_config`);
+                read-only, it opens no file but the lake's and ``readable``
+                (:func:`mmemo.store.guard.lock_down`).
+            readable: with ``user_sql``, read-only: absolute paths of files (and folders,
+                ending in ``/``) that the user's SQL may read.
         """
         if not write and not self.exists():
             raise StoreError(f"no mmemo store at {self.root}; create one with `mmemo init`")
         engine, con = self._connect(write, _duckdb_config(verify=user_sql))
+        damaged: str | None = None
         try:
             session = Session(self, engine, con, write=write)
             if check_schema and not self._schema_checked:
-                try:
-                    migrate.check(engine, self.root)
-                except sa.exc.OperationalError as exc:  # a shared registry out of reach
-                    raise StoreError(
-                        f"store {self.root}: registry {self.config.registry}: "
-                        f"{str(exc.orig).splitlines()[0]}"
-                    ) from None
-                pending = session.pending_lake_migrations()
-                if pending:
-                    raise StoreError(
-                        f"store {self.root} needs lake schema {', '.join(pending)}: "
-                        "run `mmemo migrate`"
-                    )
-                self._schema_checked = True
+                self._check_schema(session)
+            if user_sql and not write:
+                lock_down(con, [self.lake_data_path(), *readable])
             claim = write and not self.is_team
             if claim:
-                self._claim()
+                writer_note.leave(self.paths.holder)
             try:
                 yield session
             finally:
                 if claim:
                     self.paths.holder.unlink(missing_ok=True)
+        except (duckdb.Error, sa.exc.DBAPIError) as exc:
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            part = damaged_part(detail, self.lake_data_path())
+            if part is None:
+                raise
+            damaged = damage_message(self.root, part, detail, self.database_files())
         finally:
             if self.is_team:
                 con.close()
             engine.dispose()
+        if damaged is not None:  # named once the store's files are closed: they are read back
+            raise StoreError(damaged)
+
+    def _check_schema(self, session: Session) -> None:
+        try:
+            migrate.check(session.engine, self.root)
+        except sa.exc.OperationalError as exc:  # a shared registry out of reach
+            if damaged_part(str(exc.orig), self.lake_data_path()) is not None:
+                raise
+            raise StoreError(
+                f"store {self.root}: registry {self.config.registry}: "
+                f"{str(exc.orig).splitlines()[0]}"
+            ) from None
+        pending = session.pending_lake_migrations()
+        if pending:
+            raise StoreError(
+                f"store {self.root} needs lake schema {', '.join(pending)}: run `mmemo migrate`"
+            )
+        self._schema_checked = True
+
+    def database_files(self) -> list[Path]:
+        """The store's DuckDB files on this machine: the registry and the lake catalog."""
+        files = [] if self.is_team else [self.paths.registry]
+        if not self.config.catalog:
+            files.append(self.paths.catalog)
+        elif not is_postgres(self.config.catalog):
+            files.append(Path(self.config.catalog))
+        return files
 
     def _connect(
         self, write: bool, config: dict[str, str]
@@ -292,10 +334,15 @@ class Store:
                 return engine, con
             except (duckdb.Error, sa.exc.OperationalError) as exc:
                 engine.dispose()
-                message = str(exc)
-                if "lock" not in message.lower():
-                    raise StoreError(f"{self.paths.registry}: {message.splitlines()[0]}") from None
-                raise _Locked(message) from None
+                message = str(getattr(exc, "orig", None) or exc)
+                if is_locked(message):
+                    raise _Locked(message) from None
+                detail = message.splitlines()[0]
+                part = damaged_part(detail, self.lake_data_path())
+                if part is not None:
+                    files = self.database_files()
+                    raise StoreError(damage_message(self.root, part, detail, files)) from None
+                raise StoreError(f"{self.paths.registry}: {detail}") from None
 
         try:
             return retrying(
@@ -359,22 +406,10 @@ class Store:
             options.append("READ_ONLY")
         con.execute(f"ATTACH {sql_literal(target)} AS lake ({', '.join(options)})")
 
-    def _claim(self) -> None:
-        holder = {
-            "pid": os.getpid(),
-            "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]) or "python",
-            "since": datetime.now().isoformat(timespec="seconds"),
-        }
-        self.paths.holder.write_text(json.dumps(holder), encoding="utf-8")
-
     def _busy_message(self, waited: float) -> str:
-        try:
-            holder = json.loads(self.paths.holder.read_text(encoding="utf-8"))
-            who = f"process {holder['pid']} ({holder['command']}) since {holder['since']}"
-        except (OSError, ValueError, KeyError):
-            who = "another process"
         return (
-            f"store {self.root} is busy: {who} is writing to it; waited {waited:g} s "
+            f"store {self.root} is busy: {writer_note.holder(self.paths.holder)} is writing to "
+            f"it; waited {waited:g} s "
             f"(set {LOCK_TIMEOUT_ENV} to wait longer)"
         )
 
