@@ -247,10 +247,12 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture()
 def store_cli(cli):
-    """``store_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process (see ``cli``)."""
+    """``store_cli(store, *args)``: ``mmemo --store STORE ARGS...`` in-process (see ``cli``);
+    ``store`` is a Store or its folder (a ``Path``'s own ``root`` is ``/``: not that)."""
+    from mmemo.store.store import Store
 
     def run(store: Any, *args: Any) -> CliResult:
-        return cli("--store", getattr(store, "root", store), *args)
+        return cli("--store", store.root if isinstance(store, Store) else store, *args)
 
     return run
 

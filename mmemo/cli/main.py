@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -97,9 +98,18 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(1)
         except Exception as exc:  # usage errors from Typer's Click carry show() and exit_code
             handled = _usage_error(exc)
-            if handled is None:
+            if handled is not None:
+                sys.exit(handled)
+            from mmemo.store.backends import out_of_space
+
+            if not out_of_space(exc) or os.environ.get("MMEMO_DEBUG") == "1":
                 raise
-            sys.exit(handled)
+            err_console.print(
+                styled(("error:", "red"), f" {_no_space(argv, exc)}"),
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(2)
     if code == INTERRUPTED:  # Typer turns Ctrl-C (and so SIGTERM) into exit status 130
         err_console.print(
             styled(("interrupted", "red"), ": nothing half-done was kept"), soft_wrap=True
@@ -107,6 +117,23 @@ def _main(argv: list[str] | None) -> None:
         code = 128 + received[-1] if received else INTERRUPTED  # 143 after SIGTERM
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _no_space(argv: list[str] | None, exc: BaseException) -> str:
+    """The one line of a full disk met outside the store's own writers (a model file a job
+    saves, a scratch file), which say so themselves (mmemo.store.backends.no_space_error):
+    the store is read back from the command line as the app parsed it (``--store``,
+    ``MMEMO_STORE``, the default)."""
+    from mmemo.store.backends import no_space_error
+    from mmemo.store.store import default_store_path
+
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    with command.make_context("mmemo", args, resilient_parsing=True) as ctx:
+        store = ctx.params.get("store_dir") or default_store_path()
+    file = getattr(exc, "filename", None)
+    doing = f"writing {file}" if file else "writing a file"
+    return str(no_space_error(Path(store).expanduser().absolute(), doing))
 
 
 @contextmanager
@@ -131,6 +158,9 @@ def _sigterm_as_interrupt(received: list[int]) -> Iterator[None]:
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
+        # A second SIGTERM ends the process as before: Python runs this handler only between
+        # bytecodes, so a command stuck inside native code would otherwise not stop at all.
+        signal.signal(signal.SIGTERM, previous)
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
     previous = signal.signal(signal.SIGTERM, interrupt)

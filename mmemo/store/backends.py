@@ -1,5 +1,6 @@
 """What the team backends need: DuckDB extensions loaded from their PyPI packages, S3
-credentials from the environment, and model files on the data location (local or S3).
+credentials from the environment, and model files on the data location (local or S3); and how
+every writer of the store tells that a disk is full (:func:`out_of_space`).
 
 Extensions are never ``INSTALL``-ed: each ``duckdb-extension-*`` package ships the binary built
 for one duckdb version, and it is loaded from that file.
@@ -8,6 +9,7 @@ for one duckdb version, and it is loaded from that file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import shutil
@@ -78,6 +80,35 @@ def _named_link(target: Path, name: str) -> Path:
 
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"LOAD {sql_literal(str(extension_file(name)))}")
+
+
+#: How the C library words ENOSPC. DuckDB reports its IO errors as text only (an IOException,
+#: or a TransactionException when a COMMIT cannot write its log), and so do PostgreSQL and
+#: pyarrow: these words in the message are all there is to go by.
+NO_SPACE = os.strerror(errno.ENOSPC)
+
+
+def out_of_space(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from, says that a disk is full.
+
+    Only explicit causes (``raise ... from``, as SQLAlchemy wraps a driver's error) are
+    followed, not the exceptions being handled when ``exc`` was raised: a failure while
+    cleaning up after a full disk is not itself a full disk.
+    """
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if NO_SPACE in str(exc):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def no_space_error(root: Path, doing: str) -> StoreError:
+    """The one line a full disk gives: the store, what was being written, what to do."""
+    return StoreError(
+        f"store {root}: no space left on device while {doing}; free space and run it again"
+    )
 
 
 #: Model artefacts of run N live in ``models/run-N/`` (here and on a team store's data location).
@@ -190,7 +221,10 @@ class Artefacts:
                 source_filesystem=fs.LocalFileSystem(),
                 destination_filesystem=filesystem,
             )
-        except OSError as exc:
+        except OSError as exc:  # the job that publishes removes what was copied of the run
+            if out_of_space(exc):
+                doing = f"publishing {run_dir.name} to {self.data}"
+                raise no_space_error(self.root, doing) from None
             raise StoreError(f"could not publish {run_dir} to {self.data}: {exc}") from None
 
     def local(self, relative: str) -> Path:
@@ -206,18 +240,23 @@ class Artefacts:
         info = filesystem.get_file_info(source)
         if info.type == fs.FileType.NotFound:
             raise StoreError(f"model file {relative} is missing from {self.data}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-            staged = Path(tmp) / path.name
-            if info.type == fs.FileType.Directory:
-                staged.mkdir()
-            fs.copy_files(
-                source,
-                str(staged),
-                source_filesystem=filesystem,
-                destination_filesystem=fs.LocalFileSystem(),
-            )
-            staged.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # a partial copy goes
+                staged = Path(tmp) / path.name
+                if info.type == fs.FileType.Directory:
+                    staged.mkdir()
+                fs.copy_files(
+                    source,
+                    str(staged),
+                    source_filesystem=filesystem,
+                    destination_filesystem=fs.LocalFileSystem(),
+                )
+                staged.replace(path)
+        except OSError as exc:
+            if out_of_space(exc):
+                raise no_space_error(self.root, f"fetching {relative} from {self.data}") from None
+            raise
         return path
 
     def run_dirs(self) -> set[str]:

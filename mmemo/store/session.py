@@ -1,5 +1,12 @@
 """An open store: one DuckDB connection (registry as default catalog, lake as ``lake``),
-the SQLAlchemy engine on it, and the one way lake rows are committed."""
+the SQLAlchemy engine on it, and the one way lake rows are committed.
+
+A full disk is reported here, once for every writer, as one line naming the store
+(:func:`~mmemo.store.backends.no_space_error`): a lake commit that runs out of space removes
+the partial data file it was writing before it says so (DuckLake's rollback removes the files
+the transaction had finished, not the one it was writing when the disk filled up), and a
+registry write says so through the engine's error hook.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,8 @@ from sqlalchemy.orm import Session as OrmSession
 from mmemo.errors import StoreError
 from mmemo.resources import read_sql, sql_dir
 from mmemo.sqltext import idents, qualified
+from mmemo.store.backends import no_space_error, out_of_space
+from mmemo.store.config import is_postgres
 from mmemo.store.retry import GiveUp, retrying
 from mmemo.store.schema import LakeMigration
 from mmemo.store.vocabulary import create_vocabulary
@@ -62,6 +71,13 @@ class Session:
         self.write = write
         self.con = con
         self._views_ready = False
+        sa.event.listen(engine, "handle_error", self._registry_error)
+
+    def _registry_error(self, context: sa.engine.ExceptionContext) -> None:
+        """Turn a registry statement or commit that found the disk full into the store's one
+        line (every registry writer goes through this engine: ORM commits, migrations)."""
+        if out_of_space(context.original_exception):
+            raise no_space_error(self.store.root, "writing to the registry") from None
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -115,10 +131,11 @@ class Session:
 
         try:
             # DuckLake already retried what does not conflict logically; what remains is
-            # another writer's change to the same rows or tables: try ours again later.
+            # another writer's change to the same rows or tables: try ours again later. A
+            # COMMIT that could not write the catalog's log for want of space is no conflict.
             retrying(
                 attempt,
-                when=lambda e: isinstance(e, duckdb.TransactionException),
+                when=lambda e: isinstance(e, duckdb.TransactionException) and not out_of_space(e),
                 attempts=retries + 1,
                 delay=0.2,
             )
@@ -128,7 +145,45 @@ class Session:
                 f"writers ({retries + 1} attempts; set {COMMIT_RETRIES_ENV} to try "
                 f"more): {str(exc.last).splitlines()[0]}"
             ) from None
+        except Exception as exc:
+            if not out_of_space(exc):
+                raise
+            if self.sole_writer:  # else gc removes the partial file once it is old enough
+                with contextlib.suppress(duckdb.Error):  # the full disk is the news
+                    self.remove_orphan_files()
+            raise no_space_error(self.store.root, f"writing to the lake ({message})") from None
         return self.current_snapshot()
+
+    @property
+    def sole_writer(self) -> bool:
+        """Whether no other process can be writing to the lake: this session writes to a
+        catalog in a DuckDB file, which one process at a time can open for writing (the
+        registry of such a store is local too, and its writers hold the store in turn)."""
+        return self.write and not is_postgres(self.store.config.catalog)
+
+    def remove_orphan_files(self) -> list[str]:
+        """Delete the lake's data files that no snapshot references (the partial files of a
+        write that failed or was killed); return their paths. Only deletes: it works on a
+        full disk.
+
+        DuckLake knows which files its catalog references
+        (``ducklake_delete_orphaned_files``), but not which unreferenced file is still being
+        written by an open transaction: deleting that one breaks the other writer's table
+        (tried: its COMMIT still succeeds and records the file, and every read of the table
+        then fails on the missing file). So a sole writer
+        (:attr:`sole_writer`) deletes every unreferenced file, and on a shared catalog only
+        files older than the lake's ``delete_older_than`` option (DuckLake's default: 2 days;
+        set it with ``CALL lake.set_option('delete_older_than', '1 hour')``) are deleted: a
+        transaction's files are new until it commits. The last snapshot's time would be no
+        guard: other writers commit while one writes.
+        """
+        if not self.write:
+            raise StoreError("internal: lake files removed on a read-only session")
+        rows = self.con.execute(
+            "SELECT path FROM ducklake_delete_orphaned_files('lake', cleanup_all => ?)",
+            [self.sole_writer],
+        ).fetchall()
+        return sorted(r[0] for r in rows)
 
     def current_snapshot(self) -> int:
         row = self.con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchone()
