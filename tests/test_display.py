@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from mmemo.display import FitTable, decimals_for, display_rows, display_value
+from mmemo.display import (
+    BREAK_AFTER,
+    FitTable,
+    decimals_for,
+    display_rows,
+    display_value,
+    shorten,
+    wrap_text,
+)
 from mmemo.testing.text import table_cells
 
 
@@ -84,9 +94,14 @@ def test_any_table_fits_and_keeps_its_keys_whole(keys, text, numbers, n_columns,
     ]
     lines = _at(width, FitTable(columns, rows))
     assert all(len(line) <= width for line in lines)
-    for key in keys:  # whole at the start of a table line, or naming a record
+    for row in rows:  # no word of a text cell is cut (pieces are never wider than the line)
+        for cell in (c for c in row if isinstance(c, str)):
+            for piece in _unbroken(cell):
+                assert any(piece in line for line in lines), (piece, lines)
+    for key in keys:  # whole at the start of a table line (right-aligned if it reads as a
+        # number, like "-"), or naming a record
         assert any(
-            line.startswith(key + " ") or line == key or line.endswith(f"]- {key}")
+            line.lstrip().startswith(key + " ") or line.strip() == key or line.endswith(f"]- {key}")
             for line in lines
         )
 
@@ -100,12 +115,106 @@ def test_rows_that_would_wrap_over_three_lines_become_records() -> None:
     assert lines[0] == "-[ RECORD 1 ]- fusion"
 
 
-def test_wrapped_lines_counts_like_word_wrap() -> None:
+def test_wrapped_lines_counts_the_lines_of_wrap_text() -> None:
     from mmemo.display import wrapped_lines
 
-    assert wrapped_lines("hidden_layer_sizes = 80", 11) == 3  # hidden_laye / r_sizes = / 80
+    assert wrap_text("hidden_layer_sizes = 80", 11) == ["hidden_", "layer_sizes", "= 80"]
+    assert wrapped_lines("hidden_layer_sizes = 80", 11) == 3
     assert wrapped_lines("a b c", 5) == 1
     assert wrapped_lines("", 5) == 1
+
+
+def test_text_breaks_at_spaces_and_after_separators_never_inside_a_word() -> None:
+    import doctest
+
+    import mmemo.display
+
+    assert doctest.testmod(mmemo.display).failed == 0
+    assert wrap_text("grid-name/C=1,norm=minmax", 12) == ["grid-name/", "C=1,", "norm=minmax"]
+    assert wrap_text("/tmp/store/registry.duckdb", 16) == ["/tmp/store/", "registry.duckdb"]
+    assert wrap_text("wav2vec2-finetune", 16) == ["wav2vec2-finetun", "e"]  # wider than the line
+    assert wrap_text("a  b\nc", 10) == ["a b", "c"]
+    assert shorten("Audit: returns offending rows (none = pass). Within a fold", 46) == (
+        "Audit: returns offending rows (none = pass)…"
+    )
+    assert shorten("short", 5) == "short"
+
+
+def _unbroken(text: str) -> list[str]:
+    """The pieces of ``text`` that must come out whole: split at spaces and after separators."""
+    return [p for w in text.split() for p in re.findall(f"[^{BREAK_AFTER}]+", w)]
+
+
+def test_headers_and_cells_are_never_cut_mid_word_at_80_columns() -> None:
+    """The issue's cuts: ``Macro-F`` / ``1`` (``report --paired``), ``wav2vec2-finetun`` /
+    ``e`` (``runs``), paths and lists of ``doctor`` and ``snapshots``."""
+    report = FitTable(
+        ["Run", "Inputs", "Params", "Norm.", "Accuracy ± 95% CI", "UAR", "Macro-F1"],
+        [
+            ["fusion", "aus-svc, aus-mlp, aus-bilstm, audio-ft", "logreg, C=1", "No",
+             "86.70 ± 1.23", 86.1, 85.9],
+            ["stacked", "aus-svc, aus-mlp, aus-bilstm, audio-ft", "mlp, C=1", "No",
+             "84.10 ± 1.50", 83.2, 83.0],
+        ],
+    )  # fmt: skip
+    runs = FitTable(
+        ["name", "model", "scheme", "clips", "status", "finished"],
+        [
+            ["audio-ft/lr=0.0001,epochs=20", "wav2vec2-finetune", "luna2022", "av-speech",
+             "complete", "2026-11-29 23:01"],
+            ["aus-bilstm/hidden=50,layers=2", "bilstm", "kfold:5:2020", "av-speech",
+             "running", "2026-11-29 23:02"],
+        ],
+    )  # fmt: skip
+    path = "/work/main/.venv/lib/python3.11/site-packages/duckdb_extension_ducklake/ducklake"
+    doctor = FitTable(
+        ["", "part", "detail"],
+        [
+            ["ok", "ducklake extension", path],
+            [
+                "ok",
+                "registry file",
+                "/tmp/pytest-of-root/pytest-73/ingested0/store/registry.duckdb",
+            ],
+        ],
+        key=None,
+    )
+    snapshots = FitTable(
+        ["snapshot", "time (UTC)", "message", "changes"],
+        [[2, "2026-12-06 16:11:46", "lake schema 0002_features",
+          "{tables_created=[main.clip_vectors, main.frame_vectors, main.au_frames]}"]],
+    )  # fmt: skip
+    for table in (report, runs, doctor, snapshots):
+        lines = _at(80, table)
+        assert all(len(line) <= 80 for line in lines)
+        for text in [*table.columns, *(str(c) for row in table.rows for c in row)]:
+            for piece in _unbroken(text):
+                assert any(piece in line for line in lines), (piece, lines)
+    assert not any(line.rstrip().endswith("Macro-F") for line in _at(80, report))
+
+
+def test_one_long_column_takes_the_room_left_instead_of_records() -> None:
+    about = "How two runs complement each other per actor, on the test clips they share " * 3
+    rows = [[f"recipe_{i}", about] for i in range(3)]
+    lines = _at(80, FitTable(["name", "about"], rows))
+    assert not any("RECORD" in line for line in lines)
+    assert lines[0].split() == ["name", "about"]
+    assert sum(line.startswith("recipe_0 ") for line in lines) == 1
+    assert len(lines) > 2 + 3 * 3  # rows over three lines each: still a table
+    assert all(len(line) <= 80 for line in lines)
+    # two columns that would both wrap tall rows are still records
+    wide = FitTable(["name", "a", "b"], [["x", about, about]])
+    assert _at(80, wide)[0] == "-[ RECORD 1 ]- x"
+
+
+def test_a_shortened_column_keeps_one_line_per_row() -> None:
+    about = "Test accuracy (%) of every complete run per actor, over all folds. " * 2
+    rows = [["accuracy_by_actor", about], ["performance_not_in_train_and_test", about]]
+    lines = _at(80, FitTable(["name", "about"], rows, shorten=1))
+    assert len(lines) == 2 + len(rows)
+    assert lines[2].startswith("accuracy_by_actor ") and lines[2].endswith("…")
+    assert all(len(line) <= 80 for line in lines)
+    assert _at(300, FitTable(["name", "about"], rows, shorten=1))[2].endswith("folds.")
 
 
 def test_a_listing_too_wide_says_its_constant_columns_once_instead_of_records() -> None:

@@ -7,15 +7,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from mmemo.display import FitTable
 
+
+class _Console(Console):
+    """A rich console that prints every message whole, on one line, when it does not write to
+    a terminal (a log file, a pipe, a Slurm job's output), whatever ``COLUMNS`` says: scripts
+    grep those lines, and ``run grid-name/C=1,norm=minmax (240 clips ...) -> snapshot 15``
+    hard-wrapped at 80 columns is found by no pattern. Tables still fit the width:
+    :class:`~mmemo.display.FitTable` lays itself out from it and its columns wrap their own
+    cells. On a terminal, messages wrap at its width as before."""
+
+    def print(self, *objects: Any, soft_wrap: bool | None = None, **options: Any) -> None:
+        wrap_off = not self.is_terminal if soft_wrap is None else soft_wrap
+        super().print(*objects, soft_wrap=wrap_off, **options)
+
+
 #: Markup is off: strings print as written (paths, run names and SQL hold brackets); styled
 #: output is built with :func:`styled`.
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+console = _Console(markup=False)
+err_console = _Console(stderr=True, markup=False)
 
 StoreOpt = Annotated[
     Path | None,
@@ -38,7 +52,24 @@ ClipsOpt = Annotated[
         'or a SQL condition on clips, e.g. "actor <= 12 AND intensity = 2".',
     ),
 ]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Write to this file instead of printing; its extension (.csv, .json, .md ...) "
+        "says the format.",
+    ),
+]
+
+
+def format_option(formats: str) -> Any:
+    """A ``--format`` option (``None`` when not given: :func:`mmemo.outputs.output_format`
+    then takes the format from ``--out``'s extension)."""
+    return typer.Option(
+        "--format",
+        help=f"{formats} (default: table, or what --out's extension says).",
+        show_default=False,
+    )
 
 
 def store_path(ctx: typer.Context, store: Path | None = None) -> Path:
@@ -88,26 +119,40 @@ def simple_table(
     return FitTable(columns, rows, key=key, title=title, caption=caption, factor=True)
 
 
-def emit(text: str, out: Path | None) -> None:
-    """Print ``text`` or write it to ``out``."""
+def emit(text: str) -> None:
+    """Print ``text`` as written (no markup, no highlighting; whole lines off a terminal)."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def show(rendered: str | RenderableType, out: Path | None, rows: int) -> None:
+    """Print what a command rendered, or write it (text: the format was resolved by
+    :func:`mmemo.outputs.output_format`, never ``table`` with ``out``) atomically to ``out``
+    and say so (``wrote N rows to PATH``, ``rows`` being the rows it holds)."""
+    from mmemo.outputs import write_text, wrote
+
     if out is None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
-    else:
-        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        err_console.print(f"wrote {out}")
+        if isinstance(rendered, str):
+            emit(rendered)
+        else:
+            console.print(rendered)
+        return
+    if not isinstance(rendered, str):
+        raise TypeError(f"only text is written to --out, not {type(rendered).__name__}")
+    write_text(out, rendered)
+    console.print(wrote(out, rows))
 
 
 def show_result(table: Any, fmt: str, out: Path | None) -> None:
-    """Print an Arrow result as a rich table, or write it as csv/json/markdown/parquet."""
-    from mmemo.store.query import format_result
+    """Print an Arrow result as a table that fits the terminal, or as csv/json/markdown text;
+    with ``out``, write it in ``fmt`` (resolved by :func:`mmemo.outputs.output_format`)."""
+    from mmemo.outputs import result_table, result_text, write_result
 
-    rendered = format_result(table, fmt, out)
-    if fmt == "parquet":
-        err_console.print(f"{rendered} to {out}")
-    elif isinstance(rendered, str):
-        emit(rendered, out)
+    if out is not None:
+        console.print(write_result(table, fmt, out))
+    elif fmt == "table":
+        console.print(result_table(table))
     else:
-        console.print(rendered)
+        emit(result_text(table, fmt))
 
 
 def to_json(value: Any) -> str:

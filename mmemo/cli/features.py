@@ -91,7 +91,9 @@ def export_features(
     ref: Annotated[
         str, typer.Argument(help="Feature set NAME, NAME@V, or NAME[@V]:mean (frame means).")
     ],
-    out: Annotated[Path, typer.Option(help="Output file: .parquet or .csv.")],
+    out: Annotated[
+        Path, typer.Option(help="Output file: .parquet or .csv (the extension decides).")
+    ],
     with_clips: Annotated[
         bool, typer.Option("--with-clips", help="Add the clip metadata columns (clips view).")
     ] = False,
@@ -105,9 +107,12 @@ def export_features(
     Example: `mmemo export features xlsr_conv --out xlsr_conv.parquet --with-clips`
     """
     from mmemo.features.export import export_features as run
+    from mmemo.outputs import atomic_path, output_format, wrote
 
-    done = run(open_store(ctx), ref, out, with_clips=with_clips)
-    console.print(f"wrote {done.rows} clip(s) × {done.dim}-d of {done.ref} to {out}")
+    output_format(out, None, ("parquet", "csv"))
+    with atomic_path(out) as temp:
+        done = run(open_store(ctx), ref, temp, with_clips=with_clips)
+    console.print(wrote(out, done.rows, f"{done.ref}, {done.dim}-d vectors"))
 
 
 ShardOpt = Annotated[

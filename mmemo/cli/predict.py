@@ -6,14 +6,21 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import ClipsOpt, OutOpt, err_console, open_store, show_result
+from mmemo.cli.common import (
+    ClipsOpt,
+    OutOpt,
+    err_console,
+    format_option,
+    open_store,
+    show_result,
+)
 
 
 def predict(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(help="Run whose fold models to apply.")],
     clips: ClipsOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    fmt: Annotated[str | None, format_option("table, csv, json, markdown or parquet")] = None,
     out: OutOpt = None,
 ) -> None:
     """Apply a run's fold models to clips, never a model that trained on the clip's actor.
@@ -24,10 +31,12 @@ def predict(
     `folds` and `basis` columns say which. Without --clips the run's own selection is used;
     clips without the run's inputs (features, audio) are left out and counted on stderr.
 
-    Example: `mmemo predict aus-svc --clips "actor = 24" --format csv --out pred.csv`
+    Example: `mmemo predict aus-svc --clips "actor = 24" --out pred.csv`
     """
     from mmemo.jobs.predict import predict_run
+    from mmemo.outputs import RESULT_FORMATS, output_format
 
+    fmt = output_format(out, fmt, RESULT_FORMATS)
     prediction = predict_run(open_store(ctx), run, clips)
     show_result(prediction.table, fmt, out)
     err_console.print(prediction.note(), highlight=False)

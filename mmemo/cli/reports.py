@@ -8,16 +8,28 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import OutOpt, console, emit, err_console, open_store, to_json
+from mmemo.cli.common import (
+    OutOpt,
+    console,
+    emit,
+    err_console,
+    format_option,
+    open_store,
+    show,
+    to_json,
+)
 from mmemo.errors import InputError
+from mmemo.outputs import FIGURE_FORMATS, output_format, wrote
+
+FigureOpt = Annotated[
+    Path, typer.Option("--out", help="Figure file: .png, .pdf or .svg (the extension decides).")
+]
 
 
 def report(
     ctx: typer.Context,
     runs: Annotated[list[str], typer.Argument(help="Run names or globs, e.g. 'svc/*'.")],
-    fmt: Annotated[
-        str, typer.Option("--format", help="table, markdown, latex, csv or json.")
-    ] = "table",
+    fmt: Annotated[str | None, format_option("table, markdown, latex, csv or json")] = None,
     per_class: Annotated[
         bool, typer.Option("--per-class", help="Add per-emotion precision, recall, accuracy.")
     ] = False,
@@ -26,7 +38,10 @@ def report(
     ] = False,
     confusion: Annotated[
         Path | None,
-        typer.Option(help="Write the average confusion matrix over folds (one run) as a figure."),
+        typer.Option(
+            help="Write the average confusion matrix over folds (one run) as a figure "
+            "(.png, .pdf or .svg)."
+        ),
     ] = None,
     complementarity: Annotated[
         bool,
@@ -63,16 +78,22 @@ def report(
 
     * `mmemo report zeror`
 
-    * `mmemo report 'svc/*' 'knn/*' --baselines --format latex --out table2.tex`
+    * `mmemo report 'svc/*' 'knn/*' --baselines --out table2.tex` (LaTeX: the extension
+      says the format)
 
     * `mmemo report fusion --per-class --confusion fusion.png`
 
-    * `mmemo report audio aus-mlp --complementarity --format latex --out which.tex`
+    * `mmemo report audio aus-mlp --complementarity --out which.tex`
 
     * `mmemo report 'svc/*' --scheme emobox`
 
     * `mmemo report fusion stacked --paired` (the paper's fusion and the stacked one)
     """
+    from mmemo.reports.tables import FORMATS
+
+    fmt = output_format(out, fmt, FORMATS)
+    if confusion is not None:
+        output_format(confusion, None, FIGURE_FORMATS, option="--confusion")
     if by is not None and not complementarity:
         raise InputError(f"--by {by} goes with --complementarity (report A B --complementarity)")
     if complementarity:
@@ -95,13 +116,11 @@ def report(
         measured = [r.summary for r in rows if r.summary is not None and r.ranked]
         if len(measured) != 1:
             raise InputError(f"--confusion draws one run; {len(measured)} match")
-        err_console.print(f"wrote {plot_confusion(measured[0], confusion)}")
+        # a side file: its message goes to stderr, clear of the report on stdout
+        err_console.print(wrote(plot_confusion(measured[0], confusion)))
     pair = _paired_runs(rows, fmt) if paired else None
     rendered = render(rows, fmt=fmt, per_class=per_class)  # type: ignore[arg-type]
-    if isinstance(rendered, str):
-        emit(rendered, out)
-    else:
-        console.print(rendered)
+    show(rendered, out, len(rows))
     if pair is not None:
         from mmemo.reports.report import compare_runs
 
@@ -157,27 +176,28 @@ def _report_complementarity(
     if len(runs) != 2:
         raise InputError(f"--complementarity takes two runs, A and B; {len(runs)} given")
     result = complementarity(open_store(ctx), runs[0], runs[1], by=by or "emotion")
-    rendered = render_complementarity(result, fmt=fmt)
-    if isinstance(rendered, str):
-        emit(rendered, out)
-    else:
-        console.print(rendered)
+    show(render_complementarity(result, fmt=fmt), out, len(result.all_rows))
 
 
 def export(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(help="Run name.")],
-    out: Annotated[Path, typer.Option(help="Output file.")],
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    out: Annotated[
+        Path, typer.Option(help="Output file: .parquet or .csv (the extension decides).")
+    ],
+    fmt: Annotated[str | None, format_option("parquet or csv")] = None,
 ) -> None:
     """Export a run's posteriors with clip metadata, for analysis elsewhere.
 
-    Example: `mmemo export fusion --format csv --out fusion.csv`
+    Example: `mmemo export fusion --out fusion.csv`
     """
+    from mmemo.outputs import atomic_path
     from mmemo.reports.report import export_run
 
-    n = export_run(open_store(ctx), run, out, fmt)
-    console.print(f"wrote {n} row(s) to {out}")
+    fmt = output_format(out, fmt, ("parquet", "csv"))
+    with atomic_path(out) as temp:
+        n = export_run(open_store(ctx), run, temp, fmt)
+    console.print(wrote(out, n))
 
 
 def compare(
@@ -195,7 +215,7 @@ def compare(
 
     c = compare_runs(open_store(ctx), run_a, run_b)
     if fmt == "json":
-        emit(to_json(c.to_json()), None)
+        emit(to_json(c.to_json()))
         return
     _print_comparison(c)
 
@@ -203,7 +223,7 @@ def compare(
 def plot_runs(
     ctx: typer.Context,
     runs: Annotated[list[str], typer.Argument(help="Run names or globs.")],
-    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+    out: FigureOpt,
 ) -> None:
     """Accuracy bars with 95% CI of runs (the paper's Figure 7).
 
@@ -212,13 +232,14 @@ def plot_runs(
     from mmemo.reports.figures import plot_runs as draw
     from mmemo.reports.report import report_rows
 
-    console.print(f"wrote {draw(report_rows(open_store(ctx), runs), out)}")
+    output_format(out, None, FIGURE_FORMATS)
+    console.print(wrote(draw(report_rows(open_store(ctx), runs), out)))
 
 
 def plot_layers(
     ctx: typer.Context,
     runs: Annotated[list[str], typer.Argument(help="Probe run names or globs, e.g. 'probe/*'.")],
-    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+    out: FigureOpt,
 ) -> None:
     """Accuracy (± 95% CI) per encoder layer, one line per encoder (layer probing).
 
@@ -230,14 +251,15 @@ def plot_layers(
     from mmemo.reports.analysis_figures import plot_layers as draw
     from mmemo.reports.report import layer_points
 
-    console.print(f"wrote {draw(layer_points(open_store(ctx), runs), out)}")
+    output_format(out, None, FIGURE_FORMATS)
+    console.print(wrote(draw(layer_points(open_store(ctx), runs), out)))
 
 
 def plot_complementarity(
     ctx: typer.Context,
     run_a: Annotated[str, typer.Argument(help="Run A.")],
     run_b: Annotated[str, typer.Argument(help="Run B.")],
-    out: Annotated[Path, typer.Option(help="Figure file (.png or .pdf).")],
+    out: FigureOpt,
     by: Annotated[str, typer.Option("--by", help="Bars per emotion or actor.")] = "emotion",
 ) -> None:
     """Stacked bars per emotion of the test clips both runs, only A, only B or neither get
@@ -250,5 +272,6 @@ def plot_complementarity(
     from mmemo.reports.analysis_figures import plot_complementarity as draw
     from mmemo.reports.complementarity import complementarity
 
+    output_format(out, None, FIGURE_FORMATS)
     result = complementarity(open_store(ctx), run_a, run_b, by=by)
-    console.print(f"wrote {draw(result, out)}")
+    console.print(wrote(draw(result, out)))

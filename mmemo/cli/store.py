@@ -11,11 +11,13 @@ from mmemo.cli.common import (
     OutOpt,
     console,
     err_console,
+    format_option,
     open_store,
     show_result,
     simple_table,
     store_path,
 )
+from mmemo.display import FitTable
 
 
 def register(app: typer.Typer) -> None:
@@ -141,14 +143,14 @@ def sql(
         list[str] | None,
         typer.Option(
             "--param",
-            help='Recipe parameter NAME=VALUE (repeatable); VALUE is JSON (3, ["a","b"]), '
-            "a list (a,b) or text.",
+            help='Recipe parameter NAME=VALUE (repeatable); VALUE is JSON (3, ["a","b"]) or '
+            "text, taken whole where one value is wanted (run_b=svc/C=1,norm=minmax). A list "
+            "takes one item per --param (--param runs=ft --param runs=svc/C=1,norm=minmax), "
+            'or a,b with "double quotes" around an item that holds a comma.',
         ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the recipes -f takes.")] = False,
-    fmt: Annotated[
-        str, typer.Option("--format", help="table, csv, json, markdown or parquet.")
-    ] = "table",
+    fmt: Annotated[str | None, format_option("table, csv, json, markdown or parquet")] = None,
     out: OutOpt = None,
     write: Annotated[bool, typer.Option("--write", help="Allow changes to the store.")] = False,
     read: Annotated[
@@ -172,7 +174,7 @@ def sql(
 
     * `mmemo sql --list` (the recipes shipped with mmemo)
 
-    * `mmemo sql -f accuracy_by_actor --format csv --out actors.csv`
+    * `mmemo sql -f accuracy_by_actor --out actors.csv` (the extension says the format)
 
     * `mmemo sql -f fusion_input --param runs=audio,aus-mlp`
 
@@ -185,12 +187,16 @@ def sql(
     Snapshots made with --write are labelled "mmemo sql --write: ..." in `mmemo snapshots`.
     """
     from mmemo.errors import InputError
+    from mmemo.outputs import RESULT_FORMATS, output_format
     from mmemo.store.query import run_query
     from mmemo.store.recipes import find_recipe, list_recipes, parse_params, prepare, write_message
 
+    fmt = output_format(out, fmt, RESULT_FORMATS)
     if list_:
-        rows = [(r.key, r.relative, r.description) for r in list_recipes()]
-        console.print(simple_table("recipes (mmemo sql -f NAME)", ["name", "file", "about"], rows))
+        # one line per recipe: its name and as much of its description as the line holds
+        rows = [(r.key, r.description) for r in list_recipes()]
+        title = "recipes (mmemo sql -f NAME)"
+        console.print(FitTable(["name", "about"], rows, title=title, shorten=1))
         return
     if (query is None) == (file is None):
         raise InputError("give either a QUERY or -f FILE (a recipe name or a file)")

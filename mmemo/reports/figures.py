@@ -20,7 +20,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mmemo.errors import InputError
+from mmemo.errors import InputError, NotFoundError, did_you_mean
+from mmemo.outputs import FIGURE_FORMATS, atomic_path, output_format
 from mmemo.reports.metrics import RunSummary
 from mmemo.reports.rows import RunRow
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from mmemo.store.store import Store
 
 #: Output formats, by file suffix.
-SUFFIXES: tuple[str, ...] = (".png", ".pdf")
+SUFFIXES: tuple[str, ...] = tuple(f".{fmt}" for fmt in FIGURE_FORMATS)
 #: Bar colours of Figure 7, by group name; other groups cycle through the default palette.
 GROUP_COLORS: dict[str, str] = {
     "static": "tab:orange",
@@ -48,19 +49,22 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save_figure(fig: Figure, out: Path) -> Path:
+    """Write ``fig`` to ``out`` in the format its extension names, atomically (see
+    :mod:`mmemo.outputs`: an interrupted save leaves no half-written figure)."""
     out = Path(out)
-    check_suffix(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=_DPI)
+    fmt = check_suffix(out)
+    with atomic_path(out) as temp:
+        fig.savefig(temp, dpi=_DPI, format=fmt)
     return out
 
 
-def check_suffix(out: Path) -> None:
-    if Path(out).suffix.lower() not in SUFFIXES:
-        raise InputError(
-            f"unsupported figure format '{Path(out).suffix or Path(out).name}'; expected one of "
-            f"{', '.join(SUFFIXES)}"
-        )
+def check_suffix(out: Path) -> str:
+    """The figure format ``out``'s extension names (png, pdf or svg), checked before any work.
+
+    Raises:
+        InputError: another extension (see :func:`mmemo.outputs.output_format`).
+    """
+    return output_format(Path(out), None, FIGURE_FORMATS, option=None)
 
 
 def _heatmap(ax: Axes, matrix: np.ndarray, labels: Sequence[str], fmt: str, title: str) -> None:
@@ -309,6 +313,21 @@ def aus_figure(
     return fig
 
 
+def _check_clip(store: Store, clip: str) -> None:
+    """Refuse a clip id the store does not hold: without this, a typo reads as a clip that
+    exists but has no frames in the AU set."""
+    with store.session() as s:
+        if s.fetch("SELECT 1 FROM clips WHERE clip_id = ? LIMIT 1", [clip]):
+            return
+        ids = [r[0] for r in s.fetch("SELECT DISTINCT clip_id FROM clips ORDER BY clip_id")]
+    if not ids:
+        raise NotFoundError(f"no clip '{clip}': the store has no clips; ingest a corpus first")
+    raise NotFoundError(
+        f"no clip '{clip}' in the store{did_you_mean(clip, ids, n=2)}; clip ids are file "
+        'names without the suffix (`mmemo sql "SELECT clip_id FROM clips"` lists them)'
+    )
+
+
 def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = None) -> Path:
     """Draw the AU intensity curves of ``clip`` from an AU frame set into ``out``.
 
@@ -323,12 +342,14 @@ def plot_clip_aus(store: Store, clip: str, out: Path, *, features: str | None = 
         ``out``.
 
     Raises:
-        NotFoundError: no AU frame set, or the clip has no frames in it.
+        NotFoundError: no such clip in the store (with the closest ids), no AU frame set, or
+            the clip has no frames in it.
         InputError: unsupported suffix, or several AU sets and none named ``aus``.
     """
     from mmemo.features.aus import clip_aus
 
     check_suffix(out)
+    _check_clip(store, clip)
     aus = clip_aus(store, clip, features=features)
     return plot_aus(
         aus.times, aus.curves, out, title=f"{aus.clip} ({aus.features})", success=aus.success

@@ -1,24 +1,17 @@
-"""``mmemo sql``: run a user's query on the store and format the result."""
+"""``mmemo sql``: run a user's query on the store and return the result (an Arrow table)."""
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from mmemo.display import FitTable, display_rows
 from mmemo.errors import InputError
 from mmemo.store.damage import damaged_part
 from mmemo.store.guard import checked_statements, read_only_message
 from mmemo.store.store import Store
-
-FORMATS = ("table", "csv", "json", "markdown", "parquet")
-MAX_TABLE_ROWS = 1000
-
 
 EMPTY_QUERY = "empty query: give a SQL statement or -f FILE"
 
@@ -115,47 +108,17 @@ def _check_unchanged(con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str
             raise InputError(read_only_message(f"it replaces the {kind} {name}"))
 
 
-def format_result(table: pa.Table, fmt: str, out: Path | None):
-    """Render ``table`` as ``fmt``: a rich table, or text; parquet is written to ``out``."""
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format '{fmt}'; expected one of {', '.join(FORMATS)}")
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
+def format_result(table: pa.Table, fmt: str, out: Path | None) -> str:
+    """``table`` as csv/json/markdown text, or written to ``out`` as parquet (the message).
 
+    Only :func:`mmemo.reports.report.export_run` still calls this: the store returns data,
+    and printing or writing it is :mod:`mmemo.outputs`' job (``write_result``,
+    ``result_text``), where this should go once ``export_run`` calls those itself.
+    """
+    from mmemo.outputs import result_text, write_result
+
+    if fmt == "parquet":
         if out is None:
             raise InputError("--format parquet needs --out FILE")
-        pq.write_table(table, out)
-        return f"{table.num_rows} row(s) written"
-    if fmt == "csv":
-        import pyarrow.csv as pacsv
-
-        buffer = io.BytesIO()
-        pacsv.write_csv(_plain(table), buffer)
-        return buffer.getvalue().decode("utf-8")
-    if fmt == "json":
-        return json.dumps(table.to_pylist(), indent=2, default=str)
-    columns = table.column_names
-    if fmt == "markdown":
-        cells = display_rows([[row[c] for c in columns] for row in table.to_pylist()])
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-        return "\n".join(lines)
-    shown = table.slice(0, MAX_TABLE_ROWS).to_pylist()
-    rows = [[row[c] for c in columns] for row in shown]
-    return FitTable(columns, rows, caption=_caption(table.num_rows))
-
-
-def _caption(n: int) -> str:
-    if n > MAX_TABLE_ROWS:
-        return f"{n} rows, first {MAX_TABLE_ROWS} shown (use --format csv/parquet for all)"
-    return f"{n} row(s)"
-
-
-def _plain(table: pa.Table) -> pa.Table:
-    """CSV cannot hold lists or structs: write those columns as JSON text."""
-    columns = []
-    for column in table.columns:
-        if pa.types.is_nested(column.type):
-            column = pa.array([json.dumps(v, default=str) for v in column.to_pylist()])
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
+        return write_result(table, fmt, out)
+    return result_text(table, fmt)

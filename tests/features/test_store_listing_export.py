@@ -203,7 +203,7 @@ def test_export_features_round_trips_parquet_and_csv(
     out = tmp_path / "e.parquet"
     result = store_cli(store, "export", "features", "e", "--out", out)
     assert result.code == 0, result.err
-    assert "wrote 7 clip(s) × 32-d of e@1" in result.out_text
+    assert f"wrote 7 rows to {out} (e@1, 32-d vectors)" in result.out_text
     table = pq.read_table(out)
     assert table.column_names == ["clip_id", "vector"]
     assert str(table.schema.field("vector").type) == "list<element: float>"  # stored precision
@@ -224,7 +224,8 @@ def test_export_features_round_trips_parquet_and_csv(
         assert (csv["actor"][i].as_py(), csv["label"][i].as_py()) == meta[clip]
 
     mean = store_cli(store, "export", "features", "aus:mean", "--out", tmp_path / "a.parquet")
-    assert mean.code == 0 and "120 clip(s) × 35-d of aus@1:mean" in mean.out_text
+    assert mean.code == 0 and "120 rows to" in mean.out_text
+    assert "(aus@1:mean, 35-d vectors)" in mean.out_text
     bad = store_cli(store, "export", "features", "e", "--out", tmp_path / "e.xlsx")
     assert bad.code == 2
     assert "unknown extension '.xlsx'; expected .parquet or .csv" in bad.err_text

@@ -171,7 +171,7 @@ def test_compare(store_cli, fus_store):
 def test_export_round_trips_with_clip_metadata(store_cli, fus_store, fus_scores, tmp_path, fmt):
     out = tmp_path / f"lr.{fmt}"
     result = _ok(store_cli(fus_store, "export", "lr", "--format", fmt, "--out", out))
-    assert "wrote 240 row(s)" in result.out_text
+    assert "wrote 240 rows to" in result.out_text
     table = pq.read_table(out) if fmt == "parquet" else pacsv.read_csv(out)
     metadata = ["actor", "gender", "modality", "vocal_channel", "intensity", "statement"]
     for column in ["run", "fold", "split", "clip_id", *metadata, "true_emotion", "correct"]:

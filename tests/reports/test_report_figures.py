@@ -55,7 +55,7 @@ def test_plot_aus(tmp_path: Path) -> None:
 
 def test_figure_errors(make_summary, tmp_path: Path) -> None:
     s = make_summary("x", 0.5)
-    with pytest.raises(InputError, match="expected one of .png, .pdf"):
+    with pytest.raises(InputError, match="expected .png, .pdf or .svg"):
         plot_confusion(s, tmp_path / "cm.jpg")
     with pytest.raises(InputError, match="no runs"):
         plot_runs([], tmp_path / "r.png")
