@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class MmemoError(Exception):
     """Base class of every error mmemo reports to a user."""
@@ -26,3 +28,47 @@ class MissingDependencyError(MmemoError):
         super().__init__(
             f"this command needs '{module}'; install it with: pip install 'mmemo[{extra}]'"
         )
+
+
+def listing(items: Iterable[object], limit: int = 5) -> str:
+    """Up to ``limit`` items joined with commas, and how many were left out, so that a long
+    list in a one-line error is cut visibly, never silently.
+
+    >>> listing(["a", "b", "c"])
+    'a, b, c'
+    >>> listing([f"r{i}" for i in range(35)], 3)
+    'r0, r1, r2 and 32 more'
+    >>> listing([])
+    ''
+    """
+    shown = list(items)
+    rest = len(shown) - limit if limit > 0 else 0
+    if rest <= 0:
+        return ", ".join(map(str, shown))
+    return f"{', '.join(map(str, shown[:limit]))} and {rest} more"
+
+
+def did_you_mean(name: str, choices: Iterable[str], n: int = 1) -> str:
+    """`` (did you mean 'x'?)`` for the ``n`` choices closest to ``name`` (difflib's
+    ratio), or ``""`` when none is close: the hint an error puts after the unknown name.
+
+    >>> did_you_mean("acuracy", ["accuracy", "ci95"])
+    " (did you mean 'accuracy'?)"
+    >>> did_you_mean("zzz", ["accuracy"])
+    ''
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=n)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of another library's error, for a one-line message (transformers'
+    errors run on to several lines of advice).
+
+    >>> first_line(OSError("no file\\ncheck your connection"))
+    'no file'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

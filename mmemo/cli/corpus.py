@@ -103,6 +103,7 @@ def ingest_ravdess(
         f"{report.files} RAVDESS file(s): {report.added} added, {report.unchanged} unchanged; "
         f"{skipped} other file(s) skipped, {len(report.invalid)} invalid name(s), "
         f"{len(report.bad_media)} bad media, {report.duplicates} duplicate(s)"
+        + "".join(f"; {n} {kind} file(s) beside the corpus" for kind, n in report.siblings.items())
         + (f"; snapshot {report.snapshot_id}" if report.snapshot_id else "; store unchanged")
         + ("" if shown or not skipped_files else " (--list-skipped names the skipped files)")
     )

@@ -8,7 +8,11 @@ The library reports through :mod:`mmemo.progress` and never prints; this module 
    so the same object writes plain lines instead: one per task every few seconds at most
    (``MMEMO_PROGRESS_INTERVAL``, default 5 s) with done/total, a rate and an ETA, plus a final
    line when a task that took a while ends, e.g.
-   ``train bilstm: training folds 2/5 | fold 2: epochs 41/300  2.1/s  ETA 1:52``.
+   ``train finetune: training folds 2/5 | fold 2: steps 41/300  2.1/s  ETA 1:52``.
+   A task without a total (epochs that early stopping may end at any time) shows its count
+   and the time per item, never an ETA; the outer task (the folds) carries the ETA:
+   ``train bilstm: training folds 2/5 (ETA 3:10) | fold 2: epochs (early stopping, at most
+   300) 41  0.52 s each``.
 3. :func:`quiet_libraries` turns off the progress bars and info logs of transformers,
    huggingface_hub and tqdm ("Loading weights", "Writing model shards") unless ``--verbose``
    (or ``MMEMO_VERBOSE=1``) asks for them. It sets the libraries' environment switches, which
@@ -134,20 +138,34 @@ class _PlainTask:
         self.done = 0
         self.started = owner.clock()
         self._last_line = self.started
+        self._last_advance = self.started
         self.printed = False
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        now = self._last_advance = self._owner.clock()
         if self.total is not None and self.done >= self.total:
             return  # the final line follows when the task ends
-        now = self._owner.clock()
         if now - self._last_line >= self._owner.interval:
             self._last_line = now
             self.printed = True
             self._owner.write(self._owner.line(self, now))
 
     def status(self) -> str:
-        return f"{self.description} {self.done}/{self.total if self.total is not None else '?'}"
+        """``description done/total``, or ``description done`` for a task without a total."""
+        if self.total is None:
+            return f"{self.description} {self.done}"
+        return f"{self.description} {self.done}/{self.total}"
+
+    def eta(self, now: float) -> float | None:
+        """Seconds left at the mean time per finished item, less the time spent on the item
+        under way (so an outer task's ETA counts down between its items); None without a
+        total or before the first item."""
+        spent = self._last_advance - self.started
+        if self.total is None or self.done <= 0 or spent <= 0:
+            return None
+        left = max(0, self.total - self.done) * spent / self.done
+        return max(0.0, left - (now - self._last_advance))
 
 
 class PlainProgress:
@@ -188,21 +206,38 @@ class PlainProgress:
             self.write(self.line(task, now, final=True))
 
     def line(self, task: _PlainTask, now: float, *, final: bool = False) -> str:
-        """``label: outer tasks | task done/total  rate/s  ETA`` (or ``in`` its time)."""
-        outer = [t.status() for t in self._stack if t is not task]
+        """``label: outer tasks | task done/total  rate/s  ETA`` (or ``done in`` its time).
+
+        An outer task with a total shows its own ETA once it has one (the folds' ETA beside
+        the epochs of a fold); a task without a total shows the time per item instead of a
+        rate and never an ETA.
+        """
+        outer = [_with_eta(t, now) for t in self._stack if t is not task]
         parts = [*outer, task.status()]
         text = " | ".join(parts)
         elapsed = now - task.started
         rate = task.done / elapsed if elapsed > 0 else 0.0
+        pace = _rate(rate) if task.total is not None or not rate else _each(1 / rate)
         if final:
             text += f"  done in {format_duration(elapsed)}"
             if rate:
-                text += f"  {_rate(rate)}"
+                text += f"  {pace}"
         else:
-            text += f"  {_rate(rate)}"
-            if task.total is not None and rate > 0:
-                text += f"  ETA {format_duration(max(0, task.total - task.done) / rate)}"
+            text += f"  {pace}"
+            eta = task.eta(now)
+            if eta is not None:
+                text += f"  ETA {format_duration(eta)}"
         return f"{self.label}: {text}" if self.label else text
+
+
+def _with_eta(task: _PlainTask, now: float) -> str:
+    eta = task.eta(now) if task.done < (task.total or 0) else None
+    return task.status() + (f" (ETA {format_duration(eta)})" if eta is not None else "")
+
+
+def _each(seconds: float) -> str:
+    """Time per item: ``0.52 s each``, ``12.0 s each``."""
+    return f"{seconds:.2f} s each" if seconds < 1 else f"{seconds:.1f} s each"
 
 
 def _rate(per_second: float) -> str:
@@ -225,8 +260,29 @@ class _RichTask:
 
 
 class _RateColumn(ProgressColumn):
+    """Items per second, or the time per item for a task without a total (epochs)."""
+
     def render(self, task: Any) -> Text:
-        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="cyan")
+        if not task.speed:
+            return Text("")
+        pace = f"{task.speed:.1f}/s" if task.total is not None else _each(1 / task.speed)
+        return Text(pace, style="cyan")
+
+
+class _CountColumn(MofNCompleteColumn):
+    """``done/total``, or ``done`` alone for a task without a total (not ``done/?``)."""
+
+    def render(self, task: Any) -> Text:
+        if task.total is None:
+            return Text(str(int(task.completed)), style="progress.download")
+        return super().render(task)
+
+
+class _RemainingColumn(TimeRemainingColumn):
+    """The ETA, left blank for a task without a total (not ``-:--:--``)."""
+
+    def render(self, task: Any) -> Text:
+        return Text("") if task.total is None else super().render(task)
 
 
 class RichProgress:
@@ -272,10 +328,10 @@ class RichProgress:
         columns = [
             TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
-            MofNCompleteColumn(),
+            _CountColumn(),
             _RateColumn(),
             TimeElapsedColumn(),
-            TimeRemainingColumn(),
+            _RemainingColumn(),
         ]
         with Progress(*columns, console=console, transient=True) as progress:
             self._live = progress

@@ -18,6 +18,13 @@ from mmemo.store.lifecycle import staged
 from mmemo.store.store import Store
 
 DATASET = "ravdess"
+#: OpenFace's outputs for a video, named after it: the AU table (``NAME.csv``), HOG features,
+#: the run's details and the aligned face images (``NAME_aligned/``). They often sit beside the
+#: corpus (``mmemo synth`` writes ``openface/`` into it) and ``mmemo ingest openface`` takes
+#: them, so ``ingest ravdess`` counts them instead of naming each as "not a RAVDESS file".
+OPENFACE_SUFFIXES = (".csv", ".hog")
+OPENFACE_DETAILS = "_of_details"
+OPENFACE_ALIGNED = "_aligned"
 _COLUMNS = [
     "ingest_id",
     "dataset",
@@ -58,6 +65,8 @@ class IngestReport:
     not_media: int = 0
     duplicates: int = 0
     skipped: list[str] = field(default_factory=list)  # where each non-RAVDESS file is
+    #: Files of a known kind that belongs beside the corpus, by kind: counted, not named.
+    siblings: dict[str, int] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
     bad_media: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
@@ -83,9 +92,13 @@ def ingest_ravdess(
     """
     progress = progress or NullProgress()
     listing = enumerate_sources(sources)
-    report = IngestReport(
-        not_media=listing.not_media, refused=list(listing.refused), skipped=list(listing.skipped)
-    )
+    report = IngestReport(not_media=listing.not_media, refused=list(listing.refused))
+    for other in listing.skipped:
+        kind = sibling_kind(other)
+        if kind is None:
+            report.skipped.append(other.where)
+        else:
+            report.siblings[kind] = report.siblings.get(kind, 0) + 1
     items: dict[str, SourceFile] = {}
     for item in listing.files:
         if not looks_like_ravdess(item.stem):
@@ -138,6 +151,22 @@ def ingest_ravdess(
             )
         ]
     return report
+
+
+def sibling_kind(item: SourceFile) -> str | None:
+    """The kind of a non-media file that belongs beside a RAVDESS corpus (``"OpenFace
+    output"``: see :data:`OPENFACE_SUFFIXES`), or None for a file of no known kind."""
+    if item.suffix in OPENFACE_SUFFIXES and looks_like_ravdess(item.stem):
+        return "OpenFace output"
+    if item.stem.endswith(OPENFACE_DETAILS) and looks_like_ravdess(
+        item.stem.removesuffix(OPENFACE_DETAILS)
+    ):
+        return "OpenFace output"
+    if item.folder.endswith(OPENFACE_ALIGNED) and looks_like_ravdess(
+        item.folder.removesuffix(OPENFACE_ALIGNED)
+    ):
+        return "OpenFace output"
+    return None
 
 
 def _probe_all(

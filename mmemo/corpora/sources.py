@@ -32,6 +32,13 @@ class SourceFile:
         return PurePosixPath(name).suffix.lower()
 
     @property
+    def folder(self) -> str:
+        """The name of the folder the file is in (inside the archive, for a member)."""
+        if self.member is not None:
+            return PurePosixPath(self.member).parent.name
+        return self.path.parent.name if self.path is not None else ""
+
+    @property
     def where(self) -> str:
         """Human-readable location for messages."""
         if self.path is None:
@@ -45,7 +52,7 @@ class Enumeration:
 
     files: list[SourceFile] = field(default_factory=list)
     not_media: int = 0
-    skipped: list[str] = field(default_factory=list)  # where each not-media file is
+    skipped: list[SourceFile] = field(default_factory=list)  # each not-media file
     refused: list[str] = field(default_factory=list)
 
 
@@ -89,7 +96,7 @@ def _walk_dir(root: Path, found: Enumeration) -> None:
             found.files.append(SourceFile(path.stem, path))
         else:
             found.not_media += 1
-            found.skipped.append(str(path))
+            found.skipped.append(SourceFile(path.stem, path))
 
 
 def member_escapes(name: str) -> bool:
@@ -115,7 +122,7 @@ def _walk_zip(archive: Path, found: Enumeration) -> None:
             found.files.append(SourceFile(member.stem, archive, info.filename))
         else:
             found.not_media += 1
-            found.skipped.append(f"{archive}:{info.filename}")
+            found.skipped.append(SourceFile(member.stem, archive, info.filename))
 
 
 def _read_list(listing: Path, found: Enumeration) -> None:

@@ -24,6 +24,11 @@ class DemoResult:
     runs: list[str] = field(default_factory=list)
 
 
+#: The report table and the fusion's confusion matrix, written inside the store folder.
+REPORT_FILE = "demo-report.md"
+CONFUSION_FILE = "demo-fusion-confusion.png"
+
+
 def run_demo(
     store_dir: Path,
     *,
@@ -35,8 +40,16 @@ def run_demo(
     """synth → init → ingest (clips, OpenFace AUs) → models → fusion → report and figure.
 
     The synthetic corpus goes to ``<store_dir>/demo-corpus``, the report table and confusion
-    figure next to the store. Deep models (bi-LSTM, a tiny wav2vec2 fine-tune) run when torch
-    is installed. Running again on the same folder reuses corpus and store and adds new runs.
+    figure into the store folder too (:data:`REPORT_FILE`, :data:`CONFUSION_FILE`), so that a
+    demo leaves nothing in the current folder. Deep models (bi-LSTM, a tiny wav2vec2
+    fine-tune) run when torch is installed.
+
+    Running again on the same store says what it found and reuses it: a finished demo only
+    remakes the report; runs of an interrupted one are kept and the rest are made.
+
+    Raises:
+        InputError: the store holds a demo of another ``actors`` or ``seed`` (or runs of the
+            demo's names made otherwise): it names the fix, another ``--store``.
     """
     from mmemo.corpora.ingest import ingest_ravdess
     from mmemo.corpora.synth import create_ravdess
@@ -51,111 +64,194 @@ def run_demo(
 
     started = time.perf_counter()
     scheme = f"kfold:2:{seed}"  # two actor-disjoint folds keep the demo quick
-    corpus_dir = store_dir / "demo-corpus"
-    say(f"synth: RAVDESS-shaped corpus of {actors} actors in {corpus_dir}")
-    corpus = create_ravdess(corpus_dir, actors=actors, seed=seed, seconds=0.8)
-    store = Store.init(store_dir)
-    say(f"init: store in {store.root}")
-    ingested = ingest_ravdess(store, [corpus.root], progress=progress)
-    say(f"ingest ravdess: {ingested.added} clip version(s) added, {ingested.unchanged} unchanged")
-    speech_csvs = str(corpus.openface_dir / "01-01-*.csv")  # the full-AV speech videos
-    aus = ingest_openface(store, [speech_csvs], name="aus", progress=progress)
-    say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
-    tag = _free_tag(store)
-    runs: list[str] = []
     # out-of-fold scores for a stacked fusion need two training actors per fold (--inner 2)
     inner = 2 if actors >= 4 else None
-
-    def train_static(name: str, model: str, params: list[str], norm: str = "none", features=None):
-        more = f" --inner {inner}" if inner and features else ""
-        say(f"train static --model {model} {' '.join(params)} --norm {norm}{more} --name {name}")
-        train_static_grid(
-            store,
-            name=name,
-            model=model,
-            param_specs=params,
-            norms=[norm],
-            features=features,
-            scheme=scheme,
-            clips="av-speech",
-            seed=seed,
-            inner=inner if features else None,
-            progress=progress,
+    deep = can_train_deep()
+    planned = _planned_runs(deep, inner)
+    store = Store.init(store_dir)
+    fusions = _fusions(deep)
+    found = _found_runs(store, planned, scheme=scheme, actors=actors, fusions=fusions)
+    runs = [name for name in planned if name != "zeror"]
+    if set(planned) <= found:
+        say(
+            f"found a finished demo in {store.root} (runs {', '.join(planned)}): reusing it; "
+            "for a fresh one, give another --store or remove this folder"
         )
-        runs.append(name)
-
-    train_static(f"zeror{tag}", "zeror", [])
-    train_static(f"aus-svc{tag}", "svc", ["C=1"], "minmax", "aus")
-    train_static(f"aus-mlp{tag}", "mlp", ["hidden_layer_sizes=80"], "minmax", "aus")
-    if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
-        runs += _deep_models(store, store_dir, tag, scheme, seed, say, progress, actors)
     else:
-        say("torch/transformers not installed: skipping the bi-LSTM and the fine-tune")
-    if inner:  # the AU models fused the paper's way and stacked on out-of-fold scores
-        aus_runs = [f"aus-svc{tag}", f"aus-mlp{tag}"]
-        for name, on in ((f"aus-fusion{tag}", "train"), (f"aus-stacked{tag}", "oof")):
-            say(f"fuse {' '.join(aus_runs)} --name {name}" + (" --on oof" if on == "oof" else ""))
-            fuse_runs(store, aus_runs, name=name, seed=seed, on=on, progress=progress)
-    say(f"fuse {' '.join(runs[1:])} --name fusion{tag}")
-    fuse_runs(store, runs[1:], name=f"fusion{tag}", seed=seed, progress=progress)
-    if inner:
-        runs += [f"aus-fusion{tag}", f"aus-stacked{tag}"]
-    runs.append(f"fusion{tag}")
+        if found:
+            say(
+                f"found {len(found)} run(s) of an earlier demo in {store.root} "
+                f"({', '.join(n for n in planned if n in found)}): reusing them, making the rest"
+            )
+        say(f"init: store in {store.root}")
+        corpus_dir = store.root / "demo-corpus"
+        say(f"synth: RAVDESS-shaped corpus of {actors} actors in {corpus_dir}")
+        corpus = create_ravdess(corpus_dir, actors=actors, seed=seed, seconds=0.8)
+        ingested = ingest_ravdess(store, [corpus.root], progress=progress)
+        say(
+            f"ingest ravdess: {ingested.added} clip version(s) added, "
+            f"{ingested.unchanged} unchanged"
+        )
+        speech_csvs = str(corpus.openface_dir / "01-01-*.csv")  # the full-AV speech videos
+        aus = ingest_openface(store, [speech_csvs], name="aus", progress=progress)
+        say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
 
-    rows = report_rows(store, runs[1:])
+        def train_static(name: str, model: str, params: list[str], norm="none", features=None):
+            more = f" --inner {inner}" if inner and features else ""
+            command = (
+                f"train static --model {model} {' '.join(params)} --norm {norm}{more} --name {name}"
+            )
+            if _reused(name, found, command, say):
+                return
+            say(command)
+            train_static_grid(
+                store,
+                name=name,
+                model=model,
+                param_specs=params,
+                norms=[norm],
+                features=features,
+                scheme=scheme,
+                clips="av-speech",
+                seed=seed,
+                inner=inner if features else None,
+                progress=progress,
+            )
+
+        train_static("zeror", "zeror", [])
+        train_static("aus-svc", "svc", ["C=1"], "minmax", "aus")
+        train_static("aus-mlp", "mlp", ["hidden_layer_sizes=80"], "minmax", "aus")
+        if deep:
+            _deep_models(store, found, scheme, seed, say, progress, actors)
+        else:
+            say("torch/transformers not installed: skipping the bi-LSTM and the fine-tune")
+        # the AU models fused the paper's way and stacked on out-of-fold scores (with inner)
+        for name, on in (("aus-fusion", "train"), ("aus-stacked", "oof"), ("fusion", "train")):
+            if name not in planned:
+                continue
+            command = f"fuse {' '.join(fusions[name])} --name {name}" + (
+                " --on oof" if on == "oof" else ""
+            )
+            if not _reused(name, found, command, say):
+                say(command)
+                fuse_runs(store, fusions[name], name=name, seed=seed, on=on, progress=progress)
+
+    rows = report_rows(store, runs)
     rows = baseline_rows([r.summary for r in rows if r.summary is not None], human=()) + rows
-    table = store_dir.parent / f"{store_dir.name}-report.md"
+    table = store.root / REPORT_FILE
     table.write_text(render(rows, fmt="markdown") + "\n", encoding="utf-8")
-    fusion = next(r.summary for r in rows if r.summary is not None and r.summary.run == runs[-1])
-    confusion = plot_confusion(fusion, store_dir.parent / f"{store_dir.name}-fusion-confusion.png")
+    fusion = next(r.summary for r in rows if r.summary is not None and r.summary.run == "fusion")
+    confusion = plot_confusion(fusion, store.root / CONFUSION_FILE)
     seconds = time.perf_counter() - started
-    say(f"report: {table}; confusion matrix of the fusion: {confusion} ({seconds:.1f} s in all)")
-    return DemoResult(store.root, rows, confusion, table, seconds, runs)
+    say(
+        f"report (in the store folder): {table}; confusion matrix of the fusion: {confusion} "
+        f"({seconds:.1f} s in all)"
+    )
+    return DemoResult(store.root, rows, confusion, table, seconds, ["zeror", *runs])
+
+
+def can_train_deep() -> bool:
+    """Whether torch and transformers are installed: the bi-LSTM and the fine-tune run."""
+    return bool(importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"))
+
+
+def _fusions(deep: bool) -> dict[str, list[str]]:
+    """The runs each fusion of the demo fuses (the first two only with ``--inner``)."""
+    aus = ["aus-svc", "aus-mlp"]
+    return {
+        "aus-fusion": aus,
+        "aus-stacked": aus,
+        "fusion": [*aus, *(["aus-bilstm", "audio-ft"] if deep else [])],
+    }
+
+
+def _planned_runs(deep: bool, inner: int | None) -> list[str]:
+    """Every run the demo makes, in the order it makes them (and reports them)."""
+    stacked = ["aus-fusion", "aus-stacked"] if inner else []
+    return ["zeror", *_fusions(deep)["fusion"], *stacked, "fusion"]
+
+
+def _found_runs(
+    store, planned: list[str], *, scheme: str, actors: int, fusions: dict[str, list[str]]
+) -> set[str]:
+    """The demo's runs that a demo with these settings finished before in ``store``
+    (``fusions``: the runs each fusion of the demo fuses).
+
+    Raises:
+        InputError: a run of one of the demo's names that another demo (other ``actors`` or
+            ``seed``, other fused runs) or another command made.
+    """
+    import sqlalchemy as sa
+
+    from mmemo.errors import InputError
+    from mmemo.store.schema import Run
+
+    with store.session() as s, s.orm() as orm:
+        existing = list(orm.scalars(sa.select(Run).where(Run.name.in_(planned))))
+        stored_actors = s.fetch("SELECT count(DISTINCT actor) FROM clips")[0][0]
+    if existing and stored_actors not in (0, actors):
+        raise InputError(
+            f"{store.root} holds a demo on {stored_actors} actors, not {actors}: give "
+            "another --store for this one (or remove that folder)"
+        )
+    found = set()
+    for run in existing:
+        fused = fusions.get(run.name)
+        if (run.scheme, run.clips) != (scheme, "av-speech") or (
+            fused is not None and (run.inputs or {}).get("runs") != fused
+        ):
+            raise InputError(
+                f"{store.root} holds a run '{run.name}' that this demo did not make "
+                f"(scheme {run.scheme}, clips {run.clips}): give the demo its own --store"
+            )
+        if run.status == "complete":
+            found.add(run.name)
+    return found
+
+
+def _reused(name: str, found: set[str], command: str, say: Say) -> bool:
+    """Say that the run ``name`` is reused (and return True) when an earlier demo made it."""
+    if name not in found:
+        return False
+    say(f"{command}: found run {name}, reusing it")
+    return True
 
 
 def _deep_models(
-    store, store_dir: Path, tag: str, scheme: str, seed: int, say, progress, actors: int
-) -> list[str]:
+    store, found: set[str], scheme: str, seed: int, say: Say, progress, actors: int
+) -> None:
     from mmemo.demo.tiny_wav2vec2 import build_tiny_wav2vec2
     from mmemo.jobs.deep import train_bilstm_job, train_finetune_job
 
-    say(f"train bilstm --features aus --param max_epochs=10 --name aus-bilstm{tag}")
-    train_bilstm_job(
-        store,
-        name=f"aus-bilstm{tag}",
-        features="aus",
-        scheme=scheme,
-        clips="av-speech",
-        seed=seed,
-        overrides={"max_epochs": 10, "patience": 5},
-        # early stopping on held-out training actors needs at least two of them per fold
-        early_stop_on="inner" if actors >= 4 else "test",
-        progress=progress,
-    )
-    tiny = store_dir / "demo-tiny-wav2vec2"
+    command = "train bilstm --features aus --param max_epochs=10 --name aus-bilstm"
+    if not _reused("aus-bilstm", found, command, say):
+        say(command)
+        train_bilstm_job(
+            store,
+            name="aus-bilstm",
+            features="aus",
+            scheme=scheme,
+            clips="av-speech",
+            seed=seed,
+            overrides={"max_epochs": 10, "patience": 5},
+            # early stopping on held-out training actors needs at least two of them per fold
+            early_stop_on="inner" if actors >= 4 else "test",
+            progress=progress,
+        )
+    tiny = store.root / "demo-tiny-wav2vec2"
+    command = f"train finetune {tiny} --epochs 2 --batch-size 16 --name audio-ft (tiny model)"
+    if _reused("audio-ft", found, command, say):
+        return
     if not (tiny / "config.json").exists():
         build_tiny_wav2vec2(tiny, seed=seed)
-    say(f"train finetune {tiny} --epochs 2 --batch-size 16 --name audio-ft{tag} (tiny model)")
+    say(command)
     train_finetune_job(
         store,
         str(tiny),
-        name=f"audio-ft{tag}",
+        name="audio-ft",
         scheme=scheme,
         clips="av-speech",
         seed=seed,
         overrides={"epochs": 2, "batch_size": 16, "max_seconds": 0.5},
         progress=progress,
     )
-    return [f"aus-bilstm{tag}", f"audio-ft{tag}"]
-
-
-def _free_tag(store) -> str:
-    """'' for the first demo in a store, '-2', '-3' ... for later ones."""
-    from mmemo.store.inventory import run_list
-
-    taken = {row[0] for row in run_list(store)}
-    tag, n = "", 1
-    while f"fusion{tag}" in taken:
-        n += 1
-        tag = f"-{n}"
-    return tag

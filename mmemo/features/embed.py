@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmemo.corpora.sources import SourceFile, read_bytes
-from mmemo.errors import InputError
-from mmemo.features.checkpoints import files_stamp
+from mmemo.errors import InputError, listing
+from mmemo.features.checkpoints import files_stamp, resolve_checkpoint
 from mmemo.features.encoders import EncoderShape
 from mmemo.features.sets import (
     FeatureJob,
@@ -204,6 +204,7 @@ def _embed(
     progress = progress or NullProgress()
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
+    model = resolve_checkpoint(model, revision)  # missing folder, unreachable hub: one line
     stamp = files_stamp(model)
     reports: dict[str, EmbedReport] = {}
     with store.session() as s:  # one session for the clips and the finished sets
@@ -374,9 +375,7 @@ def _audio_clips(s: Session, clips: str | None) -> tuple[list[tuple], int]:
     snapshot = s.current_snapshot()
     nameless = [r[0] for r in rows if r[1] is None]
     if nameless:
-        shown = ", ".join(nameless[:5]) + (
-            f" and {len(nameless) - 5} more" if len(nameless) > 5 else ""
-        )
+        shown = listing(nameless)
         raise InputError(
             f"{len(nameless)} selected clip(s) were ingested by name only ({shown}); "
             "ingest their media files first"

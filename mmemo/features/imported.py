@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from mmemo.errors import InputError
+from mmemo.errors import InputError, listing
 from mmemo.features.sets import begin_feature_set, write_feature_set
 from mmemo.hashing import sha256_file
 from mmemo.store.store import Store
@@ -123,10 +123,9 @@ def import_features(
         known = {r[0] for r in s.fetch("SELECT clip_id FROM clips")}
     unknown = [c for c in ids if c not in known]
     if unknown and not skip_unknown:
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise InputError(
             f"{path}: {len(unknown)} clip id(s) unknown to the store: "
-            f"{', '.join(unknown[:5])}{more} (--skip-unknown skips them)"
+            f"{listing(unknown)} (--skip-unknown skips them)"
         )
     keep = [i for i, c in enumerate(ids) if c in known]
     if not keep:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from mmemo.errors import InputError, NotFoundError
+from mmemo.errors import InputError, NotFoundError, listing
 from mmemo.features.kinds import feature_kind, sequence_query
 from mmemo.store.schema import FeatureSet
 from mmemo.store.store import Session, Store
@@ -134,10 +134,9 @@ def _info(found: FeatureRef | FeatureSet) -> dict[str, Any]:
 def _require_all(ref: str, clip_ids: np.ndarray, found: dict[str, Any]) -> None:
     missing = [c for c in clip_ids.tolist() if c not in found]
     if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InputError(
             f"feature set '{ref}' has no features for {len(missing)} selected clip(s): "
-            f"{', '.join(missing[:5])}{more}"
+            f"{listing(missing)}"
         )
 
 

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.corpora.sources import member_escapes
-from mmemo.errors import InputError
+from mmemo.errors import InputError, listing
 from mmemo.features.openface_csv import READ_THREADS, REQUIRED, header_names, read_all
 from mmemo.features.sets import (
     Shard,
@@ -303,7 +303,7 @@ def _header_problem(header: str) -> str | None:
     present = set(names)
     missing = [c for c in REQUIRED if c not in present]
     if missing:
-        return f"missing column(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}"
+        return f"missing column(s) {listing(missing, 6)}"
     first: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name in first:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +17,9 @@ from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
 from mmemo.store.store import Store
+
+if TYPE_CHECKING:
+    from mmemo.models.bilstm import BiLSTMConfig
 
 CLASSES = list(EMOTION_CODES)  # the models' class index i is emotion code i + 1
 
@@ -67,7 +70,7 @@ def train_bilstm_job(
         else:
             fit_seqs, fit_y, val_seqs, val_y = train_seqs, y[train], test_seqs, y[test]
         label = f"fold {fold}" + (f", inner {part}" if part is not None else "")
-        with progress.task(f"{label}: epochs", cfg.max_epochs) as task:
+        with progress.task(*_epochs_task(label, cfg)) as task:
             trained = train_bilstm(
                 fit_seqs, fit_y, val_seqs, val_y, cfg, on_epoch=lambda *_: task.advance()
             )
@@ -113,6 +116,20 @@ def train_bilstm_job(
         extra_rows=attention_rows,
         inner=inner,
     )
+
+
+def _epochs_task(label: str, cfg: BiLSTMConfig) -> tuple[str, int | None]:
+    """The progress task of one bi-LSTM training: description and total.
+
+    Early stopping ends most trainings long before ``max_epochs`` (the paper's 300, patience
+    30), so an ETA over the budget misleads by that much: "epochs 1/300 ... ETA 41:44" was
+    shown for a run that took 4 minutes. Where early stopping can end the training, the task
+    has no total: it shows epochs and the time per epoch, and only the folds (a known count)
+    get an ETA. With ``max_epochs <= patience`` it cannot stop early: the budget is the total.
+    """
+    if cfg.max_epochs <= cfg.patience:
+        return f"{label}: epochs", cfg.max_epochs
+    return f"{label}: epochs (early stopping, at most {cfg.max_epochs})", None
 
 
 def _attention_table(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
@@ -163,13 +180,23 @@ def train_finetune_job(
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains with DistributedDataParallel;
     rank 0 alone scores the clips and writes to the store, and returns the run (others None).
+
+    Raises:
+        InputError: ``model`` is a missing folder or a hub id the hub cannot be asked about
+            (:func:`~mmemo.features.checkpoints.resolve_checkpoint`), checked before any
+            clip is read; bad options; clips without audio.
     """
+    from mmemo.features.checkpoints import resolve_checkpoint
+
+    if keep not in ("last", "none"):
+        raise InputError(f"--keep {keep!r}: expected last or none")
+    # a missing folder or unreachable hub: one line, before torch loads or a clip is decoded
+    model = resolve_checkpoint(model)
+
     from mmemo.features.embed import audio_clips, decode_clips
     from mmemo.models.torch_utils import barrier, init_distributed_from_env, resolve_device
     from mmemo.models.wav2vec2_finetune import FinetuneConfig, finetune, predict_finetuned
 
-    if keep not in ("last", "none"):
-        raise InputError(f"--keep {keep!r}: expected last or none")
     progress = progress or NullProgress()
     cfg = FinetuneConfig.from_dict({**(overrides or {}), "seed": seed, "device": device})
     _, rank, _ = init_distributed_from_env()

@@ -41,9 +41,9 @@ def fuse_runs(
     not learn from over-confident scores.
 
     Raises:
-        InputError: runs on different fold schemes or clip sets (naming what differs), runs
-            without training-clip (or out-of-fold) scores for a trained method, an unknown
-            method or ``on``.
+        InputError: fewer than two distinct runs, runs on different fold schemes or clip
+            sets (naming what differs), runs without training-clip (or out-of-fold) scores
+            for a trained method, an unknown method or ``on``.
     """
     if method not in METHODS:
         raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
@@ -54,6 +54,13 @@ def fuse_runs(
     started = time.perf_counter()
     with store.session() as s:
         chosen = resolve_runs(s, runs)
+        if len(chosen) < 2:  # a "fusion" of one run is that run, recorded as something else
+            given = ", ".join(repr(r) for r in runs)
+            raise InputError(
+                f"a fusion needs at least two runs, and {given} "
+                f"{'matches' if len(runs) == 1 else 'match'} only '{chosen[0].name}'; give "
+                "more runs (or a glob that matches several)"
+            )
         _check_compatible(chosen, s, trained=method == "logreg", on=on)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from mmemo.corpora.ravdess import emotion_codes
-from mmemo.errors import InputError
+from mmemo.errors import InputError, listing
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
 from mmemo.jobs.cv import fold_assignment
@@ -59,10 +59,7 @@ def import_posteriors(
         emotions = dict(s.fetch("SELECT clip_id, emotion FROM clips"))
     unknown = sorted({r[2] for r in records if r[2] not in known})
     if unknown:
-        raise InputError(
-            f"{len(unknown)} clip id(s) unknown to the store: {', '.join(unknown[:5])}"
-            f"{' ...' if len(unknown) > 5 else ''}"
-        )
+        raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
     new_folds = _check_records(store, scheme, records, known, emotions)
     order = np.argsort(codes)
     canonical = sorted(codes)

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mmemo import scheduler
-from mmemo.errors import InputError
+from mmemo.errors import InputError, listing
 from mmemo.provenance import code_version
 from mmemo.scheduler import SchedulerError
 from mmemo.store.config import slurm_options
@@ -443,7 +443,8 @@ def _job(store: Store, job_id: str) -> SchedulerJob:
         job = orm.get(SchedulerJob, str(job_id))
         if job is None:
             known = list(orm.scalars(sa.select(SchedulerJob.id)))
-            hint = f"; jobs here: {', '.join(known[-5:])}" if known else "; none was submitted"
+            newest = listing(reversed(known))
+            hint = f"; jobs here, newest first: {newest}" if known else "; none was submitted"
             raise InputError(f"no submitted job {job_id!r} in this store{hint}")
         orm.expunge(job)
         return job

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from mmemo.display import FitTable
-from mmemo.errors import InputError
+from mmemo.errors import InputError, listing
 from mmemo.reports.tables import FORMATS, _latex_tabular, _md_table
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
@@ -153,10 +153,9 @@ def complementarity(
 def _one_run(session: Any, pattern: str) -> Run:
     runs = resolve_runs(session, [pattern])
     if len(runs) > 1:
-        shown = ", ".join(r.name for r in runs[:5]) + (", ..." if len(runs) > 5 else "")
         raise InputError(
-            f"'{pattern}' matches {len(runs)} runs ({shown}); complementarity takes one run "
-            "per side"
+            f"'{pattern}' matches {len(runs)} runs ({listing(r.name for r in runs)}); "
+            "complementarity takes one run per side"
         )
     return runs[0]
 

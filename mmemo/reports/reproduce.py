@@ -20,18 +20,17 @@ raw inputs (retrained on other hardware) carry the paper's 95% interval.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from mmemo.corpora.ravdess import EMOTIONS
-from mmemo.errors import InputError, NotFoundError
+from mmemo.errors import InputError, NotFoundError, did_you_mean
 from mmemo.store.store import Store
 
 if sys.version_info >= (3, 11):
@@ -92,6 +91,12 @@ class Group:
     steps: tuple[Step, ...]
 
 
+#: What an input is: a file or folder (``path``, the default: a value given for it must
+#: exist) or any other text, such as a hub id (``value``: not checked here).
+InputKind = Literal["path", "value"]
+INPUT_KINDS = ("path", "value")
+
+
 @dataclass(frozen=True)
 class Input:
     """A file, folder or value the recipes need: found under ``--inputs DIR`` by the end of its
@@ -101,6 +106,7 @@ class Input:
     about: str
     find: str | None = None
     default: str | None = None
+    kind: InputKind = "path"
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class Paper:
             if name not in self.groups:
                 raise InputError(
                     f"unknown group {name!r} of {self.key}; expected one of "
-                    f"{', '.join(self.groups)}{_did_you_mean(name, self.groups)}"
+                    f"{', '.join(self.groups)}{did_you_mean(name, self.groups)}"
                 )
         return [g for g in self.groups if g in only]
 
@@ -179,16 +185,24 @@ def load_paper(name_or_path: str | Path) -> Paper:
 
 
 def _read(name_or_path: str | Path) -> tuple[str, str]:
-    as_path = Path(name_or_path)
-    if as_path.suffix == ".toml" or as_path.exists():
-        if not as_path.is_file():
-            raise NotFoundError(f"no cells file {str(as_path)!r}")
-        return as_path.read_text(encoding="utf-8"), str(as_path)
+    as_path = Path(name_or_path).expanduser()
     names = builtin_papers()
+    if as_path.suffix == ".toml" or as_path.exists():
+        if as_path.is_dir():
+            raise InputError(f"{as_path.absolute()} is a folder, not a .toml cells file")
+        if not as_path.is_file():
+            raise NotFoundError(
+                f"no cells file {as_path.absolute()} (no such file); built-in papers: "
+                f"{', '.join(names)}"
+            )
+        try:
+            return as_path.read_text(encoding="utf-8"), str(as_path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{as_path.absolute()}: cannot read the cells file ({exc})") from None
     if str(name_or_path) not in names:
         raise NotFoundError(
             f"unknown paper {str(name_or_path)!r}; expected one of {', '.join(names)} "
-            f"or the path of a .toml cells file{_did_you_mean(str(name_or_path), names)}"
+            f"or the path of a .toml cells file{did_you_mean(str(name_or_path), names)}"
         )
     entry = resources.files("mmemo.reports") / "papers" / f"{name_or_path}.toml"
     return entry.read_text(encoding="utf-8"), f"{name_or_path}.toml"
@@ -208,14 +222,19 @@ def _parse(data: Mapping[str, Any], source: str) -> Paper:
     for name, spec in (data.get("inputs") or {}).items():
         if not isinstance(spec, dict):
             raise fail(f"[inputs.{name}] must be a table")
-        unknown = set(spec) - {"find", "default", "about"}
+        unknown = set(spec) - {"find", "default", "about", "kind"}
         if unknown:
             raise fail(
                 f"[inputs.{name}]: unknown key(s) {', '.join(sorted(unknown))}; "
-                "expected find, default, about"
+                "expected find, default, about, kind"
+            )
+        kind = spec.get("kind", "path")
+        if kind not in INPUT_KINDS:
+            raise fail(
+                f"[inputs.{name}]: kind = {kind!r}; expected one of {', '.join(INPUT_KINDS)}"
             )
         inputs[name] = Input(
-            name, str(spec.get("about", "")), spec.get("find"), spec.get("default")
+            name, str(spec.get("about", "")), spec.get("find"), spec.get("default"), kind
         )
     raw_groups = data.get("groups") or {}
     if not isinstance(raw_groups, dict) or not raw_groups:
@@ -300,13 +319,8 @@ def _metric_problem(metric: str) -> str | None:
         return f"metric {metric!r}: unknown class {label!r}; expected one of {', '.join(EMOTIONS)}"
     return (
         f"unknown metric {metric!r}; expected {', '.join(RUN_METRICS)} or "
-        f"{'|'.join(CLASS_METRICS)}:LABEL{_did_you_mean(name, RUN_METRICS + CLASS_METRICS)}"
+        f"{'|'.join(CLASS_METRICS)}:LABEL{did_you_mean(name, RUN_METRICS + CLASS_METRICS)}"
     )
-
-
-def _did_you_mean(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # ----------------------------------------------------------------------------------- recipes
@@ -320,16 +334,29 @@ def resolve_inputs(
     found nowhere are left out.
 
     Raises:
-        InputError: ``given`` names an input the paper does not declare.
+        InputError: ``given`` names an input the paper does not declare, or a path that does
+            not exist (an input of kind ``path``); a ``search`` folder does not exist. A
+            command is never printed with a path that is not there.
     """
     given = dict(given or {})
-    for name in given:
+    for folder in search:
+        if not Path(folder).expanduser().is_dir():
+            what = "is not a folder" if Path(folder).expanduser().exists() else "no such folder"
+            raise InputError(f"--inputs {folder}: {what} ({Path(folder).absolute()})")
+    for name, value in given.items():
         if name not in paper.inputs:
             raise InputError(
                 f"--input {name}: {paper.key} has no input {name!r}; expected one of "
-                f"{', '.join(paper.inputs)}{_did_you_mean(name, paper.inputs)}"
+                f"{', '.join(paper.inputs)}{did_you_mean(name, paper.inputs)}"
             )
-    found = dict(given)
+        if paper.inputs[name].kind == "path" and not Path(value).expanduser().exists():
+            raise InputError(
+                f"--input {name}={value}: no such file or folder ({Path(value).absolute()})"
+            )
+    found = {
+        name: str(Path(value).expanduser()) if paper.inputs[name].kind == "path" else value
+        for name, value in given.items()
+    }
     for name, spec in paper.inputs.items():
         if name in found:
             continue
@@ -346,9 +373,10 @@ def resolve_inputs(
 def _find(suffix: str, folders: Sequence[Path]) -> Path | None:
     parts = Path(suffix).parts
     for folder in folders:
+        folder = Path(folder).expanduser()
         if Path(folder, suffix).exists():
             return Path(folder, suffix)
-        for hit in sorted(Path(folder).rglob(parts[-1])):
+        for hit in sorted(folder.rglob(parts[-1])):
             if hit.parts[-len(parts) :] == parts:
                 return hit
     return None

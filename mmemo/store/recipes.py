@@ -12,8 +12,27 @@ parameter. ``mmemo sql -f`` takes:
 
 Parameters (``$runs``) are bound as DuckDB prepared-statement parameters: each statement that
 uses some is run as ``PREPARE`` + ``EXECUTE ...(name := value)``, with the values written by
-:func:`sql_value` (never formatted into the recipe's own text). A parameter whose header says
-"list" takes a list even when one value is given.
+:func:`sql_value` (never formatted into the recipe's own text).
+
+How ``--param NAME=VALUE`` is read (:func:`parse_params`, then :func:`prepare` once the recipe
+is known). Grid run names hold commas (``svc/C=1,norm=minmax``), so a comma splits a value only
+where a list is wanted:
+
+1. A value is JSON when it parses as JSON (``3``, ``true``, ``["ft", "svc/C=1,norm=minmax"]``),
+   otherwise its text, whole.
+2. A parameter that takes one value (one whose header does not say "list", e.g. ``$run_b``)
+   takes that text whole: ``--param run_b=svc/C=1,norm=minmax``. Giving it twice is refused.
+3. A list parameter (its header says "list", e.g. ``$runs``) takes each ``--param`` of its
+   name as one item: ``--param runs=ft --param runs=svc/C=1,norm=minmax``. One value with
+   commas is also split at them (``runs=audio,aus-mlp``); an item that holds a comma is put in
+   double quotes there (``runs='ft,"svc/C=1,norm=minmax"'``). One value alone is a one-item
+   list.
+4. An unquoted item that is the rest of a grid name cut at its comma (``norm=minmax`` after
+   ``svc/C=1``) is refused, naming the fix, rather than matching no run and being dropped
+   silently.
+5. In a query that is not a recipe nothing says which parameters are lists: a value with
+   commas is split as in 3, and a JSON string (``--param 'run="svc/C=1,norm=minmax"'``) is
+   whole.
 """
 
 from __future__ import annotations
@@ -21,6 +40,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,12 +137,24 @@ def find_recipe(name: str) -> Recipe:
     )
 
 
+class Written(str):
+    """A value written without JSON quotes: a list parameter splits it at its commas. A JSON
+    string (``"svc/C=1,norm=minmax"``, quotes included) is plain ``str``: always whole."""
+
+
+class Repeated(list):
+    """The values of a parameter given several times (``--param runs=a --param runs=b``):
+    one item each, never split. A one-value parameter refuses it."""
+
+
 def parse_params(specs: list[str] | None) -> dict[str, object]:
-    """``NAME=VALUE`` specs as values: JSON when the value is JSON (``3``, ``["a", "b"]``,
-    ``true``), a list when it holds commas (``a,b``), otherwise the text itself.
+    """``NAME=VALUE`` specs as values, each value whole: JSON when it is JSON (``3``,
+    ``true``, ``["a", "b"]``), otherwise its text. A name given several times collects its
+    values, in order, into a :class:`Repeated` list. Commas are split later, by
+    :func:`prepare`, only where a list is wanted (see the module docstring).
 
     Raises:
-        InputError: a spec without ``=``, an invalid name, or a name given twice.
+        InputError: a spec without ``=`` or with an invalid name.
     """
     params: dict[str, object] = {}
     for spec in specs or []:
@@ -130,20 +162,98 @@ def parse_params(specs: list[str] | None) -> dict[str, object]:
         key = key.strip().lstrip("$")
         if not sep or not re.fullmatch(r"[A-Za-z_]\w*", key):
             raise InputError(f"--param '{spec}' is not NAME=VALUE (e.g. runs=audio,aus-mlp)")
-        if key in params:
-            raise InputError(f"--param '{key}' is given twice; give a list once: {key}=A,B")
-        params[key] = _value(text)
+        if key not in params:
+            params[key] = _scalar(text)
+            continue
+        given = params[key]
+        params[key] = Repeated(
+            [*(given if isinstance(given, Repeated) else [given]), _scalar(text)]
+        )
     return params
 
 
-def _value(text: str) -> object:
+def _scalar(text: str) -> object:
+    """JSON when ``text`` is JSON, else the text itself (:class:`Written`)."""
     try:
         return json.loads(text)
     except ValueError:
-        pass
-    if "," in text:
-        return [_value(part.strip()) for part in text.split(",") if part.strip()]
-    return text
+        return Written(text)
+
+
+def _bind(name: str, value: object, is_list: bool | None) -> object:
+    """A parsed ``--param`` value as the parameter takes it: ``is_list`` from the recipe's
+    header (None for a query that is not a recipe); see the module docstring."""
+    if is_list is False:
+        if isinstance(value, Repeated):
+            raise InputError(
+                f"--param {name} is given {len(value)} times but takes one value (taken "
+                "whole, commas included)"
+            )
+        return str(value) if isinstance(value, Written) else value
+    if isinstance(value, Written):
+        items = _split(name, value, repeatable=bool(is_list))
+        if is_list or len(items) > 1:
+            return items
+        return str(items[0]) if items else str(value)
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, Written) else v for v in value]
+    return [value] if is_list else value
+
+
+def _rest_of_name(item: str, quoted: bool) -> bool:
+    """``norm=minmax``: a ``key=value`` with no ``/``, the tail of ``NAME/k=v,norm=minmax``."""
+    return not quoted and "=" in item and "/" not in item
+
+
+def _cut_off(previous: tuple[str, bool]) -> bool:
+    """Whether ``previous`` cannot be the head of a grid run name (``NAME/k=v``)."""
+    item, quoted = previous
+    return quoted or "/" not in item or "=" not in item
+
+
+def _quote(arg: str) -> str:
+    return f"--param {shlex.quote(arg)}"
+
+
+def _split(name: str, text: str, *, repeatable: bool) -> list[object]:
+    """``a,"b,c",d`` as items (JSON-typed where they parse), refusing an unquoted item that
+    is the rest of a grid run name cut at its comma (naming the fixes: one item per
+    ``--param`` where the parameter is ``repeatable``, or double quotes)."""
+    items: list[tuple[str, bool]] = []
+    part, quoted, inside = "", False, False
+    for char in text + ",":
+        if char == '"':
+            inside, quoted = not inside, True
+        elif char == "," and not inside:
+            if part.strip():
+                items.append((part.strip(), quoted))
+            part, quoted = "", False
+        else:
+            part += char
+    if inside:
+        raise InputError(f"--param {name}={text}: a double quote is not closed")
+    for i, (item, was_quoted) in enumerate(items[1:], start=1):
+        if _cut_off(items[i - 1]) or not _rest_of_name(item, was_quoted):
+            continue
+        rest = [item]
+        for later, later_quoted in items[i + 1 :]:
+            if not _rest_of_name(later, later_quoted):
+                break
+            rest.append(later)
+        whole = ",".join([items[i - 1][0], *rest])
+        one = f"give one run per --param ({_quote(f'{name}={whole}')}), or " if repeatable else ""
+        quoted = _quote(f'{name}=...,"{whole}",...' if len(items) > 2 else f'{name}="{whole}"')
+        raise InputError(
+            f"--param {name}={text}: '{item}' is the rest of the run name '{whole}' (grid run "
+            f"names hold commas); {one}put it in double quotes: {quoted}"
+        )
+    return [item if was_quoted else _item(item) for item, was_quoted in items]
+
+
+def _item(text: str) -> object:
+    """One unquoted item of a comma list: JSON where it parses (``1``), else its text."""
+    value = _scalar(text)
+    return str(value) if isinstance(value, Written) else value
 
 
 def sql_value(value: object) -> str:
@@ -200,10 +310,8 @@ def prepare(
         raise InputError(f"{what} needs --param for {shown}")
     if not needed and write_message is None:
         return query
-    if recipe is not None:
-        for name in needed:
-            if recipe.is_list(name) and not isinstance(params[name], list):
-                params[name] = [params[name]]
+    for name in needed:  # commas split only where a list is wanted (module docstring)
+        params[name] = _bind(name, params[name], recipe.is_list(name) if recipe else None)
     parts: list[str] = []
     in_transaction = False
     for n, statement in enumerate(statements):

@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 
 import sqlalchemy as sa
 
-from mmemo.errors import NotFoundError
+from mmemo.errors import NotFoundError, listing
 from mmemo.store.schema import Run
 from mmemo.store.session import Session
 
@@ -31,7 +31,7 @@ def resolve_runs(session: Session, patterns: list[str]) -> list[Run]:
             r for r in runs if fnmatchcase(r.name, pattern)
         ]
         if not matched:
-            names = ", ".join(r.name for r in runs[:20]) or "none yet"
+            names = listing((r.name for r in runs), 20) or "none yet"
             close = difflib.get_close_matches(pattern, [r.name for r in runs], n=3)
             hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
             raise NotFoundError(f"no complete run matches '{pattern}'{hint}; runs: {names}")

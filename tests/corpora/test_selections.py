@@ -79,6 +79,9 @@ class _Clips:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
+    def ensure_views(self) -> None:
+        """The in-memory corpus is its own ``clips`` table: no views to make."""
+
     def fetch(self, query: str, params=None) -> list[tuple]:
         return self.con.execute(query, params or []).fetchall()
 

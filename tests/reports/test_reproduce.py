@@ -92,11 +92,13 @@ def test_inputs_are_found_by_the_end_of_their_path(tmp_path: Path) -> None:
     paper = load_paper("luna2022")
     posteriors = tmp_path / "repo" / "data" / "posteriors" / "Fusion" / "posteriors"
     posteriors.mkdir(parents=True)
-    found = resolve_inputs(paper, [DATA, tmp_path / "repo"], {"ravdess": "/corpora/RAVDESS"})
+    corpus = tmp_path / "RAVDESS"  # a given path must exist (issue 23): no command names a
+    corpus.mkdir()  # path that is not there
+    found = resolve_inputs(paper, [DATA, tmp_path / "repo"], {"ravdess": str(corpus)})
     assert found["clips"] == str(DATA / "luna2022_clips" / "ravdess_av_speech_clips.txt")
     assert found["au_means"] == str(DATA / "luna2022" / "openface_au_means.csv")
     assert found["fusion_posteriors"] == str(posteriors)
-    assert found["ravdess"] == "/corpora/RAVDESS"
+    assert found["ravdess"] == str(corpus)
     assert found["xlsr"] == "jonatasgrosman/wav2vec2-large-xlsr-53-english"  # the default
     assert "ft_posteriors" not in found
     with pytest.raises(InputError, match=r"--input clip: luna2022 has no input 'clip'.*clips"):

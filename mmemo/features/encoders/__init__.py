@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mmemo.errors import InputError
+from mmemo.errors import InputError, first_line
 from mmemo.features.encoders.base import (
     DEFAULT_MAX_SECONDS,
     AudioEncoder,
@@ -78,11 +78,13 @@ def _model_type(model: str | Path, revision: str | None) -> tuple[str, object]:
     import_ml()
     from transformers import AutoConfig
 
-    source = str(model)
+    from mmemo.features.checkpoints import resolve_checkpoint
+
+    source = resolve_checkpoint(model, revision)
     try:
         config = AutoConfig.from_pretrained(source, revision=revision)
     except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"cannot load model '{source}': {exc}") from exc
+        raise InputError(f"cannot load model '{source}': {first_line(exc)}") from exc
     model_type = str(getattr(config, "model_type", ""))
     if model_type not in FAMILIES:
         raise InputError(
@@ -96,7 +98,9 @@ def encoder_shape(model: str | Path, *, revision: str | None = None) -> EncoderS
     """The family and layers of a checkpoint from its config alone (no weights loaded).
 
     Raises:
-        InputError: the config cannot be read or its family is not supported.
+        InputError: a missing folder or unreachable hub (see
+            :func:`~mmemo.features.checkpoints.resolve_checkpoint`), a config that cannot be
+            read, or a family that is not supported.
     """
     model_type, config = _model_type(model, revision)
     if model_type == "whisper":

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from mmemo.errors import InputError, MissingDependencyError
+from mmemo.errors import InputError, MissingDependencyError, first_line
 
 if TYPE_CHECKING:
     import torch
@@ -83,7 +83,7 @@ def load_pretrained(source: str, revision: str | None, what: str) -> tuple[Any, 
         feature_extractor = AutoFeatureExtractor.from_pretrained(source, revision=revision)
         model = AutoModel.from_pretrained(source, revision=revision)
     except (OSError, ValueError, KeyError) as exc:
-        raise InputError(f"cannot load {what} model '{source}': {exc}") from exc
+        raise InputError(f"cannot load {what} model '{source}': {first_line(exc)}") from exc
     return feature_extractor, model
 
 

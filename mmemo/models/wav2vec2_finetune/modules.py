@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from mmemo.corpora.ravdess import EMOTIONS
-from mmemo.errors import InputError, MissingDependencyError
+from mmemo.errors import InputError, MissingDependencyError, first_line
 from mmemo.models.torch_utils import autocast, require_torch
 
 torch = require_torch()
@@ -132,10 +132,19 @@ class Wav2Vec2Classifier(nn.Module):
 
         Returns:
             The classifier (fp32 weights, on CPU).
+
+        Raises:
+            InputError: the checkpoint cannot be loaded (one line: the first of
+                transformers' message).
         """
-        backbone = Wav2Vec2Model.from_pretrained(
-            str(id_or_path), dtype=torch.float32, **(backbone_overrides or {})
-        )
+        try:
+            backbone = Wav2Vec2Model.from_pretrained(
+                str(id_or_path), dtype=torch.float32, **(backbone_overrides or {})
+            )
+        except (OSError, ValueError) as exc:  # e.g. "Repo id must use alphanumeric chars"
+            raise InputError(
+                f"cannot load wav2vec2 model '{id_or_path}': {first_line(exc)}"
+            ) from exc
         if use_attention_mask is None:
             settings = FeatureSettings.from_pretrained(id_or_path, backbone.config)
             use_attention_mask = settings.return_attention_mask
