@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmemo.fusion.late import CANONICAL, RuleCombiner, fit_logreg_fold
-from mmemo.models.base import FoldResult, InputKind, JoblibArtefacts
+from mmemo.models.base import FoldData, FoldResult, InputKind, JoblibArtefacts
 from mmemo.models.registry import register_kind
 
 
@@ -26,20 +26,12 @@ class LogRegFusion(JoblibArtefacts):
     name: ClassVar[str] = "fusion-logreg"
     inputs: ClassVar[InputKind] = "runs"
 
-    def fit(
-        self,
-        params: Mapping[str, Any],
-        *,
-        seed: int,
-        X_train: Any,
-        y_train: np.ndarray,
-        X_test: Any,
-    ) -> FoldResult:
+    def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
         """:func:`~mmemo.fusion.late.fit_logreg_fold` with ``params`` ``C`` and ``norm``."""
         return fit_logreg_fold(
-            np.asarray(X_train, dtype=np.float64),
-            np.asarray(y_train),
-            np.asarray(X_test, dtype=np.float64),
+            np.asarray(data.X_train, dtype=np.float64),
+            np.asarray(data.y_train),
+            np.asarray(data.X_test, dtype=np.float64),
             C=float(params.get("C", 1.0)),
             norm=str(params.get("norm", "minmax")),
             seed=seed,
@@ -60,22 +52,14 @@ class RuleFusion(JoblibArtefacts):
     inputs: ClassVar[InputKind] = "runs"
     method: ClassVar[str]
 
-    def fit(
-        self,
-        params: Mapping[str, Any],
-        *,
-        seed: int,
-        X_train: Any,
-        y_train: np.ndarray,
-        X_test: Any,
-    ) -> FoldResult:
+    def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
         """Apply the rule to both parts; the fold model is the rule and its input layout."""
         combiner = RuleCombiner.of(self.method, params["blocks"])
         return FoldResult(
             classes=list(CANONICAL),
             kind=combiner.kind,  # type: ignore[arg-type]
-            train_scores=combiner(X_train),
-            test_scores=combiner(X_test),
+            train_scores=combiner(data.X_train),
+            test_scores=combiner(data.X_test),
             model=combiner,
         )
 

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import EMOTION_CODES
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
+from mmemo.jobs.fold_training import fold_label
 from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
-from mmemo.models.base import FoldResult
+from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
 from mmemo.store.store import Store
-
-if TYPE_CHECKING:
-    from mmemo.models.bilstm import BiLSTMConfig
-
-CLASSES = list(EMOTION_CODES)  # the models' class index i is emotion code i + 1
 
 
 def train_bilstm_job(
@@ -48,7 +43,8 @@ def train_bilstm_job(
     scores of the training clips (split ``oof``) at the cost of K more trainings per fold.
     """
     from mmemo.features.loading import load_sequences
-    from mmemo.models.bilstm import BiLSTMConfig, inner_split, predict_bilstm, train_bilstm
+    from mmemo.models.bilstm import BiLSTMConfig
+    from mmemo.models.registry import get_kind
     from mmemo.models.torch_utils import resolve_device
 
     if early_stop_on not in ("inner", "test"):
@@ -57,36 +53,20 @@ def train_bilstm_job(
     cfg = BiLSTMConfig.from_dict({**(overrides or {}), "seed": seed, "device": device})
     cv = load_cv(store, scheme, clips)
     seqs, info = load_sequences(store, features, cv.clip_ids)
-    y = cv.emotions - 1
+    kind = get_kind("bilstm")
+    params = {**(overrides or {}), "device": device, "early_stop_on": early_stop_on}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        train_seqs = [seqs[i] for i in train]
-        test_seqs = [seqs[i] for i in test]
-        if early_stop_on == "inner":
-            fit_idx, val_idx = inner_split(cv.actors[train], y[train], seed=seed)
-            fit_seqs = [train_seqs[i] for i in fit_idx]
-            val_seqs = [train_seqs[i] for i in val_idx]
-            fit_y, val_y = y[train][fit_idx], y[train][val_idx]
-        else:
-            fit_seqs, fit_y, val_seqs, val_y = train_seqs, y[train], test_seqs, y[test]
-        label = f"fold {fold}" + (f", inner {part}" if part is not None else "")
-        with progress.task(*_epochs_task(label, cfg)) as task:
-            trained = train_bilstm(
-                fit_seqs, fit_y, val_seqs, val_y, cfg, on_epoch=lambda *_: task.advance()
-            )
-        train_logits, train_attn = predict_bilstm(trained, train_seqs)
-        test_logits, test_attn = predict_bilstm(trained, test_seqs)
-        return FoldResult(
-            classes=CLASSES,
-            kind="logits",
-            train_scores=train_logits,
-            test_scores=test_logits,
-            model=trained,
-            extra={
-                "attention": {"train": train_attn, "test": test_attn},
-                "best_epoch": trained.best_epoch,
-            },
+        data = FoldData(
+            X_train=[seqs[i] for i in train],
+            y_train=cv.emotions[train],
+            X_test=[seqs[i] for i in test],
+            y_test=cv.emotions[test],
+            groups_train=cv.actors[train],
+            label=fold_label(fold, part),
+            progress=progress,
         )
+        return kind.fit(params, data, seed=seed)
 
     def attention_rows(run_id: int, results: dict[int, FoldResult]) -> dict[str, pa.Table]:
         return {"attention": _attention_table(run_id, cv, results)}
@@ -116,20 +96,6 @@ def train_bilstm_job(
         extra_rows=attention_rows,
         inner=inner,
     )
-
-
-def _epochs_task(label: str, cfg: BiLSTMConfig) -> tuple[str, int | None]:
-    """The progress task of one bi-LSTM training: description and total.
-
-    Early stopping ends most trainings long before ``max_epochs`` (the paper's 300, patience
-    30), so an ETA over the budget misleads by that much: "epochs 1/300 ... ETA 41:44" was
-    shown for a run that took 4 minutes. Where early stopping can end the training, the task
-    has no total: it shows epochs and the time per epoch, and only the folds (a known count)
-    get an ETA. With ``max_epochs <= patience`` it cannot stop early: the budget is the total.
-    """
-    if cfg.max_epochs <= cfg.patience:
-        return f"{label}: epochs", cfg.max_epochs
-    return f"{label}: epochs (early stopping, at most {cfg.max_epochs})", None
 
 
 def _attention_table(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
@@ -194,8 +160,9 @@ def train_finetune_job(
     model = resolve_checkpoint(model)
 
     from mmemo.features.embed import audio_clips, decode_clips
+    from mmemo.models.registry import get_kind
     from mmemo.models.torch_utils import barrier, init_distributed_from_env, resolve_device
-    from mmemo.models.wav2vec2_finetune import FinetuneConfig, finetune, predict_finetuned
+    from mmemo.models.wav2vec2_finetune import FinetuneConfig
 
     progress = progress or NullProgress()
     cfg = FinetuneConfig.from_dict({**(overrides or {}), "seed": seed, "device": device})
@@ -218,7 +185,6 @@ def train_finetune_job(
             waves_by_clip[clip_id] = wave
             task.advance()
     waves = [waves_by_clip[c] for c in cv.clip_ids.tolist()]
-    y = cv.emotions - 1
     cfg_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
     spec = RunSpec(
         name=name,
@@ -235,32 +201,20 @@ def train_finetune_job(
         device=str(resolve_device(device)),
     )
     work = spec.work_dir(store.paths.models, cv)
+    kind = get_kind("wav2vec2-finetune")
+    params = {**(overrides or {}), "model": model, "device": device, "keep": keep}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        steps = cfg.epochs * -(-len(train) // cfg.batch_size)
         key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
-        with progress.task(f"{key.replace('-', ' ')}: steps", steps) as task:
-            trained = finetune(
-                model,
-                [waves[i] for i in train],
-                y[train],
-                cfg=cfg,
-                on_step=lambda *_: task.advance(),
-                checkpoint=work / f"{key}.ckpt",
-            )
-        if rank != 0:  # other ranks only help train; rank 0 scores and stores
-            empty = np.empty((0, len(CLASSES)))
-            return FoldResult(CLASSES, "logits", empty, empty, None)
-        train_logits = predict_finetuned(trained, [waves[i] for i in train])
-        test_logits = predict_finetuned(trained, [waves[i] for i in test])
-        return FoldResult(
-            classes=CLASSES,
-            kind="logits",
-            train_scores=train_logits,
-            test_scores=test_logits,
-            model=trained if keep == "last" else None,
-            extra={"history": getattr(trained, "history", None)},
+        data = FoldData(
+            X_train=[waves[i] for i in train],
+            y_train=cv.emotions[train],
+            X_test=[waves[i] for i in test],
+            label=fold_label(fold, part),
+            checkpoint=work / f"{key}.ckpt",
+            progress=progress,
         )
+        return kind.fit(params, data, seed=seed)
 
     info = execute_run(
         store,

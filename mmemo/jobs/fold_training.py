@@ -25,6 +25,11 @@ from mmemo.progress import Progress
 FitFold = Callable[..., FoldResult]
 
 
+def fold_label(fold: int, part: int | None = None) -> str:
+    """A fold as progress shows it: ``fold 3``, or ``fold 3, inner 1`` for an inner fit."""
+    return f"fold {fold}" + (f", inner {part}" if part is not None else "")
+
+
 def check_folds(cv: CVData, fold_ids: list[int]) -> None:
     unknown = sorted(set(fold_ids) - set(cv.fold_ids))
     if unknown:

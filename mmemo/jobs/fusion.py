@@ -12,7 +12,7 @@ from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS
 from mmemo.jobs.fold_training import posterior_table, save_artefacts
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
-from mmemo.models.base import FoldResult
+from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.resources import read_sql
 from mmemo.store.runs import resolve_runs
@@ -181,13 +181,10 @@ def _fuse_fold(
     params: dict = {"C": C, "norm": norm}
     if method != "logreg":
         params = {"blocks": [(run.classes, run.score_kind) for run in chosen]}
-    result = get_kind(f"fusion-{method}").fit(
-        params,
-        seed=seed,
-        X_train=X["train"],
-        y_train=np.array([r[1] for r in splits.get(on, [])]),
-        X_test=X["test"],
+    data = FoldData(
+        X_train=X["train"], y_train=np.array([r[1] for r in splits.get(on, [])]), X_test=X["test"]
     )
+    result = get_kind(f"fusion-{method}").fit(params, data, seed=seed)
     return result, ids
 
 

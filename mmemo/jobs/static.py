@@ -21,7 +21,7 @@ from mmemo.jobs.runs import (
     stored_runs,
 )
 from mmemo.jobs.shared_runs import spec_identity
-from mmemo.models.base import FoldResult
+from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
 from mmemo.store.store import Store
@@ -52,15 +52,7 @@ def train_static(
     cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        return sklearn_static.fit_fold(
-            model,
-            params,
-            norm=norm,
-            seed=seed,
-            X_train=X[train],
-            y_train=cv.emotions[train],
-            X_test=X[test],
-        )
+        return _timed_fit(model, params, norm, seed, X[train], cv.emotions[train], X[test])[0]
 
     spec = static_spec(name, model, params, norm, seed, inner, inputs)
     return execute_run(store, spec, cv, fit, progress=progress, inner=inner)
@@ -351,12 +343,13 @@ def probe_run_names(
 
 
 def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[FoldResult, float]:
-    from mmemo.models import sklearn_static
+    """One fold of a static model through its kind (what ``mmemo predict`` loads and scores
+    with), and the seconds it took; a joblib task of a grid."""
+    from mmemo.models.registry import get_kind
 
     t0 = time.perf_counter()
-    result = sklearn_static.fit_fold(
-        model, params, norm=norm, seed=seed, X_train=X_train, y_train=y_train, X_test=X_test
-    )
+    data = FoldData(X_train=X_train, y_train=y_train, X_test=X_test)
+    result = get_kind(model).fit({**params, "norm": norm}, data, seed=seed)
     return result, time.perf_counter() - t0
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from mmemo.errors import InputError
+from mmemo.progress import NullProgress, Progress
 
 #: What the score columns are: probabilities, unnormalised logits, or decision values.
 ScoreKind = Literal["probs", "logits", "decision"]
@@ -113,44 +115,65 @@ def _describe(hint: Any) -> str:
     return _KIND_NAMES.get(hint, getattr(hint, "__name__", str(hint)))
 
 
-class ModelKind(Protocol):
-    """What every registered model kind can do (see :mod:`mmemo.models.registry`).
+@dataclass(frozen=True)
+class FoldData:
+    """One fold's data as a model kind takes it; ``X`` is what :attr:`ModelKind.inputs` names:
+    an ``n × d`` matrix (``vectors``; for ``runs`` the input runs' scores concatenated in run
+    order), a list of ``T_i × D`` frame arrays (``sequences``) or a list of mono 16 kHz
+    waveforms (``audio``). Labels are emotion codes.
 
-    ``X`` is what :attr:`inputs` names: an ``n × d`` matrix (``vectors``; for ``runs`` the
-    input runs' scores concatenated in run order), a list of ``T_i × D`` frame arrays
-    (``sequences``) or a list of mono 16 kHz waveforms (``audio``). Labels are emotion codes.
+    Attributes:
+        X_train: the training rows.
+        y_train: their emotion codes.
+        X_test: the test rows (scored, never trained on, unless a kind early-stops on them).
+        y_test: the test rows' codes, for a kind told to early-stop on the test part (as the
+            paper's bi-LSTM did); None where the caller does not give them.
+        groups_train: the speaker of each training row, for a kind that holds out
+            speaker-disjoint validation rows (None: no groups known).
+        label: the fold as progress shows it (``fold 3``, ``fold 3, inner 1``).
+        checkpoint: a file a long fit may keep its state in and resume from.
+        progress: where a long fit reports its epochs or steps.
     """
+
+    X_train: Any
+    y_train: np.ndarray
+    X_test: Any
+    y_test: np.ndarray | None = None
+    groups_train: np.ndarray | None = None
+    label: str = "fold"
+    checkpoint: Path | None = None
+    progress: Progress = field(default_factory=NullProgress)
+
+
+class ModelKind(ABC):
+    """What every registered model kind does (see :mod:`mmemo.models.registry`): train on one
+    fold, score clips with a fold model, save and load that model. Training jobs call
+    :meth:`fit` and ``mmemo predict`` calls :meth:`load` and :meth:`score`, so a run's
+    stored posteriors are what :meth:`score` gives for its fold models: the two cannot drift
+    apart. The signature is written here once; a kind implements the four methods."""
 
     name: ClassVar[str]
     inputs: ClassVar[InputKind]
 
-    def fit(
-        self,
-        params: Mapping[str, Any],
-        *,
-        seed: int,
-        X_train: Any,
-        y_train: np.ndarray,
-        X_test: Any,
-    ) -> FoldResult:
-        """Train on one fold's training part and score both parts."""
-        ...
+    @abstractmethod
+    def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
+        """Train on ``data``'s training part with ``params`` and score both parts."""
 
+    @abstractmethod
     def score(self, model: Any, X: Any) -> np.ndarray:
         """Scores (``n × classes``, float64) of ``X`` under a fitted fold model, defined as the
         stored posteriors of the run's clips."""
-        ...
 
+    @abstractmethod
     def save(self, model: Any, path: Path) -> Path:
         """Write a fold model to ``path`` (a file or a folder); return it."""
-        ...
 
+    @abstractmethod
     def load(self, path: Path) -> Any:
         """Read a fold model that :meth:`save` wrote."""
-        ...
 
 
-class JoblibArtefacts:
+class JoblibArtefacts(ModelKind):
     """Fold models that pickle (scikit-learn pipelines, fusion rules) go through joblib."""
 
     def save(self, model: Any, path: Path) -> Path:

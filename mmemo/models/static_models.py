@@ -43,7 +43,7 @@ import numpy as np
 
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
-from mmemo.models.base import FoldResult, InputKind, JoblibArtefacts, ScoreKind
+from mmemo.models.base import FoldData, FoldResult, InputKind, JoblibArtefacts, ScoreKind
 from mmemo.models.registry import Registry, load_target, register_kind
 
 #: The paper's seed.
@@ -102,15 +102,7 @@ class StaticModel(JoblibArtefacts):
 
     inputs: ClassVar[InputKind] = "vectors"
 
-    def fit(
-        self,
-        params: Mapping[str, Any],
-        *,
-        seed: int,
-        X_train: Any,
-        y_train: np.ndarray,
-        X_test: Any,
-    ) -> FoldResult:
+    def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
         """:func:`mmemo.models.sklearn_static.fit_fold` with ``params["norm"]`` (default
         ``none``) and the other parameters as hyper-parameters."""
         from mmemo.models.sklearn_static import fit_fold
@@ -121,9 +113,9 @@ class StaticModel(JoblibArtefacts):
             hyper,
             norm=str(params.get("norm", "none")),
             seed=seed,
-            X_train=X_train,
-            y_train=y_train,
-            X_test=X_test,
+            X_train=data.X_train,
+            y_train=data.y_train,
+            X_test=data.X_test,
         )
 
     def score(self, model: Any, X: Any) -> np.ndarray:

@@ -133,13 +133,13 @@ class _Clock:
 
 
 def test_epochs_that_early_stopping_ends_get_no_eta_the_folds_do():
-    from mmemo.jobs.deep import _epochs_task
     from mmemo.models.bilstm import BiLSTMConfig
+    from mmemo.models.bilstm.kind import epochs_task
 
-    description, total = _epochs_task("fold 1", BiLSTMConfig())  # 300 epochs, patience 30
+    description, total = epochs_task("fold 1", BiLSTMConfig())  # 300 epochs, patience 30
     assert (description, total) == ("fold 1: epochs (early stopping, at most 300)", None)
     # patience >= max_epochs: it cannot stop early, the budget is the count
-    assert _epochs_task("fold 1", BiLSTMConfig(max_epochs=2)) == ("fold 1: epochs", 2)
+    assert epochs_task("fold 1", BiLSTMConfig(max_epochs=2)) == ("fold 1: epochs", 2)
 
     clock, lines = _Clock(), []
     progress = PlainProgress("train bilstm", write=lines.append, interval=5.0, clock=clock)

@@ -118,6 +118,7 @@ def test_a_deep_model_gets_out_of_fold_scores_too(stacked, run_row):
 
 @pytest.mark.slow
 def test_the_stacked_fusion_learns_from_out_of_fold_scores(stacked, store_cli):
+    from mmemo.models.base import FoldData
     from mmemo.models.registry import get_kind
 
     a, b = _scores(stacked, "a", "oof"), _scores(stacked, "b", "oof")
@@ -128,13 +129,12 @@ def test_the_stacked_fusion_learns_from_out_of_fold_scores(stacked, store_cli):
     for fold in sorted({f for f, _ in ta}):
         fit = sorted(c for f, c in a if f == fold)
         test = sorted(c for f, c in ta if f == fold)
-        result = get_kind("fusion-logreg").fit(
-            {"C": 1.0, "norm": "minmax"},
-            seed=2020,
+        data = FoldData(
             X_train=np.array([a[fold, c] + b[fold, c] for c in fit]),
             y_train=np.array([emotion[c] for c in fit]),
             X_test=np.array([ta[fold, c] + tb[fold, c] for c in test]),
         )
+        result = get_kind("fusion-logreg").fit({"C": 1.0, "norm": "minmax"}, data, seed=2020)
         for clip, expected in zip(test, result.test_scores, strict=True):
             assert stacked_test[fold, clip] == pytest.approx(list(expected), abs=1e-12)
     assert _scores(stacked, "paper", "test") != stacked_test

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mmemo.errors import InputError
+from mmemo.models.base import FoldData
 from mmemo.models.registry import BUILTIN_KINDS, MODEL_KINDS, Registry, get_kind
 
 
@@ -56,6 +57,7 @@ def test_static_kind_fits_saves_loads_and_scores(tmp_path) -> None:
     y = np.repeat(np.arange(1, 5), 10)
     X = rng.normal(size=(40, 3)) + y[:, None]
     kind = get_kind("svc")
-    result = kind.fit({"C": 1.0, "norm": "minmax"}, seed=1, X_train=X, y_train=y, X_test=X[:7])
+    data = FoldData(X_train=X, y_train=y, X_test=X[:7])
+    result = kind.fit({"C": 1.0, "norm": "minmax"}, data, seed=1)
     model = kind.load(kind.save(result.model, tmp_path / "fold-0.joblib"))
     np.testing.assert_array_equal(kind.score(model, X[:7]), result.test_scores)

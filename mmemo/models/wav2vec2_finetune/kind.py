@@ -10,53 +10,66 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmemo.errors import InputError
-from mmemo.models.base import FoldResult, InputKind
+from mmemo.models.base import FoldData, FoldResult, InputKind, ModelKind
 from mmemo.models.registry import register_kind
+from mmemo.models.torch_utils import is_main_process
 from mmemo.models.wav2vec2_finetune.checkpoint import TrainedClassifier
 from mmemo.models.wav2vec2_finetune.config import FinetuneConfig
 from mmemo.models.wav2vec2_finetune.training import finetune, predict_finetuned
 
 
 @register_kind
-class FinetuneKind:
+class FinetuneKind(ModelKind):
     """16 kHz waveforms in, logits out (class index ``i`` is emotion code ``i + 1``)."""
 
     name: ClassVar[str] = "wav2vec2-finetune"
     inputs: ClassVar[InputKind] = "audio"
 
-    def fit(
-        self,
-        params: Mapping[str, Any],
-        *,
-        seed: int,
-        X_train: Any,
-        y_train: np.ndarray,
-        X_test: Any,
-    ) -> FoldResult:
-        """Fine-tune the checkpoint ``params["model"]`` with the other config fields.
+    def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
+        """Fine-tune the checkpoint ``params["model"]`` with the other config fields;
+        ``params["keep"]`` (``last``, the default, or ``none``) says whether the result holds
+        the fine-tuned model. The fit resumes from ``data.checkpoint`` and reports its steps to
+        ``data.progress``. Under ``torchrun`` every rank trains and rank 0 alone scores: the
+        other ranks return no scores.
 
         Raises:
-            InputError: no ``model`` given, or an unknown config field.
+            InputError: no ``model`` given, an unknown config field or ``keep`` value.
         """
         options = dict(params)
         source = options.pop("model", None)
+        keep = options.pop("keep", "last")
         if not source:
             raise InputError(
                 "a wav2vec2 fine-tune needs params['model']: the checkpoint to start from"
             )
+        if keep not in ("last", "none"):
+            raise InputError(f"keep={keep!r}: expected last or none")
         cfg = FinetuneConfig.from_dict({**options, "seed": seed})
-        trained = finetune(source, X_train, np.asarray(y_train) - 1, cfg=cfg)
+        steps = cfg.epochs * -(-len(data.X_train) // cfg.batch_size)
+        with data.progress.task(f"{data.label}: steps", steps) as task:
+            trained = finetune(
+                source,
+                data.X_train,
+                np.asarray(data.y_train) - 1,
+                cfg=cfg,
+                on_step=lambda *_: task.advance(),
+                checkpoint=data.checkpoint,
+            )
+        classes = list(range(1, cfg.n_classes + 1))
+        if not is_main_process():  # other ranks only help train; rank 0 scores and stores
+            empty = np.empty((0, len(classes)))
+            return FoldResult(classes, "logits", empty, empty, None)
         return FoldResult(
-            classes=list(range(1, cfg.n_classes + 1)),
+            classes=classes,
             kind="logits",
-            train_scores=self.score(trained, X_train),
-            test_scores=self.score(trained, X_test),
-            model=trained,
+            train_scores=self.score(trained, data.X_train),
+            test_scores=self.score(trained, data.X_test),
+            model=trained if keep == "last" else None,
             extra={"history": trained.history},
         )
 
     def score(self, model: TrainedClassifier, X: Any) -> np.ndarray:
-        """Logits of the waveforms, as the fine-tune job stores them."""
+        """Logits of the waveforms, as :meth:`fit` gives them."""
         return np.asarray(predict_finetuned(model, X), dtype=np.float64)
 
     def save(self, model: TrainedClassifier, path: Path) -> Path:
