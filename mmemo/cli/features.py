@@ -320,11 +320,18 @@ def import_features(
         str | None, typer.Option(help="Regex of feature columns (default: all numeric).")
     ] = None,
     skip_unknown: Annotated[bool, typer.Option(help="Skip clip ids not in the store.")] = False,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            help="The encoder layer the vectors are (conv, 12): stored as the set "
+            "NAME/layer=L, one layer for train static --features 'NAME/layer=*' and plot layers."
+        ),
+    ] = None,
 ) -> None:
     """Import per-clip feature vectors.
 
     Example: `mmemo import features openface_au_means.csv --name au_means --id-col name
-    --columns 'AU.*'`
+    --columns 'AU.*'`; `mmemo import features xlsr_12.parquet --name xlsr --layer 12`
     """
     from mmemo.features.imported import import_features as run
 
@@ -336,14 +343,15 @@ def import_features(
         sep=sep,
         columns=columns,
         skip_unknown=skip_unknown,
+        layer=layer,
     )
     if report.existing:
-        console.print(f"{name} v{report.version} already holds this file; nothing to do")
+        console.print(f"{report.name} v{report.version} already holds this file; nothing to do")
         return
     skipped = f", {len(report.skipped_unknown)} unknown skipped" if report.skipped_unknown else ""
     console.print(
-        f"{name} v{report.version}: {report.clips} clip(s) × {len(report.columns)} column(s)"
-        f"{skipped}, snapshot {report.snapshot_id}"
+        f"{report.name} v{report.version}: {report.clips} clip(s) × {len(report.columns)} "
+        f"column(s){skipped}, snapshot {report.snapshot_id}"
     )
 
 

@@ -15,14 +15,17 @@ from mmemo.errors import InputError, listing
 from mmemo.features.checkpoints import files_stamp, resolve_checkpoint
 from mmemo.features.encoders import EncoderShape
 from mmemo.features.sets import (
+    EncoderLayer,
     FeatureJob,
     Shard,
     begin_feature_set,
-    check_name,
+    check_family,
+    check_new_name,
     commit_rows,
     find_complete,
     finish_feature_set,
     finish_shard,
+    layer_set_name,
 )
 from mmemo.progress import NullProgress, Progress
 from mmemo.store.selection import clip_where, empty_selection_error
@@ -86,11 +89,6 @@ def parse_layers(spec: str, shape: EncoderShape) -> list[str | int]:
     return list(dict.fromkeys(out))
 
 
-def layer_set_name(name: str, layer: str | int) -> str:
-    """The feature set of one layer of a ``--layers`` call: ``NAME/layer=L``."""
-    return f"{name}/layer={layer}"
-
-
 def embed_clips(
     store: Store,
     model: str,
@@ -123,6 +121,7 @@ def embed_clips(
         store,
         model,
         {name: parse_layer(layer)},
+        None,
         pool,
         frames,
         clips,
@@ -153,11 +152,12 @@ def embed_layers(
     progress: Progress | None = None,
 ) -> list[EmbedReport]:
     """Embed the selected clips at every layer of ``layers`` (``conv,1-24``, ``all``) in ONE
-    forward pass per batch, into one feature set per layer named ``NAME/layer=L``.
+    forward pass per batch, into one feature set per layer named ``NAME/layer=L``, whose
+    record names NAME its family and L its layer.
 
-    Each set is what ``embed_clips(..., name="NAME/layer=L", layer=L)`` makes (same
-    parameters, fingerprint and vectors); sets already complete are skipped before the model
-    loads, and an interrupted call resumes every set where it stopped.
+    Each set holds what ``embed_clips(..., layer=L)`` makes (same parameters, fingerprint and
+    vectors); sets already complete are skipped before the model loads, and an interrupted
+    call resumes every set where it stopped.
 
     Raises:
         InputError: a bad layer list (naming the model's layers) or any error of
@@ -165,13 +165,14 @@ def embed_layers(
     """
     from mmemo.features.encoders import encoder_shape
 
-    check_name(name)
+    check_family(name)
     wanted = parse_layers(layers, encoder_shape(model, revision=revision))
     sets = {layer_set_name(name, layer): layer for layer in wanted}
     return _embed(
         store,
         model,
         sets,
+        name,
         pool,
         frames,
         clips,
@@ -188,6 +189,7 @@ def _embed(
     store: Store,
     model: str,
     sets: dict[str, str | int],
+    family: str | None,
     pool: str,
     frames: bool,
     clips: str | None,
@@ -198,7 +200,8 @@ def _embed(
     shard: Shard | None,
     progress: Progress | None,
 ) -> list[EmbedReport]:
-    """Make the feature sets ``sets`` (name → layer) from one pass over the clips."""
+    """Make the feature sets ``sets`` (name → layer) from one pass over the clips: the layers
+    of ``family`` (``embed --layers``), or one set named alone (``family`` None)."""
     from mmemo.features.encoders import load_encoder
 
     progress = progress or NullProgress()
@@ -234,6 +237,12 @@ def _embed(
                 )
     if len(reports) == len(sets):
         return [reports[n] for n in sets]
+    layer_of = {
+        set_name: EncoderLayer(encoder=str(model), layer=str(layer), pooling=pool, family=family)
+        for set_name, layer in sets.items()
+    }
+    for set_name in (n for n in sets if n not in reports):  # refused before the model loads
+        check_new_name(set_name, layer_of[set_name])
     embedder = load_encoder(model, revision=revision, device=device)
     jobs: dict[str, tuple[FeatureJob, str | int, int]] = {}
     for set_name, layer in sets.items():
@@ -262,6 +271,7 @@ def _embed(
             },
             clip_keys=clip_keys,
             shard=shard,
+            of=layer_of[set_name],
         )
         reports[set_name] = EmbedReport(
             set_name, job.version, job.existing, job.resumed, len(rows), 0, dim, 0.0

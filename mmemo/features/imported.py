@@ -11,7 +11,13 @@ import numpy as np
 import pyarrow as pa
 
 from mmemo.errors import InputError, listing
-from mmemo.features.sets import begin_feature_set, write_feature_set
+from mmemo.features.sets import (
+    EncoderLayer,
+    begin_feature_set,
+    check_new_name,
+    layer_set_name,
+    write_feature_set,
+)
 from mmemo.hashing import sha256_file
 from mmemo.store.store import Store
 
@@ -80,16 +86,25 @@ def import_features(
     sep: str | None = None,
     columns: str | None = None,
     skip_unknown: bool = False,
+    layer: str | None = None,
 ) -> ImportReport:
-    """Import per-clip vectors from ``path`` as the feature set ``name``.
+    """Import per-clip vectors from ``path`` as the feature set ``name``, or with ``layer``
+    as the set ``NAME/layer=L`` of the family ``name`` (one layer of an encoder computed
+    elsewhere: what a probe grid and ``plot layers`` take as a layer).
 
     Args:
         columns: regex selecting feature columns (default: every numeric column but the id).
+        layer: the encoder layer the vectors are (``conv``, ``12``), recorded with the set.
 
     Raises:
         InputError: bad file, no matching columns, NaN values, duplicate or unknown clip ids
-            (unless ``skip_unknown``); the store is unchanged.
+            (unless ``skip_unknown``), a name that is invalid or (without ``layer``) names a
+            layer; the store is unchanged.
     """
+    of = None if layer is None else EncoderLayer(layer=layer, family=name)
+    if layer is not None:
+        name = layer_set_name(name, layer)
+    check_new_name(name, of)  # before the file is read
     table = read_table(path, sep)
     id_name = pick_id_column(table, id_col, path)
     pattern = re.compile(columns) if columns else None
@@ -138,6 +153,7 @@ def import_features(
         params={"columns": feature_cols, "id_col": id_name},
         inputs={"file": str(path), "sha256": digest},
         clip_keys=[(ids[i], digest) for i in keep],
+        of=of,
     )
     report = ImportReport(name, job.version, job.existing, len(keep), feature_cols, unknown)
     if job.existing:

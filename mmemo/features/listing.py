@@ -71,13 +71,13 @@ def list_feature_sets(store: Store, order: str = "newest") -> tuple[list[Feature
 
 
 def _row(fs: FeatureSet) -> FeatureSetRow:
+    """A set's row: its encoder, layer and pooling as recorded in its columns."""
     params, inputs = fs.params or {}, fs.inputs or {}
-    model = params.get("model")
-    if model is not None and PurePath(str(model)).is_absolute():  # a local folder: its name
-        model = PurePath(str(model)).name
+    model = fs.encoder
+    if model is not None and PurePath(model).is_absolute():  # a local folder: its name
+        model = PurePath(model).name
     if model is None and inputs.get("file"):
         model = PurePath(str(inputs["file"])).name
-    layer = params.get("layer")
     return FeatureSetRow(
         name=fs.name,
         version=fs.version,
@@ -85,8 +85,8 @@ def _row(fs: FeatureSet) -> FeatureSetRow:
         dim=fs.dim,
         clips=fs.n_clips,
         frames=feature_kind(fs.kind).has_frames(params),
-        model=None if model is None else str(model),
-        layer=None if layer is None else str(layer),
-        pool=params.get("pool"),
+        model=model,
+        layer=fs.layer,
+        pool=fs.pooling,
         created=fs.created_at,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -43,8 +43,12 @@ from mmemo.store.units import (
     units_of,
 )
 
-#: ``NAME`` or ``NAME/layer=L``, the per-layer sets of ``mmemo embed --layers``.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/layer=[A-Za-z0-9_]+)?$")
+_PLAIN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
+#: A plain name: that of a set made whole, or the NAME (family) of per-layer sets.
+_FAMILY = re.compile(rf"^{_PLAIN}$")
+#: Any set's name: ``NAME``, or ``NAME/layer=L`` (:func:`layer_set_name`). It only validates:
+#: a set's family and layer are columns of its record, never read back from its name.
+_NAME = re.compile(rf"^{_PLAIN}(?:/layer=[A-Za-z0-9_]+)?$")
 
 
 def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, Any]]) -> str:
@@ -59,10 +63,79 @@ def fingerprint(kind: str, params: dict[str, Any], clip_keys: list[tuple[str, An
 
 
 def check_name(name: str) -> None:
+    """Refuse a name no feature set can have (the name of a set to look up, or to make)."""
     if not _NAME.match(name or ""):
         raise InputError(
             f"invalid feature set name {name!r}: use letters, digits, '_', '-' and '.' "
             "(and a '/layer=L' suffix)"
+        )
+
+
+@dataclass(frozen=True)
+class EncoderLayer:
+    """Which layer of which encoder a feature set holds: columns of its registry record, so
+    that probe grids, ``plot layers`` and the progress of ``embed --layers`` query them
+    instead of parsing names.
+
+    Attributes:
+        encoder: The model id or folder of an embedding set; None for other sets.
+        layer: ``conv``, ``1``, ...: the set is this layer of an encoder.
+        pooling: ``mean`` or ``mean+std`` (embeddings).
+        family: The NAME of a set named ``NAME/layer=L`` (the name given to
+            ``embed --layers`` or ``import features --layer``); None for a set named alone.
+    """
+
+    encoder: str | None = None
+    layer: str | None = None
+    pooling: str | None = None
+    family: str | None = None
+
+    def columns(self) -> dict[str, str | None]:
+        """The record's columns (``feature_sets`` has one per attribute, of the same name)."""
+        return asdict(self)
+
+
+def layer_set_name(family: str, layer: str | int) -> str:
+    """``NAME/layer=L``, the one place the form is written: the name of layer ``layer`` of
+    the family ``family`` (the sets of ``embed --layers`` and ``import features --layer``),
+    and of a probe grid's run on it."""
+    return f"{family}/layer={layer}"
+
+
+def check_family(family: str) -> None:
+    """Refuse a family name (``--name`` of ``embed --layers``, ``import features --layer``)
+    that is invalid or already names a layer.
+
+    Raises:
+        InputError: naming the name.
+    """
+    check_name(family)
+    if not _FAMILY.match(family):
+        raise InputError(
+            f"--name {family!r} already names a layer; give the family's name alone "
+            "(NAME with --layers L or --layer L makes NAME/layer=L)"
+        )
+
+
+def check_new_name(name: str, of: EncoderLayer | None) -> None:
+    """Refuse a name a new set cannot get: an invalid one, and a ``NAME/layer=L`` name
+    given alone. A set so named that recorded no family would not be one layer of NAME to
+    a probe grid, ``plot layers`` or ``mmemo jobs``, so such names are made from the family's
+    name and the layer (:func:`layer_set_name`); a set of a family gets no other name.
+
+    Raises:
+        InputError: naming the name and how to make a per-layer set.
+    """
+    if of is not None and of.family is not None:
+        check_family(of.family)
+        if of.layer is None or name != layer_set_name(of.family, of.layer):
+            raise ValueError(f"feature set {name!r} is no layer of family {of.family!r}")
+    check_name(name)
+    if (of is None or of.family is None) and not _FAMILY.match(name):
+        raise InputError(
+            f"feature set name {name!r} names one layer of a family of sets; make it from "
+            "the family's name: `mmemo embed MODEL --name NAME --layers L` or "
+            "`mmemo import features FILE --name NAME --layer L`"
         )
 
 
@@ -87,14 +160,22 @@ def begin_feature_set(
     inputs: dict[str, Any],
     clip_keys: list[tuple[str, Any]],
     shard: Shard | None = None,
+    of: EncoderLayer | None = None,
 ) -> FeatureJob:
     """Find the complete set with this fingerprint, resume an abandoned one, or start one.
 
-    With ``shard``, a set another shard is making is joined rather than refused.
+    With ``shard``, a set another shard is making is joined rather than refused. ``of``,
+    the encoder layer the set holds, goes into the columns of a set it makes. It is not
+    fingerprinted: an embedding's parameters already hold its model, layer and pooling, and
+    sets of another family or layer have another name (:func:`layer_set_name`).
+
+    Raises:
+        InputError: a name a new set cannot get (:func:`check_new_name`).
     """
-    check_name(name)
+    check_new_name(name, of)
     fp = fingerprint(kind, params, clip_keys)
-    return join_or_create(lambda: _begin(store, name, kind, params, inputs, fp, shard))
+    columns = (of or EncoderLayer()).columns()
+    return join_or_create(lambda: _begin(store, name, kind, params, inputs, fp, shard, columns))
 
 
 def find_complete(
@@ -159,6 +240,7 @@ def _begin(
     inputs: dict[str, Any],
     fp: str,
     shard: Shard | None,
+    columns: dict[str, str | None],
 ) -> FeatureJob:
     with store.session(write=True) as s:
         with s.orm() as orm:
@@ -183,6 +265,7 @@ def _begin(
                     fingerprint=fp,
                     params=params,
                     inputs=inputs,
+                    **columns,
                 )
                 orm.add(fs)
                 orm.flush()

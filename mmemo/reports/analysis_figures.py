@@ -46,7 +46,7 @@ def layers_figure(points: Sequence[LayerPoint], *, title: str | None = None) -> 
     Raises:
         InputError: no points, or two points of one line on the same layer.
     """
-    from mmemo.jobs.static import layer_key
+    from mmemo.jobs.probes import layer_key
 
     if not points:
         raise InputError("nothing to plot: no probe runs given")

@@ -213,10 +213,11 @@ class LayerPoint:
 
     Attributes:
         run: Run name.
-        line: The line it belongs to: the encoder (the feature-set name before ``/layer=``),
-            with the run's model and parameters when one encoder has several configurations.
-        encoder: The feature-set name before ``/layer=``.
-        layer: The layer as written in the set name (``conv``, ``1``, ...).
+        line: The line it belongs to: the encoder (the family of the run's feature set: the
+            NAME of ``NAME/layer=L``), with the run's model and parameters when one encoder
+            has several configurations.
+        encoder: The family of the run's feature set, as its record holds it.
+        layer: The layer its feature set records (``conv``, ``1``, ...).
         accuracy: Mean test accuracy over folds, %.
         ci95: Half-width of the 95% interval, % points (the report's).
     """
@@ -231,7 +232,8 @@ class LayerPoint:
 
 def layer_accuracy_rows(store: Store) -> list[tuple]:
     """Rows of ``sql/analysis/layer_accuracy.sql``: (run, encoder, layer, layer_order,
-    features, folds, accuracy) of every complete run on an ``ENCODER/layer=L`` set."""
+    features, folds, accuracy) of every complete run on one layer of a family of sets, as
+    the set's record gives its family (encoder) and layer."""
     query = read_sql("analysis/layer_accuracy.sql").rstrip().rstrip(";")
     with store.session() as s:
         return s.fetch(query)
@@ -239,11 +241,13 @@ def layer_accuracy_rows(store: Store) -> list[tuple]:
 
 def layer_points(store: Store, patterns: list[str]) -> list[LayerPoint]:
     """The runs matching ``patterns`` as layer-probing points: encoder and layer from
-    :func:`layer_accuracy_rows`, accuracy and 95% CI from the report's summaries.
+    :func:`layer_accuracy_rows` (the columns of each run's feature set), accuracy and 95% CI
+    from the report's summaries.
 
     Raises:
         NotFoundError: no run matches.
-        InputError: a matching run was not trained on an ``ENCODER/layer=L`` feature set.
+        InputError: a matching run was not trained on one layer of a family of sets
+            (``ENCODER/layer=L``, made by ``embed --layers`` or ``import features --layer``).
     """
     rows = report_rows(store, patterns)
     layered = {row[0]: (row[1], row[2]) for row in layer_accuracy_rows(store)}

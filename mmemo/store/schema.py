@@ -67,7 +67,12 @@ class FoldAssignment(Base):
 
 
 class FeatureSet(Lifecycle, Base):
-    """A versioned set of features (embeddings, AU frames, imported vectors) in the lake."""
+    """A versioned set of features (embeddings, AU frames, imported vectors) in the lake.
+
+    ``encoder``, ``layer``, ``pooling`` and ``family`` say which encoder layer a set holds
+    (:class:`mmemo.features.sets.EncoderLayer`): a set of a family is named
+    ``family/layer=L``, and what needs its family or layer reads these columns, not the name.
+    """
 
     __tablename__ = "feature_sets"
     __table_args__ = (sa.UniqueConstraint("name", "version"),)
@@ -80,6 +85,10 @@ class FeatureSet(Lifecycle, Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     dim: Mapped[int | None]
     n_clips: Mapped[int | None]
+    encoder: Mapped[str | None] = mapped_column(sa.Text)  # model id or folder (embeddings)
+    layer: Mapped[str | None] = mapped_column(sa.String(64))  # conv, 1, ...
+    pooling: Mapped[str | None] = mapped_column(sa.String(16))  # mean, mean+std
+    family: Mapped[str | None] = mapped_column(sa.String(255))  # NAME of NAME/layer=L
 
 
 class Run(Lifecycle, Base):

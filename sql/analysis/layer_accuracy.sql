@@ -1,21 +1,22 @@
 -- name: layer_accuracy
--- Layer probing: test accuracy (%) of every complete run trained on a feature set named
--- ENCODER/layer=L (`embed --layers`, `train static --features 'NAME/layer=*'`), mean over
--- folds, with its encoder and layer; layer_order puts conv (-1) before layers 1, 2, ...
--- `mmemo plot layers` draws these points (with the report's 95% CI).
+-- Layer probing: test accuracy (%) of every complete run trained on one layer of a family of
+-- feature sets (ENCODER/layer=L, made by `embed --layers` or `import features --layer`;
+-- `train static --features 'NAME/layer=*'` trains them), mean over folds, with the family
+-- (encoder) and layer its feature set records; layer_order puts conv (-1) before layers
+-- 1, 2, ... `mmemo plot layers` draws these points (with the report's 95% CI).
 -- Run: mmemo sql -f layer_accuracy
 WITH layered AS (
     SELECT
-        name AS run,
-        regexp_extract(features, '^(.+)/layer=([^/]+)$', 1) AS encoder,
-        regexp_extract(features, '^(.+)/layer=([^/]+)$', 2) AS layer,
-        features
-    FROM (
-        SELECT name, json_extract_string(CAST(inputs AS JSON), '$.features.name') AS features
-        FROM runs
-        WHERE status = 'complete'
-    )
-    WHERE regexp_matches(features, '^(.+)/layer=([^/]+)$')
+        r.name AS run,
+        fs.family AS encoder,
+        fs.layer,
+        fs.name AS features
+    FROM runs AS r
+    JOIN feature_sets AS fs
+        ON fs.id = TRY_CAST(
+            json_extract_string(CAST(r.inputs AS JSON), '$.features.id') AS INTEGER
+        )
+    WHERE r.status = 'complete' AND fs.family IS NOT NULL AND fs.layer IS NOT NULL
 )
 SELECT
     l.run,

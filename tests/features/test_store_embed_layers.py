@@ -30,6 +30,15 @@ def _params(store, name: str) -> dict:
     return params if isinstance(params, dict) else json.loads(params)
 
 
+def _columns(store, name: str) -> tuple:
+    """(encoder, layer, pooling, family) of the set ``name``, as its record holds them."""
+    with store.session() as s:
+        (row,) = s.fetch(
+            "SELECT encoder, layer, pooling, family FROM feature_sets WHERE name = ?", [name]
+        )
+    return row
+
+
 def test_layers_in_one_pass_equal_separate_layer_calls(
     feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):
@@ -40,12 +49,17 @@ def test_layers_in_one_pass_equal_separate_layer_calls(
     assert run.code == 0, run.err
     for layer in ("conv", 2, 3):
         assert f"w/layer={layer} v1: 15 clip(s)" in run.out_text
-        assert _params(feat_store, f"w/layer={layer}")["layer"] == layer
+        params = _params(feat_store, f"w/layer={layer}")
+        assert params["layer"] == layer
+        # the family and the layer are columns of the record, beside what made the set
+        columns = (params["model"], str(layer), "mean", "w")
+        assert _columns(feat_store, f"w/layer={layer}") == columns
     for layer in ("conv", "3"):
         alone = store_cli(
             feat_store, "embed", tiny, "--name", f"one{layer}", "--layer", layer, "--clips", ACTOR_1
         )
         assert alone.code == 0, alone.err
+        assert _columns(feat_store, f"one{layer}")[1:] == (layer, "mean", None)  # no family
         together, single = (
             _stored(feat_store, f"w/layer={layer}"),
             _stored(feat_store, f"one{layer}"),
@@ -66,6 +80,28 @@ def test_layers_in_one_pass_equal_separate_layer_calls(
     assert "w/layer=1 v1: 15 clip(s)" in every.out_text
     assert every.out_text.count("nothing to do") == 3
     assert len(_stored(feat_store, "w/layer=1")) == 15
+
+
+def test_a_layer_name_given_alone_is_refused_before_the_model_loads(
+    feat_store, store_cli, store_state, tiny_w2v2, monkeypatch
+):
+    """``NAME/layer=L`` is made from NAME and L (``--layers``), so that the set records its
+    family; given whole to ``--layer`` it would make a set no probe grid sees as a layer."""
+    from mmemo.features import encoders
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(encoders, "load_encoder", never)
+    before = store_state(feat_store)
+    tiny = tiny_w2v2[True]
+    result = store_cli(feat_store, "embed", tiny, "--name", "z/layer=2", "--layer", "2")
+    assert result.code == 2, result.err
+    assert "'z/layer=2' names one layer of a family of sets" in result.err_text
+    assert "--name NAME --layers L" in result.err_text
+    nested = store_cli(feat_store, "embed", tiny, "--name", "z/layer=2", "--layers", "1")
+    assert nested.code == 2 and "--name 'z/layer=2' already names a layer" in nested.err_text
+    assert store_state(feat_store) == before
 
 
 @pytest.mark.slow

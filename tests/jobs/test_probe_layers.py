@@ -1,9 +1,10 @@
 """Layer probing: ``train static --features 'NAME/layer=*'`` (one run per layer), the recipe
 ``analysis/layer_accuracy`` and ``plot layers`` (one line per encoder, ± 95% CI).
 
-The layer sets are imported vectors named ``ENCODER/layer=L`` (what ``embed --layers`` makes):
-the emotion one-hot scaled by a per-layer signal strength plus noise, so that accuracy rises
-with the signal and the runs differ.
+The layer sets are imported vectors (``import features --name ENCODER --layer L``: sets
+``ENCODER/layer=L`` that record their family and layer, as ``embed --layers`` makes them): the
+emotion one-hot scaled by a per-layer signal strength plus noise, so that accuracy rises with
+the signal and the runs differ.
 """
 
 from __future__ import annotations
@@ -36,7 +37,91 @@ def _import_layers(store, tmp_path, encoder: str, signal: dict[str, float]) -> N
         table = pa.table({"clip_id": ids} | {f"f{i}": X[:, i] for i in range(8)})
         path = tmp_path / f"{encoder}-{layer}.csv"
         pacsv.write_csv(table, path)
-        import_features(store, path, name=f"{encoder}/layer={layer}")
+        report = import_features(store, path, name=encoder, layer=layer)
+        assert report.name == f"{encoder}/layer={layer}"
+
+
+def _write_layer(store, path) -> None:
+    """A CSV of random 8-d vectors for the store's audio-visual speech clips."""
+    with store.session() as s:
+        ids = [r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE modality = 1 ORDER BY 1")]
+    X = np.random.default_rng(0).normal(size=(len(ids), 8))
+    pacsv.write_csv(pa.table({"clip_id": ids} | {f"f{i}": X[:, i] for i in range(8)}), path)
+
+
+def _columns(store, name: str) -> tuple:
+    with store.session() as s:
+        (row,) = s.fetch(
+            "SELECT encoder, layer, pooling, family FROM feature_sets WHERE name = ?", [name]
+        )
+    return row
+
+
+def test_import_features_layer_records_the_layer_and_builds_the_name(
+    store_cli, jobs_store, tmp_path, store_state
+):
+    path = tmp_path / "xlsr-12.csv"
+    _write_layer(jobs_store, path)
+    made = store_cli(jobs_store, "import", "features", path, "--name", "xlsr", "--layer", "12")
+    assert made.code == 0, made.err
+    assert made.out_text.startswith("xlsr/layer=12 v1: ")
+    assert _columns(jobs_store, "xlsr/layer=12") == (None, "12", None, "xlsr")
+    again = store_cli(jobs_store, "import", "features", path, "--name", "xlsr", "--layer", "12")
+    assert "xlsr/layer=12 v1 already holds this file; nothing to do" in again.out_text
+    listed = store_cli(jobs_store, "features", "--sort", "name")
+    row = next(line.split() for line in listed.out.splitlines() if line.startswith("xlsr/"))
+    assert row[6:8] == ["xlsr-12.csv", "12"]  # model (the file) and layer columns
+
+    before = store_state(jobs_store)
+    alone = store_cli(jobs_store, "import", "features", path, "--name", "xlsr/layer=13")
+    assert alone.code == 2
+    assert "'xlsr/layer=13' names one layer of a family of sets" in alone.err_text
+    assert "--name NAME --layer L" in alone.err_text
+    nested = store_cli(
+        jobs_store, "import", "features", path, "--name", "xlsr/layer=1", "--layer", "2"
+    )
+    assert nested.code == 2 and "--name 'xlsr/layer=1' already names a layer" in nested.err_text
+    bad = store_cli(jobs_store, "import", "features", path, "--name", "xlsr", "--layer", "a-b")
+    assert bad.code == 2 and "invalid feature set name 'xlsr/layer=a-b'" in bad.err_text
+    assert store_state(jobs_store) == before
+
+
+@pytest.mark.slow
+def test_a_probe_grid_and_the_recipe_read_family_and_layer_from_the_records(
+    store_cli, jobs_store, tmp_path
+):
+    """Records that disagree with the names (written here by hand) show which one the grid,
+    the recipe and ``plot layers`` read: run names, order and points follow the records."""
+    from mmemo.reports.report import layer_points
+    from mmemo.store.schema import FeatureSet
+
+    _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "1": 1.0})
+    with jobs_store.session(write=True) as s, s.orm() as orm:
+        for name, layer in (("w2v/layer=conv", "7"), ("w2v/layer=1", "conv")):
+            orm.execute(
+                sa.update(FeatureSet)
+                .where(FeatureSet.name == name)
+                .values(layer=layer, family="enc")
+            )
+        orm.commit()
+    result = _probe(store_cli, jobs_store, "--features", "w2v/layer=*", "--name", "probe")
+    assert result.code == 0, result.err
+    assert _run_names(jobs_store) == ["probe/layer=conv", "probe/layer=7"]  # in layer order
+    points = layer_points(jobs_store, ["probe/*"])
+    assert [(p.run, p.encoder, p.layer) for p in points] == [
+        ("probe/layer=conv", "enc", "conv"),
+        ("probe/layer=7", "enc", "7"),
+    ]
+    recipe = store_cli(jobs_store, "sql", "-f", "layer_accuracy", "--format", "csv")
+    assert '"probe/layer=7","enc","7",7,"w2v/layer=conv",2,' in recipe.out_text
+
+
+def test_the_probe_helpers_examples_hold():
+    import doctest
+
+    from mmemo.jobs import probes
+
+    assert doctest.testmod(probes).failed == 0
 
 
 def _run_names(store) -> list[str]:

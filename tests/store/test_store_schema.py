@@ -98,17 +98,14 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
     try:
         assert migrate.current(engine) is None
         applied = migrate.upgrade(engine)
-        assert applied == [f"registry 000{i}" for i in range(1, 5)]  # oldest first
+        assert applied == [f"registry 000{i}" for i in range(1, 6)]  # oldest first
         assert applied[-1] == f"registry {migrate.head()}"
         assert migrate.current(engine) == migrate.head()
         assert migrate.upgrade(engine) == []
         tables = set(sa.inspect(engine).get_table_names())
         assert tables >= REGISTRY
         with engine.begin() as conn:
-            config = Config()
-            config.set_main_option("script_location", str(migrations_dir()))
-            config.attributes["connection"] = conn
-            command.downgrade(config, "base")
+            command.downgrade(_alembic(conn), "base")
         assert migrate.current(engine) is None
         assert not (set(REGISTRY_TABLES) & set(sa.inspect(engine).get_table_names()))
         migrate.upgrade(engine)
@@ -117,12 +114,15 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
         engine.dispose()
 
 
+def _alembic(conn: sa.Connection) -> Config:
+    """Alembic's config of mmemo's migrations on ``conn`` (with DuckDB taught to Alembic, so
+    that a test run alone needs no other test to have done it)."""
+    return migrate._config(conn)
+
+
 def _upgrade_to(engine: sa.Engine, revision: str) -> None:
     with engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(migrations_dir()))
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        command.upgrade(_alembic(conn), revision)
 
 
 def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp_path):
@@ -146,7 +146,7 @@ def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp
                     "INSERT INTO run_folds (run_id, fold, status, pid, host, created_at) "
                     f"VALUES ({owner}, {fold}, 'running', 7, 'h', now())"
                 )
-        assert migrate.upgrade(engine) == ["registry 0003", "registry 0004"]
+        assert migrate.upgrade(engine) == ["registry 0003", "registry 0004", "registry 0005"]
         with engine.begin() as conn:
             folds = conn.exec_driver_sql("SELECT run_id, fold, job FROM run_folds ORDER BY 2")
             assert folds.fetchall() == [(run_id, 0, None), (run_id, 1, None)]
@@ -161,6 +161,87 @@ def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp
                 "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
                 "created_at) VALUES (1, 0, 2, 'running', now())"
             )
+    finally:
+        engine.dispose()
+
+
+#: Feature sets of a 0004 registry: (name, kind, params) and the columns 0005 gives them.
+OLD_SETS = [
+    (("w/layer=2", "embedding", {"model": "/m/tiny", "layer": 2, "pool": "mean+std"}),
+     ("/m/tiny", "2", "mean+std", "w")),
+    (("w/layer=conv", "embedding", {"model": "org/w2v", "layer": "conv", "pool": "mean"}),
+     ("org/w2v", "conv", "mean", "w")),
+    (("one3", "embedding", {"model": "org/w2v", "layer": 3, "pool": "mean"}),
+     ("org/w2v", "3", "mean", None)),  # one layer, named alone: no family
+    (("odd/layer=5", "embedding", {"model": "org/w2v", "layer": 2, "pool": "mean"}),
+     ("org/w2v", "2", "mean", None)),  # named for another layer: the parameters win
+    (("w2v/layer=10", "imported", {"columns": ["f0"], "id_col": "clip_id"}),
+     (None, "10", None, "w2v")),  # the old way to import a layer: its name
+    (("aus", "au_frames", {"filters": {}}), (None, None, None, None)),
+]  # fmt: skip
+
+
+def _registry_engine(dialect: str, request: pytest.FixtureRequest, tmp_path) -> sa.Engine:
+    """An empty registry database: DuckDB (a local store's) or PostgreSQL (a team store's)."""
+    if dialect == "duckdb":
+        return sa.create_engine(f"duckdb:///{tmp_path / 'registry.duckdb'}")
+    postgres = request.getfixturevalue("team_backends").postgres
+    url = postgres.create_database(f"migrate_{tmp_path.name}"[:60].lower())
+    return sa.create_engine(url, connect_args={"password": postgres.password})
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", pytest.param("postgresql", marks=pytest.mark.slow)])
+def test_migration_0005_fills_the_layer_columns_of_existing_sets_and_goes_back(
+    dialect, request, tmp_path
+):
+    """A registry made at 0004 upgrades: each set's encoder, layer and pooling come from its
+    parameters, the family of a set named NAME/layer=L from its name (the one time a name is
+    read); a downgrade drops the columns and keeps the shards and their foreign key."""
+    engine = _registry_engine(dialect, request, tmp_path)
+    table = sa.table(
+        "feature_sets", *(sa.column(c) for c in ("name", "kind", "version", "fingerprint")),
+        sa.column("params", sa.JSON), sa.column("inputs", sa.JSON), sa.column("status"),
+        sa.column("code_version"), sa.column("created_at", sa.DateTime),
+    )  # fmt: skip
+    try:
+        _upgrade_to(engine, "0004")
+        with engine.begin() as conn:
+            for (name, kind, params), _ in OLD_SETS:
+                conn.execute(
+                    table.insert().values(
+                        name=name, kind=kind, version=1, fingerprint="f", params=params,
+                        inputs={}, status="complete", code_version="mmemo 0.1.0",
+                        created_at=sa.func.now(),
+                    )
+                )  # fmt: skip
+            first = conn.exec_driver_sql("SELECT min(id) FROM feature_sets").scalar_one()
+            conn.exec_driver_sql(
+                "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
+                f"created_at) VALUES ({first}, 0, 2, 'complete', now())"
+            )
+        assert migrate.upgrade(engine) == ["registry 0005"]
+        with engine.begin() as conn:
+            got = conn.exec_driver_sql(
+                "SELECT name, encoder, layer, pooling, family FROM feature_sets ORDER BY id"
+            ).fetchall()
+        assert [tuple(row) for row in got] == [(old[0], *new) for old, new in OLD_SETS]
+
+        with engine.begin() as conn:
+            command.downgrade(_alembic(conn), "0004")
+        with engine.begin() as conn:
+            columns = conn.exec_driver_sql(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'feature_sets'"
+            )
+            assert not {c for (c,) in columns} & {"encoder", "layer", "pooling", "family"}
+            shards = conn.exec_driver_sql("SELECT feature_set_id, shard FROM feature_set_shards")
+            assert shards.fetchall() == [(first, 0)]
+        with pytest.raises(sa.exc.DBAPIError, match="foreign key"), engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
+                "created_at) VALUES (9999, 0, 2, 'running', now())"
+            )
+        assert migrate.upgrade(engine) == ["registry 0005"]
     finally:
         engine.dispose()
 
