@@ -151,12 +151,14 @@ def _aus_store_restore(_ingested_store_restore, synth_corpus, backend) -> Callab
 
 @pytest.fixture(scope="session")
 def _zeror_store_restore(_ingested_store_restore, backend) -> Callable[[], Path]:
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
     from mmemo.store.store import Store
 
     work = _ingested_store_restore()  # shares the ingested store's path (see module docstring)
     train_static(
-        Store.open(work), name="zeror", model="zeror", scheme="luna2022", clips="av-speech"
+        Store.open(work),
+        StaticSpec.one(name="zeror", model="zeror", scheme="luna2022", clips="av-speech"),
     )
     return restorable(work, work.parent / "zeror-template", backend)
 

@@ -79,6 +79,21 @@ def submit_to_slurm(
     )
 
 
+def submit_spec(ctx: typer.Context, spec: Any, *, tasks: int, options: str | None) -> None:
+    """Submit a job spec as ``tasks`` Slurm array tasks, each running its slice of the
+    spec's units (:meth:`mmemo.jobs.specs.JobSpec.run`)."""
+    from mmemo.jobs.slurm import submit
+
+    done = submit(open_store(ctx), spec, tasks=tasks, options=shlex.split(options or ""))
+    console.print(
+        styled(
+            "submitted job ",
+            (done.id, "bold"),
+            f" to Slurm: {tasks} task(s) of {spec.job} '{spec.name}'; follow it with `mmemo jobs`",
+        )
+    )
+
+
 def command_argv(ctx: typer.Context, *, drop: set[str], extra: list[str]) -> list[str]:
     """The command of ``ctx`` as an argv after the global options (sub-command path, options
     that differ from their defaults, ``extra``, then the arguments), without the parameters
@@ -163,7 +178,7 @@ def _print_states(rows: list[Any]) -> None:
     console.print(simple_table(None, columns, table, caption=f"{len(rows)} task(s)"))
     commands = {r.job: r.command for r in rows}
     for job_id, command in commands.items():
-        console.print(f"job {job_id}: mmemo {command}", soft_wrap=True)
+        console.print(f"job {job_id}: {command}", soft_wrap=True)
 
 
 @jobs_app.command("resubmit")
@@ -210,9 +225,15 @@ def task(
 ) -> None:
     """Run this array task's slice of a submitted job (what the batch script calls)."""
     from mmemo.cli.main import app
-    from mmemo.jobs.slurm import run_task, task_argv
+    from mmemo.jobs.slurm import run_task, task_argv, task_spec
 
     store = open_store(ctx)
+    found = task_spec(store, job)
+    if found is not None:
+        spec, part = found
+        console.print(f"{spec.describe()} (part {part})", soft_wrap=True)
+        run_task(store, job, lambda: _run_spec(store, spec, part))
+        return
     argv = ["--store", str(store.root.absolute()), *task_argv(store, job)]
     console.print(f"mmemo {shlex.join(argv)}", soft_wrap=True)
     # In-process, the command returns its exit status (130 when interrupted) rather than
@@ -221,6 +242,16 @@ def task(
     code = run_task(store, job, lambda: app(args=argv, prog_name="mmemo", standalone_mode=False))
     if code:
         raise typer.Exit(code)
+
+
+def _run_spec(store: Any, spec: Any, part: Any) -> int:
+    """Run one slice of a spec in this task and say what it made (as the command would)."""
+    from mmemo.cli.common import RichProgress
+    from mmemo.cli.train import report_run
+
+    for info in spec.run(store, part=part, progress=RichProgress(spec.job)):
+        report_run(info)
+    return 0
 
 
 def register(app: typer.Typer) -> None:

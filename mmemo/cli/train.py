@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mmemo.cli.common import ClipsOpt, RichProgress, SchemeOpt, console, open_store, styled
-from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_to_slurm
+from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_spec
 from mmemo.errors import InputError
 
 train_app = typer.Typer(
@@ -81,58 +81,35 @@ def train_static(
     * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe --slurm
       --tasks 5` (the grid's configurations spread over 5 Slurm array tasks)
     """
-    from mmemo.jobs.static import train_static_frames, train_static_grid
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.scheduler import Slice
 
-    if slurm:
-        if tasks is None:
-            raise InputError("--slurm on a grid needs --tasks N (configurations spread over N)")
-        submit_to_slurm(
-            ctx, unit="config", tasks=tasks, options=slurm_opts, entry=name, slice_param="shard"
-        )
-        return
-    sliced = Slice.parse(shard, "--shard") if shard else None
-
-    if frames:
-        from mmemo.params import parse_param_grid
-
-        grid = parse_param_grid(param or [])
-        if len(grid) != 1 or "," in norm or features is None or inner:
-            raise InputError(
-                "--frames takes one configuration and --features AU_FRAMES (and no --inner)"
-            )
-        infos = train_static_frames(
-            open_store(ctx),
-            name=name,
-            model=model,
-            params=grid[0],
-            norm=norm,
-            features=features,
-            scheme=scheme,
-            clips=clips,
-            seed=seed,
-            progress=RichProgress("train static"),
-        )
-        for info in infos:
-            _done(info)
-        return
-    infos = train_static_grid(
-        open_store(ctx),
-        name=name,
-        model=model,
+    spec = StaticSpec.parse(
         param_specs=param or [],
         norms=norm.split(","),
+        name=name,
+        model=model,
         features=features,
         scheme=scheme,
         clips=clips,
         seed=seed,
-        n_jobs=jobs,
-        shard=sliced,
         inner=inner,
-        progress=RichProgress("train static"),
+        frames=frames,
     )
-    for info in infos:
-        _done(info)
+    if frames and (len(spec.grid) != 1 or features is None or inner):
+        raise InputError(
+            "--frames takes one configuration and --features AU_FRAMES (and no --inner)"
+        )
+    if slurm:
+        if tasks is None:
+            raise InputError("--slurm on a grid needs --tasks N (configurations spread over N)")
+        submit_spec(ctx, spec, tasks=tasks, options=slurm_opts)
+        return
+    part = Slice.parse(shard, "--shard") if shard else None
+    for info in spec.run(
+        open_store(ctx), part=part, progress=RichProgress("train static"), n_jobs=jobs
+    ):
+        report_run(info)
 
 
 def _overrides(specs: list[str] | None) -> dict:
@@ -206,27 +183,20 @@ def train_bilstm(
     Example: `mmemo train bilstm --features aus --name bilstm --param max_epochs=100`
     (add `--slurm` to train one fold per Slurm array task)
     """
-    from mmemo.jobs.deep import train_bilstm_job
+    from mmemo.jobs.specs import BiLSTMSpec
 
-    if slurm:
-        _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts)
-        return
-
-    info = train_bilstm_job(
-        open_store(ctx),
+    spec = BiLSTMSpec(
         name=name,
         features=features,
         scheme=scheme,
         clips=clips,
         seed=seed,
         device=device,
-        early_stop_on=early_stop_on,  # type: ignore[arg-type]
-        overrides=_overrides(param),
-        folds=_folds(folds),
+        early_stop_on=early_stop_on,
+        params=_overrides(param),
         inner=inner,
-        progress=RichProgress("train bilstm"),
     )
-    _done(info)
+    _run_folds(ctx, spec, folds, tasks, slurm, slurm_opts)
 
 
 @train_app.command("finetune")
@@ -257,47 +227,44 @@ def train_finetune(
     --accumulate 10` (on two hosts of a team store: add --folds 0,1 on one, --folds 2,3,4 on
     the other); with `--slurm --slurm-opts "--gres=gpu:1"`, one fold per Slurm array task
     """
-    from mmemo.jobs.deep import train_finetune_job
+    from mmemo.jobs.specs import FinetuneSpec
 
-    if slurm:
-        _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts)
-        return
-
-    overrides = {
-        **_overrides(param),
-        "batch_size": batch_size,
-        "gradient_accumulation": accumulate,
-        "epochs": epochs,
-    }
-    info = train_finetune_job(
-        open_store(ctx),
-        model,
+    spec = FinetuneSpec(
         name=name,
+        model=model,
         scheme=scheme,
         clips=clips,
         seed=seed,
         device=device,
-        overrides=overrides,
-        keep=keep,  # type: ignore[arg-type]
-        folds=_folds(folds),
+        keep=keep,
+        params={
+            **_overrides(param),
+            "batch_size": batch_size,
+            "gradient_accumulation": accumulate,
+            "epochs": epochs,
+        },
         inner=inner,
-        progress=RichProgress("train finetune"),
     )
-    if info is not None:  # None on the non-zero ranks of a torchrun job
-        _done(info)
+    _run_folds(ctx, spec, folds, tasks, slurm, slurm_opts)
 
 
-def _submit_folds(ctx, name, scheme, clips, tasks, slurm_opts) -> None:
-    """Submit a deep-model run as a Slurm array: one task per fold unless --tasks says."""
+def _run_folds(ctx, spec, folds: str | None, tasks, slurm: bool, slurm_opts) -> None:
+    """Run a deep-model spec here (all folds, or --folds), or submit it as a Slurm array:
+    one task per fold unless --tasks says."""
     from mmemo.jobs.cv import fold_count
 
-    count = tasks if tasks is not None else fold_count(open_store(ctx), scheme, clips)
-    submit_to_slurm(
-        ctx, unit="fold", tasks=count, options=slurm_opts, entry=name, slice_param="folds"
-    )
+    if slurm:
+        count = tasks if tasks is not None else fold_count(open_store(ctx), spec.scheme, spec.clips)
+        submit_spec(ctx, spec, tasks=count, options=slurm_opts)
+        return
+    progress = RichProgress(spec.job)
+    for info in spec.run(open_store(ctx), part=_folds(folds), progress=progress):
+        report_run(info)  # nothing on the non-zero ranks of a torchrun job
 
 
-def _done(info) -> None:
+def report_run(info) -> None:
+    """Say what a run job made: its clips, folds and time, and its snapshot (or which folds it
+    waits for)."""
     outcome = (
         f"snapshot {info.snapshot_id}"
         if info.snapshot_id is not None
@@ -353,4 +320,4 @@ def fuse(
         on=on,
         progress=RichProgress("fuse"),
     )
-    _done(info)
+    report_run(info)

@@ -55,7 +55,7 @@ def run_demo(
     from mmemo.corpora.synth import create_ravdess
     from mmemo.features.openface import ingest_openface
     from mmemo.jobs.fusion import fuse_runs
-    from mmemo.jobs.static import train_static_grid
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.reports.figures import plot_confusion
     from mmemo.reports.report import report_rows
     from mmemo.reports.rows import baseline_rows
@@ -104,19 +104,17 @@ def run_demo(
             if _reused(name, found, command, say):
                 return
             say(command)
-            train_static_grid(
-                store,
-                name=name,
-                model=model,
+            spec = StaticSpec.parse(
                 param_specs=params,
                 norms=[norm],
+                name=name,
+                model=model,
                 features=features,
                 scheme=scheme,
-                clips="av-speech",
                 seed=seed,
                 inner=inner if features else None,
-                progress=progress,
             )
+            spec.run(store, progress=progress)
 
         train_static("zeror", "zeror", [])
         train_static("aus-svc", "svc", ["C=1"], "minmax", "aus")
@@ -221,23 +219,20 @@ def _deep_models(
     store, found: set[str], scheme: str, seed: int, say: Say, progress, actors: int
 ) -> None:
     from mmemo.demo.tiny_wav2vec2 import build_tiny_wav2vec2
-    from mmemo.jobs.deep import train_bilstm_job, train_finetune_job
+    from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec
 
     command = "train bilstm --features aus --param max_epochs=10 --name aus-bilstm"
     if not _reused("aus-bilstm", found, command, say):
         say(command)
-        train_bilstm_job(
-            store,
+        BiLSTMSpec(
             name="aus-bilstm",
             features="aus",
             scheme=scheme,
-            clips="av-speech",
             seed=seed,
-            overrides={"max_epochs": 10, "patience": 5},
+            params={"max_epochs": 10, "patience": 5},
             # early stopping on held-out training actors needs at least two of them per fold
             early_stop_on="inner" if actors >= 4 else "test",
-            progress=progress,
-        )
+        ).run(store, progress=progress)
     tiny = store.root / "demo-tiny-wav2vec2"
     command = f"train finetune {tiny} --epochs 2 --batch-size 16 --name audio-ft (tiny model)"
     if _reused("audio-ft", found, command, say):
@@ -245,13 +240,10 @@ def _deep_models(
     if not (tiny / "config.json").exists():
         build_tiny_wav2vec2(tiny, seed=seed)
     say(command)
-    train_finetune_job(
-        store,
-        str(tiny),
+    FinetuneSpec(
         name="audio-ft",
+        model=str(tiny),
         scheme=scheme,
-        clips="av-speech",
         seed=seed,
-        overrides={"epochs": 2, "batch_size": 16, "max_seconds": 0.5},
-        progress=progress,
-    )
+        params={"epochs": 2, "batch_size": 16, "max_seconds": 0.5},
+    ).run(store, progress=progress)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +12,7 @@ from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.fold_training import fold_label
 from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
+from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec
 from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
@@ -21,17 +21,9 @@ from mmemo.store.store import Store
 
 def train_bilstm_job(
     store: Store,
+    spec: BiLSTMSpec,
     *,
-    name: str,
-    features: str,
-    scheme: str = "luna2022",
-    clips: str | None = None,
-    seed: int = 2020,
-    device: str = "auto",
-    early_stop_on: Literal["inner", "test"] = "inner",
-    overrides: dict[str, Any] | None = None,
     folds: list[int] | Slice | None = None,
-    inner: int | None = None,
     progress: Progress | None = None,
 ) -> RunInfo:
     """Train the bi-LSTM with attention on frame sequences (AU frames or frame embeddings).
@@ -39,22 +31,24 @@ def train_bilstm_job(
     Early stopping selects on an actor-disjoint split of the training actors (``inner``) or,
     as the paper did, on the test fold (``test``); the run records which. ``folds`` (numbers,
     or a slice ``I/N`` of the scheme's folds) trains only those folds of a run that other
-    processes complete (see :mod:`mmemo.jobs.shared_runs`). ``inner`` K adds out-of-fold
-    scores of the training clips (split ``oof``) at the cost of K more trainings per fold.
+    processes complete (see :mod:`mmemo.jobs.shared_runs`). ``spec.inner`` K adds
+    out-of-fold scores of the training clips (split ``oof``) at the cost of K more trainings
+    per fold.
     """
     from mmemo.features.loading import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig
     from mmemo.models.registry import get_kind
     from mmemo.models.torch_utils import resolve_device
 
-    if early_stop_on not in ("inner", "test"):
-        raise InputError(f"--early-stop-on {early_stop_on!r}: expected inner or test")
+    if spec.early_stop_on not in ("inner", "test"):
+        raise InputError(f"--early-stop-on {spec.early_stop_on!r}: expected inner or test")
     progress = progress or NullProgress()
-    cfg = BiLSTMConfig.from_dict({**(overrides or {}), "seed": seed, "device": device})
-    cv = load_cv(store, scheme, clips)
-    seqs, info = load_sequences(store, features, cv.clip_ids)
+    seed = spec.seed
+    cfg = BiLSTMConfig.from_dict({**spec.params, "seed": seed, "device": spec.device})
+    cv = load_cv(store, spec.scheme, spec.clips)
+    seqs, info = load_sequences(store, spec.features, cv.clip_ids)
     kind = get_kind("bilstm")
-    params = {**(overrides or {}), "device": device, "early_stop_on": early_stop_on}
+    params = {**spec.params, "device": spec.device, "early_stop_on": spec.early_stop_on}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         data = FoldData(
@@ -71,30 +65,30 @@ def train_bilstm_job(
     def attention_rows(run_id: int, results: dict[int, FoldResult]) -> dict[str, pa.Table]:
         return {"attention": _attention_table(run_id, cv, results)}
 
-    spec = RunSpec(
-        name=name,
+    run = RunSpec(
+        name=spec.name,
         kind="train",
         model="bilstm",
         params={
-            **(overrides or {}),
-            "early_stop_on": early_stop_on,
+            **spec.params,
+            "early_stop_on": spec.early_stop_on,
             "config": cfg.to_dict(),
-            **({"inner": inner} if inner else {}),
+            **({"inner": spec.inner} if spec.inner else {}),
         },
         inputs={"features": info},
         seed=seed,
-        device=str(resolve_device(device)),
+        device=str(resolve_device(spec.device)),
     )
     return execute_run(
         store,
-        spec,
+        run,
         cv,
         fit,
         folds=folds,
         progress=progress,
         resumable=True,
         extra_rows=attention_rows,
-        inner=inner,
+        inner=spec.inner,
     )
 
 
@@ -125,17 +119,9 @@ def _attention_table(run_id: int, cv: CVData, results: dict[int, FoldResult]) ->
 
 def train_finetune_job(
     store: Store,
-    model: str,
+    spec: FinetuneSpec,
     *,
-    name: str,
-    scheme: str = "luna2022",
-    clips: str | None = None,
-    seed: int = 2020,
-    device: str = "auto",
-    overrides: dict[str, Any] | None = None,
-    keep: Literal["last", "none"] = "last",
     folds: list[int] | Slice | None = None,
-    inner: int | None = None,
     progress: Progress | None = None,
 ) -> RunInfo | None:
     """Fine-tune a wav2vec2 checkpoint with the paper's head, one model per fold.
@@ -154,10 +140,11 @@ def train_finetune_job(
     """
     from mmemo.features.checkpoints import resolve_checkpoint
 
-    if keep not in ("last", "none"):
-        raise InputError(f"--keep {keep!r}: expected last or none")
+    if spec.keep not in ("last", "none"):
+        raise InputError(f"--keep {spec.keep!r}: expected last or none")
     # a missing folder or unreachable hub: one line, before torch loads or a clip is decoded
-    model = resolve_checkpoint(model)
+    model = resolve_checkpoint(spec.model)
+    seed, scheme, clips = spec.seed, spec.scheme, spec.clips
 
     from mmemo.features.embed import audio_clips, decode_clips
     from mmemo.models.registry import get_kind
@@ -165,7 +152,7 @@ def train_finetune_job(
     from mmemo.models.wav2vec2_finetune import FinetuneConfig
 
     progress = progress or NullProgress()
-    cfg = FinetuneConfig.from_dict({**(overrides or {}), "seed": seed, "device": device})
+    cfg = FinetuneConfig.from_dict({**spec.params, "seed": seed, "device": spec.device})
     _, rank, _ = init_distributed_from_env()
     if rank == 0:  # the first use of a scheme records it: one writer
         cv = load_cv(store, scheme, clips)
@@ -186,23 +173,23 @@ def train_finetune_job(
             task.advance()
     waves = [waves_by_clip[c] for c in cv.clip_ids.tolist()]
     cfg_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
-    spec = RunSpec(
-        name=name,
+    run = RunSpec(
+        name=spec.name,
         kind="train",
         model="wav2vec2-finetune",
         params={
-            **(overrides or {}),
-            "keep": keep,
+            **spec.params,
+            "keep": spec.keep,
             "config": cfg_dict,
-            **({"inner": inner} if inner else {}),
+            **({"inner": spec.inner} if spec.inner else {}),
         },
         inputs={"model": model, "audio": "16 kHz mono"},
         seed=seed,
-        device=str(resolve_device(device)),
+        device=str(resolve_device(spec.device)),
     )
-    work = spec.work_dir(store.paths.models, cv)
+    work = run.work_dir(store.paths.models, cv)
     kind = get_kind("wav2vec2-finetune")
-    params = {**(overrides or {}), "model": model, "device": device, "keep": keep}
+    params = {**spec.params, "model": model, "device": spec.device, "keep": spec.keep}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
@@ -218,14 +205,14 @@ def train_finetune_job(
 
     info = execute_run(
         store,
-        spec,
+        run,
         cv,
         fit,
         folds=folds,
         progress=progress,
         resumable=True,
         write=rank == 0,
-        inner=inner,
+        inner=spec.inner,
     )
     barrier()
     return info

@@ -1,9 +1,11 @@
-"""Job arrays on Slurm: submit a long mmemo command as N tasks, follow them, resubmit the rest.
+"""Job arrays on Slurm: submit a long job as N tasks, follow them, resubmit the rest.
 
-A submitted job is a row of ``scheduler_jobs``: the command every task runs, with ``{task}``
-and ``{tasks}`` where its slice goes (``--shard {task}/{tasks}``, ``--folds {task}/{tasks}``).
-The batch script holds no command and no credential, only
-``python -m mmemo --store ROOT jobs task ID``: each task reads its command from the store, runs
+A submitted job is a row of ``scheduler_jobs`` whose ``command`` holds what every task runs:
+the job's spec as JSON (``{"spec": ...}``, :mod:`mmemo.jobs.specs`; each task runs its slice
+of the spec's units), or, for the jobs that have no spec yet (``embed``, ``ingest
+openface``), the mmemo command with ``{task}`` and ``{tasks}`` where its slice goes
+(``--shard {task}/{tasks}``). The batch script holds no command and no credential, only
+``python -m mmemo --store ROOT jobs task ID``: each task reads its work from the store, runs
 it in-process and records how it ended in ``scheduler_tasks``. The tasks coordinate through the
 store's claims as processes started by hand do; a claim records the task's Slurm id, so a
 holder that Slurm says has ended is taken over (:meth:`mmemo.provenance.Holder.alive`).
@@ -20,7 +22,7 @@ import shlex
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +30,12 @@ import sqlalchemy as sa
 
 from mmemo import scheduler
 from mmemo.errors import InputError, listing
+from mmemo.jobs.slurm_progress import task_progress
+from mmemo.jobs.specs import JobSpec, spec_from_json
 from mmemo.provenance import code_version
-from mmemo.scheduler import SchedulerError
+from mmemo.scheduler import SchedulerError, Slice
 from mmemo.store.config import slurm_options
 from mmemo.store.schema import (
-    FeatureSet,
-    FeatureSetShard,
-    FoldAssignment,
-    Run,
-    RunFold,
     SchedulerJob,
     SchedulerTask,
     utcnow,
@@ -91,16 +90,17 @@ def batch_script(store: Store, job: str, *, name: str, python: str | None = None
 
 def submit(
     store: Store,
-    command: Sequence[str],
+    work: JobSpec | Sequence[str],
     *,
     tasks: int,
-    unit: str,
+    unit: str | None = None,
     entry: str | None = None,
     options: Sequence[str] = (),
     requeue: bool = True,
 ) -> Submitted:
-    """Submit ``command`` (an mmemo argv after the global options, holding
-    :func:`slice_option` of ``unit``) as ``tasks`` array tasks; record it in the store.
+    """Submit ``work`` as ``tasks`` array tasks and record it in the store: a job spec (each
+    task runs its slice of the spec's units), or, for the jobs that have no spec yet, an mmemo
+    argv after the global options holding :func:`slice_option` of ``unit``.
 
     ``options`` (sbatch options) follow the store's ``[slurm] options`` and win over them.
     ``requeue`` lets Slurm requeue tasks that are pre-empted or whose node fails.
@@ -111,11 +111,19 @@ def submit(
     """
     if tasks < 1:
         raise InputError(f"--tasks {tasks}: expected at least 1")
-    argv = list(command)
-    if SLICE not in argv or argv[argv.index(SLICE) - 1] != slice_option(unit)[0]:
-        raise InputError(f"a {unit} job's command needs {' '.join(slice_option(unit))}")
+    if isinstance(work, JobSpec):
+        payload: Any = {"spec": work.to_json()}
+        unit, entry = work.unit, work.name
+    else:
+        payload = list(work)
+        if (
+            unit is None
+            or SLICE not in payload
+            or (payload[payload.index(SLICE) - 1] != slice_option(unit)[0])
+        ):
+            raise InputError(f"a {unit} job's command needs {' '.join(slice_option(unit or ''))}")
     sbatch = [*slurm_options(store.root), *options, *(["--requeue"] if requeue else [])]
-    script = batch_script(store, "$SLURM_ARRAY_JOB_ID", name=f"mmemo-{command[0]}")
+    script = batch_script(store, "$SLURM_ARRAY_JOB_ID", name=_job_name(payload))
     with store.session():  # fail here, not in every task, when the store cannot be opened
         pass
     job = scheduler.submit(script, array=f"0-{tasks - 1}", options=[*sbatch, "--hold"])
@@ -124,7 +132,7 @@ def submit(
             orm.add(
                 SchedulerJob(
                     id=job,
-                    command=argv,
+                    command=payload,
                     tasks=tasks,
                     unit=unit,
                     entry=entry,
@@ -142,7 +150,44 @@ def submit(
     return Submitted(job, job, list(range(tasks)), script)
 
 
+def _job_name(payload: Any) -> str:
+    """The Slurm job name: ``mmemo-`` and the job's first word (``mmemo-train``)."""
+    first = payload["spec"]["job"] if isinstance(payload, dict) else payload[0]
+    return f"mmemo-{str(first).split()[0]}"
+
+
+def describe(payload: Any, tasks: int) -> str:
+    """What a job's tasks run, for ``mmemo jobs``: the spec in one line, or the command with
+    its slice shown as ``{0..N-1}/N``."""
+    if isinstance(payload, dict):
+        return spec_from_json(payload["spec"]).describe()
+    return "mmemo " + shlex.join(a.replace(SLICE, f"{{0..{tasks - 1}}}/{tasks}") for a in payload)
+
+
 # -- inside a task ---------------------------------------------------------------------------
+
+
+def task_spec(store: Store, job_id: str) -> tuple[JobSpec, Slice] | None:
+    """This array task's spec and slice, or None for a job submitted as a command line.
+
+    Raises:
+        InputError: not in an array task, a job the store does not hold, a spec that does not
+            read back.
+    """
+    job, task = _this_task(store, job_id, os.environ)
+    if not isinstance(job.command, dict):
+        return None
+    return spec_from_json(job.command["spec"]), Slice(task, job.tasks)
+
+
+def _this_task(store: Store, job_id: str, env: Mapping[str, str]) -> tuple[SchedulerJob, int]:
+    task = env.get("SLURM_ARRAY_TASK_ID")
+    if task is None or not task.isdigit():
+        raise InputError("`mmemo jobs task` runs inside a Slurm array task (SLURM_ARRAY_TASK_ID)")
+    job = _job(store, job_id)
+    if int(task) >= job.tasks:
+        raise InputError(f"job {job_id}: task {task} is not one of its {job.tasks} task(s)")
+    return job, int(task)
 
 
 def task_argv(store: Store, job_id: str, environ: dict[str, str] | None = None) -> list[str]:
@@ -151,14 +196,8 @@ def task_argv(store: Store, job_id: str, environ: dict[str, str] | None = None) 
     Raises:
         InputError: not in an array task, or a job the store does not hold.
     """
-    env = os.environ if environ is None else environ
-    task = env.get("SLURM_ARRAY_TASK_ID")
-    if task is None or not task.isdigit():
-        raise InputError("`mmemo jobs task` runs inside a Slurm array task (SLURM_ARRAY_TASK_ID)")
-    job = _job(store, job_id)
-    if int(task) >= job.tasks:
-        raise InputError(f"job {job_id}: task {task} is not one of its {job.tasks} task(s)")
-    return [a.replace("{task}", task).replace("{tasks}", str(job.tasks)) for a in job.command]
+    job, task = _this_task(store, job_id, os.environ if environ is None else environ)
+    return [a.replace("{task}", str(task)).replace("{tasks}", str(job.tasks)) for a in job.command]
 
 
 #: Exit statuses of a command that was interrupted: 128 + SIGINT (Typer's status for Ctrl-C,
@@ -281,7 +320,7 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
                 sa.select(SchedulerTask).where(SchedulerTask.job_id.in_([j.id for j in found]))
             )
         }
-        progress = {j.id: _progress(orm, j) for j in found}
+        progress = {j.id: task_progress(orm, j) for j in found}
     slurm_ids = {f"{_latest(job, t)}_{t}" for job in found for t in range(job.tasks)}
     slurm: dict[str, str] | None
     try:
@@ -307,9 +346,7 @@ def job_states(store: Store, jobs: Sequence[str] = ()) -> list[TaskState]:
                     stored=stored,
                     attempts=row.attempts if row is not None else 0,
                     progress=progress[job.id](t),
-                    command=shlex.join(
-                        a.replace(SLICE, f"{{0..{job.tasks - 1}}}/{job.tasks}") for a in job.command
-                    ),
+                    command=describe(job.command, job.tasks),
                 )
             )
     return out
@@ -324,85 +361,6 @@ def _store_state(stored: str | None) -> str:
     if stored is None:
         return "never ran"
     return {"running": "lost", "complete": "completed"}.get(stored, stored)
-
-
-def _progress(orm: Any, job: SchedulerJob) -> Callable[[int], str]:
-    """A function giving a task's progress from the store's claims: folds of the run done,
-    the state of the task's shard of the feature set(s), or the grid's runs it stored."""
-    if job.entry is None:
-        return lambda task: ""
-    if job.unit == "fold":
-        run = orm.scalars(sa.select(Run).where(Run.name == job.entry)).first()
-        if run is None:
-            return lambda task: "not started"
-        folds = sorted(
-            set(
-                orm.scalars(
-                    sa.select(FoldAssignment.fold).where(FoldAssignment.scheme == run.scheme)
-                )
-            )
-        )
-        done = set(
-            orm.scalars(
-                sa.select(RunFold.fold).where(
-                    RunFold.run_id == run.id, RunFold.status == "complete"
-                )
-            )
-        )
-        if run.status == "complete":
-            done = set(folds)
-
-        def fold_progress(task: int) -> str:
-            mine = folds[task :: job.tasks]
-            return f"folds {sum(f in done for f in mine)}/{len(mine)}"
-
-        return fold_progress
-    if job.unit == "shard":
-        sets = list(
-            orm.scalars(
-                sa.select(FeatureSet).where(
-                    sa.or_(
-                        FeatureSet.name == job.entry, FeatureSet.name.like(f"{job.entry}/layer=%")
-                    )
-                )
-            )
-        )
-        if not sets:
-            return lambda task: "not started"
-        latest: dict[str, FeatureSet] = {}
-        for fs in sets:
-            if fs.name not in latest or fs.version > latest[fs.name].version:
-                latest[fs.name] = fs
-        ids = [fs.id for fs in latest.values()]
-        shards = list(
-            orm.scalars(sa.select(FeatureSetShard).where(FeatureSetShard.feature_set_id.in_(ids)))
-        )
-        complete = {fs.id for fs in latest.values() if fs.status == "complete"}
-
-        def shard_progress(task: int) -> str:
-            done = sum(
-                fs_id in complete
-                or any(
-                    r.feature_set_id == fs_id and r.shard == task and r.status == "complete"
-                    for r in shards
-                )
-                for fs_id in ids
-            )
-            return f"sets {done}/{len(ids)}" if len(ids) > 1 else ("done" if done else "to do")
-
-        return shard_progress
-    # config: the runs of the grid that the task's attempts stored (their holder's job)
-    made = orm.execute(
-        sa.select(Run.job).where(
-            Run.status == "complete",
-            sa.or_(*[Run.job.like(f"{s['job']}\\_%", escape="\\") for s in job.submissions]),
-        )
-    )
-    counts: dict[int, int] = {}
-    for (holder,) in made:
-        task = int(holder.rsplit("_", 1)[1])
-        counts[task] = counts.get(task, 0) + 1
-    return lambda task: f"runs {counts.get(task, 0)}"
 
 
 def resubmit(store: Store, job_id: str, *, options: Sequence[str] = ()) -> Submitted | None:
@@ -421,7 +379,7 @@ def resubmit(store: Store, job_id: str, *, options: Sequence[str] = ()) -> Submi
     ]
     if not redo:
         return None
-    script = batch_script(store, job.id, name=f"mmemo-{job.command[0]}")
+    script = batch_script(store, job.id, name=_job_name(job.command))
     new = scheduler.submit(script, array=",".join(map(str, redo)), options=[*job.options, *options])
     with store.session(write=True) as s, s.orm() as orm:
         row = orm.get(SchedulerJob, job.id)

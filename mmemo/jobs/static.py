@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from mmemo.errors import InputError
 from mmemo.features.loading import resolve_feature_ref
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.fold_training import check_folds, with_oof
+from mmemo.jobs.probes import is_glob, match_feature_sets, probe_run_names
 from mmemo.jobs.runs import (
     RunInfo,
     RunSpec,
@@ -21,6 +21,7 @@ from mmemo.jobs.runs import (
     stored_runs,
 )
 from mmemo.jobs.shared_runs import spec_identity
+from mmemo.jobs.specs import StaticSpec
 from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.scheduler import Slice
@@ -30,32 +31,19 @@ FEATURELESS_MODELS = frozenset({"zeror"})
 
 
 def train_static(
-    store: Store,
-    *,
-    name: str,
-    model: str,
-    params: dict[str, Any] | None = None,
-    norm: str = "none",
-    features: str | None = None,
-    scheme: str = "luna2022",
-    clips: str | None = None,
-    seed: int = 2020,
-    inner: int | None = None,
-    progress: Progress | None = None,
+    store: Store, spec: StaticSpec, *, n_jobs: int = 1, progress: Progress | None = None
 ) -> RunInfo:
-    """Train ``model`` once per fold of ``scheme`` on the selected clips and store the run
-    (with ``inner`` K, also the out-of-fold scores of the training clips: split ``oof``)."""
-    from mmemo.models import sklearn_static
+    """One configuration of :func:`train_static_grid` (the path ``mmemo train static`` takes):
+    ``model`` once per fold of ``scheme`` on the selected clips, stored as run ``spec.name``.
 
-    params = dict(params or {})
-    sklearn_static.check_model(model, params)
-    cv, X, inputs = _inputs(store, load_cv(store, scheme, clips), model, features)
-
-    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        return _timed_fit(model, params, norm, seed, X[train], cv.emotions[train], X[test])[0]
-
-    spec = static_spec(name, model, params, norm, seed, inner, inputs)
-    return execute_run(store, spec, cv, fit, progress=progress, inner=inner)
+    Raises:
+        InputError: a spec of several configurations or feature sets, or what
+            :func:`train_static_grid` raises.
+    """
+    infos = train_static_grid(store, spec, n_jobs=n_jobs, progress=progress)
+    if len(infos) != 1:
+        raise InputError(f"train_static makes one run; '{spec.name}' made {len(infos)}")
+    return infos[0]
 
 
 def static_spec(
@@ -96,21 +84,13 @@ def _inputs(
 
 def train_static_grid(
     store: Store,
+    spec: StaticSpec,
     *,
-    name: str,
-    model: str,
-    param_specs: list[str],
-    norms: list[str],
-    features: str | None = None,
-    scheme: str = "luna2022",
-    clips: str | None = None,
-    seed: int = 2020,
     n_jobs: int = -1,
     shard: Slice | None = None,
-    inner: int | None = None,
     progress: Progress | None = None,
 ) -> list[RunInfo]:
-    """Train every configuration of a grid (``K=V[,V...]`` specs × norms), one run each.
+    """Train every configuration of ``spec.grid``, one run each.
 
     A single configuration is stored under ``name``; several under ``name/k=v,...,norm=N``.
     ``features`` may be a glob over feature-set names (``w2v/layer=*``, a probe grid): then
@@ -133,15 +113,18 @@ def train_static_grid(
             matches no complete feature set (listing the sets there are).
     """
     from mmemo.models import sklearn_static
-    from mmemo.params import config_name, parse_param_grid
+    from mmemo.params import config_name
 
     progress = progress or NullProgress()
-    grid = [(params, norm) for params in parse_param_grid(param_specs) for norm in norms]
+    name, model, features, seed, inner = (
+        spec.name, spec.model, spec.features, spec.seed, spec.inner
+    )  # fmt: skip
+    grid = list(spec.grid)
     for params, norm in grid:
         sklearn_static.check_model(model, params, norm=norm)
     if features is not None and is_glob(features):
-        sets = match_feature_sets(store, features)
-        names = probe_run_names(name, sets, grid)
+        names = probe_run_names(name, match_feature_sets(store, features), grid)
+        sets = list(names)  # in layer order
     else:
         sets = [features]
         single = [name] if len(grid) == 1 else [config_name(name, p, n) for p, n in grid]
@@ -149,7 +132,7 @@ def train_static_grid(
     mine = [(fs, c) for fs in sets for c in range(len(grid))]
     if shard is not None:
         mine = shard.take(mine)
-    base_cv = load_cv(store, scheme, clips)
+    base_cv = load_cv(store, spec.scheme, spec.clips)
     if shard is None and len(mine) == 1:  # one run: a name in use is a mistake, not a re-run
         check_run_name(store, names[sets[0]][0])
         stored: set[str] = set()
@@ -169,43 +152,31 @@ def train_static_grid(
         configs = todo[feature_set]
         if not configs:
             continue
-        cv, X, inputs = _inputs(store, base_cv, model, feature_set)
-        check_folds(cv, cv.fold_ids)
-        infos += _train_grid(
-            store,
-            [names[feature_set][c] for c in configs],
-            model,
-            [grid[c] for c in configs],
-            cv,
-            X,
-            inputs,
-            seed,
-            n_jobs,
-            progress,
-            inner,
-        )
+        matrix = _inputs(store, base_cv, model, feature_set)
+        check_folds(matrix[0], matrix[0].fold_ids)
+        configs = {names[feature_set][c]: grid[c] for c in configs}
+        infos += _train_grid(store, spec, configs, matrix, n_jobs, progress)
     return infos
 
 
 def _train_grid(
     store: Store,
-    names: list[str],
-    model: str,
-    grid: list[tuple[dict[str, Any], str]],
-    cv: CVData,
-    X: np.ndarray,
-    inputs: dict[str, Any],
-    seed: int,
+    spec: StaticSpec,
+    configs: dict[str, tuple[dict[str, Any], str]],
+    matrix: tuple[CVData, np.ndarray, dict[str, Any]],
     n_jobs: int,
     progress: Progress,
-    inner: int | None = None,
 ) -> list[RunInfo]:
-    """Every configuration × fold of ``grid`` on one feature matrix; one stored run each
-    (with ``inner``, each fold's inner fits too, in the same parallel pool)."""
+    """Every configuration (by run name) × fold on one feature matrix (clips, features and
+    the inputs to record); one stored run each (with ``spec.inner``, each fold's inner fits
+    too, in the same parallel pool)."""
     from joblib import Parallel, delayed
 
     from mmemo.jobs.fold_training import inner_splits
 
+    cv, X, inputs = matrix
+    model, seed, inner = spec.model, spec.seed, spec.inner
+    names, grid = list(configs), list(configs.values())
     started = time.perf_counter()
     splits = {}  # (fold, part) -> (train rows, test rows); part None is the outer fit
     for fold in cv.fold_ids:
@@ -258,90 +229,6 @@ def _train_grid(
     return infos
 
 
-def is_glob(text: str) -> bool:
-    """Whether a ``--features`` value is a glob over feature-set names (``*``, ``?``, ``[``)."""
-    return any(ch in text for ch in "*?[")
-
-
-#: ``ENCODER/layer=L``: a feature set of one encoder layer (``embed --layers``).
-LAYER_SET = re.compile(r"^(?P<encoder>.+)/layer=(?P<layer>[^/]+)$")
-
-
-def layer_key(layer: str) -> tuple[int, int, str]:
-    """Natural order of layers: ``conv`` first, then numbers ascending, then anything else.
-
-    >>> sorted(["10", "2", "conv", "1"], key=layer_key)
-    ['conv', '1', '2', '10']
-    """
-    if layer == "conv":
-        return (0, 0, "")
-    if layer.isdigit():
-        return (1, int(layer), "")
-    return (2, 0, layer)
-
-
-def feature_set_order(name: str) -> tuple[Any, ...]:
-    """Sort key of feature-set names: by encoder, then layer (:func:`layer_key`); names that
-    are not ``ENCODER/layer=L`` naturally (digit runs as numbers)."""
-    match = LAYER_SET.match(name)
-    if match:
-        return (match["encoder"], layer_key(match["layer"]))
-    parts = re.split(r"(\d+)", name)
-    return (name, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts))
-
-
-def match_feature_sets(store: Store, pattern: str) -> list[str]:
-    """Names of the complete feature sets that ``pattern`` (a glob) matches, in
-    :func:`feature_set_order`.
-
-    Raises:
-        InputError: nothing matches (the complete sets are listed).
-    """
-    import fnmatch
-
-    import sqlalchemy as sa
-
-    from mmemo.store.schema import FeatureSet
-
-    with store.session() as s, s.orm() as orm:
-        every = set(orm.scalars(sa.select(FeatureSet.name).where(FeatureSet.status == "complete")))
-    matched = sorted((n for n in every if fnmatch.fnmatchcase(n, pattern)), key=feature_set_order)
-    if not matched:
-        listed = ", ".join(sorted(every, key=feature_set_order)) or "none yet"
-        raise InputError(
-            f"--features {pattern!r} matches no complete feature set; complete sets: {listed}"
-        )
-    return matched
-
-
-def probe_run_names(
-    name: str, sets: list[str], grid: list[tuple[dict[str, Any], str]]
-) -> dict[str, list[str]]:
-    """Run names of a probe grid, per feature set and configuration.
-
-    A set's part of the name is what follows its encoder when every set has the same encoder
-    (``layer=3``), else the whole set name (``wavlm/layer=3``); a grid of several
-    configurations appends them as :func:`~mmemo.params.config_name` writes them.
-
-    >>> probe_run_names("probe", ["w2v/layer=conv", "w2v/layer=1"], [({}, "none")])
-    {'w2v/layer=conv': ['probe/layer=conv'], 'w2v/layer=1': ['probe/layer=1']}
-    >>> probe_run_names("p", ["w2v/layer=1"], [({"C": 1}, "none"), ({"C": 10}, "none")])
-    {'w2v/layer=1': ['p/layer=1,C=1,norm=none', 'p/layer=1,C=10,norm=none']}
-    """
-    from mmemo.params import config_name
-
-    heads = {s.split("/", 1)[0] for s in sets}
-    one_head = len(heads) == 1 and all("/" in s for s in sets)
-    names: dict[str, list[str]] = {}
-    for feature_set in sets:
-        part = feature_set.split("/", 1)[1] if one_head else feature_set
-        if len(grid) == 1:
-            names[feature_set] = [f"{name}/{part}"]
-        else:
-            names[feature_set] = [f"{name}/{part},{config_name('', p, n)[1:]}" for p, n in grid]
-    return names
-
-
 def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[FoldResult, float]:
     """One fold of a static model through its kind (what ``mmemo predict`` loads and scores
     with), and the seconds it took; a joblib task of a grid."""
@@ -354,17 +241,7 @@ def _timed_fit(model, params, norm, seed, X_train, y_train, X_test) -> tuple[Fol
 
 
 def train_static_frames(
-    store: Store,
-    *,
-    name: str,
-    model: str,
-    params: dict[str, Any] | None = None,
-    norm: str = "none",
-    features: str,
-    scheme: str = "luna2022",
-    clips: str | None = None,
-    seed: int = 2020,
-    progress: Progress | None = None,
+    store: Store, spec: StaticSpec, *, progress: Progress | None = None
 ) -> list[RunInfo]:
     """Frame-level variant (the paper's Appendix B): train on every frame of the training
     clips with its clip's label; each clip gets the mean frame posterior (run ``name``) and
@@ -372,12 +249,13 @@ def train_static_frames(
     from mmemo.features.loading import load_sequences
     from mmemo.models import sklearn_static
 
-    params = dict(params or {})
+    ((params, norm),) = spec.grid
+    name, model, seed = spec.name, spec.model, spec.seed
     sklearn_static.check_model(model, params, norm=norm)
     vote_name = f"{name}/vote"
     check_run_name(store, vote_name)
-    cv = load_cv(store, scheme, clips)
-    seqs, info = load_sequences(store, features, cv.clip_ids)
+    cv = load_cv(store, spec.scheme, spec.clips)
+    seqs, info = load_sequences(store, spec.features, cv.clip_ids)
     frames = np.concatenate(seqs).astype(np.float64)
     groups = np.repeat(cv.clip_ids, [len(s) for s in seqs])
     labels = np.repeat(cv.emotions, [len(s) for s in seqs])

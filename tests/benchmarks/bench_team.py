@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mmemo.corpora.ingest import ingest_ravdess
 from mmemo.corpora.synth import create_ravdess
+from mmemo.jobs.specs import StaticSpec
 from mmemo.jobs.static import train_static
 from mmemo.reports.report import report_rows
 from mmemo.store.store import Store
@@ -52,7 +53,9 @@ def measure(store: Store, corpus: Path, repeat: int) -> dict[str, float]:
     figures["ingest corpus"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(3):
-        train_static(store, name=f"zeror{i}", model="zeror", scheme="kfold:2:0", clips="all")
+        train_static(
+            store, StaticSpec.one(name=f"zeror{i}", model="zeror", scheme="kfold:2:0", clips="all")
+        )
     figures["train zeror (per run)"] = (time.perf_counter() - t0) / 3
 
     def open_session() -> None:

@@ -123,9 +123,13 @@ def test_the_leakage_audits_find_a_take_trained_and_tested_through_two_files(zer
 
 def test_a_fusion_is_audited_through_its_inputs_after_the_job(zeror_store):
     from mmemo.jobs.fusion import fuse_runs
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
-    train_static(zeror_store, name="zeror-2", model="zeror", scheme="luna2022", clips="av-speech")
+    train_static(
+        zeror_store,
+        StaticSpec.one(name="zeror-2", model="zeror", scheme="luna2022", clips="av-speech"),
+    )
     performance = _leak_through_the_audio_file(zeror_store, "zeror-2")
     # the fusion's own rows are actor-disjoint; its input zeror-2 trained on a take it tests
     with pytest.raises(StoreError) as err:

@@ -140,14 +140,20 @@ def test_a_run_on_name_mean_records_it_and_predict_reloads_the_same_vectors(
     aus_store, store_cli, tiny_w2v2, one_torch_thread
 ) -> None:
     from mmemo.jobs.predict import predict_run
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     store = aus_store
     _embed(store_cli, store, tiny_w2v2[True], "f", FEW, "--frames")
-    train_static(
-        store, name="lr", model="logreg", norm="minmax", features="f:mean",
-        scheme="kfold:2:2020", clips=FEW,
-    )  # fmt: skip
+    spec = StaticSpec.one(
+        name="lr",
+        model="logreg",
+        norm="minmax",
+        features="f:mean",
+        scheme="kfold:2:2020",
+        clips=FEW,
+    )
+    train_static(store, spec)
     with store.session() as s:
         (inputs,) = s.fetch("SELECT inputs FROM runs WHERE name = 'lr'")[0]
         stored = {

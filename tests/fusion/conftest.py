@@ -34,6 +34,7 @@ NORMAL_INTENSITY = "modality = 1 AND vocal_channel = 1 AND intensity = 1"
 
 @pytest.fixture(scope="session")
 def _fus_restore(_aus_store_restore, backend) -> Callable[[], Path]:
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static_grid
     from mmemo.store.store import Store
 
@@ -50,13 +51,15 @@ def _fus_restore(_aus_store_restore, backend) -> Callable[[], Path]:
     for name, model, params, norm, features, scheme, clips in runs:
         train_static_grid(
             store,
-            name=name,
-            model=model,
-            param_specs=params,
-            norms=[norm],
-            features=features,
-            scheme=scheme,
-            clips=clips,
+            StaticSpec.parse(
+                name=name,
+                model=model,
+                param_specs=params,
+                norms=[norm],
+                features=features,
+                scheme=scheme,
+                clips=clips,
+            ),
             n_jobs=1,
         )
     template = work.parent / "fus-template"

@@ -79,11 +79,12 @@ def test_bilstm_stores_logits_and_attention_of_every_clip(
 def test_bilstm_is_deterministic_on_cpu(jobs_store, jobs_posteriors):
     pytest.importorskip("torch")
     from mmemo.jobs.deep import train_bilstm_job
+    from mmemo.jobs.specs import BiLSTMSpec
 
     common = dict(features="aus", scheme=KFOLD2, clips="av-speech", device="cpu")
-    common |= dict(early_stop_on="test", overrides={"max_epochs": 2}, seed=5)
-    train_bilstm_job(jobs_store, name="a", **common)
-    train_bilstm_job(jobs_store, name="b", **common)
+    common |= dict(early_stop_on="test", params={"max_epochs": 2}, seed=5)
+    train_bilstm_job(jobs_store, BiLSTMSpec(name="a", **common))
+    train_bilstm_job(jobs_store, BiLSTMSpec(name="b", **common))
     a = jobs_posteriors(jobs_store, "a")
     assert len(a) == 240
     assert a == jobs_posteriors(jobs_store, "b")
@@ -157,15 +158,23 @@ def _model_files(store) -> set[str]:
 def test_finetune_resumes_after_a_crash(jobs_store, tiny_w2v2, store_state, monkeypatch):
     from mmemo.jobs.cv import load_cv
     from mmemo.jobs.deep import train_finetune_job
+    from mmemo.jobs.specs import FinetuneSpec
 
     load_cv(jobs_store, KFOLD2, "av-speech")  # fix the scheme first: a first use records it
     before = store_state(jobs_store)
     files_before = _model_files(jobs_store)
-    job = dict(name="ft", scheme=KFOLD2, clips="av-speech", device="cpu", overrides=FT_OVERRIDES)
+    job = FinetuneSpec(
+        model=str(tiny_w2v2[True]),
+        name="ft",
+        scheme=KFOLD2,
+        clips="av-speech",
+        device="cpu",
+        params=FT_OVERRIDES,
+    )
 
     calls = _counting_finetune(monkeypatch, fail_on=2)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train_finetune_job(jobs_store, str(tiny_w2v2[True]), **job)
+        train_finetune_job(jobs_store, job)
     assert len(calls) == 2
     assert store_state(jobs_store) == before
     added = _model_files(jobs_store) - files_before
@@ -174,7 +183,7 @@ def test_finetune_resumes_after_a_crash(jobs_store, tiny_w2v2, store_state, monk
 
     monkeypatch.undo()
     calls = _counting_finetune(monkeypatch, fail_on=None)
-    info = train_finetune_job(jobs_store, str(tiny_w2v2[True]), **job)
+    info = train_finetune_job(jobs_store, job)
     assert len(calls) == 1  # fold 0 came from the work folder, only fold 1 was trained
     assert info.n_clips == 120 and len(info.fold_seconds) == 2
     assert _coverage(jobs_store, "ft") == _expected_coverage()
@@ -183,6 +192,12 @@ def test_finetune_resumes_after_a_crash(jobs_store, tiny_w2v2, store_state, monk
 
 def test_finetune_unknown_hyper_parameter(jobs_store, tiny_w2v2):
     from mmemo.jobs.deep import train_finetune_job
+    from mmemo.jobs.specs import FinetuneSpec
 
     with pytest.raises(InputError, match="max_epochs.*expected one of.*epochs"):
-        train_finetune_job(jobs_store, str(tiny_w2v2[True]), name="x", overrides={"max_epochs": 2})
+        train_finetune_job(
+            jobs_store,
+            FinetuneSpec(
+                model=str(tiny_w2v2[True]), name="x", params={"max_epochs": 2}, clips=None
+            ),
+        )

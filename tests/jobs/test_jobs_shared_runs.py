@@ -19,13 +19,14 @@ KFOLD2 = "kfold:2:2020"  # two actor-disjoint folds, one synthetic actor each
 torch = pytest.importorskip("torch")
 
 COMMON = dict(features="aus", scheme=KFOLD2, clips="av-speech", device="cpu", seed=5)
-COMMON |= dict(early_stop_on="test", overrides={"max_epochs": 2})
+COMMON |= dict(early_stop_on="test", params={"max_epochs": 2})
 
 
 def _train(store, name: str, folds: list[int] | None, **changes):
     from mmemo.jobs.deep import train_bilstm_job
+    from mmemo.jobs.specs import BiLSTMSpec
 
-    return train_bilstm_job(store, name=name, folds=folds, **(COMMON | changes))
+    return train_bilstm_job(store, BiLSTMSpec(name=name, **(COMMON | changes)), folds=folds)
 
 
 def _parts(store, name: str) -> list[tuple[int, str]]:
@@ -71,7 +72,7 @@ def test_a_stored_fold_is_not_trained_again_and_other_settings_are_refused(
     again = _train(jobs_store, "r", [0])
     assert again.fold_seconds == [] and again.waiting == [1]
     with pytest.raises(InputError, match="other params"):
-        _train(jobs_store, "r", [1], overrides={"max_epochs": 3})
+        _train(jobs_store, "r", [1], params={"max_epochs": 3})
     with pytest.raises(InputError, match="no test clips"):
         _train(jobs_store, "r", [7])
     _train(jobs_store, "r", [1])

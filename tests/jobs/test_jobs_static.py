@@ -65,12 +65,13 @@ def test_parallel_grid_is_bit_identical_to_serial(store_cli, jobs_store, jobs_po
 @pytest.mark.slow
 def test_parallel_folds_are_bit_identical_to_serial(jobs_store, jobs_posteriors):
     """One configuration, its two folds on two joblib workers vs. in this process."""
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static_grid
 
     common = dict(model="mlp", param_specs=["hidden_layer_sizes=8", "max_iter=20"])
     common |= dict(norms=["minmax"], features="aus", clips="av-speech")
-    train_static_grid(jobs_store, name="ser", n_jobs=1, **common)
-    train_static_grid(jobs_store, name="par", n_jobs=2, **common)
+    train_static_grid(jobs_store, StaticSpec.parse(name="ser", **common), n_jobs=1)
+    train_static_grid(jobs_store, StaticSpec.parse(name="par", **common), n_jobs=2)
     serial = jobs_posteriors(jobs_store, "ser")
     assert len(serial) == 240
     assert serial == jobs_posteriors(jobs_store, "par")
@@ -78,13 +79,14 @@ def test_parallel_folds_are_bit_identical_to_serial(jobs_store, jobs_posteriors)
 
 @pytest.mark.slow
 def test_same_inputs_and_seed_give_identical_posteriors(jobs_store, jobs_posteriors):
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     common = dict(model="mlp", params={"hidden_layer_sizes": 8, "max_iter": 20}, norm="minmax")
     common |= dict(features="aus", clips="av-speech")
-    train_static(jobs_store, name="a", seed=7, **common)
-    train_static(jobs_store, name="b", seed=7, **common)
-    train_static(jobs_store, name="c", seed=8, **common)
+    train_static(jobs_store, StaticSpec.one(name="a", seed=7, **common))
+    train_static(jobs_store, StaticSpec.one(name="b", seed=7, **common))
+    train_static(jobs_store, StaticSpec.one(name="c", seed=8, **common))
     a, b, c = (jobs_posteriors(jobs_store, n) for n in "abc")
     assert a == b
     assert a != c  # the seed reaches the model

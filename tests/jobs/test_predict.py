@@ -32,16 +32,19 @@ def _check_reproduces(store, run: str, clips: str | None, *, atol: float) -> Non
 
 
 def test_predict_static_run_reproduces_its_test_posteriors(jobs_store) -> None:
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     train_static(
         jobs_store,
-        name="lr",
-        model="logreg",
-        norm="minmax",
-        features="aus",
-        scheme=KFOLD2,
-        clips="av-speech",
+        StaticSpec.one(
+            name="lr",
+            model="logreg",
+            norm="minmax",
+            features="aus",
+            scheme=KFOLD2,
+            clips="av-speech",
+        ),
     )
     _check_reproduces(jobs_store, "lr", "av-speech", atol=0)
 
@@ -49,16 +52,19 @@ def test_predict_static_run_reproduces_its_test_posteriors(jobs_store) -> None:
 def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
     pytest.importorskip("torch")
     from mmemo.jobs.deep import train_bilstm_job
+    from mmemo.jobs.specs import BiLSTMSpec
 
     train_bilstm_job(
         jobs_store,
-        name="bl",
-        features="aus",
-        scheme=KFOLD2,
-        clips=FEW,
-        device="cpu",
-        early_stop_on="test",
-        overrides={"max_epochs": 2},
+        BiLSTMSpec(
+            name="bl",
+            features="aus",
+            scheme=KFOLD2,
+            clips=FEW,
+            device="cpu",
+            early_stop_on="test",
+            params={"max_epochs": 2},
+        ),
     )
     # float32 logits: other batch mates change the last bits of a matrix product
     _check_reproduces(jobs_store, "bl", FEW, atol=1e-6)
@@ -67,15 +73,18 @@ def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
 @pytest.mark.slow
 def test_predict_finetune_run_scores_audio_like_the_job(jobs_store, tiny_w2v2) -> None:
     from mmemo.jobs.deep import train_finetune_job
+    from mmemo.jobs.specs import FinetuneSpec
 
     train_finetune_job(
         jobs_store,
-        str(tiny_w2v2[True]),
-        name="ft",
-        scheme=KFOLD2,
-        clips=FEW,
-        device="cpu",
-        overrides={"epochs": 1, "batch_size": 8, "max_seconds": 0.5},
+        FinetuneSpec(
+            model=str(tiny_w2v2[True]),
+            name="ft",
+            scheme=KFOLD2,
+            clips=FEW,
+            device="cpu",
+            params={"epochs": 1, "batch_size": 8, "max_seconds": 0.5},
+        ),
     )
     _check_reproduces(jobs_store, "ft", FEW, atol=1e-5)
 
@@ -83,10 +92,14 @@ def test_predict_finetune_run_scores_audio_like_the_job(jobs_store, tiny_w2v2) -
 def test_predict_refuses_imported_posteriors_and_runs_without_models(jobs_store) -> None:
     from mmemo.errors import InputError
     from mmemo.jobs.predict import predict_run
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static_frames
 
     train_static_frames(
-        jobs_store, name="fr", model="knn", features="aus", scheme=KFOLD2, clips=FEW
+        jobs_store,
+        StaticSpec.one(
+            name="fr", model="knn", features="aus", scheme=KFOLD2, clips=FEW, frames=True
+        ),
     )
     with pytest.raises(InputError, match="run 'fr/vote' kept no models"):
         predict_run(jobs_store, "fr/vote", FEW)
@@ -101,11 +114,15 @@ def test_predict_uses_the_runs_own_clips_and_only_models_that_never_saw_the_acto
     fold that held actor 1 out (the same rule serves the video-only file of a take: the same
     face), never the mean over folds that trained on the actor."""
     from mmemo.jobs.predict import HELD_OUT_ACTOR, TEST_CLIP, fold_scores, predict_run
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
     from mmemo.store.runs import resolve_runs
 
     half = "modality = 1 AND vocal_channel = 1 AND statement = 1"
-    train_static(jobs_store, name="lr", model="logreg", features="aus", scheme=KFOLD2, clips=half)
+    train_static(
+        jobs_store,
+        StaticSpec.one(name="lr", model="logreg", features="aus", scheme=KFOLD2, clips=half),
+    )
     own = predict_run(jobs_store, "lr")
     assert own.selection == half and not own.left_out
     assert set(own.table.column("basis").to_pylist()) == {TEST_CLIP}
@@ -151,10 +168,12 @@ def test_a_new_actor_gets_every_fold_and_a_missing_fold_model_is_refused() -> No
 def test_a_selection_without_the_runs_inputs_is_one_clear_error(jobs_store) -> None:
     from mmemo.errors import InputError
     from mmemo.jobs.predict import predict_run
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     train_static(
-        jobs_store, name="lr", model="logreg", features="aus", scheme=KFOLD2, clips="av-speech"
+        jobs_store,
+        StaticSpec.one(name="lr", model="logreg", features="aus", scheme=KFOLD2, clips="av-speech"),
     )
     with pytest.raises(InputError, match=r"none of the \d+ clip\(s\) .* no features in aus@1"):
         predict_run(jobs_store, "lr", "modality = 3")

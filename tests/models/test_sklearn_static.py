@@ -113,18 +113,22 @@ def _check_cell(key: tuple, accuracies: list[float]) -> None:
 
 
 def _train(store, key: tuple, name: str) -> list[float]:
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     model, params, norm = key
     train_static(
         store,
-        name=name,
-        model=model,
-        params=dict(params),
-        norm=norm,
-        features=None if model == "zeror" else "luna_aus",
-        scheme="luna2022",
-        seed=2020,
+        StaticSpec.one(
+            name=name,
+            model=model,
+            params=dict(params),
+            norm=norm,
+            features=None if model == "zeror" else "luna_aus",
+            scheme="luna2022",
+            seed=2020,
+            clips=None,
+        ),
     )
     return _stored_accuracies(store, name)
 
@@ -145,18 +149,22 @@ def test_table2_full_grid(models_luna_store) -> None:
 def test_job_scores_are_fit_fold_on_the_folds_rows(models_luna_store, luna: Luna) -> None:
     """The job trains each fold on the feature file's rows in file order (an MLP depends on
     row order) and stores exactly what fit_fold returns."""
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
 
     params = {"hidden_layer_sizes": 8, "max_iter": 20}
     train_static(
         models_luna_store,
-        name="mlp",
-        model="mlp",
-        params=params,
-        norm="minmax",
-        features="luna_aus",
-        scheme="luna2022",
-        seed=3,
+        StaticSpec.one(
+            name="mlp",
+            model="mlp",
+            params=params,
+            norm="minmax",
+            features="luna_aus",
+            scheme="luna2022",
+            seed=3,
+            clips=None,
+        ),
     )
     with models_luna_store.session() as s:
         stored = np.array(

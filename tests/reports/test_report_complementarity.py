@@ -42,19 +42,22 @@ def _pair_restore(_aus_store_restore, backend) -> Callable[[], Path]:
     ``audio``  ZeroR on the audio-only speech files, luna2022: no clip shared with the others
     =========  ==========================================================================
     """
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
     from mmemo.store.store import Store
 
     work = _aus_store_restore()
     store = Store.open(work)
     av = {"clips": "av-speech"}
-    train_static(store, name="lr", model="logreg", norm="minmax", features="aus", **av)
-    train_static(store, name="knn", model="knn", params={"n_neighbors": 5}, features="aus", **av)
-    train_static(store, name="zeror", model="zeror", **av)
+    lr = {"model": "logreg", "norm": "minmax", "features": "aus"}
+    train_static(store, StaticSpec.one(name="lr", **lr, **av))
     train_static(
-        store, name="lr-k2", model="logreg", norm="minmax", features="aus", scheme=KFOLD, **av
+        store,
+        StaticSpec.one(name="knn", model="knn", params={"n_neighbors": 5}, features="aus", **av),
     )
-    train_static(store, name="audio", model="zeror", clips="audio-speech")
+    train_static(store, StaticSpec.one(name="zeror", model="zeror", **av))
+    train_static(store, StaticSpec.one(name="lr-k2", **lr, scheme=KFOLD, **av))
+    train_static(store, StaticSpec.one(name="audio", model="zeror", clips="audio-speech"))
     return restorable(work, work.parent / "complementarity-template", backend)
 
 

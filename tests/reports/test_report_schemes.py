@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmemo.errors import InputError
+from mmemo.jobs.specs import StaticSpec
 from mmemo.jobs.static import train_static
 from mmemo.reports.report import left_out_of_scheme, report_rows
 
@@ -13,7 +14,8 @@ from mmemo.reports.report import left_out_of_scheme, report_rows
 def two_schemes(zeror_store):
     """The ZeroR store plus the same model under EmoBox's folds (run ``zeror-emobox``)."""
     train_static(
-        zeror_store, name="zeror-emobox", model="zeror", scheme="emobox", clips="av-speech"
+        zeror_store,
+        StaticSpec.one(name="zeror-emobox", model="zeror", scheme="emobox", clips="av-speech"),
     )
     return zeror_store
 

@@ -176,6 +176,7 @@ def test_ctrl_c_in_a_models_fit_leaves_the_store_as_it_was(
 def test_an_exception_in_a_models_fit_leaves_the_store_as_it_was(
     scheme_recorded, store_state, monkeypatch
 ):
+    from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
     from mmemo.models import sklearn_static
 
@@ -184,7 +185,7 @@ def test_an_exception_in_a_models_fit_leaves_the_store_as_it_was(
     fit = raising_after(sklearn_static.fit_fold, RuntimeError("fit exploded"))
     monkeypatch.setattr(sklearn_static, "fit_fold", fit)
     with pytest.raises(RuntimeError, match="fit exploded"):
-        train_static(store, name="boom", model="zeror", clips="av-speech")
+        train_static(store, StaticSpec.one(name="boom", model="zeror", clips="av-speech"))
     assert_untouched(store, before, store_state)
 
 
