@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LogisticRegression
@@ -61,6 +61,9 @@ def test_test_rows_outside_the_training_range_leave_zero_one(
     y_train = np.array([0, 1] * 6)
     low, high = X_train.min(axis=0), X_train.max(axis=0)
     span = high - low
+    # a span of a few float32 ulps (distinct values 1e-30 apart) leaves nothing to compare at
+    # rtol 1e-6 once scaled: the property is about real ranges
+    assume(span.min() > 1e-3)
     X_test = np.vstack([high + beyond * span, low - beyond * span])
     scaler = fit_logreg_fold(X_train, y_train, X_test).model[0]
     train_scaled = scaler.transform(X_train)
