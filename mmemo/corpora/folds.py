@@ -7,7 +7,8 @@ Schemes are registered by name with :func:`register_scheme` (a name is registere
 a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in schemes:
     ``luna2022``       the paper's five actor folds (Luna-Jiménez et al., 2022).
     ``loao``           leave one actor out: fold ``a - 1`` tests actor ``a``.
-    ``kfold:K:SEED``   K actor-disjoint folds, balanced per class, shuffled with SEED.
+    ``kfold:K:SEED``   K actor-disjoint folds, balanced per class, shuffled with SEED
+                       (scikit-learn's ``StratifiedGroupKFold``, :mod:`mmemo.splits`).
     ``emobox``         EmoBox's RAVDESS protocol: six folds of four actors (Ma et al., 2024).
     ``gender6``        six folds of two men and two women each.
 The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_data`.
@@ -15,7 +16,6 @@ The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_da
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -186,41 +186,32 @@ def _leave_one_actor_out(counts: ActorClassCounts) -> dict[int, int]:
     about="K actor-disjoint folds, balanced per class, shuffled with SEED (fixed on first use)",
 )
 def _kfold(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
-    """``k`` actor-disjoint, class-balanced folds, shuffled with ``seed``."""
+    """``k`` actor-disjoint, class-balanced folds, shuffled with ``seed``: scikit-learn's
+    ``StratifiedGroupKFold`` over one row per clip (:func:`mmemo.splits.split_actors`).
+    NumPy is imported here, not with the module: ``mmemo --help`` lists the schemes without
+    loading it."""
+    import numpy as np
+
+    from mmemo.splits import split_actors
+
     if len(counts) < k:
         raise InputError(
             f"fold scheme 'kfold:{k}:{seed}' needs at least {k} actors, got {len(counts)}"
         )
-    return _stratified_actor_folds(counts, k, seed)
-
-
-def _stratified_actor_folds(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
-    """Greedy class-balanced assignment of whole actors to ``k`` folds.
-
-    Actors are shuffled with ``seed`` and then placed, largest first, into the fold whose
-    per-class totals stay flattest (least sum of squares); ties go to the fold with fewer actors,
-    then the lower index. Deterministic for a given seed and input.
-    """
-    classes = sorted({c for per_actor in counts.values() for c in per_actor}, key=str)
+    empty = sorted(a for a, per_class in counts.items() if not sum(per_class.values()))
+    if empty:
+        raise InputError(f"fold scheme 'kfold:{k}:{seed}': actor(s) {empty} have no clips to place")
     actors = sorted(counts)
-    random.Random(seed).shuffle(actors)
-    actors.sort(key=lambda a: -sum(counts[a].values()))  # stable: shuffle order breaks ties
-    totals = [dict.fromkeys(classes, 0) for _ in range(k)]
-    members: list[list[int]] = [[] for _ in range(k)]
-    for actor in actors:
-        # Every fold gets an actor before any gets a second; then keep classes flat.
-        best = min(range(k), key=lambda f: _placement_cost(totals[f], members[f], counts[actor], f))
-        members[best].append(actor)
-        for c in classes:
-            totals[best][c] += counts[actor].get(c, 0)
-    return {a: f for f, group in enumerate(members) for a in group}
-
-
-def _placement_cost(
-    totals: Mapping[object, int], members: list[int], add: Mapping[object, int], fold: int
-) -> tuple[int, int, int, int]:
-    flat = sum((n + add.get(c, 0)) ** 2 for c, n in totals.items())
-    return (1 if members else 0, flat, len(members), fold)
+    classes = sorted({c for per_actor in counts.values() for c in per_actor}, key=str)
+    # One row per clip (actor by actor, class by class): what the splitter stratifies.
+    per_cell = np.array([[counts[a].get(c, 0) for c in classes] for a in actors]).ravel()
+    clip_actor = np.repeat(np.repeat(actors, len(classes)), per_cell)
+    clip_class = np.repeat(np.tile(np.arange(len(classes)), len(actors)), per_cell)
+    splits = split_actors(clip_actor, clip_class, k=k, seed=seed)
+    fold = {
+        a: f for f, (_, held) in enumerate(splits) for a in np.unique(clip_actor[held]).tolist()
+    }
+    return {a: fold[a] for a in actors}
 
 
 for _table in TABLES:

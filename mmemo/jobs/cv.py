@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
+from mmemo.splits import Seed, split_actors
 from mmemo.store.schema import FoldAssignment
 from mmemo.store.selection import clip_where, empty_selection_error
 from mmemo.store.store import Session, Store
@@ -43,6 +44,28 @@ class CVData:
             actors=self.actors[order],
             folds=self.folds[order],
         )
+
+    def split(
+        self,
+        rows: np.ndarray,
+        *,
+        k: int | None = None,
+        fraction: float | None = None,
+        seed: Seed,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Actor-disjoint ``(kept rows, held-out rows)`` of the clips at ``rows`` (row indices
+        of these clips): ``k`` folds stratified by emotion, or ``fraction`` of the actors held
+        out; both ways through :func:`mmemo.splits.split_actors`, which fold schemes and models
+        share with jobs.
+
+        Raises:
+            InputError: fewer than two actors, or ``k`` / ``fraction`` out of range.
+        """
+        rows = np.asarray(rows)
+        parts = split_actors(
+            self.actors[rows], self.emotions[rows], k=k, fraction=fraction, seed=seed
+        )
+        return [(rows[kept], rows[held]) for kept, held in parts]
 
 
 def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, int]]:

@@ -91,23 +91,20 @@ def inner_splits(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """K actor-disjoint inner folds over the training rows ``train`` of outer fold ``fold``:
     (fit rows, held-out rows) per inner fold, as row indices of ``cv``; every training clip is
-    held out exactly once. Actors are dealt to the inner folds in a random order seeded by
-    ``seed`` and the outer fold.
+    held out exactly once, and each inner fold's classes are balanced as whole actors allow
+    (:meth:`CVData.split`). The draw is seeded by ``seed`` and the outer fold, so each outer
+    fold gets its own and a re-run the same.
 
     Raises:
         InputError: K below 2 or above the number of training actors.
     """
-    actors = np.unique(cv.actors[train])
-    if not 2 <= k <= len(actors):
-        n = len(actors)
+    n = len(np.unique(cv.actors[train]))
+    if not 2 <= k <= n:
         raise InputError(
             f"--inner {k}: fold {fold} of '{cv.scheme}' has {n} training actor"
             f"{'s' if n != 1 else ''}; K must be at least 2 and at most that"
         )
-    order = np.random.default_rng([seed, fold]).permutation(actors)
-    group = {int(a): i % k for i, a in enumerate(order)}
-    part = np.array([group[int(a)] for a in cv.actors[train]])
-    return [(train[part != j], train[part == j]) for j in range(k)]
+    return cv.split(train, k=k, seed=(seed, fold))
 
 
 def with_oof(

@@ -88,6 +88,54 @@ def test_kfold_balances_classes_when_actors_differ():
         assert max(sizes) - min(sizes) <= 8, (emotion, sizes)
 
 
+#: Test actors per fold of ``kfold`` schemes as the hand-written splitter before scikit-learn's
+#: made them (commit 9f60f20), on actors alike in their clips per class (the AV-speech clips of
+#: actors 1..N; the synthetic corpora the job tests use are alike too). Dealt in the same
+#: shuffled order, ``StratifiedGroupKFold`` puts them in the same two folds, and for the 24
+#: actors in the same three: the stores and tests made with these schemes keep their folds.
+BEFORE_SKLEARN = {
+    ("kfold:2:2020", 2): [[2], [1]],
+    ("kfold:2:7", 2): [[1], [2]],
+    ("kfold:2:0", 2): [[1], [2]],
+    ("kfold:2:1", 2): [[2], [1]],
+    ("kfold:2:2020", 4): [[1, 3], [2, 4]],
+    ("kfold:2:7", 4): [[1, 4], [2, 3]],
+    ("kfold:2:0", 4): [[2, 3], [1, 4]],
+    ("kfold:2:1", 4): [[3, 4], [1, 2]],
+    ("kfold:2:2020", 24): [
+        [1, 5, 8, 9, 10, 11, 14, 15, 16, 18, 19, 24],
+        [2, 3, 4, 6, 7, 12, 13, 17, 20, 21, 22, 23],
+    ],
+    ("kfold:3:7", 24): [
+        [3, 6, 9, 12, 13, 16, 20, 24],
+        [1, 2, 4, 5, 8, 14, 19, 22],
+        [7, 10, 11, 15, 17, 18, 21, 23],
+    ],
+    ("kfold:3:2020", 24): [
+        [5, 6, 7, 8, 9, 16, 17, 22],
+        [1, 2, 3, 13, 14, 18, 21, 24],
+        [4, 10, 11, 12, 15, 19, 20, 23],
+    ],
+}
+
+
+@pytest.mark.parametrize(("scheme", "actors"), list(BEFORE_SKLEARN))
+def test_kfold_on_scikit_learn_keeps_the_folds_it_had(scheme, actors):
+    assignment = FoldScheme(scheme).assign(av_speech_counts(range(1, actors + 1)))
+    folds = [
+        sorted(a for a, f in assignment.items() if f == fold)
+        for fold in range(len(BEFORE_SKLEARN[scheme, actors]))
+    ]
+    assert folds == BEFORE_SKLEARN[scheme, actors]
+
+
+def test_kfold_refuses_an_actor_without_clips():
+    counts = av_speech_counts([1, 2, 3])
+    counts[2] = Counter()
+    with pytest.raises(InputError, match=r"'kfold:2:1': actor\(s\) \[2\] have no clips"):
+        FoldScheme("kfold:2:1").assign(counts)
+
+
 def test_kfold_seeds_give_different_folds():
     counts = av_speech_counts()
     assignments = {

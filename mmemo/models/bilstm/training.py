@@ -15,6 +15,7 @@ from mmemo.models.bilstm.checkpoint import TrainedBiLSTM
 from mmemo.models.bilstm.config import BiLSTMConfig
 from mmemo.models.bilstm.network import build_model, forward_all, pad_batch
 from mmemo.models.torch_utils import require_torch, resolve_device, seed_everything
+from mmemo.splits import split_actors
 
 torch = require_torch()
 from torch import nn  # noqa: E402
@@ -236,9 +237,10 @@ def inner_split(
     """Split training clips into an actor-disjoint training and validation part.
 
     ``round(fraction × n_actors)`` actors (at least 1, at most all but one) are drawn at random
-    for validation; every clip of an actor lands on the same side. Draws whose training side
-    misses a class of ``y`` are rejected (up to ``max_tries`` draws; then the first draw is
-    used), so the model always sees every class.
+    for validation (scikit-learn's ``GroupShuffleSplit``, through
+    :func:`mmemo.splits.split_actors`); every clip of an actor lands on the same side. Draws
+    whose training side misses a class of ``y`` are passed over (up to ``max_tries`` draws;
+    then the first draw is used), so the model always sees every class.
 
     Args:
         actors_of_train_clips: Actor id of every training clip.
@@ -253,32 +255,7 @@ def inner_split(
     Raises:
         InputError: Fewer than two actors, mismatched lengths or a fraction outside (0, 1).
     """
-    actors = np.asarray(actors_of_train_clips)
-    y = np.asarray(y)
-    if actors.shape != y.shape or actors.ndim != 1:
-        raise InputError(
-            f"inner_split: {actors.shape} actor ids for {y.shape} labels; expected two 1-d arrays "
-            "of the same length"
-        )
-    if not 0.0 < fraction < 1.0:
-        raise InputError(f"inner_split: fraction must lie strictly between 0 and 1, got {fraction}")
-    unique = np.unique(actors)
-    if len(unique) < 2:
-        raise InputError("inner_split: need at least two actors for an actor-disjoint split")
-    k = int(min(max(round(fraction * len(unique)), 1), len(unique) - 1))
-    rng = np.random.default_rng(seed)
-    classes = np.unique(y)
-    first: np.ndarray | None = None
-    chosen: np.ndarray | None = None
-    for _ in range(max(1, max_tries)):
-        val_actors = rng.permutation(unique)[:k]
-        if first is None:
-            first = val_actors
-        in_val = np.isin(actors, val_actors)
-        if np.array_equal(np.unique(y[~in_val]), classes):
-            chosen = val_actors
-            break
-    if chosen is None:
-        chosen = first
-    in_val = np.isin(actors, chosen)
-    return np.flatnonzero(~in_val), np.flatnonzero(in_val)
+    ((train_idx, val_idx),) = split_actors(
+        actors_of_train_clips, y, fraction=fraction, seed=seed, max_tries=max_tries
+    )
+    return train_idx, val_idx
