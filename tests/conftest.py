@@ -138,12 +138,13 @@ def _ingested_store_restore(
 @pytest.fixture(scope="session")
 def _aus_store_restore(_ingested_store_restore, synth_corpus, backend) -> Callable[[], Path]:
     """Template: the ingested store plus the AU frame set ``aus`` (the 120 av-speech clips)."""
-    from mmemo.features.openface import ingest_openface
+    from mmemo.features.openface import AuIngestSpec, ingest_openface
     from mmemo.store.store import Store
 
     work = _ingested_store_restore()  # shares the ingested store's path (see module docstring)
     report = ingest_openface(
-        Store.open(work), [str(synth_corpus.openface_dir / AV_SPEECH_CSVS)], name="aus"
+        Store.open(work),
+        AuIngestSpec(sources=[str(synth_corpus.openface_dir / AV_SPEECH_CSVS)], name="aus"),
     )
     assert report.clips == 120
     return restorable(work, work.parent / "aus-template", backend)

@@ -19,7 +19,7 @@ from mmemo.cli.common import (
     simple_table,
     styled,
 )
-from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_to_slurm
+from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_spec
 
 
 class _ExportGroup(TyperGroup):
@@ -164,57 +164,35 @@ def embed(
     --clips av-speech`; `mmemo embed microsoft/wavlm-large --name wavlm --layers all`;
     `mmemo embed MODEL --name xlsr --slurm --tasks 8 --slurm-opts "--gres=gpu:1"`
     """
-    from mmemo.features.embed import embed_clips, embed_layers
+    from mmemo.features.embed import EmbedSpec
     from mmemo.features.sets import Shard
 
-    if slurm:
-        _submit_shards(ctx, name, tasks, slurm_opts)
-        return
-    sliced = Shard.parse(shard) if shard else None  # before opening the store
-
-    if layers is not None:
-        reports = embed_layers(
-            open_store(ctx),
-            model,
-            name=name,
-            layers=layers,
-            pool=pool,
-            frames=frames,
-            clips=clips,
-            revision=revision,
-            device=device,
-            max_seconds=batch_seconds,
-            shard=sliced,
-            progress=RichProgress("embed"),
-        )
-        for report in reports:
-            _print_report(report, shard)
-        return
-    report = embed_clips(
-        open_store(ctx),
-        model,
+    spec = EmbedSpec(
         name=name,
+        model=model,
         layer=layer,
+        layers=layers,
         pool=pool,
         frames=frames,
         clips=clips,
         revision=revision,
         device=device,
         max_seconds=batch_seconds,
-        shard=sliced,
-        progress=RichProgress("embed"),
     )
-    _print_report(report, shard)
+    if slurm:
+        _submit_shards(ctx, spec, tasks, slurm_opts)
+        return
+    sliced = Shard.parse(shard) if shard else None  # before opening the store
+    for report in spec.run(open_store(ctx), part=sliced, progress=RichProgress("embed")):
+        _print_report(report, shard)
 
 
-def _submit_shards(ctx: typer.Context, name: str, tasks: int | None, options: str | None) -> None:
+def _submit_shards(ctx: typer.Context, spec, tasks: int | None, options: str | None) -> None:
     from mmemo.errors import InputError
 
     if tasks is None:
-        raise InputError("--slurm needs --tasks N: the clips are split into N shards")
-    submit_to_slurm(
-        ctx, unit="shard", tasks=tasks, options=options, entry=name, slice_param="shard"
-    )
+        raise InputError("--slurm needs --tasks N: the files or clips are split into N shards")
+    submit_spec(ctx, spec, tasks=tasks, options=options)
 
 
 def _print_report(report, shard: str | None) -> None:
@@ -271,27 +249,23 @@ def ingest_openface(
     Example: `mmemo ingest openface ./openface/ --name aus --success-only` (add
     `--slurm --tasks 4` to read the files in 4 Slurm array tasks)
     """
-    from mmemo.features.openface import ingest_openface as ingest
+    from mmemo.features.openface import AuIngestSpec
     from mmemo.features.sets import Shard
 
-    if slurm:
-        _submit_shards(ctx, name, tasks, slurm_opts)
-        return
-
-    sliced = Shard.parse(shard) if shard else None  # before opening the store
-
-    report = ingest(
-        open_store(ctx),
-        sources,
+    spec = AuIngestSpec(
         name=name,
+        sources=list(sources),
         min_confidence=min_confidence,
         success_only=success_only,
         keep_all=keep_all,
         skip_bad=skip_bad,
         drop_nonfinite=drop_nonfinite,
-        shard=sliced,
-        progress=RichProgress("ingest openface"),
     )
+    if slurm:
+        _submit_shards(ctx, spec, tasks, slurm_opts)
+        return
+    sliced = Shard.parse(shard) if shard else None  # before opening the store
+    (report,) = spec.run(open_store(ctx), part=sliced, progress=RichProgress("ingest openface"))
     for line in report.bad:
         err_console.print(styled(("skipped", "yellow"), f" {line}"), highlight=False)
     if report.existing:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import enum
 import shlex
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -42,41 +40,6 @@ SlurmOptsOpt = Annotated[
         "(after the store's [slurm] options in mmemo.toml).",
     ),
 ]
-#: Parameters of a command that say how to submit it, not what each task does.
-_SUBMIT_PARAMS = {"slurm", "tasks", "slurm_opts", "store"}
-
-
-def submit_to_slurm(
-    ctx: typer.Context,
-    *,
-    unit: str,
-    tasks: int,
-    options: str | None,
-    entry: str | None,
-    slice_param: str,
-) -> None:
-    """Submit the command of ``ctx`` as ``tasks`` array tasks instead of running it: each
-    runs the same command with its slice of ``unit`` in place of ``slice_param``."""
-    from mmemo.jobs.slurm import slice_option, submit
-
-    store = open_store(ctx)
-    command = command_argv(ctx, drop={slice_param}, extra=slice_option(unit))
-    done = submit(
-        store,
-        command,
-        tasks=tasks,
-        unit=unit,
-        entry=entry,
-        options=shlex.split(options or ""),
-    )
-    console.print(
-        styled(
-            "submitted job ",
-            (done.id, "bold"),
-            f" to Slurm: {tasks} task(s) of `mmemo {' '.join(command[:2])} ...`; "
-            "follow it with `mmemo jobs`",
-        )
-    )
 
 
 def submit_spec(ctx: typer.Context, spec: Any, *, tasks: int, options: str | None) -> None:
@@ -92,46 +55,6 @@ def submit_spec(ctx: typer.Context, spec: Any, *, tasks: int, options: str | Non
             f" to Slurm: {tasks} task(s) of {spec.job} '{spec.name}'; follow it with `mmemo jobs`",
         )
     )
-
-
-def command_argv(ctx: typer.Context, *, drop: set[str], extra: list[str]) -> list[str]:
-    """The command of ``ctx`` as an argv after the global options (sub-command path, options
-    that differ from their defaults, ``extra``, then the arguments), without the parameters
-    that only say how to submit it and without ``drop``."""
-    path = []
-    node: Any = ctx
-    while node is not None and node.parent is not None:
-        path.append(node.info_name or "")
-        node = node.parent
-    options: list[str] = []
-    arguments: list[str] = []
-    for param in ctx.command.params:
-        if param.name in _SUBMIT_PARAMS or param.name in drop or param.name is None:
-            continue
-        value = ctx.params.get(param.name)
-        if param.param_type_name == "argument":
-            values = value if isinstance(value, (list, tuple)) else [value]
-            arguments += [_text(v) for v in values if v is not None]
-            continue
-        if value is None or value == param.default or (param.multiple and not value):
-            continue
-        if getattr(param, "is_flag", False):
-            flag = param.opts[0] if value else (param.secondary_opts or [None])[0]  # type: ignore[attr-defined]
-            options += [flag] if flag else []
-        elif param.multiple:
-            for v in value:
-                options += [param.opts[0], _text(v)]
-        else:
-            options += [param.opts[0], _text(value)]
-    return [*reversed(path), *options, *extra, *(["--", *arguments] if arguments else [])]
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 @jobs_app.callback()

@@ -53,7 +53,7 @@ def run_demo(
     """
     from mmemo.corpora.ingest import ingest_ravdess
     from mmemo.corpora.synth import create_ravdess
-    from mmemo.features.openface import ingest_openface
+    from mmemo.features.openface import AuIngestSpec, ingest_openface
     from mmemo.jobs.fusion import fuse_runs
     from mmemo.jobs.specs import StaticSpec
     from mmemo.reports.figures import plot_confusion
@@ -93,7 +93,9 @@ def run_demo(
             f"{ingested.unchanged} unchanged"
         )
         speech_csvs = str(corpus.openface_dir / "01-01-*.csv")  # the full-AV speech videos
-        aus = ingest_openface(store, [speech_csvs], name="aus", progress=progress)
+        aus = ingest_openface(
+            store, AuIngestSpec(sources=[speech_csvs], name="aus"), progress=progress
+        )
         say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
 
         def train_static(name: str, model: str, params: list[str], norm="none", features=None):

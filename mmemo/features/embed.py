@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from mmemo.corpora.sources import SourceFile, read_bytes
 from mmemo.errors import InputError, listing
@@ -28,6 +28,7 @@ from mmemo.features.sets import (
     layer_set_name,
 )
 from mmemo.progress import NullProgress, Progress
+from mmemo.specs import JobSpec
 from mmemo.store.selection import clip_where, empty_selection_error
 from mmemo.store.store import Session, Store
 
@@ -89,26 +90,44 @@ def parse_layers(spec: str, shape: EncoderShape) -> list[str | int]:
     return list(dict.fromkeys(out))
 
 
-def embed_clips(
-    store: Store,
-    model: str,
-    *,
-    name: str,
-    layer: str = "conv",
-    pool: str = "mean",
-    frames: bool = False,
-    clips: str | None = None,
-    revision: str | None = None,
-    device: str = "auto",
-    max_seconds: float = 64.0,
-    chunk: int = DEFAULT_CHUNK,
-    shard: Shard | None = None,
-    progress: Progress | None = None,
-) -> EmbedReport:
-    """Embed the selected clips' audio with ``model`` into the feature set ``name``.
+@dataclass(frozen=True, kw_only=True)
+class EmbedSpec(JobSpec):
+    """``mmemo embed``: the selected clips' audio through the encoder ``model`` (hub id or
+    folder) into the feature set ``name`` at ``layer`` (``conv``, ``conv_raw`` or N), or into
+    one set ``name/layer=L`` per layer of ``layers`` (``conv,1-24``, ``all``) from one
+    forward pass; pooled over time by ``pool`` (``mean``, ``mean+std``), with frame-level
+    vectors too when ``frames``; ``max_seconds`` of audio per batch, a commit every ``chunk``
+    clips (what an interrupted run keeps)."""
 
-    The family of ``model`` (wav2vec2/XLSR, HuBERT, WavLM, data2vec-audio, Whisper) comes
-    from its config (:mod:`mmemo.features.encoders`). Work is committed every ``chunk``
+    job: ClassVar[str] = "embed"
+    unit: ClassVar[str] = "shard"
+
+    model: str
+    layer: str = "conv"
+    layers: str | None = None
+    pool: str = "mean"
+    frames: bool = False
+    clips: str | None = None
+    revision: str | None = None
+    device: str = "auto"
+    max_seconds: float = 64.0
+    chunk: int = DEFAULT_CHUNK
+
+    def run(
+        self, store: Store, *, part: Shard | None = None, progress: Progress | None = None
+    ) -> list[EmbedReport]:
+        if self.layers is not None:
+            return embed_layers(store, self, shard=part, progress=progress)
+        return [embed_clips(store, self, shard=part, progress=progress)]
+
+
+def embed_clips(
+    store: Store, spec: EmbedSpec, *, shard: Shard | None = None, progress: Progress | None = None
+) -> EmbedReport:
+    """Embed the selected clips' audio with ``spec.model`` into the feature set ``spec.name``.
+
+    The family of the model (wav2vec2/XLSR, HuBERT, WavLM, data2vec-audio, Whisper) comes
+    from its config (:mod:`mmemo.features.encoders`). Work is committed every ``spec.chunk``
     clips; after a crash or Ctrl-C the same call continues where it stopped and ends with the
     rows an uninterrupted run gives. With ``shard``, this process makes only its slice of the
     clips; the set is complete (and equal to a single-process run) when every shard has
@@ -117,47 +136,20 @@ def embed_clips(
     Raises:
         InputError: bad options, clips without media (named), undecodable audio.
     """
-    (report,) = _embed(
-        store,
-        model,
-        {name: parse_layer(layer)},
-        None,
-        pool,
-        frames,
-        clips,
-        revision,
-        device,
-        max_seconds,
-        chunk,
-        shard,
-        progress,
-    )
+    (report,) = _embed(store, spec, {spec.name: parse_layer(spec.layer)}, None, shard, progress)
     return report
 
 
 def embed_layers(
-    store: Store,
-    model: str,
-    *,
-    name: str,
-    layers: str,
-    pool: str = "mean",
-    frames: bool = False,
-    clips: str | None = None,
-    revision: str | None = None,
-    device: str = "auto",
-    max_seconds: float = 64.0,
-    chunk: int = DEFAULT_CHUNK,
-    shard: Shard | None = None,
-    progress: Progress | None = None,
+    store: Store, spec: EmbedSpec, *, shard: Shard | None = None, progress: Progress | None = None
 ) -> list[EmbedReport]:
-    """Embed the selected clips at every layer of ``layers`` (``conv,1-24``, ``all``) in ONE
-    forward pass per batch, into one feature set per layer named ``NAME/layer=L``, whose
+    """Embed the selected clips at every layer of ``spec.layers`` (``conv,1-24``, ``all``) in
+    ONE forward pass per batch, into one feature set per layer named ``NAME/layer=L``, whose
     record names NAME its family and L its layer.
 
-    Each set holds what ``embed_clips(..., layer=L)`` makes (same parameters, fingerprint and
-    vectors); sets already complete are skipped before the model loads, and an interrupted
-    call resumes every set where it stopped.
+    Each set holds what :func:`embed_clips` with ``layer=L`` makes (same parameters,
+    fingerprint and vectors); sets already complete are skipped before the model loads, and
+    an interrupted call resumes every set where it stopped.
 
     Raises:
         InputError: a bad layer list (naming the model's layers) or any error of
@@ -165,38 +157,17 @@ def embed_layers(
     """
     from mmemo.features.encoders import encoder_shape
 
-    check_family(name)
-    wanted = parse_layers(layers, encoder_shape(model, revision=revision))
-    sets = {layer_set_name(name, layer): layer for layer in wanted}
-    return _embed(
-        store,
-        model,
-        sets,
-        name,
-        pool,
-        frames,
-        clips,
-        revision,
-        device,
-        max_seconds,
-        chunk,
-        shard,
-        progress,
-    )
+    check_family(spec.name)
+    wanted = parse_layers(spec.layers or "", encoder_shape(spec.model, revision=spec.revision))
+    sets = {layer_set_name(spec.name, layer): layer for layer in wanted}
+    return _embed(store, spec, sets, spec.name, shard, progress)
 
 
 def _embed(
     store: Store,
-    model: str,
+    spec: EmbedSpec,
     sets: dict[str, str | int],
     family: str | None,
-    pool: str,
-    frames: bool,
-    clips: str | None,
-    revision: str | None,
-    device: str,
-    max_seconds: float,
-    chunk: int,
     shard: Shard | None,
     progress: Progress | None,
 ) -> list[EmbedReport]:
@@ -205,9 +176,10 @@ def _embed(
     from mmemo.features.encoders import load_encoder
 
     progress = progress or NullProgress()
+    pool, frames, clips, revision = spec.pool, spec.frames, spec.clips, spec.revision
     if pool not in ("mean", "mean+std"):
         raise InputError(f"--pool {pool!r}: expected mean or mean+std")
-    model = resolve_checkpoint(model, revision)  # missing folder, unreachable hub: one line
+    model = resolve_checkpoint(spec.model, revision)  # missing folder, unreachable hub: one line
     stamp = files_stamp(model)
     reports: dict[str, EmbedReport] = {}
     with store.session() as s:  # one session for the clips and the finished sets
@@ -243,7 +215,7 @@ def _embed(
     }
     for set_name in (n for n in sets if n not in reports):  # refused before the model loads
         check_new_name(set_name, layer_of[set_name])
-    embedder = load_encoder(model, revision=revision, device=device)
+    embedder = load_encoder(model, revision=revision, device=spec.device)
     jobs: dict[str, tuple[FeatureJob, str | int, int]] = {}
     for set_name, layer in sets.items():
         if set_name in reports:
@@ -279,28 +251,24 @@ def _embed(
         if not job.existing:
             jobs[set_name] = (job, layer, dim)
     if jobs:
-        _run_jobs(
-            store, embedder, rows, jobs, reports, pool, frames, max_seconds, chunk, shard, progress
-        )
+        _run_jobs(store, embedder, (rows, jobs, reports), spec, shard, progress)
     return [reports[n] for n in sets]
 
 
 def _run_jobs(
     store: Store,
     embedder,
-    rows: list[tuple],
-    jobs: dict[str, tuple[FeatureJob, str | int, int]],
-    reports: dict[str, EmbedReport],
-    pool: str,
-    frames: bool,
-    max_seconds: float,
-    chunk: int,
+    work: tuple[list[tuple], dict[str, tuple[FeatureJob, str | int, int]], dict[str, EmbedReport]],
+    spec: EmbedSpec,
     shard: Shard | None,
     progress: Progress,
 ) -> None:
-    """Embed the clips some job still lacks, every job's layer in the same forward pass."""
+    """Embed the clips some job still lacks, every job's layer in the same forward pass
+    (``work``: the clips, the jobs by set name, their reports)."""
     from mmemo.features.batching import extract_layers
 
+    rows, jobs, reports = work
+    pool, frames, max_seconds, chunk = spec.pool, spec.frames, spec.max_seconds, spec.chunk
     mine = shard.take(rows) if shard is not None else rows
     todo = [r for r in mine if any(r[0] not in job.done for job, _, _ in jobs.values())]
     layers = list(dict.fromkeys(layer for _, layer, _ in jobs.values()))

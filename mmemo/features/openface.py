@@ -22,6 +22,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +42,7 @@ from mmemo.features.sets import (
 )
 from mmemo.hashing import sha256_file
 from mmemo.progress import NullProgress, Progress
+from mmemo.specs import JobSpec
 from mmemo.store.store import Store
 
 
@@ -68,25 +70,42 @@ def clip_id_of(path: Path | str) -> str:
     return name
 
 
+@dataclass(frozen=True, kw_only=True)
+class AuIngestSpec(JobSpec):
+    """``mmemo ingest openface``: OpenFace CSVs (``sources``: directories, zips or globs) into
+    the AU frame set ``name``; frames below ``min_confidence`` or (``success_only``) not
+    tracked are left out; ``keep_all`` keeps gaze, pose and landmarks too; ``skip_bad`` leaves
+    bad files out, ``drop_nonfinite`` only the frames with a NaN/inf/missing AU value."""
+
+    job: ClassVar[str] = "ingest openface"
+    unit: ClassVar[str] = "shard"
+
+    sources: list[str]
+    min_confidence: float | None = None
+    success_only: bool = False
+    keep_all: bool = False
+    skip_bad: bool = False
+    drop_nonfinite: bool = False
+
+    def run(
+        self, store: Store, *, part: Shard | None = None, progress: Progress | None = None
+    ) -> list[OpenFaceReport]:
+        return [ingest_openface(store, self, shard=part, progress=progress)]
+
+
 def ingest_openface(
     store: Store,
-    sources: list[str],
+    spec: AuIngestSpec,
     *,
-    name: str,
-    min_confidence: float | None = None,
-    success_only: bool = False,
-    keep_all: bool = False,
-    skip_bad: bool = False,
-    drop_nonfinite: bool = False,
     shard: Shard | None = None,
     progress: Progress | None = None,
 ) -> OpenFaceReport:
-    """Read OpenFace CSVs (directories, zips or globs) into the AU frame set ``name``.
+    """Read the OpenFace CSVs of ``spec.sources`` into the AU frame set ``spec.name``.
 
     With ``shard``, only that slice of the files (in clip id order) is read; every shard
     names all the files, and the set is complete when each shard has committed its slice.
-    With ``drop_nonfinite``, a frame with a NaN/inf/missing AU value is dropped (counted in
-    the report's ``nonfinite_frames``) instead of making its file bad.
+    With ``spec.drop_nonfinite``, a frame with a NaN/inf/missing AU value is dropped (counted
+    in the report's ``nonfinite_frames``) instead of making its file bad.
 
     Raises:
         InputError: a missing source; or any bad file (missing or repeated columns, values
@@ -95,6 +114,9 @@ def ingest_openface(
             values); the store is unchanged.
     """
     progress = progress or NullProgress()
+    name, sources, skip_bad = spec.name, list(spec.sources), spec.skip_bad
+    min_confidence, success_only, keep_all = spec.min_confidence, spec.success_only, spec.keep_all
+    drop_nonfinite = spec.drop_nonfinite
     report = OpenFaceReport(name=name)
     params = {
         "min_confidence": min_confidence,

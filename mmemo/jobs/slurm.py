@@ -31,9 +31,9 @@ import sqlalchemy as sa
 from mmemo import scheduler
 from mmemo.errors import InputError, listing
 from mmemo.jobs.slurm_progress import task_progress
-from mmemo.jobs.specs import JobSpec, spec_from_json
 from mmemo.provenance import code_version
 from mmemo.scheduler import SchedulerError, Slice
+from mmemo.specs import JobSpec, spec_from_json
 from mmemo.store.config import slurm_options
 from mmemo.store.schema import (
     SchedulerJob,
@@ -41,9 +41,6 @@ from mmemo.store.schema import (
     utcnow,
 )
 from mmemo.store.store import Store
-
-#: How a command's work is split over tasks, and the option that gives a task its slice.
-UNITS = {"shard": "--shard", "fold": "--folds", "config": "--shard"}
 
 
 @dataclass(frozen=True)
@@ -56,15 +53,8 @@ class Submitted:
     script: str
 
 
-#: Where a task's slice goes in a job's command.
+#: Where a task's slice went in the command of a job an earlier mmemo submitted.
 SLICE = "{task}/{tasks}"
-
-
-def slice_option(unit: str) -> list[str]:
-    """The option giving each task its slice of ``unit`` (``--shard {task}/{tasks}``)."""
-    if unit not in UNITS:
-        raise InputError(f"unknown unit of work {unit!r}; expected {', '.join(UNITS)}")
-    return [UNITS[unit], SLICE]
 
 
 def batch_script(store: Store, job: str, *, name: str, python: str | None = None) -> str:
@@ -90,38 +80,26 @@ def batch_script(store: Store, job: str, *, name: str, python: str | None = None
 
 def submit(
     store: Store,
-    work: JobSpec | Sequence[str],
+    spec: JobSpec,
     *,
     tasks: int,
-    unit: str | None = None,
-    entry: str | None = None,
     options: Sequence[str] = (),
     requeue: bool = True,
 ) -> Submitted:
-    """Submit ``work`` as ``tasks`` array tasks and record it in the store: a job spec (each
-    task runs its slice of the spec's units), or, for the jobs that have no spec yet, an mmemo
-    argv after the global options holding :func:`slice_option` of ``unit``.
+    """Submit ``spec`` as ``tasks`` array tasks, each running its slice of the spec's units
+    (a grid's configurations, a run's folds, a feature set's shards); record it in the store.
 
     ``options`` (sbatch options) follow the store's ``[slurm] options`` and win over them.
     ``requeue`` lets Slurm requeue tasks that are pre-empted or whose node fails.
 
     Raises:
-        InputError: fewer than one task, or a command without its slice option.
+        InputError: fewer than one task.
         SchedulerError: sbatch refused the job (its message).
     """
     if tasks < 1:
         raise InputError(f"--tasks {tasks}: expected at least 1")
-    if isinstance(work, JobSpec):
-        payload: Any = {"spec": work.to_json()}
-        unit, entry = work.unit, work.name
-    else:
-        payload = list(work)
-        if (
-            unit is None
-            or SLICE not in payload
-            or (payload[payload.index(SLICE) - 1] != slice_option(unit)[0])
-        ):
-            raise InputError(f"a {unit} job's command needs {' '.join(slice_option(unit or ''))}")
+    payload = {"spec": spec.to_json()}
+    unit, entry = spec.unit, spec.name
     sbatch = [*slurm_options(store.root), *options, *(["--requeue"] if requeue else [])]
     script = batch_script(store, "$SLURM_ARRAY_JOB_ID", name=_job_name(payload))
     with store.session():  # fail here, not in every task, when the store cannot be opened
@@ -191,7 +169,8 @@ def _this_task(store: Store, job_id: str, env: Mapping[str, str]) -> tuple[Sched
 
 
 def task_argv(store: Store, job_id: str, environ: dict[str, str] | None = None) -> list[str]:
-    """The command this array task runs: its job's command with the task's slice filled in.
+    """The command this array task runs, for a job an earlier mmemo submitted as a command
+    line (before the specs): its command with the task's slice filled in.
 
     Raises:
         InputError: not in an array task, or a job the store does not hold.

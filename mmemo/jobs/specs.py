@@ -1,97 +1,18 @@
-"""Jobs as typed specs: what a job is, built once by whoever starts it.
-
-A spec is a frozen dataclass of plain values (text, numbers, lists, dicts). The CLI, the Python
-API, the demo and ``reproduce`` build one; :meth:`JobSpec.run` runs it in this process (or one
-slice of its units: a run's folds, a grid's configurations); ``--slurm`` stores it in the
-registry as JSON (:meth:`JobSpec.to_json`) and each array task reads it back
-(:func:`spec_from_json`) and runs its slice. Nothing stores or rebuilds a command line.
-
-Every value is checked when the spec is read from JSON (unknown fields, wrong types), before
-any data is read; the job's own checks (a model name, a fold scheme) follow in :meth:`run`.
-"""
+"""The specs of the training jobs (:mod:`mmemo.specs` says what a spec is): one per
+``mmemo train`` command, run in this process by :meth:`~mmemo.specs.JobSpec.run` or slice by
+slice in Slurm array tasks (a grid's configurations, a run's folds)."""
 
 from __future__ import annotations
 
-import dataclasses
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from mmemo.errors import InputError
-from mmemo.models.base import check_config_keys
 from mmemo.progress import Progress
 from mmemo.scheduler import Slice
+from mmemo.specs import JobSpec
 from mmemo.store.store import Store
-
-#: Spec classes by their ``job`` name (what the registry records).
-SPECS: dict[str, type[JobSpec]] = {}
-
-
-def _register(cls: type[JobSpec]) -> type[JobSpec]:
-    if cls.job in SPECS:
-        raise ValueError(f"job spec '{cls.job}' is already registered")
-    SPECS[cls.job] = cls
-    return cls
-
-
-@dataclass(frozen=True, kw_only=True)
-class JobSpec(ABC):
-    """What every job spec has: the entry it makes and how its work is split."""
-
-    #: The job's name, as the registry records it (``train static``).
-    job: ClassVar[str]
-    #: What one slice of the job takes: ``fold`` (a run's folds), ``config`` (a grid's
-    #: configurations) or ``shard`` (a feature set's files or clips).
-    unit: ClassVar[str]
-
-    name: str
-
-    @abstractmethod
-    def run(
-        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
-    ) -> list[Any]:
-        """Run the job in this process (only slice ``part`` of its units when given); return
-        what it made (:class:`~mmemo.jobs.run_spec.RunInfo` per run)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The spec as JSON-ready values, with its ``job`` name."""
-        return {"job": self.job, **dataclasses.asdict(self)}
-
-    def describe(self) -> str:
-        """One line for listings (``mmemo jobs``): the job and its fields that differ from
-        the defaults."""
-        shown = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            default = f.default if f.default is not dataclasses.MISSING else None
-            if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                default = f.default_factory()  # type: ignore[misc]
-            if f.name == "name" or value != default:
-                shown.append(f"{f.name}={value}")
-        return f"{self.job}: {', '.join(shown)}"
-
-
-def spec_from_json(data: Mapping[str, Any]) -> JobSpec:
-    """The spec that :meth:`JobSpec.to_json` wrote.
-
-    Raises:
-        InputError: an unknown job, unknown fields or values of the wrong type.
-    """
-    fields = dict(data)
-    job = fields.pop("job", None)
-    cls = SPECS.get(str(job))
-    if cls is None:
-        raise InputError(f"unknown job {job!r}; expected one of {', '.join(sorted(SPECS))}")
-    check_config_keys(cls, fields, f"'{job}' spec")
-    return cls(**_tuples(cls, fields))
-
-
-def _tuples(cls: type, fields: dict[str, Any]) -> dict[str, Any]:
-    """JSON lists back as the tuples a spec holds (a grid's configurations)."""
-    if "grid" in fields and cls is StaticSpec:
-        fields["grid"] = tuple((dict(params), str(norm)) for params, norm in fields["grid"])
-    return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,7 +29,6 @@ class TrainSpec(JobSpec):
     inner: int | None = None
 
 
-@_register
 @dataclass(frozen=True, kw_only=True)
 class StaticSpec(TrainSpec):
     """``mmemo train static``: a scikit-learn model per fold, for every configuration of
@@ -123,6 +43,12 @@ class StaticSpec(TrainSpec):
     grid: tuple[tuple[dict[str, Any], str], ...] = (({}, "none"),)
     features: str | None = None
     frames: bool = False
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> StaticSpec:
+        """JSON gives the grid back as lists: the configurations become tuples again."""
+        grid = tuple((dict(params), str(norm)) for params, norm in fields.pop("grid", ()))
+        return cls(**fields, **({"grid": grid} if grid else {}))
 
     @classmethod
     def one(cls, *, params: Mapping[str, Any] | None = None, norm: str = "none", **fields: Any):
@@ -154,7 +80,6 @@ class StaticSpec(TrainSpec):
         return train_static_grid(store, self, n_jobs=n_jobs, shard=part, progress=progress)
 
 
-@_register
 @dataclass(frozen=True, kw_only=True)
 class BiLSTMSpec(TrainSpec):
     """``mmemo train bilstm``: the bi-LSTM with attention on frame sequences ``features``;
@@ -182,7 +107,6 @@ class BiLSTMSpec(TrainSpec):
         return [train_bilstm_job(store, self, folds=part, progress=progress)]
 
 
-@_register
 @dataclass(frozen=True, kw_only=True)
 class FinetuneSpec(TrainSpec):
     """``mmemo train finetune``: the wav2vec2 checkpoint ``model`` (hub id or folder)

@@ -7,9 +7,6 @@ class order, exactly as the model produced them, and the fitted artefact.
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,8 +15,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
+from mmemo.specs import check_fields as check_config_keys  # noqa: F401 - the configs' check
 
 #: What the score columns are: probabilities, unnormalised logits, or decision values.
 ScoreKind = Literal["probs", "logits", "decision"]
@@ -57,62 +54,6 @@ class FoldResult:
         """
         scores = self.train_scores if split == "train" else self.test_scores
         return np.asarray(self.classes)[np.argmax(scores, axis=1)]
-
-
-def check_config_keys(config_cls: type, data: Mapping[str, object], what: str) -> None:
-    """Refuse keys that are not fields of a config dataclass, listing the valid ones.
-
-    Raises:
-        InputError: e.g. "unknown bi-LSTM option(s) x; expected one of batch_size, ...".
-    """
-    names = sorted(f.name for f in dataclasses.fields(config_cls))
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise InputError(
-            f"unknown {what} option(s) {', '.join(unknown)}; expected one of {', '.join(names)}"
-        )
-    hints = typing.get_type_hints(config_cls)
-    for key, value in data.items():
-        if not _matches(value, hints[key]):
-            raise InputError(f"{what} option {key}={value!r}: expected {_describe(hints[key])}")
-
-
-_KIND_NAMES = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
-
-
-def _matches(value: object, hint: Any) -> bool:
-    """Whether ``value`` (as parsed from ``K=V``) fits the type ``hint`` of a config field."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in args)
-    if origin is Literal:
-        return value in args
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if origin in (tuple, list):
-        return isinstance(value, list | tuple)
-    if origin is dict or hint is dict:
-        return isinstance(value, dict)
-    return isinstance(value, hint) if isinstance(hint, type) else True
-
-
-def _describe(hint: Any) -> str:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(arg) for arg in args)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if hint is type(None):
-        return "none"
-    if origin in (tuple, list):
-        return "a list"
-    return _KIND_NAMES.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 @dataclass(frozen=True)

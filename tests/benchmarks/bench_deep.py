@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mmemo.corpora.ingest import ingest_ravdess
 from mmemo.corpora.synth import create_ravdess
-from mmemo.features.openface import ingest_openface
+from mmemo.features.openface import AuIngestSpec, ingest_openface
 from mmemo.models.bilstm import train_bilstm
 from mmemo.models.wav2vec2_finetune import FinetuneConfig, finetune
 from mmemo.store.store import Store
@@ -29,7 +29,9 @@ def main() -> None:
     corpus = create_ravdess(work / "corpus", actors=4, seconds=1.0)
     store = Store.init(work / "store")
     ingest_ravdess(store, [corpus.root])
-    ingest_openface(store, [str(corpus.openface_dir / "01-01-*.csv")], name="aus")
+    ingest_openface(
+        store, AuIngestSpec(sources=[str(corpus.openface_dir / "01-01-*.csv")], name="aus")
+    )
     cv = load_cv(store, "kfold:2:2020", "av-speech")
     train = cv.folds != 0
     seqs, _ = load_sequences(store, "aus", cv.clip_ids)

@@ -22,6 +22,7 @@ Run: python tests/benchmarks/bench_embed.py [--size large|small] [--actors 1] [-
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -162,7 +163,7 @@ def _process(store: Path, *args: str) -> tuple[float, int]:
 def main() -> None:
     from mmemo.corpora.ingest import ingest_ravdess
     from mmemo.corpora.synth import create_ravdess
-    from mmemo.features.embed import embed_clips, embed_layers
+    from mmemo.features.embed import EmbedSpec, embed_clips, embed_layers
     from mmemo.store.store import Store
 
     parser = argparse.ArgumentParser()
@@ -201,13 +202,12 @@ def main() -> None:
     ref = _reference(model, paths[: args.reference_clips])
     timings = {"reference (1 clip, full forward)": ref}
     rates: list[float] = []
+    spec = functools.partial(EmbedSpec, model=str(model), clips=speech)
     for label, call in (
-        ("--layer conv", lambda: embed_clips(store, str(model), name="c", clips=speech)),
-        (f"--layer {last}", lambda: embed_clips(
-            store, str(model), name="l", layer=str(last), clips=speech)),
-        ("--layers all", lambda: embed_layers(
-            store, str(model), name="a", layers="all", clips=speech)),
-    ):  # fmt: skip
+        ("--layer conv", lambda: embed_clips(store, spec(name="c"))),
+        (f"--layer {last}", lambda: embed_clips(store, spec(name="l", layer=str(last)))),
+        ("--layers all", lambda: embed_layers(store, spec(name="a", layers="all"))),
+    ):
         rates.append(_matmul_rate())
         t0 = time.perf_counter()
         call()

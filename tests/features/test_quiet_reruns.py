@@ -123,7 +123,7 @@ def test_openface_skip_bad_with_every_file_bad_is_one_line(
 
 def test_openface_value_errors_in_two_layouts_are_reported_once(feat_store, synth_corpus, tmp_path):
     """DuckDB's reject tables keep every scan of a connection: each read reports its own."""
-    from mmemo.features.openface import ingest_openface
+    from mmemo.features.openface import AuIngestSpec, ingest_openface
 
     files = synth_corpus.openface_files[:2]
     folder = tmp_path / "of"
@@ -136,4 +136,4 @@ def test_openface_value_errors_in_two_layouts_are_reported_once(feat_store, synt
         cells[[c.strip() for c in header.split(",")].index("AU01_r")] = "oops"
         (folder / f.name).write_text("\n".join([header, ",".join(cells), *rows[1:]]) + "\n")
     with pytest.raises(InputError, match=r"\(and 1 more bad file\(s\)\)"):
-        ingest_openface(feat_store, [str(folder)], name="aus")
+        ingest_openface(feat_store, AuIngestSpec(sources=[str(folder)], name="aus"))

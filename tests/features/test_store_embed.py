@@ -278,10 +278,10 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
 
     tiny = str(tiny_w2v2[True])
     where = ACTOR_1 + " AND emotion <= 5"
-    kwargs = {"name": "r", "clips": where, "chunk": 3, "frames": True}
+    spec = embed_mod.EmbedSpec(model=tiny, name="r", clips=where, chunk=3, frames=True)
 
     store = ingested_store_reset()
-    full = embed_mod.embed_clips(store, tiny, **kwargs)
+    full = embed_mod.embed_clips(store, spec)
     assert not full.resumed and full.computed == full.clips == 9
     want = _rows(store, "r")
     with store.session() as s:
@@ -302,7 +302,7 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
 
     monkeypatch.setattr(embed_mod, "_commit", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
-        embed_mod.embed_clips(store, tiny, **kwargs)
+        embed_mod.embed_clips(store, spec)
     with store.session() as s:
         assert s.fetch("SELECT count(*) FROM clip_vectors WHERE feature_set = 'r'") == [(0,)]
         assert s.fetch("SELECT count(*) FROM frame_vectors WHERE feature_set = 'r'") == [(0,)]
@@ -314,12 +314,12 @@ def test_embed_resumes_after_an_interrupt_with_the_rows_of_an_uninterrupted_run(
     # while another live process holds the entry, a second run refuses to step in
     _set_pid(store, "r", os.getppid())
     with pytest.raises(InputError, match="being made by process"):
-        embed_mod.embed_clips(store, tiny, **kwargs)
+        embed_mod.embed_clips(store, spec)
     # a crashed process (gone) is what a re-run takes over from
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     _set_pid(store, "r", gone.pid)
-    resumed = embed_mod.embed_clips(store, tiny, **kwargs)
+    resumed = embed_mod.embed_clips(store, spec)
     assert resumed.resumed
     assert resumed.version == 1
     assert resumed.computed == resumed.clips - 3 < resumed.clips
@@ -342,7 +342,7 @@ def test_embed_refuses_clips_ingested_by_name_only(
     tmp_path, store_cli, tiny_w2v2, one_torch_thread
 ):
     from mmemo.corpora.ingest import ingest_ravdess
-    from mmemo.features.embed import embed_clips
+    from mmemo.features.embed import EmbedSpec, embed_clips
     from mmemo.store.store import Store
 
     names = ["01-01-03-01-01-01-01", "03-01-05-02-02-01-01"]
@@ -354,7 +354,7 @@ def test_embed_refuses_clips_ingested_by_name_only(
         assert s.fetch("SELECT count(*) FROM clips WHERE has_audio AND path IS NULL") == [(2,)]
 
     with pytest.raises(InputError) as info:
-        embed_clips(store, str(tiny_w2v2[True]), name="nameless")
+        embed_clips(store, EmbedSpec(model=str(tiny_w2v2[True]), name="nameless"))
     message = str(info.value)
     assert "by name only" in message
     assert "2 selected clip(s)" in message

@@ -3,10 +3,9 @@ task runs, the store's [slurm] defaults, and one-line errors where Slurm is miss
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
 
 import pytest
-import typer
 
 from mmemo.errors import InputError, StoreError
 from mmemo.scheduler import Slice, array_task
@@ -51,38 +50,40 @@ def test_fold_slices_ignore_torchrun_ranks(monkeypatch: pytest.MonkeyPatch) -> N
         Slice.parse("5/5", "--folds")
 
 
-def test_the_command_of_a_task_is_the_command_given_without_how_to_submit_it() -> None:
-    from mmemo.cli.jobs import command_argv
+def test_every_spec_comes_back_from_its_json_as_it_was() -> None:
+    """What a Slurm task runs is the spec as the command built it: data, not command text."""
+    import json
 
-    seen: list[list[str]] = []
-    app = typer.Typer()
+    from mmemo.features.embed import EmbedSpec
+    from mmemo.features.openface import AuIngestSpec
+    from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec, StaticSpec
+    from mmemo.specs import BUILTIN_SPECS, spec_from_json
 
-    @app.callback()
-    def main() -> None:
-        pass
+    specs = [
+        StaticSpec.parse(param_specs=["C=1,10"], norms=["minmax"], name="s", model="svc"),
+        BiLSTMSpec(name="b", features="aus", params={"max_epochs": 3}, inner=2),
+        FinetuneSpec(name="f", model="./xlsr", keep="none"),
+        EmbedSpec(name="e", model="m", layers="conv,1-2", frames=True, clips=None),
+        AuIngestSpec(name="a", sources=["of/", "more/*.csv"], min_confidence=0.8),
+    ]
+    assert sorted(s.job for s in specs) == sorted(BUILTIN_SPECS)
+    for spec in specs:
+        assert spec_from_json(json.loads(json.dumps(spec.to_json()))) == spec
 
-    @app.command("embed")
-    def embed(
-        ctx: typer.Context,
-        model: Annotated[str, typer.Argument()],
-        name: Annotated[str, typer.Option()],
-        layer: Annotated[str, typer.Option()] = "conv",
-        frames: Annotated[bool, typer.Option()] = False,
-        param: Annotated[list[str] | None, typer.Option("--param")] = None,
-        shard: Annotated[str | None, typer.Option()] = None,
-        slurm: Annotated[bool, typer.Option("--slurm")] = False,
-        tasks: Annotated[int | None, typer.Option("--tasks")] = None,
-        slurm_opts: Annotated[str | None, typer.Option("--slurm-opts")] = None,
-    ) -> None:
-        seen.append(command_argv(ctx, drop={"shard"}, extra=["--shard", "{task}/{tasks}"]))
 
-    app(["embed", "--name", "x y", "--frames", "--param", "a=1", "--param", "b=2", "--slurm",
-         "--tasks", "3", "--slurm-opts", "--time=1:00", "--shard", "0/9", "--", "-model-dir"],
-        standalone_mode=False)  # fmt: skip
-    assert seen == [
-        ["embed", "--name", "x y", "--frames", "--param", "a=1", "--param", "b=2",
-         "--shard", "{task}/{tasks}", "--", "-model-dir"]
-    ]  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"job": "train stat"}, "unknown job 'train stat'; expected one of embed"),
+        ({"job": "embed", "name": "e", "model": "m", "pool": 3}, "pool=3: expected text"),
+        ({"job": "embed", "name": "e", "model": "m", "layerz": "1"}, "option(s) layerz"),
+    ],
+)
+def test_a_spec_that_does_not_read_back_is_one_line(data, message) -> None:
+    from mmemo.specs import spec_from_json
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        spec_from_json(data)
 
 
 def test_the_store_config_holds_sbatch_defaults(tmp_path) -> None:

@@ -121,10 +121,12 @@ def test_au_frames_where_tracking_failed_are_gaps() -> None:
 
 def test_plot_aus_defaults_to_the_set_named_aus(aus_store, synth_corpus) -> None:
     from mmemo.features.aus import clip_aus, default_au_set
-    from mmemo.features.openface import ingest_openface
+    from mmemo.features.openface import AuIngestSpec, ingest_openface
 
     csvs = [str(synth_corpus.openface_dir / "01-01-0[1-2]-*.csv")]
-    ingest_openface(aus_store, csvs, name="newer")  # newer than aus: still aus by default
+    ingest_openface(
+        aus_store, AuIngestSpec(sources=csvs, name="newer")
+    )  # newer than aus: still aus by default
     assert default_au_set(aus_store) == "aus"
     clip = sorted(p.stem for p in synth_corpus.openface_files if p.name.startswith("01-01-01"))[0]
     assert clip_aus(aus_store, clip).features == "aus@1"
@@ -132,12 +134,12 @@ def test_plot_aus_defaults_to_the_set_named_aus(aus_store, synth_corpus) -> None
 
 def test_plot_aus_refuses_to_guess_between_sets(ingested_store, synth_corpus) -> None:
     from mmemo.features.aus import default_au_set
-    from mmemo.features.openface import ingest_openface
+    from mmemo.features.openface import AuIngestSpec, ingest_openface
 
     csvs = [str(synth_corpus.openface_dir / "01-01-01-*.csv")]
-    ingest_openface(ingested_store, csvs, name="first")
+    ingest_openface(ingested_store, AuIngestSpec(sources=csvs, name="first"))
     assert default_au_set(ingested_store) == "first"
-    ingest_openface(ingested_store, csvs, name="second")
+    ingest_openface(ingested_store, AuIngestSpec(sources=csvs, name="second"))
     with pytest.raises(InputError) as info:
         default_au_set(ingested_store)
     assert str(info.value) == (
