@@ -1,4 +1,9 @@
-"""What the command modules share: the store option, the console, progress bars, output."""
+"""What the command modules share: the options, the console, progress bars, output.
+
+An option two commands take is declared once here, as an ``Annotated`` alias (like the ``hf``
+CLI's ``TokenOpt``), so that its flag and help read the same wherever it appears; an option
+only one command takes stays with that command.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +63,72 @@ OutOpt = Annotated[
         "--out",
         help="Write to this file instead of printing; its extension (.csv, .json, .md ...) "
         "says the format.",
+    ),
+]
+
+#: The name of the run a command makes.
+RunNameOpt = Annotated[str, typer.Option("--name", help="Run name.")]
+#: The name of the feature set a command makes.
+SetNameOpt = Annotated[str, typer.Option("--name", help="Feature set name.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Random seed of the run's models (recorded with the run).")
+]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="auto (CUDA when present), cpu, cuda or cuda:N.")
+]
+#: A deep model's hyper-parameter overrides (one value each: no grids).
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="Hyper-parameter override K=V (repeatable), e.g. max_epochs=50."),
+]
+InnerOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--inner",
+        help="K actor-disjoint inner folds per fold: out-of-fold scores of every training clip "
+        "(split 'oof') for a stacked fusion (`fuse --on oof`); K more trainings per fold.",
+    ),
+]
+FoldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--folds",
+        help="Train only these folds, e.g. 0,1 (other hosts run the rest with the same command; "
+        "the run is complete when every fold is stored); I/N for every N-th fold from I; "
+        "auto in a Slurm array task.",
+    ),
+]
+#: A slice of the clips or files of a feature set (``embed``, ``ingest openface``).
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="I/N: make only slice I of N of the clips (0-based), for N hosts; auto in a "
+        "Slurm array task (or a torchrun process).",
+    ),
+]
+SlurmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--slurm",
+        help="Submit the work to Slurm as a job array instead of running it here; prints "
+        "the job id (follow it with `mmemo jobs`).",
+    ),
+]
+TasksOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--tasks",
+        help="Array tasks of a --slurm job: shards of the clips or files, or parts of a grid "
+        "(deep models: one per fold unless given).",
+    ),
+]
+SlurmOptsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--slurm-opts",
+        help='sbatch options for --slurm, e.g. "--partition=gpu --gres=gpu:1 --time=4:00:00" '
+        "(after the store's [slurm] options in mmemo.toml).",
     ),
 ]
 

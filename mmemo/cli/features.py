@@ -3,29 +3,36 @@ features, plot aus; and the ``export`` group (``export RUN`` stays short for ``e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from mmemo.cli.common import (
     ClipsOpt,
+    DeviceOpt,
     RichProgress,
+    RunNameOpt,
+    SetNameOpt,
+    ShardOpt,
+    SlurmOpt,
+    SlurmOptsOpt,
+    TasksOpt,
     console,
     err_console,
     open_store,
     simple_table,
     styled,
 )
-from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_spec
+from mmemo.cli.jobs import submit_spec
 
 
 class _ExportGroup(TyperGroup):
     """``mmemo export``: a first word that is not a subcommand is a run (``export RUN``)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -115,21 +122,12 @@ def export_features(
     console.print(wrote(out, done.rows, f"{done.ref}, {done.dim}-d vectors"))
 
 
-ShardOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="I/N: make only slice I of N of the clips (0-based), for N hosts; auto in a "
-        "Slurm array task (or a torchrun process)."
-    ),
-]
-
-
 def embed(
     ctx: typer.Context,
     model: Annotated[
         str, typer.Argument(help="Hugging Face id or local folder (from_pretrained).")
     ],
-    name: Annotated[str, typer.Option(help="Feature set name.")],
+    name: SetNameOpt,
     layer: Annotated[
         str, typer.Option(help="conv (conv encoder output, 512-d), conv_raw, or layer N.")
     ] = "conv",
@@ -143,7 +141,7 @@ def embed(
     frames: Annotated[bool, typer.Option(help="Also store frame-level vectors.")] = False,
     clips: ClipsOpt = None,
     revision: Annotated[str | None, typer.Option(help="Model revision (hub).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     batch_seconds: Annotated[float, typer.Option(help="Audio seconds per batch.")] = 64.0,
     shard: ShardOpt = None,
     slurm: SlurmOpt = False,
@@ -165,7 +163,6 @@ def embed(
     `mmemo embed MODEL --name xlsr --slurm --tasks 8 --slurm-opts "--gres=gpu:1"`
     """
     from mmemo.features.embed import EmbedSpec
-    from mmemo.features.sets import Shard
 
     spec = EmbedSpec(
         name=name,
@@ -179,23 +176,35 @@ def embed(
         device=device,
         max_seconds=batch_seconds,
     )
-    if slurm:
-        _submit_shards(ctx, spec, tasks, slurm_opts)
-        return
-    sliced = Shard.parse(shard) if shard else None  # before opening the store
-    for report in spec.run(open_store(ctx), part=sliced, progress=RichProgress("embed")):
-        _print_report(report, shard)
+    for report in _run_shards(ctx, spec, "embed", shard, slurm, tasks, slurm_opts):
+        print_embed(report, shard)
 
 
-def _submit_shards(ctx: typer.Context, spec, tasks: int | None, options: str | None) -> None:
+def _run_shards(
+    ctx: typer.Context,
+    spec: Any,
+    label: str,
+    shard: str | None,
+    slurm: bool,
+    tasks: int | None,
+    options: str | None,
+) -> Iterable[Any]:
+    """What ``embed`` and ``ingest openface`` do with their spec: submit it to Slurm as
+    ``tasks`` shards (nothing to report here), or run it here, whole or the ``shard`` I/N,
+    and return its reports."""
     from mmemo.errors import InputError
+    from mmemo.features.sets import Shard
 
-    if tasks is None:
-        raise InputError("--slurm needs --tasks N: the files or clips are split into N shards")
-    submit_spec(ctx, spec, tasks=tasks, options=options)
+    if slurm:
+        if tasks is None:
+            raise InputError("--slurm needs --tasks N: the files or clips are split into N shards")
+        submit_spec(ctx, spec, tasks=tasks, options=options)
+        return ()
+    sliced = Shard.parse(shard) if shard else None  # before opening the store
+    return spec.run(open_store(ctx), part=sliced, progress=RichProgress(label))
 
 
-def _print_report(report, shard: str | None) -> None:
+def print_embed(report, shard: str | None) -> None:
     name = report.name
     if report.existing:
         console.print(f"{name} v{report.version} already holds these embeddings; nothing to do")
@@ -219,7 +228,7 @@ def _shard_note(shard: str | None, complete: bool) -> str:
 def ingest_openface(
     ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="CSV folders, zips or globs.")],
-    name: Annotated[str, typer.Option(help="Feature set name.")],
+    name: SetNameOpt,
     min_confidence: Annotated[
         float | None, typer.Option(help="Drop frames below this face confidence.")
     ] = None,
@@ -250,7 +259,6 @@ def ingest_openface(
     `--slurm --tasks 4` to read the files in 4 Slurm array tasks)
     """
     from mmemo.features.openface import AuIngestSpec
-    from mmemo.features.sets import Shard
 
     spec = AuIngestSpec(
         name=name,
@@ -261,11 +269,12 @@ def ingest_openface(
         skip_bad=skip_bad,
         drop_nonfinite=drop_nonfinite,
     )
-    if slurm:
-        _submit_shards(ctx, spec, tasks, slurm_opts)
-        return
-    sliced = Shard.parse(shard) if shard else None  # before opening the store
-    (report,) = spec.run(open_store(ctx), part=sliced, progress=RichProgress("ingest openface"))
+    for report in _run_shards(ctx, spec, "ingest openface", shard, slurm, tasks, slurm_opts):
+        print_ingest(report, shard, drop_nonfinite)
+
+
+def print_ingest(report: Any, shard: str | None, drop_nonfinite: bool) -> None:
+    name = report.name
     for line in report.bad:
         err_console.print(styled(("skipped", "yellow"), f" {line}"), highlight=False)
     if report.existing:
@@ -287,7 +296,7 @@ def ingest_openface(
 def import_features(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or parquet, one row per clip.")],
-    name: Annotated[str, typer.Option(help="Feature set name.")],
+    name: SetNameOpt,
     id_col: Annotated[str | None, typer.Option(help="Clip id column (default: guessed).")] = None,
     sep: Annotated[str | None, typer.Option(help="CSV separator (default: sniffed).")] = None,
     columns: Annotated[
@@ -349,7 +358,7 @@ def plot_aus(
 def import_posteriors(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="CSV or parquet files of per-clip scores.")],
-    name: Annotated[str, typer.Option(help="Run name.")],
+    name: RunNameOpt,
     classes: Annotated[
         str,
         typer.Option(

@@ -69,7 +69,8 @@ def reproduce(
 
     * `mmemo reproduce my-paper.toml`
     """
-    from mmemo.reports.reproduce import check_cells, load_paper, recipe, resolve_inputs
+    from mmemo.reports.recipes import recipe, resolve_inputs
+    from mmemo.reports.reproduce import check_cells, load_paper
 
     if fmt not in ("table", "json"):
         raise InputError(f"--format {fmt!r}: expected table or json")

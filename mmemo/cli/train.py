@@ -6,8 +6,24 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli.common import ClipsOpt, RichProgress, SchemeOpt, console, open_store, styled
-from mmemo.cli.jobs import SlurmOpt, SlurmOptsOpt, TasksOpt, submit_spec
+from mmemo.cli.common import (
+    ClipsOpt,
+    DeviceOpt,
+    FoldsOpt,
+    InnerOpt,
+    ParamOpt,
+    RichProgress,
+    RunNameOpt,
+    SchemeOpt,
+    SeedOpt,
+    SlurmOpt,
+    SlurmOptsOpt,
+    TasksOpt,
+    console,
+    open_store,
+    styled,
+)
+from mmemo.cli.jobs import submit_spec
 from mmemo.errors import InputError
 
 train_app = typer.Typer(
@@ -44,7 +60,7 @@ def train_static(
     ] = "none",
     scheme: SchemeOpt = "luna2022",
     clips: ClipsOpt = "av-speech",
-    seed: Annotated[int, typer.Option(help="Random seed of the model.")] = 2020,
+    seed: SeedOpt = 2020,
     jobs: Annotated[int, typer.Option(help="Parallel workers (-1 = all cores).")] = -1,
     frames: Annotated[
         bool,
@@ -122,28 +138,6 @@ def _overrides(specs: list[str] | None) -> dict:
     return grid[0]
 
 
-ParamOpt = Annotated[
-    list[str] | None,
-    typer.Option("--param", help="Hyper-parameter override K=V (repeatable), e.g. max_epochs=50."),
-]
-DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda or cuda:N.")]
-InnerOpt = Annotated[
-    int | None,
-    typer.Option(
-        help="K actor-disjoint inner folds per fold: out-of-fold scores of every training clip "
-        "(split 'oof') for a stacked fusion (`fuse --on oof`); K more trainings per fold."
-    ),
-]
-FoldsOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Train only these folds, e.g. 0,1 (other hosts run the rest with the same command; "
-        "the run is complete when every fold is stored); I/N for every N-th fold from I; "
-        "auto in a Slurm array task."
-    ),
-]
-
-
 def _folds(text: str | None):
     """--folds: a list of fold numbers, or a slice (I/N, auto) of the scheme's folds."""
     from mmemo.scheduler import Slice
@@ -162,10 +156,10 @@ def _folds(text: str | None):
 def train_bilstm(
     ctx: typer.Context,
     features: Annotated[str, typer.Option(help="AU frame set (or frame embeddings) NAME[@V].")],
-    name: Annotated[str, typer.Option(help="Run name.")],
+    name: RunNameOpt,
     scheme: SchemeOpt = "luna2022",
     clips: ClipsOpt = "av-speech",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SeedOpt = 2020,
     device: DeviceOpt = "auto",
     early_stop_on: Annotated[
         str,
@@ -203,10 +197,10 @@ def train_bilstm(
 def train_finetune(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="wav2vec2 checkpoint: hub id or local folder.")],
-    name: Annotated[str, typer.Option(help="Run name.")],
+    name: RunNameOpt,
     scheme: SchemeOpt = "luna2022",
     clips: ClipsOpt = "av-speech",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SeedOpt = 2020,
     device: DeviceOpt = "auto",
     batch_size: Annotated[int, typer.Option(help="Clips per optimizer step.")] = 100,
     accumulate: Annotated[int, typer.Option(help="Micro-batches per optimizer step.")] = 1,
@@ -283,7 +277,7 @@ def report_run(info) -> None:
 def fuse(
     ctx: typer.Context,
     runs: Annotated[list[str], typer.Argument(help="Runs to fuse (names or globs), in order.")],
-    name: Annotated[str, typer.Option(help="Name of the fused run.")],
+    name: RunNameOpt,
     method: Annotated[
         str, typer.Option(help="logreg (paper: trained per fold), mean, product or vote.")
     ] = "logreg",
@@ -291,7 +285,7 @@ def fuse(
     norm: Annotated[str, typer.Option(help="Scaling before logreg: minmax, standard, none.")] = (
         "minmax"
     ),
-    seed: Annotated[int, typer.Option(help="Random seed (recorded).")] = 2020,
+    seed: SeedOpt = 2020,
     on: Annotated[
         str,
         typer.Option(

@@ -12,10 +12,20 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mmemo.errors import MissingDependencyError
+from mmemo.models.torch_utils import require_torch
 
-__all__ = ["TINY_CONV_DIM", "TINY_HIDDEN_SIZE", "TINY_NUM_LAYERS", "build_tiny_wav2vec2"]
+__all__ = [
+    "TINY_CONV_DIM",
+    "TINY_HIDDEN_SIZE",
+    "TINY_NUM_LAYERS",
+    "build_tiny_wav2vec2",
+    "save_seeded",
+    "save_wave_feature_extractor",
+    "tiny_raw_shape",
+]
 
 #: Width of the tiny conv feature encoder output (512 in the real models).
 TINY_CONV_DIM = 32
@@ -51,38 +61,62 @@ def build_tiny_wav2vec2(out: Path, *, stable_layer_norm: bool = True, seed: int 
         MissingDependencyError: torch or transformers is not installed.
     """
     try:
-        import torch
-        from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
+        from transformers import Wav2Vec2Config, Wav2Vec2Model
     except ImportError as exc:
         raise MissingDependencyError("torch", "ml") from exc
 
+    shape = tiny_raw_shape(stable_layer_norm=stable_layer_norm)
+    config = Wav2Vec2Config(do_stable_layer_norm=stable_layer_norm, **shape)
+    out = save_seeded(Wav2Vec2Model, config, out, seed=seed)
+    save_wave_feature_extractor(out, attention_mask=stable_layer_norm)
+    return out
+
+
+def tiny_raw_shape(*, stable_layer_norm: bool = True) -> dict[str, Any]:
+    """The config fields of the tiny raw-waveform shape, common to the wav2vec2, HuBERT, WavLM
+    and data2vec-audio configs (:mod:`mmemo.testing.tiny_models` builds those): conv width
+    :data:`TINY_CONV_DIM`, :data:`TINY_NUM_LAYERS` layers of width :data:`TINY_HIDDEN_SIZE`,
+    80 samples per frame; a layer-norm conv encoder with biases, or (``stable_layer_norm``
+    False) wav2vec2-base's group norm without."""
+    return {
+        "hidden_size": TINY_HIDDEN_SIZE,
+        "num_hidden_layers": TINY_NUM_LAYERS,
+        "num_attention_heads": 2,
+        "intermediate_size": 37,
+        "conv_dim": (TINY_CONV_DIM,) * 3,
+        "conv_kernel": (10, 3, 3),
+        "conv_stride": (5, 4, 4),
+        "conv_bias": stable_layer_norm,
+        "num_conv_pos_embeddings": 16,
+        "num_conv_pos_embedding_groups": 2,
+        "feat_extract_norm": "layer" if stable_layer_norm else "group",
+        "vocab_size": 12,
+    }
+
+
+def save_seeded(model_class: Any, config: Any, out: Path, *, seed: int) -> Path:
+    """Build ``model_class(config)`` with weights drawn from ``seed`` (the global torch RNG
+    state left untouched) and save it in eval mode to ``out`` (created if missing)."""
+    torch = require_torch()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config = Wav2Vec2Config(
-        hidden_size=TINY_HIDDEN_SIZE,
-        num_hidden_layers=TINY_NUM_LAYERS,
-        num_attention_heads=2,
-        intermediate_size=37,
-        conv_dim=(TINY_CONV_DIM,) * 3,
-        conv_kernel=(10, 3, 3),
-        conv_stride=(5, 4, 4),
-        conv_bias=stable_layer_norm,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm="layer" if stable_layer_norm else "group",
-        do_stable_layer_norm=stable_layer_norm,
-        vocab_size=12,
-    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Wav2Vec2Model(config)
+        model = model_class(config)
     model.eval()
     model.save_pretrained(out)
+    return out
+
+
+def save_wave_feature_extractor(out: Path, *, attention_mask: bool) -> None:
+    """Save the feature extractor of a raw-waveform checkpoint (16 kHz, normalised), with or
+    without an attention mask as the real large and base checkpoints declare."""
+    from transformers import Wav2Vec2FeatureExtractor
+
     Wav2Vec2FeatureExtractor(
         feature_size=1,
         sampling_rate=16000,
         padding_value=0.0,
         do_normalize=True,
-        return_attention_mask=stable_layer_norm,
+        return_attention_mask=attention_mask,
     ).save_pretrained(out)
-    return out

@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 from mmemo.corpora.openface_columns import AU_COLUMNS
 from mmemo.corpora.sources import member_escapes
 from mmemo.errors import InputError, listing
-from mmemo.features.openface_csv import READ_THREADS, REQUIRED, header_names, read_all
+from mmemo.features.openface_csv import READ_THREADS, read_all
+from mmemo.features.openface_header import REQUIRED, header_names
 from mmemo.features.sets import (
     Shard,
     begin_feature_set,

@@ -5,27 +5,17 @@ up front; the files of a chunk joined into one parse on pyarrow's threads), no P
 over rows. A file that does not parse that way is read again with DuckDB's CSV reader, whose
 reject tables report values that are not numbers with file, line and column.
 
-What parses is not yet good data: the read table is checked once, on its Arrow columns, for
-AU values that are not finite numbers (``NaN`` and ``NA`` parse to null, ``inf`` and ``1e400``
-to infinities: a model fed one fails much later, naming no file) and for files without a
-frame (a set must not claim a clip it holds no frame of). Both checks are whole-column
-``pyarrow.compute`` kernels, ~10 ms for the 160,000 frames of the full corpus; only when one
-finds something are the offending files re-read, to name the line and the value as written.
-
-Columns are named by position, not by header text: OpenFace writes names that differ only by
-case (2-D landmarks ``x_0`` and 3-D landmarks ``X_0``), which SQL identifiers do not tell
-apart (DuckDB would rename the second ``X_0_1``). So the reader gets its own names (the
-required columns under theirs, every other column ``_c{position}``) and ``--keep-all`` maps each
-header name, bound as a value, to the column at its position.
+What parses is not yet good data: the read table goes through the checks of
+:mod:`mmemo.features.openface_checks` (finite AU values, a frame per file) once, on its Arrow
+columns. Columns are named by position, not by header text
+(:mod:`mmemo.features.openface_header` says why).
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,35 +24,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from mmemo.corpora.openface_columns import AU_COLUMNS, FRAME_COLUMNS
+from mmemo.corpora.openface_columns import AU_COLUMNS
+from mmemo.features.openface_checks import NO_FRAMES, Rejected, check_read
+from mmemo.features.openface_header import REQUIRED, extra_columns, header_names, reader_names
 from mmemo.hashing import sha256_bytes
 from mmemo.progress import NullProgress, Progress
 from mmemo.sqltext import ident
 
-#: The columns every file must have: frame bookkeeping and the 35 AU columns.
-REQUIRED = FRAME_COLUMNS + AU_COLUMNS
 #: Files per read: progress moves per chunk; the files of a chunk are read in parallel.
 READ_CHUNK = 64
-
-
-def header_names(header: str) -> list[str]:
-    """The column names of a CSV header line (or the cells of any line), parsed as CSV and
-    stripped of spaces."""
-    return [c.strip() for c in next(csv.reader([header], skipinitialspace=True), [])]
-
-
-def reader_names(names: list[str]) -> list[str]:
-    """Names the CSV reader gives the columns: a required column (first occurrence) keeps its
-    name, every other column is ``_c{position}``, so that no two differ only by case."""
-    seen: set[str] = set()
-    out = []
-    for i, name in enumerate(names):
-        if name in REQUIRED and name not in seen:
-            seen.add(name)
-            out.append(name)
-        else:
-            out.append(f"_c{i}")
-    return out
 
 
 @dataclass
@@ -103,7 +73,7 @@ def read_all(
     progress = progress or NullProgress()
     con: duckdb.DuckDBPyConnection | None = None
     parts: list[pa.Table] = []
-    rejected: list[tuple[str, int, str, str]] = []
+    rejected: list[Rejected] = []
     chunks = [
         (header, paths[i : i + READ_CHUNK])
         for header, paths in layouts.items()
@@ -128,102 +98,8 @@ def read_all(
     if not parts:
         return AuRead(pa.table({}), {f: NO_FRAMES for f in headers})
     table = pa.concat_tables(parts, promote_options="permissive")
-    bad = _rejected_by_file(rejected)
-    table, nonfinite = _check_finite(table, headers, bad, drop_nonfinite)
-    present = set(pc.unique(table["filename"]).to_pylist())
-    for file in headers.keys() - present - bad.keys():
-        bad[file] = NO_FRAMES_LEFT if file in nonfinite.files else NO_FRAMES
-    in_order = {file: bad[file] for file in headers if file in bad} | bad
-    return AuRead(table, in_order, nonfinite.rows)
-
-
-#: A file with a header and no data row: a set must not claim a clip it holds no frame of.
-NO_FRAMES = "no frames (a header and no data row)"
-#: A file each of whose frames was dropped by ``--drop-nonfinite``.
-NO_FRAMES_LEFT = "no frames left: every frame has a NaN/inf or missing AU value"
-
-
-def _rejected_by_file(rejected: list[tuple[str, int, str, str]]) -> dict[str, str]:
-    """DuckDB's rejected values as one problem per file: the first, and how many more lines
-    have one. (DuckDB rejects a short row once per missing column: a file cut off in its last
-    row gave ~350 rejected values, which used to be counted as that many bad files.)"""
-    first: dict[str, str] = {}
-    lines: dict[str, set[int]] = {}
-    for file, line, column, message in rejected:
-        first.setdefault(file, f"line {line}, column {column}: {message}")
-        lines.setdefault(file, set()).add(line)
-    return {
-        file: problem
-        + (f" (and {len(lines[file]) - 1} more bad line(s))" if len(lines[file]) > 1 else "")
-        for file, problem in first.items()
-    }
-
-
-@dataclass
-class _Dropped:
-    """Frames :func:`_check_finite` dropped: how many, and from which files."""
-
-    rows: int = 0
-    files: set[str] = field(default_factory=set)
-
-
-def _check_finite(
-    table: pa.Table, headers: dict[str, str], bad: dict[str, str], drop: bool
-) -> tuple[pa.Table, _Dropped]:
-    """``table`` without the frames that have an AU value that is not a finite number (null
-    included: pyarrow reads ``NaN`` and ``NA`` as null), when ``drop``; otherwise ``table`` as
-    it is, each file with such a frame added to ``bad`` (its first one: line, column, value).
-
-    Each AU column is checked whole (one ``is_finite`` kernel, no row loop); only a column
-    that fails is looked at row by row, vectorised too."""
-    failing = [
-        c for c in AU_COLUMNS if table[c].null_count or not pc.all(pc.is_finite(table[c])).as_py()
-    ]
-    if not failing:
-        return table, _Dropped()
-    not_finite = [pc.invert(pc.fill_null(pc.is_finite(table[c]), False)) for c in failing]
-    mask = functools.reduce(pc.or_, not_finite)
-    if drop:
-        counted = mask  # not the frames of a file that goes whole (a value DuckDB rejected)
-        if bad:
-            counted = pc.and_(mask, pc.invert(pc.is_in(table["filename"], pa.array(list(bad)))))
-        files = pc.unique(table["filename"].filter(mask)).to_pylist()
-        dropped = _Dropped(pc.sum(counted).as_py(), set(files))
-        return table.filter(pc.invert(mask)), dropped
-    # each file's first bad row, as a row of that file (its rows are contiguous, in order)
-    codes = table["filename"].combine_chunks().dictionary_encode()
-    names = codes.dictionary.to_pylist()
-    file_of = codes.indices.to_numpy()
-    _, starts = np.unique(file_of, return_index=True)  # the codes are 0..n-1, all used
-    rows = pc.indices_nonzero(mask.combine_chunks()).to_numpy()
-    codes_bad, first = np.unique(file_of[rows], return_index=True)
-    for code, row in zip(codes_bad.tolist(), rows[first].tolist(), strict=True):
-        file = names[code]
-        if file in bad:  # a value DuckDB rejected says more
-            continue
-        column = next(c for c, m in zip(failing, not_finite, strict=True) if m[row].as_py())
-        bad[file] = _nonfinite_problem(file, headers[file], int(row - starts[code]), column)
-    return table, _Dropped()
-
-
-def _nonfinite_problem(file: str, header: str, row: int, column: str) -> str:
-    """The problem of a file whose data row ``row`` (0-based) has a non-finite value in AU
-    ``column``: its line and the value as written, read back from the file (error path only)."""
-    line, cells = 0, []
-    with open(file, encoding="utf-8", errors="replace", newline="") as fh:
-        fh.readline()
-        seen = -1
-        for number, text in enumerate(fh, start=2):
-            if text.strip("\r\n"):  # the parsers skip blank lines
-                seen += 1
-                if seen == row:
-                    line, cells = number, header_names(text)
-                    break
-    position = header_names(header).index(column)
-    value = cells[position] if position < len(cells) else ""
-    shown = f"'{value}' is not a finite number" if value else "no value"
-    where = f"line {line}, " if line else ""
-    return f"{where}column {column}: {shown} (--drop-nonfinite drops such frames)"
+    table, bad, nonfinite = check_read(table, headers, rejected, drop_nonfinite)
+    return AuRead(table, bad, nonfinite)
 
 
 #: Threads that read and hash CSV files side by side, and parse them one by one when a
@@ -234,16 +110,6 @@ READ_THREADS = max(1, min(8, os.cpu_count() or 1))
 _ARROW_TYPES: dict[str, pa.DataType] = {c: pa.float64() for c in REQUIRED} | {"frame": pa.int32()}
 #: The ``extra`` column: ``--keep-all``'s columns by header name.
 EXTRA_TYPE = pa.map_(pa.string(), pa.float64())
-
-
-def extra_columns(names: list[str], columns: list[str]) -> list[tuple[str, str]]:
-    """(header name, reader name) of the columns ``--keep-all`` keeps (all but the required
-    ones and ``face_id``)."""
-    return [
-        (name, column)
-        for name, column in zip(names, columns, strict=True)
-        if column not in REQUIRED and name != "face_id"
-    ]
 
 
 def read_chunk_arrow(
@@ -428,7 +294,7 @@ def read_chunk_duckdb(
     header: str,
     paths: list[Path],
     keep_all: bool,
-    rejected: list[tuple[str, int, str, str]],
+    rejected: list[Rejected],
 ) -> pa.Table:
     """One DuckDB read of files sharing ``header`` (those pyarrow could not parse); their
     rejected values go to ``rejected`` with file, line and column."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "autocast",
+    "class_indices",
     "uses_bf16_autocast",
     "dist_info",
     "is_main_process",
@@ -52,6 +53,25 @@ def require_torch() -> ModuleType:
     except ImportError as exc:  # pragma: no cover - torch is installed where tests run
         raise MissingDependencyError("torch", "ml") from exc
     return torch
+
+
+def class_indices(y: object, n: int, n_classes: int, what: str, items: str) -> np.ndarray:
+    """``y`` as int64 class indices ``0..n_classes-1``, one per each of ``n`` ``items`` (the
+    deep models' label check: ``"sequences"``, ``"clips"``).
+
+    Raises:
+        InputError: another number of labels, labels that are not integers, or out of range;
+            the message starts with ``what`` (``"training labels"``).
+    """
+    labels = np.asarray(y)
+    if labels.shape != (n,):
+        got = labels.shape[0] if labels.ndim else 0
+        raise InputError(f"{what}: {got} labels for {n} {items}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise InputError(f"{what}: labels must be class indices (integers), got {labels.dtype}")
+    if n and (labels.min() < 0 or labels.max() >= n_classes):
+        raise InputError(f"{what}: labels must lie in 0..{n_classes - 1}")
+    return labels.astype(np.int64)
 
 
 def resolve_device(spec: str = "auto") -> torch.device:

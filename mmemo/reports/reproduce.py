@@ -6,9 +6,10 @@
    recipes need, named groups of commands (``steps``), and one ``[[cells]]`` entry per published
    number with the run and metric that give the store's value. The built-in papers ship in
    ``mmemo/reports/papers/`` (``luna2022``); any other file path works the same way.
-2. :func:`recipe` turns the chosen groups into command lines, with every ``{INPUT}`` replaced by
-   the path :func:`resolve_inputs` found for it (or left as ``<INPUT>`` with a note where to get
-   it). The CLI prints them (``--recipe``) or runs them in-process (``--run``).
+2. :func:`mmemo.reports.recipes.recipe` turns the chosen groups into command lines, with every
+   ``{INPUT}`` replaced by the path :func:`mmemo.reports.recipes.resolve_inputs` found for it
+   (or left as ``<INPUT>`` with a note where to get it). The CLI prints them (``--recipe``) or
+   runs them in-process (``--run``).
 3. :func:`check_cells` reads each cell's run from the store through the report's own summaries
    (:func:`mmemo.reports.report.summarize_matching`, so the numbers are those ``mmemo report``
    prints) and says, per cell, ``ok``, ``mismatch`` or ``missing``.
@@ -43,7 +44,8 @@ else:  # pragma: no cover
 RUN_METRICS = ("accuracy", "ci95")
 CLASS_METRICS = ("precision", "recall", "accuracy")
 Status = Literal["ok", "mismatch", "missing"]
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: An input named in a command: ``{NAME}``.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ def _parse(data: Mapping[str, Any], source: str) -> Paper:
                 raise fail(f'group {name!r}, step {i + 1}: expected {{ cmd = "mmemo ..." }}')
             if not step["cmd"].startswith("mmemo "):
                 raise fail(f"group {name!r}, step {i + 1}: a command starts with 'mmemo '")
-            for placeholder in _PLACEHOLDER.findall(step["cmd"]):
+            for placeholder in PLACEHOLDER.findall(step["cmd"]):
                 if placeholder not in inputs:
                     raise fail(
                         f"group {name!r}, step {i + 1}: unknown input {{{placeholder}}}; "
@@ -323,101 +325,6 @@ def _metric_problem(metric: str) -> str | None:
     )
 
 
-# ----------------------------------------------------------------------------------- recipes
-
-
-def resolve_inputs(
-    paper: Paper, search: Sequence[Path] = (), given: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Where each input is: ``given`` (NAME -> value) first, then the first path under a
-    ``search`` folder whose path ends with the input's ``find``, then its ``default``. Inputs
-    found nowhere are left out.
-
-    Raises:
-        InputError: ``given`` names an input the paper does not declare, or a path that does
-            not exist (an input of kind ``path``); a ``search`` folder does not exist. A
-            command is never printed with a path that is not there.
-    """
-    given = dict(given or {})
-    for folder in search:
-        if not Path(folder).expanduser().is_dir():
-            what = "is not a folder" if Path(folder).expanduser().exists() else "no such folder"
-            raise InputError(f"--inputs {folder}: {what} ({Path(folder).absolute()})")
-    for name, value in given.items():
-        if name not in paper.inputs:
-            raise InputError(
-                f"--input {name}: {paper.key} has no input {name!r}; expected one of "
-                f"{', '.join(paper.inputs)}{did_you_mean(name, paper.inputs)}"
-            )
-        if paper.inputs[name].kind == "path" and not Path(value).expanduser().exists():
-            raise InputError(
-                f"--input {name}={value}: no such file or folder ({Path(value).absolute()})"
-            )
-    found = {
-        name: str(Path(value).expanduser()) if paper.inputs[name].kind == "path" else value
-        for name, value in given.items()
-    }
-    for name, spec in paper.inputs.items():
-        if name in found:
-            continue
-        if spec.find:
-            hit = _find(spec.find, search)
-            if hit is not None:
-                found[name] = str(hit)
-                continue
-        if spec.default is not None:
-            found[name] = spec.default
-    return found
-
-
-def _find(suffix: str, folders: Sequence[Path]) -> Path | None:
-    parts = Path(suffix).parts
-    for folder in folders:
-        folder = Path(folder).expanduser()
-        if Path(folder, suffix).exists():
-            return Path(folder, suffix)
-        for hit in sorted(folder.rglob(parts[-1])):
-            if hit.parts[-len(parts) :] == parts:
-                return hit
-    return None
-
-
-@dataclass(frozen=True)
-class RecipeLine:
-    """One command of the chosen groups, with what it needs and makes."""
-
-    group: str
-    cmd: str
-    makes: tuple[str, ...]
-    missing: tuple[str, ...]  # inputs not found: the command keeps <NAME> for them
-
-
-def recipe(paper: Paper, groups: Sequence[str], inputs: Mapping[str, str]) -> list[RecipeLine]:
-    """The commands of ``groups`` in order, each once (a step shared by two groups, such as an
-    ingest, is listed under the first), with the inputs filled in."""
-    import shlex
-
-    seen: set[str] = set()
-    lines = []
-    for name in groups:
-        for step in paper.groups[name].steps:
-            if step.cmd in seen:
-                continue
-            seen.add(step.cmd)
-            missing = tuple(p for p in _PLACEHOLDER.findall(step.cmd) if p not in inputs)
-
-            def fill(match: re.Match[str], cmd: str = step.cmd) -> str:
-                key = match.group(1)
-                if key not in inputs:
-                    return f"<{key}>"
-                # A word of its own is quoted for the shell; inside a quoted SQL text it is not.
-                alone = cmd[match.start() - 1] == " " and cmd[match.end() :][:1] in ("", " ")
-                return shlex.quote(inputs[key]) if alone else inputs[key]
-
-            lines.append(RecipeLine(name, _PLACEHOLDER.sub(fill, step.cmd), step.makes, missing))
-    return lines
-
-
 # ------------------------------------------------------------------------------------- check
 
 
@@ -464,11 +371,8 @@ __all__ = [
     "Group",
     "Input",
     "Paper",
-    "RecipeLine",
     "Step",
     "builtin_papers",
     "check_cells",
     "load_paper",
-    "recipe",
-    "resolve_inputs",
 ]

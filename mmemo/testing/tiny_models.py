@@ -14,6 +14,9 @@ from mmemo.demo.tiny_wav2vec2 import (
     TINY_HIDDEN_SIZE,
     TINY_NUM_LAYERS,
     build_tiny_wav2vec2,
+    save_seeded,
+    save_wave_feature_extractor,
+    tiny_raw_shape,
 )
 
 __all__ = [
@@ -44,27 +47,11 @@ def build_tiny_encoder(out: Path, family: str, *, seed: int = 0) -> Path:
     Returns:
         ``out``, ready for ``from_pretrained``.
     """
-    import torch
     import transformers as tf
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if family == "wav2vec2":
         return build_tiny_wav2vec2(out, seed=seed)
-    raw = {
-        "hidden_size": TINY_HIDDEN_SIZE,
-        "num_hidden_layers": TINY_NUM_LAYERS,
-        "num_attention_heads": 2,
-        "intermediate_size": 37,
-        "conv_dim": (TINY_CONV_DIM,) * 3,
-        "conv_kernel": (10, 3, 3),
-        "conv_stride": (5, 4, 4),
-        "conv_bias": True,
-        "num_conv_pos_embeddings": 16,
-        "num_conv_pos_embedding_groups": 2,
-        "feat_extract_norm": "layer",
-        "vocab_size": 12,
-    }
+    raw = tiny_raw_shape()
     if family == "hubert":
         config, cls = tf.HubertConfig(do_stable_layer_norm=True, **raw), tf.HubertModel
     elif family == "wavlm":
@@ -97,21 +84,11 @@ def build_tiny_encoder(out: Path, family: str, *, seed: int = 0) -> Path:
         cls = tf.WhisperModel
     else:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(TINY_FAMILIES)}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = cls(config)
-    model.eval()
-    model.save_pretrained(out)
+    out = save_seeded(cls, config, out, seed=seed)
     if family == "whisper":
         tf.WhisperFeatureExtractor(
             feature_size=16, chunk_length=TINY_WHISPER_WINDOW
         ).save_pretrained(out)
     else:
-        tf.Wav2Vec2FeatureExtractor(
-            feature_size=1,
-            sampling_rate=16000,
-            padding_value=0.0,
-            do_normalize=True,
-            return_attention_mask=True,
-        ).save_pretrained(out)
+        save_wave_feature_extractor(out, attention_mask=True)
     return out

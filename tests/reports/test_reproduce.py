@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from mmemo.errors import InputError, NotFoundError
-from mmemo.reports.reproduce import builtin_papers, load_paper, recipe, resolve_inputs
+from mmemo.reports.recipes import recipe, resolve_inputs
+from mmemo.reports.reproduce import builtin_papers, load_paper
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LUNA = Path(__file__).resolve().parents[2] / "mmemo" / "reports" / "papers" / "luna2022.toml"

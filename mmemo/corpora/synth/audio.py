@@ -75,7 +75,7 @@ def synth_voice(
     gate = np.clip(np.minimum(t - start, end - t) / ramp, 0.0, 1.0)
 
     # Pitch contour in semitones: declination (sung: a few held notes), vibrato, drift.
-    if rec.channel == 2:
+    if rec.vocal_channel == 2:
         notes = rng.choice([0, 2, 4, 5, 7, 9], size=4) + 0.0
         step = (4 * (t - start) / max(end - start, 1e-3)).astype(int)
         contour = notes[np.clip(step, 0, 3)]

@@ -9,39 +9,35 @@ templates live here because an actor's landmarks are one of its traits.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from mmemo.corpora.openface_columns import AU_INTENSITY_COLUMNS
-from mmemo.corpora.ravdess import ACTORS, EMOTIONS, corpus_names
+from mmemo.corpora.ravdess import ACTORS, ClipName, corpus_names, parse_name
 from mmemo.errors import InputError
 
 _STRONG = 1.5  # how much further from neutral a strong rendition goes
 
 
 @dataclass(frozen=True)
-class Recording:
-    """One recording: the fields of a stem without the modality, and what it looks like."""
+class Recording(ClipName):
+    """One recording, and what it looks like: the fields of the real corpus's names, parsed
+    by its own parser (:func:`~mmemo.corpora.ravdess.parse_name`) from the first stem the
+    recording appears in. A recording is all its modalities at once: nothing drawn from it
+    reads that stem's ``clip_id`` or ``modality``."""
 
-    key: str  # VV-EE-II-SS-RR-AA
-    channel: int
-    emotion: int
-    intensity: int
-    statement: int
-    repetition: int
-    actor: int
-
-    @property
-    def label(self) -> str:
-        return EMOTIONS[self.emotion - 1]
+    @classmethod
+    def of(cls, stem: str) -> Recording:
+        """The recording a file stem shows."""
+        return cls(**asdict(parse_name(stem)))
 
     @property
     def strength(self) -> float:
         return _STRONG if self.intensity == 2 else 1.0
 
     def seed_words(self, seed: int, stream: int) -> list[int]:
-        fields = (self.channel, self.emotion, self.intensity, self.statement, self.repetition)
+        fields = (self.vocal_channel, self.emotion, self.intensity, self.statement, self.repetition)
         return [seed, stream, self.actor, *fields]
 
 
@@ -89,9 +85,8 @@ def actor_recordings(actor: int) -> Iterator[tuple[Recording, list[str]]]:
     for stem in corpus_names():
         if stem.endswith(f"-{actor:02d}"):
             by_key.setdefault(stem[3:], []).append(stem)
-    for key, stems in by_key.items():
-        ch, em, it, st, rp, ac = (int(part) for part in key.split("-"))
-        yield Recording(key, ch, em, it, st, rp, ac), stems
+    for stems in by_key.values():
+        yield Recording.of(stems[0]), stems
 
 
 def recording_duration(rec: Recording, seed: int, seconds: float) -> float:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from mmemo.errors import InputError, MissingDependencyError, first_line
+from mmemo.models.torch_utils import resolve_device, uses_bf16_autocast
 
 if TYPE_CHECKING:
     import torch
@@ -28,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_SECONDS",
     "AudioEncoder",
     "Embedding",
+    "EmbedRequest",
     "Layer",
     "Pool",
     "check_pool",
@@ -62,6 +65,29 @@ class Embedding:
 
     pooled: np.ndarray
     frames: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class EmbedRequest:
+    """One checked call of :meth:`AudioEncoder.embed_layers`, as a family's ``_run`` gets it.
+
+    Attributes:
+        names: The clips' names, for error messages.
+        waves: Float32 1-D waves, finite and not empty.
+        layers: The distinct layers to pool, each valid for the model.
+        pool: How to pool the valid frames.
+        frames: Also return the T × D frame vectors of each clip.
+    """
+
+    names: list[str]
+    waves: list[np.ndarray]
+    layers: list[Layer]
+    pool: Pool
+    frames: bool
+
+    def pooled(self, valid: torch.Tensor) -> Embedding:
+        """One clip's valid frames (T × D, float32 CPU) pooled as asked."""
+        return pool_frames(valid, self.pool, self.frames)
 
 
 def import_ml() -> tuple[Any, Any]:
@@ -114,9 +140,9 @@ Collector = Callable[[Layer, "torch.Tensor"], None]
 class AudioEncoder:
     """Base of the encoder families (see :mod:`mmemo.features.encoders`).
 
-    Subclasses set ``family``, ``info``, ``_torch``, ``_device`` and ``_num_layers`` and
-    implement :meth:`layer_names`, :meth:`dim`, :meth:`_check_wave_frames` and
-    :meth:`_run`. Not thread-safe (a forward pass may truncate the model's layer list).
+    Subclasses load their checkpoint with :meth:`_load`, set ``family``, ``info`` (ending
+    with :meth:`_runtime_info`), ``_model`` and ``_num_layers``, and implement :meth:`_run`.
+    Not thread-safe (a forward pass may truncate the model's layer list).
     """
 
     family: str = ""
@@ -218,24 +244,45 @@ class AudioEncoder:
         if len(names) != len(waves):
             raise InputError(f"got {len(waves)} waves but {len(names)} keys")
         arrays = [_check_wave(name, wave) for name, wave in zip(names, waves, strict=True)]
-        wanted = list(dict.fromkeys(layers))
+        request = EmbedRequest(names, arrays, list(dict.fromkeys(layers)), pool, frames)
         results: list[dict[Layer, Embedding]] = [{} for _ in arrays]
         with self._torch.inference_mode():  # type: ignore[attr-defined]
-            self._run(names, arrays, wanted, pool, frames, results)
+            self._run(request, results)
         return results
 
     # -- for subclasses ------------------------------------------------------------------
 
-    def _run(
-        self,
-        names: list[str],
-        waves: list[np.ndarray],
-        layers: list[Layer],
-        pool: Pool,
-        frames: bool,
-        results: list[dict[Layer, Embedding]],
-    ) -> None:
-        """Fill ``results[i][layer]`` for every wave and layer."""
+    def _load(self, model: str | Path, revision: str | None, device: str, what: str) -> Any:
+        """Import torch and transformers, resolve ``device`` (bf16 autocast on CUDA) and load
+        the checkpoint's feature extractor and model (:func:`load_pretrained`, errors naming
+        ``what`` model): what every family's constructor does first. Returns the model, still
+        on the CPU.
+
+        Raises:
+            MissingDependencyError: torch or transformers is not installed.
+            InputError: the device is unknown or unavailable, or the checkpoint cannot be
+                loaded.
+        """
+        torch, transformers = import_ml()
+        self._torch = torch
+        self._device = resolve_device(device)
+        self._bf16 = uses_bf16_autocast(self._device)
+        self._versions = {"torch": torch.__version__, "transformers": transformers.__version__}
+        self._feature_extractor, loaded = load_pretrained(str(model), revision, what)
+        return loaded
+
+    def _runtime_info(self) -> dict[str, Any]:
+        """The ``info`` entries every family ends with: how it runs and on what versions, so
+        that a feature set records them beside the model's own."""
+        return {
+            "sample_rate": self.sample_rate,
+            "device": str(self._device),
+            "dtype": "bfloat16-autocast" if self._bf16 else "float32",
+            **self._versions,
+        }
+
+    def _run(self, request: EmbedRequest, results: list[dict[Layer, Embedding]]) -> None:
+        """Fill ``results[i][layer]`` for every wave and layer of ``request``."""
         raise NotImplementedError
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:

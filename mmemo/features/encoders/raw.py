@@ -36,17 +36,8 @@ import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.features.checkpoints import resolve_revision
-from mmemo.features.encoders.base import (
-    AudioEncoder,
-    Embedding,
-    Layer,
-    Pool,
-    import_ml,
-    load_pretrained,
-    pool_frames,
-    run_layers,
-)
-from mmemo.models.torch_utils import autocast, resolve_device, uses_bf16_autocast
+from mmemo.features.encoders.base import AudioEncoder, Embedding, EmbedRequest, Layer, run_layers
+from mmemo.models.torch_utils import autocast
 
 if TYPE_CHECKING:
     import torch
@@ -98,11 +89,8 @@ class RawWaveEncoder(AudioEncoder):
             InputError: the device is unknown or unavailable, the checkpoint cannot be loaded
                 or is not of a raw-waveform family.
         """
-        torch, transformers = import_ml()
-        self._torch = torch
-        self._device = resolve_device(device)
         source = str(model)
-        self._feature_extractor, self._model = load_pretrained(source, revision, "wav2vec2")
+        self._model = self._load(source, revision, device, "wav2vec2")
         config = self._model.config
         model_type = str(getattr(config, "model_type", ""))
         if model_type not in RAW_FAMILIES:
@@ -113,7 +101,6 @@ class RawWaveEncoder(AudioEncoder):
         self.family = RAW_FAMILIES[model_type]
         self._model.eval()
         self._model.to(self._device)
-        self._bf16 = uses_bf16_autocast(self._device)
         self._uses_mask = bool(getattr(self._feature_extractor, "return_attention_mask", False))
         # padding leaks through a stack of positional convolutions (see the module docstring)
         self._pad_free = self._uses_mask and model_type != "data2vec-audio"
@@ -122,7 +109,7 @@ class RawWaveEncoder(AudioEncoder):
         self._conv_norm = getattr(self._model.feature_projection, "layer_norm", None)
         # transformers < 5 reports the final-layer-normed state as the last hidden state of
         # pre-norm ("stable") encoders; 5.x reports the last layer's own output.
-        self._last_state_normed = int(transformers.__version__.split(".")[0]) < 5
+        self._last_state_normed = int(self._versions["transformers"].split(".")[0]) < 5
         rev, rev_source = resolve_revision(self._model, source, revision)
         self.info: dict[str, Any] = {
             "model": source,
@@ -136,11 +123,7 @@ class RawWaveEncoder(AudioEncoder):
             "feat_extract_norm": str(config.feat_extract_norm),
             "do_stable_layer_norm": self._stable,
             "do_normalize": bool(getattr(self._feature_extractor, "do_normalize", False)),
-            "sample_rate": self.sample_rate,
-            "device": str(self._device),
-            "dtype": "bfloat16-autocast" if self._bf16 else "float32",
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
+            **self._runtime_info(),
         }
 
     def output_lengths(self, n_samples: list[int] | np.ndarray) -> np.ndarray:
@@ -159,18 +142,10 @@ class RawWaveEncoder(AudioEncoder):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _run(
-        self,
-        names: list[str],
-        waves: list[np.ndarray],
-        layers: list[Layer],
-        pool: Pool,
-        frames: bool,
-        results: list[dict[Layer, Embedding]],
-    ) -> None:
-        inputs = [self._normalise(w) for w in waves]
+    def _run(self, request: EmbedRequest, results: list[dict[Layer, Embedding]]) -> None:
+        inputs = [self._normalise(w) for w in request.waves]
         n_frames = self.output_lengths([len(x) for x in inputs])
-        for name, x, n in zip(names, inputs, n_frames, strict=True):
+        for name, x, n in zip(request.names, inputs, n_frames, strict=True):
             if n < 1:
                 raise InputError(
                     f"{name}: {len(x)} samples are too short for this model (no complete frame)"
@@ -186,9 +161,9 @@ class RawWaveEncoder(AudioEncoder):
                 hidden = hidden.float()
                 for row, i in enumerate(group):
                     valid = hidden[row, : lengths[row]].cpu()
-                    results[i][layer] = pool_frames(valid, pool, frames)
+                    results[i][layer] = request.pooled(valid)
 
-            self._forward([inputs[i] for i in group], layers, collect)
+            self._forward([inputs[i] for i in group], request.layers, collect)
 
     def _normalise(self, array: np.ndarray) -> np.ndarray:
         """The wave as the feature extractor prepares it (e.g. zero mean, unit variance)."""

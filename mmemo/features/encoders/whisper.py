@@ -32,14 +32,11 @@ from mmemo.features.encoders.base import (
     DEFAULT_MAX_SECONDS,
     AudioEncoder,
     Embedding,
+    EmbedRequest,
     Layer,
-    Pool,
-    import_ml,
-    load_pretrained,
-    pool_frames,
     run_layers,
 )
-from mmemo.models.torch_utils import autocast, resolve_device, uses_bf16_autocast
+from mmemo.models.torch_utils import autocast
 
 if TYPE_CHECKING:
     import torch
@@ -69,11 +66,8 @@ class WhisperEncoderEmbedder(AudioEncoder):
             MissingDependencyError: torch or transformers is not installed.
             InputError: the device is unknown or the checkpoint cannot be loaded.
         """
-        torch, transformers = import_ml()
-        self._torch = torch
-        self._device = resolve_device(device)
         source = str(model)
-        self._feature_extractor, full = load_pretrained(source, revision, "whisper")
+        full = self._load(source, revision, device, "whisper")
         if str(getattr(full.config, "model_type", "")) != "whisper":
             raise InputError(f"model '{source}' is not a whisper model")
         self._model = full.get_encoder()
@@ -82,7 +76,6 @@ class WhisperEncoderEmbedder(AudioEncoder):
         config = full.config
         rev, rev_source = resolve_revision(full, source, revision)
         del full
-        self._bf16 = uses_bf16_autocast(self._device)
         self._num_layers = int(config.encoder_layers)
         fe = self._feature_extractor
         self._window = int(fe.n_samples)
@@ -96,11 +89,7 @@ class WhisperEncoderEmbedder(AudioEncoder):
             "num_layers": self._num_layers,
             "num_mel_bins": int(config.num_mel_bins),
             "window_seconds": self._window / self.sample_rate,
-            "sample_rate": self.sample_rate,
-            "device": str(self._device),
-            "dtype": "bfloat16-autocast" if self._bf16 else "float32",
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
+            **self._runtime_info(),
         }
         self.max_seconds = DEFAULT_MAX_SECONDS
 
@@ -123,21 +112,14 @@ class WhisperEncoderEmbedder(AudioEncoder):
             length = (length + 2 * p - k) // s + 1
         return max(length, 0)
 
-    def _run(
-        self,
-        names: list[str],
-        waves: list[np.ndarray],
-        layers: list[Layer],
-        pool: Pool,
-        frames: bool,
-        results: list[dict[Layer, Embedding]],
-    ) -> None:
+    def _run(self, request: EmbedRequest, results: list[dict[Layer, Embedding]]) -> None:
+        waves = request.waves
         windows: list[tuple[int, np.ndarray]] = []  # (clip index, samples of one window)
         for i, wave in enumerate(waves):
             for start in range(0, len(wave), self._window):
                 windows.append((i, wave[start : start + self._window]))
         per_batch = max(1, int(self.max_seconds * self.sample_rate // self._window))
-        numbers = sorted(int(layer) for layer in layers)
+        numbers = sorted(int(layer) for layer in request.layers)
         pieces: dict[int, dict[int, list[torch.Tensor]]] = {n: {} for n in numbers}
         for start in range(0, len(windows), per_batch):
             chunk = windows[start : start + per_batch]
@@ -162,7 +144,7 @@ class WhisperEncoderEmbedder(AudioEncoder):
         for n in numbers:
             for i in range(len(waves)):
                 joined = torch.cat(pieces[n][i], dim=0)
-                results[i][n] = pool_frames(joined, pool, frames)
+                results[i][n] = request.pooled(joined)
 
     def _features(self, windows: list[np.ndarray]) -> torch.Tensor:
         """Log-mel features of windows, each padded to the full window as Whisper expects."""

@@ -14,7 +14,7 @@ from mmemo.errors import InputError
 from mmemo.models.bilstm.checkpoint import TrainedBiLSTM
 from mmemo.models.bilstm.config import BiLSTMConfig
 from mmemo.models.bilstm.network import build_model, forward_all, pad_batch
-from mmemo.models.torch_utils import require_torch, resolve_device, seed_everything
+from mmemo.models.torch_utils import class_indices, require_torch, resolve_device, seed_everything
 from mmemo.splits import split_actors
 
 torch = require_torch()
@@ -43,17 +43,6 @@ def _check_sequences(seqs: Sequence[np.ndarray], what: str, input_dim: int | Non
     if input_dim is not None and dim != input_dim:
         raise InputError(f"{what}: {dim} values per frame; the model expects {input_dim}")
     return dim
-
-
-def _check_labels(y: np.ndarray, n: int, n_classes: int, what: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise InputError(f"{what}: {y.shape[0] if y.ndim else 0} labels for {n} sequences")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise InputError(f"{what}: labels must be class indices (integers), got {y.dtype}")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        raise InputError(f"{what}: labels must lie in 0..{n_classes - 1}")
-    return y.astype(np.int64)
 
 
 def balanced_class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -109,13 +98,13 @@ def train_bilstm(
     if cfg.batch_size < 1 or cfg.max_epochs < 1 or cfg.patience < 1:
         raise InputError("batch_size, max_epochs and patience must be at least 1")
     input_dim = _check_sequences(train, "training clips")
-    y_tr = _check_labels(y_train, len(train), cfg.n_classes, "training labels")
+    y_tr = class_indices(y_train, len(train), cfg.n_classes, "training labels", "sequences")
     has_val = val is not None and len(val) > 0
     if has_val:
         if y_val is None:
             raise InputError("validation clips given without validation labels")
         _check_sequences(val, "validation clips", input_dim)
-        y_va = _check_labels(y_val, len(val), cfg.n_classes, "validation labels")
+        y_va = class_indices(y_val, len(val), cfg.n_classes, "validation labels", "sequences")
 
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed, device=device)

@@ -14,6 +14,7 @@ import numpy as np
 from mmemo.errors import InputError
 from mmemo.models.torch_utils import (
     autocast,
+    class_indices,
     dist_info,
     require_torch,
     resolve_device,
@@ -96,12 +97,12 @@ def finetune(
         raise InputError("batch_size, gradient_accumulation and epochs must be at least 1")
     if cfg.lr_schedule not in ("linear", "constant"):
         raise InputError(f"unknown lr_schedule '{cfg.lr_schedule}'; expected linear or constant")
-    y_tr = _labels(y_train, len(train_waves), cfg.n_classes, "training labels")
+    y_tr = class_indices(y_train, len(train_waves), cfg.n_classes, "training labels", "clips")
     y_ev = None
     if y_eval is not None:
         if eval_waves is None:
             raise InputError("evaluation labels given without evaluation clips")
-        y_ev = _labels(y_eval, len(eval_waves), cfg.n_classes, "evaluation labels")
+        y_ev = class_indices(y_eval, len(eval_waves), cfg.n_classes, "evaluation labels", "clips")
 
     distributed, rank, world = dist_info()
     device = resolve_device(cfg.device)
@@ -260,17 +261,6 @@ def _set_rng_state(rng: dict) -> None:
     torch.set_rng_state(rng["torch"])
     np.random.set_state(rng["numpy"])
     random.setstate(rng["python"])
-
-
-def _labels(y: np.ndarray, n: int, n_classes: int, what: str) -> np.ndarray:
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise InputError(f"{what}: {y.size} labels for {n} clips")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise InputError(f"{what}: labels must be class indices (integers), got {y.dtype}")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        raise InputError(f"{what}: labels must lie in 0..{n_classes - 1}")
-    return y.astype(np.int64)
 
 
 def _scores(logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
