@@ -9,13 +9,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from mmemo.corpora.media import BadMediaError, MediaInfo, probe
-from mmemo.corpora.ravdess import InvalidNameError, looks_like_ravdess, parse_name
+from mmemo.corpora.ravdess import VOCABULARY, InvalidNameError, looks_like_ravdess, parse_name
 from mmemo.corpora.sources import SourceFile, enumerate_sources
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
 from mmemo.resources import read_sql
 from mmemo.store.lifecycle import staged
 from mmemo.store.store import Store
+from mmemo.store.vocabulary import record_dataset
 
 DATASET = "ravdess"
 #: OpenFace's outputs for a video, named after it: the AU table (``NAME.csv``), HOG features,
@@ -230,6 +231,13 @@ def _row(stem: str, item: SourceFile, info: MediaInfo | None, *, version: int) -
 
 
 def _commit(store: Store, sources: list[Path], rows: list[dict], report: IngestReport) -> None:
+    """Record the dataset's vocabulary, then append the clip rows as one ingest entry.
+
+    The vocabulary goes first: a record without clips (an ingest that failed after it) is
+    harmless, clips whose labels no record names would not be.
+    """
+    with store.session(write=True) as s:
+        record_dataset(s, DATASET, VOCABULARY)
     fields = {
         "dataset": DATASET,
         "sources": [str(p) for p in sources],

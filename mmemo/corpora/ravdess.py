@@ -3,11 +3,12 @@
 A RAVDESS file stem is ``MM-VV-EE-II-SS-RR-AA``: modality, vocal channel, emotion,
 intensity, statement, repetition and actor, each a two-digit code (Livingstone & Russo, 2018).
 
-The class vocabulary: :data:`EMOTIONS` (labels in canonical order, index ``i`` is emotion code
-``i + 1``) and :data:`EMOTION_CODES` are defined once in :mod:`mmemo.store.vocabulary` (the
-store's views need them, and the store may not import this layer) and re-exported here;
-:func:`emotion_code` / :func:`emotion_codes` are the one parser of the class labels or codes a
-user gives.
+RAVDESS's classes are RAVDESS's data, defined here: :data:`EMOTIONS` (the labels in the
+corpus's order, code ``i + 1`` at index ``i``), :data:`EMOTION_CODES` and the two as the
+:data:`VOCABULARY` that ``mmemo ingest ravdess`` records for the dataset; the store's views,
+fusion, metrics and reports read that record (:mod:`mmemo.store.vocabulary`), not these
+constants. :func:`emotion_code` / :func:`emotion_codes` are the one parser of the class labels
+or codes a user gives.
 
 >>> emotion_codes("Neutral, fear, 08")
 [1, 6, 8]
@@ -22,7 +23,24 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from mmemo.errors import InputError
-from mmemo.store.vocabulary import EMOTION_CODES, EMOTIONS
+from mmemo.store.vocabulary import Vocabulary
+
+#: RAVDESS's class labels in the corpus's order: index ``i`` is emotion code ``i + 1``
+#: (Livingstone & Russo, 2018).
+EMOTIONS: tuple[str, ...] = (
+    "neutral",
+    "calm",
+    "happy",
+    "sad",
+    "angry",
+    "fearful",
+    "disgust",
+    "surprised",
+)
+#: Emotion codes in the corpus's order (1 = neutral ... 8 = surprised).
+EMOTION_CODES: tuple[int, ...] = tuple(range(1, len(EMOTIONS) + 1))
+#: The vocabulary the RAVDESS ingest records for the dataset (registry ``datasets``).
+VOCABULARY = Vocabulary(EMOTION_CODES, EMOTIONS)
 
 #: Other spellings of the labels accepted from users (any case), mapped to emotion codes.
 EMOTION_ALIASES: dict[str, int] = {

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmemo.fusion.late import CANONICAL, RuleCombiner, fit_logreg_fold
+from mmemo.fusion.late import RuleCombiner, fit_logreg_fold
 from mmemo.models.base import FoldData, FoldResult, InputKind, JoblibArtefacts
 from mmemo.models.registry import register_kind
 
@@ -45,7 +45,9 @@ class LogRegFusion(JoblibArtefacts):
 class RuleFusion(JoblibArtefacts):
     """A fixed rule over the input runs' probabilities; nothing is trained.
 
-    ``params["blocks"]`` describes the inputs: per run, its class order and score kind.
+    ``params["blocks"]`` describes the inputs: per run, its class order and score kind;
+    ``params["classes"]``, where given (a dataset's class codes in its order), orders the fused
+    scores, else every input class ascending (:class:`~mmemo.fusion.late.RuleCombiner`).
     """
 
     name: ClassVar[str]
@@ -54,9 +56,9 @@ class RuleFusion(JoblibArtefacts):
 
     def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
         """Apply the rule to both parts; the fold model is the rule and its input layout."""
-        combiner = RuleCombiner.of(self.method, params["blocks"])
+        combiner = RuleCombiner.of(self.method, params["blocks"], params.get("classes"))
         return FoldResult(
-            classes=list(CANONICAL),
+            classes=list(combiner.vocabulary.codes),
             kind=combiner.kind,  # type: ignore[arg-type]
             train_scores=combiner(data.X_train),
             test_scores=combiner(data.X_test),
@@ -64,7 +66,7 @@ class RuleFusion(JoblibArtefacts):
         )
 
     def score(self, model: RuleCombiner, X: Any) -> np.ndarray:
-        """The rule's fused scores, canonical class order."""
+        """The rule's fused scores, in the combiner's class order."""
         return model(X)
 
 

@@ -3,7 +3,9 @@
 The paper's method: per fold, concatenate the input runs' scores as stored, scale them with
 min-max fitted on the fold's training clips, train a multinomial logistic regression (C = 1,
 scikit-learn defaults otherwise) on the training clips and apply it to the test clips.
-Rule-based alternatives combine probabilities in the canonical class order.
+Rule-based alternatives combine probabilities in one class order: the one given (a dataset's
+vocabulary), else every class code of the input runs, ascending (RAVDESS's eight codes for runs
+on RAVDESS, the order of its record).
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from typing import Literal
 
 import numpy as np
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.models.base import FoldResult
+from mmemo.store.vocabulary import Vocabulary
 
 Method = Literal["logreg", "mean", "product", "vote"]
 METHODS: tuple[str, ...] = ("logreg", "mean", "product", "vote")
 NORMS: tuple[str, ...] = ("minmax", "standard", "none")
-#: The class order of rule-based fusion scores: every emotion code, ascending.
-CANONICAL: list[int] = list(range(1, len(EMOTIONS) + 1))
 
 
 def fit_logreg_fold(
@@ -89,17 +89,41 @@ class RuleCombiner:
     Attributes:
         method: ``mean``, ``product`` or ``vote``.
         blocks: Per input run, in order: its class order (emotion codes) and score kind.
+        classes: The class order of the fused scores; empty: every class code of the
+            blocks, ascending (what fold models saved before this field read back as).
     """
 
     method: str
     blocks: tuple[tuple[tuple[int, ...], str], ...]
+    classes: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, method: str, blocks: Sequence[tuple[Sequence[int], str]]) -> RuleCombiner:
-        """Check the method and freeze the input description."""
+    def of(
+        cls,
+        method: str,
+        blocks: Sequence[tuple[Sequence[int], str]],
+        classes: Sequence[int] | None = None,
+    ) -> RuleCombiner:
+        """Check the method and freeze the input description; ``classes`` (a dataset's
+        class codes, in its order) orders the fused scores.
+
+        Raises:
+            InputError: not a rule, or an input class outside ``classes``.
+        """
         if method not in METHODS or method == "logreg":
             raise InputError(f"rule {method!r}: expected one of mean, product, vote")
-        return cls(method, tuple((tuple(int(c) for c in cl), str(k)) for cl, k in blocks))
+        frozen = tuple((tuple(int(c) for c in cl), str(k)) for cl, k in blocks)
+        combiner = cls(method, frozen, tuple(int(c) for c in classes or ()))
+        for block, _ in frozen:
+            combiner.vocabulary.index_of(list(block))  # refuses a class outside it now
+        return combiner
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The classes of the fused score columns, in order."""
+        if self.classes:
+            return Vocabulary(self.classes, tuple(map(str, self.classes)))
+        return Vocabulary.of_codes([c for block, _ in self.blocks for c in block])
 
     @property
     def kind(self) -> str:
@@ -107,22 +131,23 @@ class RuleCombiner:
         return "probs" if self.method in ("mean", "vote") else "logits"
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        """Fused scores (``n × 8``, canonical class order) of concatenated input scores."""
+        """Fused scores (``n × classes``, in :attr:`vocabulary` order) of concatenated input
+        scores."""
+        vocabulary = self.vocabulary
         X = np.asarray(X, dtype=np.float64)
         if X.size == 0:
-            return np.zeros((0, len(CANONICAL)))
-        width = sum(len(classes) for classes, _ in self.blocks)
+            return np.zeros((0, len(vocabulary)))
+        width = sum(len(codes) for codes, _ in self.blocks)
         if X.ndim != 2 or X.shape[1] != width:
             raise InputError(
                 f"fusion input has shape {X.shape}; expected {width} score columns "
                 f"({len(self.blocks)} runs)"
             )
         blocks, offset = [], 0
-        for classes, kind in self.blocks:
-            block = to_probabilities(X[:, offset : offset + len(classes)], kind)
-            offset += len(classes)
-            canonical = np.zeros((len(block), len(CANONICAL)))
-            for j, code in enumerate(classes):
-                canonical[:, CANONICAL.index(code)] = block[:, j]
-            blocks.append(canonical)
+        for codes, kind in self.blocks:
+            block = to_probabilities(X[:, offset : offset + len(codes)], kind)
+            offset += len(codes)
+            fused_order = np.zeros((len(block), len(vocabulary)))
+            fused_order[:, vocabulary.index_of(list(codes))] = block
+            blocks.append(fused_order)
         return combine_rule(blocks, self.method)

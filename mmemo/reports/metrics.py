@@ -1,8 +1,9 @@
 """Cross-validation metrics in the shape Luna-Jiménez et al. (2022) report them.
 
 Everything here works on plain arrays: a job (or the store layer) hands in the test-part
-predictions of each fold as class indices in the canonical order of
-:data:`mmemo.corpora.ravdess.EMOTIONS`, and gets back a :class:`RunSummary`. A fold may come as
+predictions of each fold as class indices (the columns of the dataset's vocabulary, as
+:meth:`mmemo.store.vocabulary.Vocabulary.index_of` gives them) with the labels that name them,
+and gets back a :class:`RunSummary`. A fold may come as
 one entry per clip or, as the report sends it, as the distinct (true, predicted) pairs with the
 number of clips of each (``counts``): every metric here depends on the fold's confusion matrix
 only, so the counts go to scikit-learn as ``sample_weight`` and give the same numbers as the
@@ -44,7 +45,6 @@ from typing import Any
 
 import numpy as np
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 
 #: z value of the two-sided 95% normal interval, as the paper uses it.
@@ -59,7 +59,8 @@ class FoldPredictions:
 
     Attributes:
         fold: Fold number (0-based, as in the paper).
-        y_true: True class indices, shape ``(n,)``, canonical order (0 = neutral ... 7 = surprised).
+        y_true: True class indices, shape ``(n,)``: columns of the dataset's vocabulary
+            (RAVDESS: 0 = neutral ... 7 = surprised).
         y_pred: Predicted class indices, aligned with ``y_true``.
         counts: How many test clips each (``y_true``, ``y_pred``) entry stands for, aligned
             with ``y_true``; ``None`` means one clip each. Entries with count 0 are ignored.
@@ -86,7 +87,7 @@ class RunSummary:
         per_class: ``{label: {"precision", "recall", "accuracy"}}`` in %, mean over folds.
         fold_confusion: Confusion matrix of every fold, shape ``(n_folds, C, C)``.
         fold_ids: Fold numbers, aligned with ``folds`` and ``fold_confusion``.
-        labels: Class labels, canonical order.
+        labels: Class labels, in the order of the class indices (the dataset's).
     """
 
     run: str
@@ -99,7 +100,7 @@ class RunSummary:
     per_class: dict[str, dict[str, float]]
     fold_confusion: np.ndarray = field(repr=False)
     fold_ids: list[int] = field(default_factory=list)
-    labels: tuple[str, ...] = EMOTIONS
+    labels: tuple[str, ...] = ()
 
     @property
     def confusion_sum(self) -> np.ndarray:
@@ -241,7 +242,7 @@ def summarize(
     run: str,
     folds: Sequence[FoldPredictions],
     *,
-    n_classes: int = len(EMOTIONS),
+    n_classes: int | None = None,
     labels: Sequence[str] | None = None,
 ) -> RunSummary:
     """Summarize the test predictions of every fold of a run.
@@ -249,22 +250,25 @@ def summarize(
     Args:
         run: Name of the run.
         folds: One :class:`FoldPredictions` per fold; fold numbers must be distinct.
-        n_classes: Number of classes (8 for RAVDESS speech).
-        labels: Class labels in index order; defaults to
-            :data:`~mmemo.corpora.ravdess.EMOTIONS` when ``n_classes`` is 8, otherwise
-            ``"0"``, ``"1"``, ...
+        n_classes: Number of classes; defaults to the number of ``labels``.
+        labels: Class labels in index order (the dataset's vocabulary: the report reads it
+            from the dataset's record); defaults to ``"0"``, ``"1"``, ... of ``n_classes``.
 
     Returns:
         The :class:`RunSummary` (folds sorted by fold number).
 
     Raises:
         InputError: no folds, an empty fold, repeated fold numbers, misaligned arrays, class
-            indices out of range or negative counts.
+            indices out of range or negative counts; neither ``labels`` nor ``n_classes``.
     """
     if not folds:
         raise InputError(f"run '{run}': no folds to summarize")
+    if n_classes is None:
+        if labels is None:
+            raise InputError(f"run '{run}': give the class labels or their number")
+        n_classes = len(labels)
     if labels is None:
-        labels = EMOTIONS if n_classes == len(EMOTIONS) else tuple(str(i) for i in range(n_classes))
+        labels = tuple(str(i) for i in range(n_classes))
     if len(labels) != n_classes:
         raise InputError(f"run '{run}': {len(labels)} labels given for {n_classes} classes")
     ids = [f.fold for f in folds]
@@ -331,7 +335,7 @@ def zeror(
 
     The training part of a fold is taken to be the test parts of all the other folds, which
     holds for subject-wise cross-validation over one clip set (every clip is tested exactly
-    once). Ties go to the first class in canonical order (``calm`` on RAVDESS speech, where
+    once). Ties go to the first class in the vocabulary's order (``calm`` on RAVDESS speech, where
     seven classes tie and ``neutral`` has half as many clips).
 
     Args:

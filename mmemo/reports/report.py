@@ -16,6 +16,7 @@ from mmemo.resources import read_sql
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
+from mmemo.store.vocabulary import dataset_vocabulary
 
 
 def summarize_runs(store: Store, patterns: list[str]) -> list[RunSummary]:
@@ -97,7 +98,8 @@ def summarize_matching(
     store: Store, patterns: list[str], *, scheme: str | None = None
 ) -> list[tuple[Run, RunSummary]]:
     """(run, summary) of every complete run matching ``patterns`` (of one fold scheme, see
-    :func:`one_scheme`)."""
+    :func:`one_scheme`), over the classes of the dataset's record in its order (the
+    confusion matrices' rows and columns, the per-class table's names)."""
     # The metrics depend on each fold's confusion matrix only, so the store counts the
     # (true, predicted) pairs and the metrics take the counts as they are: a few hundred rows
     # cross over instead of one per test clip and run.
@@ -108,6 +110,7 @@ def summarize_matching(
             "WHERE split = 'test' AND run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY ALL",
             [[r.id for r in runs]],
         )
+        vocabulary = dataset_vocabulary(s.con)
     per_run: dict[int, dict[int, list[tuple[int, int, int]]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -118,15 +121,15 @@ def summarize_matching(
         folds = [
             FoldPredictions(
                 fold=fold,
-                y_true=np.array([t for t, _, _ in pairs]) - 1,
-                y_pred=np.array([p for _, p, _ in pairs]) - 1,
+                y_true=vocabulary.index_of([t for t, _, _ in pairs]),
+                y_pred=vocabulary.index_of([p for _, p, _ in pairs]),
                 counts=np.array([n for _, _, n in pairs]),
             )
             for fold, pairs in sorted(per_run[run.id].items())
         ]
         if not folds:
             raise NotFoundError(f"run '{run.name}' has no test posteriors")
-        summaries.append((run, summarize(run.name, folds)))
+        summaries.append((run, summarize(run.name, folds, labels=vocabulary.labels)))
     return summaries
 
 

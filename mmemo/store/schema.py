@@ -204,3 +204,18 @@ class SchedulerTask(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Dataset(Base):
+    """An ingested dataset and its class vocabulary: ``labels`` is the ordered list
+    ``[{"code": 1, "label": "neutral"}, ...]`` (:class:`mmemo.store.vocabulary.Vocabulary`).
+
+    The dataset's ingest writes it once, before its first clips; the views, fusion, metrics
+    and reports read the class order and names from here, so that a corpus's labels are its
+    data, not a constant of the code.
+    """
+
+    __tablename__ = "datasets"
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    labels: Mapped[list[Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

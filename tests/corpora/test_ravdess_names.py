@@ -145,15 +145,25 @@ def test_emotion_codes_refuse_unknown_or_repeated_classes(spec, message):
         emotion_codes(spec)
 
 
-def test_the_store_serves_the_vocabulary_to_sql(tmp_path):
-    """``emotions(emotion, label)`` and ``emotion_label(code)`` in every session, from the
-    Python constant (also on a store without clips)."""
+def test_the_store_serves_the_vocabulary_the_ingest_recorded_to_sql(tmp_path, synth_corpus):
+    """``emotions(emotion, label, dataset)`` and ``emotion_label(code)`` in every session,
+    from the registry's ``datasets``: empty before anything is ingested, RAVDESS's eight
+    classes once ``ingest ravdess`` recorded them (the corpus's own labels agree)."""
+    from mmemo.corpora.ingest import ingest_ravdess
     from mmemo.corpora.ravdess import EMOTIONS
     from mmemo.testing.stores import init_store
 
     store = init_store(tmp_path / "store", None)
     with store.session() as s:
-        table = s.fetch("SELECT emotion, label FROM emotions ORDER BY emotion")
+        assert s.fetch("SELECT * FROM emotions") == []
+        assert s.fetch("SELECT emotion_label(1)") == [(None,)]
+    names = tmp_path / "names.txt"
+    names.write_text("".join(f"{f.stem}\n" for f in synth_corpus.files[:40]), encoding="utf-8")
+    ingest_ravdess(store, [names])
+    with store.session() as s:
+        table = s.fetch("SELECT emotion, label, dataset FROM emotions ORDER BY emotion")
         labels = s.fetch("SELECT emotion_label(e) FROM range(1, 9) AS t(e) ORDER BY e")
-    assert table == list(enumerate(EMOTIONS, start=1))
+        clips = s.fetch("SELECT count(*) FROM clips WHERE emotion_label(emotion) <> label")
+    assert table == [(i, x, "ravdess") for i, x in enumerate(EMOTIONS, start=1)]
     assert [r[0] for r in labels] == list(EMOTIONS)
+    assert clips == [(0,)]

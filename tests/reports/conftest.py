@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.reports.metrics import FoldPredictions, RunSummary, summarize
 
 #: Actors per test fold in the paper's scheme: four folds of five actors, fold 4 of four.
@@ -46,6 +47,6 @@ def make_folds():
 @pytest.fixture()
 def make_summary():
     def _make(run: str, accuracy: float, seed: int = 0) -> RunSummary:
-        return summarize(run, noisy_folds(accuracy, seed))
+        return summarize(run, noisy_folds(accuracy, seed), labels=EMOTIONS)
 
     return _make

@@ -22,7 +22,7 @@ def _zeror_folds(labels: list[np.ndarray]) -> list[FoldPredictions]:
 
 
 def test_zeror_known_answer(fold_labels) -> None:
-    s = summarize("ZeroR", _zeror_folds(fold_labels))
+    s = summarize("ZeroR", _zeror_folds(fold_labels), labels=EMOTIONS)
     assert s.n == 1440
     assert f"{s.accuracy:.2f} ± {s.ci95:.2f}" == "13.33 ± 1.76"
     assert s.folds == pytest.approx([40 / 300 * 100] * 4 + [32 / 240 * 100])
@@ -31,7 +31,7 @@ def test_zeror_known_answer(fold_labels) -> None:
 
 
 def test_zeror_from_fold_support_matches(fold_labels) -> None:
-    s = summarize("x", _zeror_folds(fold_labels))
+    s = summarize("x", _zeror_folds(fold_labels), labels=EMOTIONS)
     z = zeror(s.fold_support)
     assert z.accuracy == pytest.approx(s.accuracy)
     assert z.ci95 == pytest.approx(s.ci95)
@@ -87,7 +87,7 @@ def test_uar_and_macro_f1_match_sklearn(make_folds) -> None:
     folds[1] = FoldPredictions(1, y, np.where(np.isin(y, [2, 3]), 0, y))
     keep = folds[2].y_true != 7
     folds[2] = FoldPredictions(2, folds[2].y_true[keep], folds[2].y_pred[keep] % 7)
-    s = summarize("r", folds)
+    s = summarize("r", folds, labels=EMOTIONS)
     uar = (
         np.mean([recall_score(f.y_true, f.y_pred, average="macro", zero_division=0) for f in folds])
         * 100
@@ -117,12 +117,21 @@ def test_to_json_keys() -> None:
     assert set(with_pc["per_class"]["a"]) == {"precision", "recall", "accuracy"}
 
 
-def test_folds_are_sorted_and_labels_default_to_emotions(make_folds) -> None:
+def test_folds_are_sorted_and_the_given_labels_name_the_classes(make_folds) -> None:
     folds = make_folds(0.5, seed=1)[::-1]
-    s = summarize("r", folds)
+    s = summarize("r", folds, labels=EMOTIONS)
     assert s.fold_ids == [0, 1, 2, 3, 4]
     assert s.labels == EMOTIONS
     assert list(s.per_class) == list(EMOTIONS)
+
+
+def test_without_labels_the_classes_are_numbered_and_their_number_is_needed(make_folds) -> None:
+    """No vocabulary in the metrics: the caller (the report, from the dataset's record)
+    names the classes; without names they are numbered, and without a number refused."""
+    folds = make_folds(0.5, seed=1)
+    assert summarize("r", folds, n_classes=8).labels == tuple("01234567")
+    with pytest.raises(InputError, match="give the class labels or their number"):
+        summarize("r", folds)
 
 
 def test_counts_give_the_numbers_of_the_clips_they_stand_for(make_folds) -> None:
@@ -132,7 +141,7 @@ def test_counts_give_the_numbers_of_the_clips_they_stand_for(make_folds) -> None
     for f in folds:
         pairs, n = np.unique(np.stack([f.y_true, f.y_pred]), axis=1, return_counts=True)
         counted.append(FoldPredictions(f.fold, pairs[0], pairs[1], counts=n))
-    a, b = summarize("clips", folds), summarize("counts", counted)
+    a, b = summarize("clips", folds, n_classes=8), summarize("counts", counted, n_classes=8)
     assert b.n == a.n == sum(f.y_true.size for f in folds)
     assert np.array_equal(a.fold_confusion, b.fold_confusion)
     assert (b.accuracy, b.ci95, b.uar, b.macro_f1, b.folds) == (
@@ -183,4 +192,4 @@ def test_zero_counts_stand_for_no_clip() -> None:
 )
 def test_invalid_input(folds, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        summarize("bad", folds)
+        summarize("bad", folds, labels=EMOTIONS)

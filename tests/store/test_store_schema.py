@@ -98,7 +98,7 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
     try:
         assert migrate.current(engine) is None
         applied = migrate.upgrade(engine)
-        assert applied == [f"registry 000{i}" for i in range(1, 6)]  # oldest first
+        assert applied == [f"registry 000{i}" for i in range(1, 7)]  # oldest first
         assert applied[-1] == f"registry {migrate.head()}"
         assert migrate.current(engine) == migrate.head()
         assert migrate.upgrade(engine) == []
@@ -146,7 +146,7 @@ def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp
                     "INSERT INTO run_folds (run_id, fold, status, pid, host, created_at) "
                     f"VALUES ({owner}, {fold}, 'running', 7, 'h', now())"
                 )
-        assert migrate.upgrade(engine) == ["registry 0003", "registry 0004", "registry 0005"]
+        assert migrate.upgrade(engine) == [f"registry 000{i}" for i in range(3, 7)]
         with engine.begin() as conn:
             folds = conn.exec_driver_sql("SELECT run_id, fold, job FROM run_folds ORDER BY 2")
             assert folds.fetchall() == [(run_id, 0, None), (run_id, 1, None)]
@@ -219,7 +219,7 @@ def test_migration_0005_fills_the_layer_columns_of_existing_sets_and_goes_back(
                 "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
                 f"created_at) VALUES ({first}, 0, 2, 'complete', now())"
             )
-        assert migrate.upgrade(engine) == ["registry 0005"]
+        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006"]
         with engine.begin() as conn:
             got = conn.exec_driver_sql(
                 "SELECT name, encoder, layer, pooling, family FROM feature_sets ORDER BY id"
@@ -241,9 +241,77 @@ def test_migration_0005_fills_the_layer_columns_of_existing_sets_and_goes_back(
                 "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
                 "created_at) VALUES (9999, 0, 2, 'running', now())"
             )
-        assert migrate.upgrade(engine) == ["registry 0005"]
+        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006"]
     finally:
         engine.dispose()
+
+
+#: RAVDESS's classes in the corpus's order (Livingstone & Russo, 2018), written out here: what
+#: 0006 must record for a store holding RAVDESS clips, whatever mmemo's constants say.
+RAVDESS_RECORD = [
+    {"code": code, "label": label}
+    for code, label in enumerate(
+        ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"), start=1
+    )
+]
+
+
+def _datasets(engine: sa.Engine) -> list[tuple[str, list]]:
+    """(name, labels) of every ``datasets`` row, the JSON parsed whatever the driver gives."""
+    import json
+
+    with engine.begin() as conn:
+        rows = conn.exec_driver_sql("SELECT name, labels FROM datasets ORDER BY name").fetchall()
+    return [(name, json.loads(x) if isinstance(x, str) else x) for name, x in rows]
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", pytest.param("postgresql", marks=pytest.mark.slow)])
+def test_migration_0006_records_ravdess_for_stores_that_hold_it_and_goes_back(
+    dialect, request, tmp_path
+):
+    """A 0005 registry without ingests gets an empty ``datasets``; one with a RAVDESS ingest
+    gets RAVDESS's record, its eight classes in order; a downgrade drops the table."""
+    engine = _registry_engine(dialect, request, tmp_path)
+    ingests = sa.table(
+        "ingests", *(sa.column(c) for c in ("dataset", "status", "n_files", "n_added")),
+        sa.column("sources", sa.JSON), sa.column("code_version"),
+        sa.column("created_at", sa.DateTime),
+    )  # fmt: skip
+    try:
+        _upgrade_to(engine, "0005")
+        assert migrate.upgrade(engine) == ["registry 0006"]
+        assert _datasets(engine) == []  # nothing ingested: no dataset yet
+
+        with engine.begin() as conn:
+            command.downgrade(_alembic(conn), "0005")
+            assert "datasets" not in sa.inspect(conn).get_table_names()
+            conn.execute(
+                ingests.insert().values(
+                    dataset="ravdess", status="complete", n_files=2, n_added=2,
+                    sources=["/corpus"], code_version="mmemo 0.1.0", created_at=sa.func.now(),
+                )
+            )  # fmt: skip
+        assert migrate.upgrade(engine) == ["registry 0006"]
+        assert _datasets(engine) == [("ravdess", RAVDESS_RECORD)]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.exec_driver_sql(  # one record per dataset
+                "INSERT INTO datasets (name, labels, created_at) VALUES ('ravdess', '[]', now())"
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_migrated_store_serves_ravdess_vocabulary_to_its_sessions(ingested_store) -> None:
+    """An ingested store taken back to 0005 (as an older mmemo left it) and migrated: its
+    sessions' ``emotions`` and ``emotion_label`` read the back-filled record."""
+    with ingested_store.session(write=True, check_schema=False) as s, s.engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0005")
+    assert ingested_store.upgrade() == ["registry 0006"]
+    with ingested_store.session() as s:
+        table = s.fetch("SELECT emotion, label, dataset FROM emotions ORDER BY emotion")
+        labels = s.fetch("SELECT DISTINCT emotion, emotion_label(emotion), label FROM clips")
+    assert table == [(r["code"], r["label"], "ravdess") for r in RAVDESS_RECORD]
+    assert len(labels) == 8 and all(named == label for _, named, label in labels)
 
 
 @pytest.mark.local_only("edits the local registry or catalog file")

@@ -13,6 +13,7 @@ from mmemo.models.base import FoldData, FoldResult, InputKind, ModelKind
 from mmemo.models.bilstm.checkpoint import TrainedBiLSTM
 from mmemo.models.bilstm.config import BiLSTMConfig
 from mmemo.models.bilstm.training import inner_split, predict_bilstm, train_bilstm
+from mmemo.models.classes import output_classes
 from mmemo.models.registry import register_kind
 
 #: What the bi-LSTM early-stops on: an actor-disjoint split of the training rows (``inner``,
@@ -23,7 +24,8 @@ EARLY_STOP = ("inner", "test", "none")
 
 @register_kind
 class BiLSTMKind(ModelKind):
-    """Frame sequences in, logits out (class index ``i`` is emotion code ``i + 1``)."""
+    """Frame sequences in, logits out: one column per class code of the training labels,
+    in ascending code order (as scikit-learn's kinds order theirs)."""
 
     name: ClassVar[str] = "bilstm"
     inputs: ClassVar[InputKind] = "sequences"
@@ -35,18 +37,20 @@ class BiLSTMKind(ModelKind):
 
         Raises:
             InputError: an unknown config field or early-stopping choice, or one the data
-                cannot serve (``inner`` without speakers, ``test`` without test labels).
+                cannot serve (``inner`` without speakers, ``test`` without test labels); a
+                number of training classes other than ``n_classes``.
         """
         options = dict(params)
         stop_on = options.pop("early_stop_on", "inner")
         cfg = BiLSTMConfig.from_dict({**options, "seed": seed})
-        y = np.asarray(data.y_train) - 1
+        classes = output_classes(data.y_train, cfg.n_classes)
+        y = classes.index_of(data.y_train)
         if stop_on == "inner" and data.groups_train is not None:
             fit_idx, val_idx = inner_split(data.groups_train, y, seed=seed)
             fit_x, fit_y = [data.X_train[i] for i in fit_idx], y[fit_idx]
             val_x, val_y = [data.X_train[i] for i in val_idx], y[val_idx]
         elif stop_on == "test" and data.y_test is not None:
-            fit_x, fit_y, val_x, val_y = data.X_train, y, data.X_test, np.asarray(data.y_test) - 1
+            fit_x, fit_y, val_x, val_y = data.X_train, y, data.X_test, classes.index_of(data.y_test)
         elif stop_on == "none":
             fit_x, fit_y, val_x, val_y = data.X_train, y, None, None
         else:
@@ -61,7 +65,7 @@ class BiLSTMKind(ModelKind):
         train_logits, train_attn = predict_bilstm(trained, data.X_train)
         test_logits, test_attn = predict_bilstm(trained, data.X_test)
         return FoldResult(
-            classes=list(range(1, cfg.n_classes + 1)),
+            classes=list(classes.codes),
             kind="logits",
             train_scores=np.asarray(train_logits, dtype=np.float64),
             test_scores=np.asarray(test_logits, dtype=np.float64),

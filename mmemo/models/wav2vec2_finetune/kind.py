@@ -11,6 +11,7 @@ import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.models.base import FoldData, FoldResult, InputKind, ModelKind
+from mmemo.models.classes import output_classes
 from mmemo.models.registry import register_kind
 from mmemo.models.torch_utils import is_main_process
 from mmemo.models.wav2vec2_finetune.checkpoint import TrainedClassifier
@@ -20,7 +21,8 @@ from mmemo.models.wav2vec2_finetune.training import finetune, predict_finetuned
 
 @register_kind
 class FinetuneKind(ModelKind):
-    """16 kHz waveforms in, logits out (class index ``i`` is emotion code ``i + 1``)."""
+    """16 kHz waveforms in, logits out: one column per class code of the training labels,
+    in ascending code order (:func:`~mmemo.models.classes.output_classes`)."""
 
     name: ClassVar[str] = "wav2vec2-finetune"
     inputs: ClassVar[InputKind] = "audio"
@@ -33,7 +35,8 @@ class FinetuneKind(ModelKind):
         other ranks return no scores.
 
         Raises:
-            InputError: no ``model`` given, an unknown config field or ``keep`` value.
+            InputError: no ``model`` given, an unknown config field or ``keep`` value; a
+                number of training classes other than ``n_classes``.
         """
         options = dict(params)
         source = options.pop("model", None)
@@ -45,17 +48,18 @@ class FinetuneKind(ModelKind):
         if keep not in ("last", "none"):
             raise InputError(f"keep={keep!r}: expected last or none")
         cfg = FinetuneConfig.from_dict({**options, "seed": seed})
+        vocabulary = output_classes(data.y_train, cfg.n_classes)
         steps = cfg.epochs * -(-len(data.X_train) // cfg.batch_size)
         with data.progress.task(f"{data.label}: steps", steps) as task:
             trained = finetune(
                 source,
                 data.X_train,
-                np.asarray(data.y_train) - 1,
+                vocabulary.index_of(data.y_train),
                 cfg=cfg,
                 on_step=lambda *_: task.advance(),
                 checkpoint=data.checkpoint,
             )
-        classes = list(range(1, cfg.n_classes + 1))
+        classes = list(vocabulary.codes)
         if not is_main_process():  # other ranks only help train; rank 0 scores and stores
             empty = np.empty((0, len(classes)))
             return FoldResult(classes, "logits", empty, empty, None)
