@@ -1,4 +1,4 @@
-"""``mmemo jobs``: job arrays submitted with ``--slurm``; and the options that submit them."""
+"""``mmemo jobs``: job arrays submitted with ``--slurm``; and how a command submits one."""
 
 from __future__ import annotations
 
@@ -8,38 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from mmemo.cli.common import console, open_store, simple_table, styled
+from mmemo.cli.common import SlurmOptsOpt, console, open_store, simple_table, styled
 
 jobs_app = typer.Typer(
     help="Job arrays submitted with --slurm: their tasks' Slurm state and progress.",
     no_args_is_help=False,
     invoke_without_command=True,
 )
-
-SlurmOpt = Annotated[
-    bool,
-    typer.Option(
-        "--slurm",
-        help="Submit the work to Slurm as a job array instead of running it here; prints "
-        "the job id (follow it with `mmemo jobs`).",
-    ),
-]
-TasksOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--tasks",
-        help="Array tasks of a --slurm job: shards of the clips or files, or parts of a grid "
-        "(deep models: one per fold unless given).",
-    ),
-]
-SlurmOptsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--slurm-opts",
-        help='sbatch options for --slurm, e.g. "--partition=gpu --gres=gpu:1 --time=4:00:00" '
-        "(after the store's [slurm] options in mmemo.toml).",
-    ),
-]
 
 
 def submit_spec(ctx: typer.Context, spec: Any, *, tasks: int, options: str | None) -> None:
@@ -168,12 +143,19 @@ def task(
 
 
 def _run_spec(store: Any, spec: Any, part: Any) -> int:
-    """Run one slice of a spec in this task and say what it made (as the command would)."""
+    """Run one slice of a spec in this task and say what it made, as its command would."""
     from mmemo.cli.common import RichProgress
+    from mmemo.cli.features import print_embed, print_ingest
     from mmemo.cli.train import report_run
 
-    for info in spec.run(store, part=part, progress=RichProgress(spec.job)):
-        report_run(info)
+    shard = None if part is None else f"{part.index}/{part.count}"
+    for result in spec.run(store, part=part, progress=RichProgress(spec.job)):
+        if spec.job == "embed":
+            print_embed(result, shard)
+        elif spec.job == "ingest openface":
+            print_ingest(result, shard, spec.drop_nonfinite)
+        else:
+            report_run(result)
     return 0
 
 

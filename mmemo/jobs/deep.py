@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -11,7 +13,7 @@ import pyarrow as pa
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, load_cv
 from mmemo.jobs.fold_training import fold_label
-from mmemo.jobs.runs import RunInfo, RunSpec, execute_run
+from mmemo.jobs.runs import Execution, RunInfo, RunSpec, execute_run
 from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec
 from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
@@ -46,9 +48,11 @@ def train_bilstm_job(
     seed = spec.seed
     cfg = BiLSTMConfig.from_dict({**spec.params, "seed": seed, "device": spec.device})
     cv = load_cv(store, spec.scheme, spec.clips)
+    options = with_class_count(spec.params, cv)
+    cfg = replace(cfg, n_classes=options["n_classes"])
     seqs, info = load_sequences(store, spec.features, cv.clip_ids)
     kind = get_kind("bilstm")
-    params = {**spec.params, "device": spec.device, "early_stop_on": spec.early_stop_on}
+    params = {**options, "device": spec.device, "early_stop_on": spec.early_stop_on}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         data = FoldData(
@@ -86,10 +90,17 @@ def train_bilstm_job(
         fit,
         folds=folds,
         progress=progress,
-        resumable=True,
-        extra_rows=attention_rows,
-        inner=spec.inner,
+        how=Execution(resumable=True, extra_rows=attention_rows, inner=spec.inner),
     )
+
+
+def with_class_count(params: dict[str, Any], cv: CVData) -> dict[str, Any]:
+    """``params`` with ``n_classes``, where they do not give it, the number of classes of the
+    selected clips: a deep kind has one output per class of its training labels
+    (:func:`mmemo.models.classes.output_classes`), and every fold trains on every selected
+    class (:func:`~mmemo.jobs.fold_training.check_folds`); RAVDESS's speech gives the
+    configs' default, 8."""
+    return {"n_classes": len(np.unique(cv.emotions)), **params}
 
 
 def _attention_table(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Table:
@@ -159,6 +170,8 @@ def train_finetune_job(
     barrier()
     if rank != 0:
         cv = load_cv(store, scheme, clips)
+    options = with_class_count(spec.params, cv)
+    cfg = replace(cfg, n_classes=options["n_classes"])
     audio = {r[0]: r for r in audio_clips(store, clips)[0]}
     missing = [c for c in cv.clip_ids.tolist() if c not in audio]
     if missing:
@@ -189,7 +202,7 @@ def train_finetune_job(
     )
     work = run.work_dir(store.paths.models, cv)
     kind = get_kind("wav2vec2-finetune")
-    params = {**spec.params, "model": model, "device": spec.device, "keep": spec.keep}
+    params = {**options, "model": model, "device": spec.device, "keep": spec.keep}
 
     def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
         key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
@@ -210,9 +223,7 @@ def train_finetune_job(
         fit,
         folds=folds,
         progress=progress,
-        resumable=True,
-        write=rank == 0,
-        inner=spec.inner,
+        how=Execution(resumable=True, write=rank == 0, inner=spec.inner),
     )
     barrier()
     return info

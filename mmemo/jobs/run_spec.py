@@ -3,12 +3,14 @@ part of it) reports (:class:`RunInfo`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmemo.hashing import sha256_json
 from mmemo.jobs.cv import CVData
+from mmemo.models.base import FoldResult
 from mmemo.provenance import library_versions
 
 
@@ -57,6 +59,27 @@ class RunSpec:
             cv.clip_ids.tolist(),
         ]
         return models / ".work" / sha256_json(key)[:16]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a run's folds are trained, apart from what the run is.
+
+    Attributes:
+        resumable: keep finished folds under ``models/.work/`` so that re-running the same job
+            after a crash continues with the next fold.
+        extra_rows: more lake rows to store with the posteriors, from the run id and the
+            fold results (the bi-LSTM's attention weights).
+        write: store the run (False on the non-zero ranks of a distributed job, which only
+            take part in training).
+        inner: K actor-disjoint inner folds per fold, for out-of-fold scores of the training
+            clips (split ``oof``; K more trainings per fold), seeded by the run's seed.
+    """
+
+    resumable: bool = False
+    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, Any]] | None = None
+    write: bool = True
+    inner: int | None = None
 
 
 @dataclass

@@ -8,13 +8,11 @@ every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C i
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -22,14 +20,9 @@ from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData, unrecorded_folds
 from mmemo.jobs.fold_training import (
     FitFold,
-    check_folds,
-    common_classes,
-    posteriors,
-    save_artefacts,
-    train_folds,
 )
-from mmemo.jobs.run_spec import RunInfo, RunSpec
-from mmemo.jobs.shared_runs import differing, execute_part
+from mmemo.jobs.run_spec import Execution, RunInfo, RunSpec
+from mmemo.jobs.shared_runs import differing, execute_part, store_whole
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import Holder
@@ -40,6 +33,7 @@ from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
 __all__ = [
+    "Execution",
     "FitFold",
     "RunInfo",
     "RunSpec",
@@ -124,60 +118,23 @@ def execute_run(
     *,
     folds: list[int] | Slice | None = None,
     progress: Progress | None = None,
-    resumable: bool = False,
-    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
-    write: bool = True,
-    inner: int | None = None,
+    how: Execution = Execution(),
 ) -> RunInfo | None:
-    """Train one model per fold, then store the run (see the module docstring).
+    """Train one model per fold, then store the run (see the module docstring): every fold of
+    the scheme, or ``folds`` (numbers, or a slice ``I/N``) of a run that other processes
+    complete. Either way the folds are units the process claims
+    (:mod:`mmemo.jobs.shared_runs`): one path stores posteriors, artefacts and completion.
 
-    Args:
-        resumable: keep finished folds under ``models/.work/`` so that re-running the same job
-            after a crash continues with the next fold.
-        extra_rows: more lake rows to store with the posteriors, from the run id and results.
-        write: store the run (False on the non-zero ranks of a distributed job, which only
-            take part in training); returns None then.
-        inner: K actor-disjoint inner folds per fold, for out-of-fold scores of the training
-            clips (split ``oof``; K more trainings per fold), seeded by the run's seed.
+    Returns None on the non-zero ranks of a distributed job (``how.write`` False).
     """
     progress = progress or NullProgress()
+    whole = folds is None
     if isinstance(folds, Slice):
         folds = slice_folds(cv, folds)
-    if folds is not None:
-        return execute_part(
-            store,
-            spec,
-            cv,
-            fit_fold,
-            folds,
-            progress,
-            resumable=resumable,
-            extra_rows=extra_rows,
-            write=write,
-            inner=inner,
-        )
-    check_run_name(store, spec.name)
-    fold_ids = cv.fold_ids
-    check_folds(cv, fold_ids)
-    started = time.perf_counter()
-    work = spec.work_dir(store.paths.models, cv) if resumable else None
-    results, seconds = train_folds(
-        cv, fold_ids, fit_fold, progress, work, keep=write, inner=inner, seed=spec.seed or 0
-    )
-    if not write:
-        return None
-    info = store_run(
-        store,
-        spec,
-        cv,
-        results,
-        seconds,
-        started=started,
-        extra_rows=(lambda run_id: extra_rows(run_id, results)) if extra_rows else None,
-    )
-    if work is not None:
-        shutil.rmtree(work, ignore_errors=True)
-    return info
+    if whole:
+        _check_valid(spec.name)
+    chosen = cv.fold_ids if whole else folds
+    return execute_part(store, spec, cv, fit_fold, chosen, progress, how, whole=whole)
 
 
 def store_run(
@@ -188,33 +145,12 @@ def store_run(
     seconds: list[float],
     *,
     started: float,
-    extra_rows: Callable[[int], dict[str, pa.Table]] | None = None,
 ) -> RunInfo:
-    """Write a trained run: registry entry, artefacts, posteriors (+ ``extra_rows``), all or
-    nothing. ``extra_rows(run_id)`` gives more lake tables to append in the same snapshot."""
-    classes, kind = common_classes(results)
-
-    def rows(run_id: int) -> dict[str, pa.Table]:
-        tables = {"posteriors": posteriors(run_id, cv, results)}
-        if extra_rows is not None:
-            tables.update(extra_rows(run_id))
-        return tables
-
-    return write_run(
-        store,
-        spec,
-        new_folds=cv.new_folds,
-        scheme=cv.scheme,
-        clips=cv.clips,
-        clips_snapshot=cv.snapshot_id,
-        classes=classes,
-        kind=kind,
-        n_clips=int(np.isin(cv.folds, list(results)).sum()),
-        seconds=seconds,
-        started=started,
-        rows=rows,
-        artefacts=lambda model_dir: save_artefacts(model_dir, store.root, results),
-    )
+    """Store a run whose folds (``results``, in ``cv.fold_ids`` order with ``seconds``) were
+    trained already, through the units of :func:`execute_run`
+    (:func:`~mmemo.jobs.shared_runs.store_whole`)."""
+    trained = {fold: (results[fold], spent) for fold, spent in zip(results, seconds, strict=True)}
+    return store_whole(store, spec, cv, trained, started=started)
 
 
 def write_run(

@@ -31,7 +31,7 @@ from mmemo.jobs.fold_training import (
     save_artefacts,
     train_folds,
 )
-from mmemo.jobs.run_spec import RunInfo, RunSpec
+from mmemo.jobs.run_spec import Execution, RunInfo, RunSpec
 from mmemo.models.base import FoldResult
 from mmemo.progress import Progress
 from mmemo.provenance import Holder
@@ -40,7 +40,9 @@ from mmemo.store.lifecycle import (
     commit_tables,
     complete,
     join_or_create,
+    name_taken,
     new_entry,
+    take_over,
 )
 from mmemo.store.schema import Run, RunFold
 from mmemo.store.store import Store
@@ -58,15 +60,17 @@ SAME = ("kind", "model", "params", "scheme", "clips", "seed")
 
 
 def claim_folds(
-    store: Store, fields: dict, cv: CVData, folds: list[int]
+    store: Store, fields: dict, cv: CVData, folds: list[int], *, whole: bool = False
 ) -> tuple[int, list[int], list[int]]:
     """Register the run (or join it) and claim ``folds``; return (run id, claimed folds, folds
-    already stored by another process)."""
-    return join_or_create(lambda: _claim(store, fields, cv, folds))
+    already stored by another process). ``whole``: this process makes every fold (no
+    ``--folds``), so a run of that name is not joined but refused, unless an interrupted
+    process of the same command left it (:func:`_check_whole`)."""
+    return join_or_create(lambda: _claim(store, fields, cv, folds, whole))
 
 
 def _claim(
-    store: Store, fields: dict, cv: CVData, folds: list[int]
+    store: Store, fields: dict, cv: CVData, folds: list[int], whole: bool
 ) -> tuple[int, list[int], list[int]]:
     me = Holder.current()
     with store.session(write=True) as s:
@@ -76,8 +80,11 @@ def _claim(
             if run is None:
                 run = new_entry("runs", **fields)
                 orm.add(run)
-                orm.add_all(new_folds)
+                if not whole:  # processes sharing a run must agree on them: recorded first
+                    orm.add_all(new_folds)
                 orm.flush()
+            elif whole:
+                _check_whole(orm, run, fields)
             else:
                 _check_joinable(orm, run, fields, me)
             claims = claim_units(
@@ -110,6 +117,18 @@ def _check_joinable(orm, run: Run, fields: dict, me: Holder) -> None:
             f"run '{run.name}' is being made by {Holder.of(run)} without "
             "--folds (if that process is gone, remove it with `mmemo gc`)"
         )
+
+
+def _check_whole(orm, run: Run, fields: dict) -> None:
+    """A process making a whole run finds its name taken: it continues the run only where a
+    process of the same command was interrupted while making it through the units (its
+    finished folds stay; the others are claimed again, their stale rows deleted); otherwise
+    the name is taken (:func:`~mmemo.store.lifecycle.name_taken`)."""
+    differ = differing(run, {k: fields[k] for k in SAME})
+    resumable = run.status == "running" and not differ and units_of(orm, "runs", run.id)
+    if not resumable or Holder.of(run).alive():
+        raise name_taken("runs", run, differ)
+    take_over(orm, run, f"run '{run.name}'")
 
 
 def identity(run: Run) -> dict[str, Any]:
@@ -159,7 +178,10 @@ def store_folds(
         return _complete_if_done(store, run_id, cv)
     by_fold = {a["fold"]: a for a in artefacts}
     with store.session(write=True) as s:
-        snapshot = commit_tables(s, f"run {run_id}: folds {', '.join(map(str, folds))}", tables)
+        with s.orm() as orm:
+            run = orm.get(Run, run_id)
+            label = f"run {run_id}" + (f" '{run.name}'" if run is not None else "")
+        snapshot = commit_tables(s, f"{label}: folds {', '.join(map(str, folds))}", tables)
         values = {
             fold: {
                 "seconds": seconds[fold],
@@ -195,6 +217,8 @@ def _complete_if_done(store: Store, run_id: int, cv: CVData) -> int | None:
             "runs",
             run_id,
             snapshot,
+            # the scheme's new actors, where a whole run did not record them when it claimed
+            also=unrecorded_folds(s, cv.scheme, cv.new_folds),
             classes=first.classes,
             score_kind=first.score_kind,
             fold_seconds=[p.seconds for p in parts],
@@ -226,13 +250,13 @@ def execute_part(
     fit_fold: FitFold,
     folds: list[int],
     progress: Progress,
+    how: Execution,
     *,
-    resumable: bool,
-    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None,
-    write: bool,
-    inner: int | None = None,
+    whole: bool = False,
 ) -> RunInfo | None:
-    """Train and store ``folds`` of a run that other processes complete (module docstring)."""
+    """Train and store ``folds`` of a run: every fold (``whole``: one process makes the run)
+    or the part this process makes of a run other processes complete (module docstring)."""
+    resumable, extra_rows, write, inner = how.resumable, how.extra_rows, how.write, how.inner
     check_folds(cv, folds)
     started = time.perf_counter()
     work = spec.work_dir(store.paths.models, cv) if resumable else None
@@ -246,44 +270,107 @@ def execute_part(
         return None
     fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
     try:
-        run_id, claimed, _ = claim_folds(store, fields, cv, folds)
+        run_id, claimed, _ = claim_folds(store, fields, cv, folds, whole=whole)
     except Exception as exc:
         _from_rank0(str(exc))  # so that the other ranks stop too
         raise
     _from_rank0(claimed)
-    model_dir = store.artefacts.run_dir(run_id)
     try:
         results, seconds = train_folds(
             cv, claimed, fit_fold, progress, work, inner=inner, seed=spec.seed or 0
         )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the job's own error is the one to see
+            release_folds(store, run_id, claimed)
+        raise
+    trained = {fold: (results[fold], s) for fold, s in zip(claimed, seconds, strict=True)}
+    snapshot = store_trained(store, cv, run_id, trained, started=started, extra_rows=extra_rows)
+    if work is not None:
+        shutil.rmtree(work, ignore_errors=True)
+    return _info(store, spec, cv, run_id, snapshot, trained, started)
+
+
+def store_trained(
+    store: Store,
+    cv: CVData,
+    run_id: int,
+    trained: dict[int, tuple[FoldResult, float]],
+    *,
+    started: float,
+    extra_rows: Callable[[int, dict[int, FoldResult]], dict[str, pa.Table]] | None = None,
+) -> int | None:
+    """Store the claimed folds this process trained (``trained``: fold → result and its
+    seconds): their models, posteriors (and ``extra_rows``) in one lake snapshot, the folds
+    marked complete and the run too once every fold is; on any failure the folds are
+    released (their rows and files go). Returns the run's snapshot once complete."""
+    results = {fold: result for fold, (result, _) in trained.items()}
+    model_dir = store.artefacts.run_dir(run_id)
+    try:
         artefacts = save_artefacts(model_dir, store.root, results)
         store.artefacts.publish(model_dir)
         tables = {"posteriors": posteriors(run_id, cv, results)} if results else {}
         if extra_rows is not None and results:
             tables.update(extra_rows(run_id, results))
-        snapshot = store_folds(
+        return store_folds(
             store,
             run_id,
             cv,
             results,
-            dict(zip(claimed, seconds, strict=True)),
+            {fold: spent for fold, (_, spent) in trained.items()},
             tables=tables,
             artefacts=artefacts,
             started=started,
         )
     except BaseException:
         with contextlib.suppress(Exception):  # the job's own error is the one to see
-            release_folds(store, run_id, claimed)
-            store.artefacts.remove_files(model_dir, [f"fold-{fold}.*" for fold in claimed])
+            release_folds(store, run_id, list(trained))
+            if _exists(store, run_id):  # other processes' folds of it stay, with their files
+                store.artefacts.remove_files(model_dir, [f"fold-{fold}.*" for fold in trained])
+            else:
+                store.artefacts.remove(model_dir.name)
         raise
-    if work is not None:
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def _exists(store: Store, run_id: int) -> bool:
+    with store.session() as s, s.orm() as orm:
+        return orm.get(Run, run_id) is not None
+
+
+def _info(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    run_id: int,
+    snapshot: int | None,
+    trained: dict[int, tuple[FoldResult, float]],
+    started: float,
+) -> RunInfo:
+    """What this process made of the run; the leakage audits once the run is complete."""
     if snapshot is not None:  # this process completed the run
         audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
     waiting = sorted(set(cv.fold_ids) - set(stored_folds(store, spec.name)))
-    n_clips = int(np.isin(cv.folds, claimed).sum())
+    n_clips = int(np.isin(cv.folds, list(trained)).sum())
+    seconds = [spent for _, spent in trained.values()]
     wall = time.perf_counter() - started
     return RunInfo(run_id, spec.name, snapshot, n_clips, seconds, wall, waiting=waiting)
+
+
+def store_whole(
+    store: Store,
+    spec: RunSpec,
+    cv: CVData,
+    trained: dict[int, tuple[FoldResult, float]],
+    *,
+    started: float,
+) -> RunInfo:
+    """Store a run whose every fold was trained already (a grid's pool trains all its
+    configurations' folds before any is stored) through the same units as
+    :func:`execute_part`: register the run, claim its folds, store them."""
+    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    run_id, claimed, _ = claim_folds(store, fields, cv, sorted(trained), whole=True)
+    mine = {fold: trained[fold] for fold in claimed}
+    snapshot = store_trained(store, cv, run_id, mine, started=started)
+    return _info(store, spec, cv, run_id, snapshot, mine, started)
 
 
 def _from_rank0(value):

@@ -281,6 +281,7 @@ def discard(session: Session, kind: EntryKind, entry_ids: list[int]) -> int:
             orm.execute(
                 sa.delete(unit.model).where(getattr(unit.model, unit.entry_column).in_(entry_ids))
             )
+            orm.commit()  # DuckDB checks a parent's delete against the transaction's start
         orm.execute(sa.delete(model).where(model.id.in_(entry_ids)))
         orm.commit()
     return removed

@@ -160,6 +160,9 @@ def release_units(
             )
             if not missed(gone):
                 released.append(number)
+        # DuckDB refuses to delete a parent row in the transaction that deleted the children
+        # pointing at it (its foreign keys see the transaction's start): commit them first
+        orm.commit()
         if drop_empty_entry:
             model = ENTRY_MODELS[kind]
             others = (

@@ -99,10 +99,17 @@ def test_snapshots_show_changes_as_written(cli, ingested_store):
 
 
 def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
-    renamed = cli(
-        "--store", zeror_store.root, "sql", "--write", "UPDATE runs SET name = '[red]zr[/red]'"
+    named = cli(
+        "--store",
+        zeror_store.root,
+        "train",
+        "static",
+        "--model",
+        "zeror",
+        "--name",
+        "[red]zr[/red]",
     )
-    assert renamed.code == 0, renamed.err
+    assert named.code == 0, named.err
     result = cli("--store", zeror_store.root, "runs")
     assert result.code == 0, result.err
     assert "[red]zr[/red]" in result.out
@@ -110,10 +117,17 @@ def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
 
 def test_report_and_errors_print_bracketed_names_as_written(cli, zeror_store):
     """Run names reach the report table, per-class titles and error messages as text."""
-    renamed = cli(
-        "--store", zeror_store.root, "sql", "--write", "UPDATE runs SET name = '[bold]zr[/bold]'"
+    named = cli(
+        "--store",
+        zeror_store.root,
+        "train",
+        "static",
+        "--model",
+        "zeror",
+        "--name",
+        "[bold]zr[/bold]",
     )
-    assert renamed.code == 0, renamed.err
+    assert named.code == 0, named.err
     result = cli("--store", zeror_store.root, "report", "[bold]zr[/bold]", "--per-class")
     assert result.code == 0, result.err
     assert "[bold]zr[/bold]" in result.out

@@ -111,6 +111,12 @@ def test_layers_resume_after_an_interrupt(
     from mmemo.features import embed as embed_mod
 
     tiny = tiny_w2v2[True]
+
+    def spec(name: str, **chunk: int) -> embed_mod.EmbedSpec:
+        return embed_mod.EmbedSpec(
+            model=str(tiny), name=name, layers="conv,1", clips=ACTOR_1, **chunk
+        )
+
     calls = {"n": 0}
     real = embed_mod._commit
 
@@ -122,16 +128,12 @@ def test_layers_resume_after_an_interrupt(
 
     monkeypatch.setattr(embed_mod, "_commit", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
-        embed_mod.embed_layers(
-            feat_store, str(tiny), name="r", layers="conv,1", clips=ACTOR_1, chunk=8
-        )
+        embed_mod.embed_layers(feat_store, spec("r", chunk=8))
     monkeypatch.setattr(embed_mod, "_commit", real)
-    reports = embed_mod.embed_layers(
-        feat_store, str(tiny), name="r", layers="conv,1", clips=ACTOR_1, chunk=8
-    )
+    reports = embed_mod.embed_layers(feat_store, spec("r", chunk=8))
     assert [r.resumed for r in reports] == [True, True]
     assert [r.computed for r in reports] == [7, 7]
-    fresh = embed_mod.embed_layers(feat_store, str(tiny), name="f", layers="conv,1", clips=ACTOR_1)
+    fresh = embed_mod.embed_layers(feat_store, spec("f"))
     for layer in ("conv", "1"):
         a, b = _stored(feat_store, f"r/layer={layer}"), _stored(feat_store, f"f/layer={layer}")
         assert sorted(a) == sorted(b) and len(a) == 15

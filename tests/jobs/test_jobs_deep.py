@@ -133,7 +133,7 @@ def test_finetune_stores_logits_of_every_clip_and_keeps_checkpoints(
 
 
 def _counting_finetune(monkeypatch, fail_on: int | None) -> list[int]:
-    import mmemo.models.wav2vec2_finetune as ft
+    import mmemo.models.wav2vec2_finetune.kind as ft  # where the kind's fit finds it
 
     real = ft.finetune
     calls: list[int] = []

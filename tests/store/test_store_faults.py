@@ -207,11 +207,13 @@ def test_a_library_error_in_a_models_fit_is_exit_2_and_leaves_the_store(
 def test_ctrl_c_after_the_artefacts_are_saved_removes_them(
     cli, scheme_recorded, store_state, monkeypatch
 ):
-    from mmemo.jobs import runs
+    from mmemo.jobs import shared_runs
 
     store = scheme_recorded
     before = store_state(store)
-    monkeypatch.setattr(runs, "posteriors", raising_after(runs.posteriors, KeyboardInterrupt(), 0))
+    monkeypatch.setattr(
+        shared_runs, "posteriors", raising_after(shared_runs.posteriors, KeyboardInterrupt(), 0)
+    )
     result = cli(*train_zeror(store.root, "interrupted"))
     assert_untouched(store, before, store_state)
     assert result.code == 130
@@ -221,12 +223,12 @@ def test_ctrl_c_between_lake_commit_and_completion_hides_and_removes_the_rows(
     cli, scheme_recorded, store_state, monkeypatch
 ):
     """The lake commit is history (a new snapshot removes its rows), everything else is back."""
-    from mmemo.store import lifecycle as entries
+    from mmemo.jobs import shared_runs
 
     store = scheme_recorded
     before = store_state(store)
     monkeypatch.setattr(
-        entries, "complete", raising_after(entries.complete, KeyboardInterrupt(), 0)
+        shared_runs, "complete", raising_after(shared_runs.complete, KeyboardInterrupt(), 0)
     )
     result = cli(*train_zeror(store.root, "interrupted"))
     after = store_state(store)
