@@ -35,6 +35,8 @@ BUILTIN_SPECS: Mapping[str, str] = {
     "train finetune": "mmemo.jobs.specs:FinetuneSpec",
     "embed": "mmemo.features.embed:EmbedSpec",
     "ingest openface": "mmemo.features.openface:AuIngestSpec",
+    "fuse": "mmemo.jobs.specs:FuseSpec",
+    "import posteriors": "mmemo.jobs.specs:ImportSpec",
 }
 
 
@@ -45,7 +47,8 @@ class JobSpec(ABC):
     #: The job's name, as the registry records it (``train static``).
     job: ClassVar[str]
     #: What one slice of the job takes: ``fold`` (a run's folds), ``config`` (a grid's
-    #: configurations) or ``shard`` (a feature set's files or clips).
+    #: configurations) or ``shard`` (a feature set's files or clips); ``run``: the job
+    #: runs whole, in one process (fusion, imported posteriors).
     unit: ClassVar[str]
 
     name: str

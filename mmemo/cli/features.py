@@ -383,10 +383,10 @@ def import_posteriors(
     --id-col name --classes neutral,calm,happy,sad,angry,fear,disgust,surprise`
     """
     from mmemo.jobs.import_posteriors import import_posteriors as run
+    from mmemo.jobs.specs import ImportSpec
 
-    info = run(
-        open_store(ctx),
-        files,
+    spec = ImportSpec(
+        files=tuple(str(f) for f in files),
         name=name,
         classes=classes,
         id_col=id_col,
@@ -398,6 +398,7 @@ def import_posteriors(
         scheme=scheme,
         kind=kind,
     )
+    info = run(open_store(ctx), spec)
     console.print(
         styled(
             "run ",

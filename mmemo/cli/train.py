@@ -302,16 +302,8 @@ def fuse(
     `mmemo fuse audio-ft aus-bilstm --name stacked --on oof` (runs trained with --inner 3)
     """
     from mmemo.jobs.fusion import fuse_runs
+    from mmemo.jobs.specs import FuseSpec
 
-    info = fuse_runs(
-        open_store(ctx),
-        runs,
-        name=name,
-        method=method,
-        C=C,
-        norm=norm,
-        seed=seed,
-        on=on,
-        progress=RichProgress("fuse"),
-    )
+    spec = FuseSpec(runs=tuple(runs), name=name, method=method, C=C, norm=norm, seed=seed, on=on)
+    info = fuse_runs(open_store(ctx), spec, progress=RichProgress("fuse"))
     report_run(info)

@@ -55,7 +55,7 @@ def run_demo(
     from mmemo.corpora.synth import create_ravdess
     from mmemo.features.openface import AuIngestSpec, ingest_openface
     from mmemo.jobs.fusion import fuse_runs
-    from mmemo.jobs.specs import StaticSpec
+    from mmemo.jobs.specs import FuseSpec, StaticSpec
     from mmemo.reports.figures import plot_confusion
     from mmemo.reports.report import report_rows
     from mmemo.reports.rows import baseline_rows
@@ -134,7 +134,8 @@ def run_demo(
             )
             if not _reused(name, found, command, say):
                 say(command)
-                fuse_runs(store, fusions[name], name=name, seed=seed, on=on, progress=progress)
+                spec = FuseSpec(runs=tuple(fusions[name]), name=name, seed=seed, on=on)
+                fuse_runs(store, spec, progress=progress)
 
     rows = report_rows(store, runs)
     rows = baseline_rows([r.summary for r in rows if r.summary is not None], human=()) + rows

@@ -11,7 +11,8 @@ import pyarrow as pa
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS
 from mmemo.jobs.fold_training import posterior_table, save_artefacts
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.runs import MadeRun, RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.specs import FuseSpec
 from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.resources import read_sql
@@ -20,23 +21,12 @@ from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
 
-def fuse_runs(
-    store: Store,
-    runs: list[str],
-    *,
-    name: str,
-    method: str = "logreg",
-    C: float = 1.0,
-    norm: str = "minmax",
-    seed: int = 2020,
-    on: str = "train",
-    progress: Progress | None = None,
-) -> RunInfo:
-    """Fuse the scores of ``runs`` per fold into the run ``name``.
+def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None) -> RunInfo:
+    """Fuse the scores of ``spec.runs`` per fold into the run ``spec.name``.
 
     A trained method (logreg) fits each fold's model on the training clips' scores: as the
     paper did, the scores of the runs' fold models on the clips they were trained on
-    (``on="train"``), or their out-of-fold scores (``on="oof"``, runs trained with
+    (``spec.on`` ``train``), or their out-of-fold scores (``oof``, runs trained with
     ``--inner``: each clip scored by a model that never saw its actor), a stacking that does
     not learn from over-confident scores.
 
@@ -45,12 +35,13 @@ def fuse_runs(
             sets (naming what differs), runs without training-clip (or out-of-fold) scores
             for a trained method, an unknown method or ``on``.
     """
+    method, on, runs = spec.method, spec.on, list(spec.runs)
     if method not in METHODS:
         raise InputError(f"--method {method!r}: expected one of {', '.join(METHODS)}")
     if on not in ("train", "oof"):
         raise InputError(f"--on {on!r}: expected train (the paper) or oof (stacking)")
     progress = progress or NullProgress()
-    check_run_name(store, name)
+    check_run_name(store, spec.name)
     started = time.perf_counter()
     with store.session() as s:
         chosen = resolve_runs(s, runs)
@@ -77,17 +68,17 @@ def fuse_runs(
             t0 = time.perf_counter()
             if not splits.get("test"):
                 raise InputError(f"fold {fold}: the chosen runs have no test clips in common")
-            results[fold] = _fuse_fold(chosen, splits, method, C, norm, seed, on)
+            results[fold] = _fuse_fold(chosen, splits, spec)
             seconds.append(time.perf_counter() - t0)
             task.advance()
     first = next(iter(results.values()))[0]
     params = {
         "method": method,
-        **({"C": C, "norm": norm} if method == "logreg" else {}),
+        **({"C": spec.C, "norm": spec.norm} if method == "logreg" else {}),
         **({"on": on} if on != "train" else {}),  # the paper's recipe keeps its params
     }
-    spec = RunSpec(
-        name=name,
+    run_spec = RunSpec(
+        name=spec.name,
         kind="fusion",
         model=f"fusion-{method}",
         params=params,
@@ -96,7 +87,7 @@ def fuse_runs(
             "run_ids": [r.id for r in chosen],
             "run_snapshots": {r.name: r.snapshot_id for r in chosen},
         },
-        seed=seed,
+        seed=spec.seed,
     )
 
     def posterior_rows(run_id: int) -> dict[str, pa.Table]:
@@ -109,9 +100,7 @@ def fuse_runs(
                 parts.append(posterior_table(run_id, fold, split, ids[split], scores))
         return {"posteriors": pa.concat_tables(parts)}
 
-    return write_run(
-        store,
-        spec,
+    made = MadeRun(
         scheme=chosen[0].scheme,
         clips=chosen[0].clips,
         clips_snapshot=snapshot,
@@ -119,10 +108,10 @@ def fuse_runs(
         kind=first.kind,
         n_clips=sum(len(ids["test"]) for _, ids in results.values()),
         seconds=seconds,
-        started=started,
         rows=posterior_rows,
         artefacts=lambda model_dir: _save_models(model_dir, store, results),
     )
+    return write_run(store, run_spec, made, started=started)
 
 
 def _check_compatible(chosen: list[Run], session, *, trained: bool, on: str = "train") -> None:
@@ -165,26 +154,25 @@ def _check_compatible(chosen: list[Run], session, *, trained: bool, on: str = "t
                 )
 
 
-def _fuse_fold(
-    chosen: list[Run], splits, method: str, C: float, norm: str, seed: int, on: str = "train"
-):
+def _fuse_fold(chosen: list[Run], splits, spec: FuseSpec):
     """One fold through the method's model kind (:mod:`mmemo.fusion.kinds`), trained on the
-    ``on`` scores of the training clips (stored as the fused run's ``train`` rows)."""
+    ``spec.on`` scores of the training clips (stored as the fused run's ``train`` rows)."""
     from mmemo.models.registry import get_kind
 
+    on = spec.on
     fit_on = {"train": on, "test": "test"}
     ids = {split: [r[0] for r in splits.get(fit_on[split], [])] for split in ("train", "test")}
     X = {
         split: np.array([r[2] for r in splits.get(fit_on[split], [])], dtype=np.float64)
         for split in ids
     }
-    params: dict = {"C": C, "norm": norm}
-    if method != "logreg":
+    params: dict = {"C": spec.C, "norm": spec.norm}
+    if spec.method != "logreg":
         params = {"blocks": [(run.classes, run.score_kind) for run in chosen]}
     data = FoldData(
         X_train=X["train"], y_train=np.array([r[1] for r in splits.get(on, [])]), X_test=X["test"]
     )
-    result = get_kind(f"fusion-{method}").fit(params, data, seed=seed)
+    result = get_kind(f"fusion-{spec.method}").fit(params, data, seed=spec.seed)
     return result, ids
 
 

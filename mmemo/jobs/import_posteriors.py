@@ -16,56 +16,45 @@ from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
 from mmemo.jobs.cv import fold_assignment
 from mmemo.jobs.fold_training import posterior_table
-from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.runs import MadeRun, RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.specs import ImportSpec
 from mmemo.store.store import Store
 
 KINDS = ("logits", "probs", "decision")
 
 
-def import_posteriors(
-    store: Store,
-    files: list[Path],
-    *,
-    name: str,
-    classes: str,
-    id_col: str | None = None,
-    score_cols: str | None = None,
-    fold_col: str | None = None,
-    fold: int | None = None,
-    split_col: str | None = None,
-    split: str | None = None,
-    scheme: str = "luna2022",
-    kind: str = "logits",
-) -> RunInfo:
-    """Import per-clip scores from CSV/parquet files as the run ``name`` (canonical order).
+def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
+    """Import per-clip scores from the CSV/parquet files of ``spec`` as the run ``spec.name``
+    (its columns reordered to ascending class codes).
 
     Raises:
         InputError: see the checks in the command's help; the store is unchanged.
     """
     started = time.perf_counter()
-    check_run_name(store, name)
+    check_run_name(store, spec.name)
+    kind, fold_col, split_col, files = spec.kind, spec.fold_col, spec.split_col, spec.files
     if kind not in KINDS:
         raise InputError(f"--kind {kind!r}: expected one of {', '.join(KINDS)}")
-    if (fold_col is None) == (fold is None):
+    if (fold_col is None) == (spec.fold is None):
         raise InputError("give the fold with either --fold-col COL or --fold N")
-    if (split_col is None) == (split is None):
+    if (split_col is None) == (spec.split is None):
         raise InputError("give the split with either --split-col COL or --split train|test")
-    codes = emotion_codes(classes, option="--classes")
+    codes = emotion_codes(spec.classes, option="--classes")
     records = []  # (fold, split, clip_id, scores)
     for path in files:
-        records += _read(path, id_col, score_cols, fold_col, fold, split_col, split, len(codes))
+        records += _read(Path(path), spec, len(codes))
     with store.session() as s:
         known = dict(s.fetch("SELECT clip_id, actor FROM clips"))
         emotions = dict(s.fetch("SELECT clip_id, emotion FROM clips"))
     unknown = sorted({r[2] for r in records if r[2] not in known})
     if unknown:
         raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
-    new_folds = _check_records(store, scheme, records, known, emotions)
+    new_folds = _check_records(store, spec.scheme, records, known, emotions)
     order = np.argsort(codes)
     canonical = sorted(codes)
     digest = sha256_files(Path(p) for p in files)
-    spec = RunSpec(
-        name=name,
+    run_spec = RunSpec(
+        name=spec.name,
         kind="import",
         model="imported",
         params={"kind": kind, "classes_given": codes},
@@ -77,25 +66,24 @@ def import_posteriors(
         canonical_scores = [s[order] for s in scores]
         return {"posteriors": posterior_table(run_id, folds, splits, clips, canonical_scores)}
 
-    return write_run(
-        store,
-        spec,
-        scheme=scheme,
+    made = MadeRun(
+        scheme=spec.scheme,
         clips="imported",
         clips_snapshot=None,
         classes=canonical,
         kind=kind,
         n_clips=sum(1 for r in records if r[1] == "test"),
         seconds=[],
-        started=started,
         rows=rows,
         new_folds=new_folds,
     )
+    return write_run(store, run_spec, made, started=started)
 
 
-def _read(path, id_col, score_cols, fold_col, fold, split_col, split, n_classes) -> list[tuple]:
-    table = read_table(Path(path))
-    id_name = pick_id_column(table, id_col, Path(path))
+def _read(path: Path, spec: ImportSpec, n_classes: int) -> list[tuple]:
+    fold_col, split_col, score_cols = spec.fold_col, spec.split_col, spec.score_cols
+    table = read_table(path)
+    id_name = pick_id_column(table, spec.id_col, path)
     for col in (fold_col, split_col):
         if col is not None and col not in table.column_names:
             raise InputError(f"{path}: no column {col!r}; columns: {', '.join(table.column_names)}")
@@ -124,8 +112,8 @@ def _read(path, id_col, score_cols, fold_col, fold, split_col, split, n_classes)
         row = int(np.argwhere(~np.isfinite(scores))[0][0])
         raise InputError(f"{path}: NaN or infinite score in row {row + 2}")
     ids = clip_ids_from(table[id_name].to_pylist())
-    folds = table[fold_col].to_pylist() if fold_col else [fold] * len(ids)
-    splits = table[split_col].to_pylist() if split_col else [split] * len(ids)
+    folds = table[fold_col].to_pylist() if fold_col else [spec.fold] * len(ids)
+    splits = table[split_col].to_pylist() if split_col else [spec.split] * len(ids)
     out = []
     for i, clip in enumerate(ids):
         s = str(splits[i]).strip().lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,46 +154,57 @@ def store_run(
     return store_whole(store, spec, cv, trained, started=started)
 
 
-def write_run(
-    store: Store,
-    spec: RunSpec,
-    *,
-    scheme: str,
-    clips: str,
-    clips_snapshot: int | None,
-    classes: list[int],
-    kind: str,
-    n_clips: int,
-    seconds: list[float],
-    started: float,
-    rows: Callable[[int], dict[str, pa.Table]],
-    artefacts: Callable[[Path], list[dict]] | None = None,
-    new_folds: dict[int, int] | None = None,
-) -> RunInfo:
-    """Register a run and write its lake rows (``rows(run_id)``) and model files, all or
-    nothing: on any failure the store is left as it was. ``new_folds`` are the actor
-    assignments of ``scheme`` this run uses first; they are recorded with it."""
-    fields = spec.fields(scheme, clips, clips_snapshot)
+@dataclass(frozen=True, kw_only=True)
+class MadeRun:
+    """What a job that makes a run in one process (a fusion, imported posteriors) hands to
+    :func:`write_run`.
+
+    Attributes:
+        scheme, clips, clips_snapshot: the cross-validation it used (as ``runs`` records it).
+        classes, kind: the class code of each score column, in order, and the score kind.
+        n_clips: test clips scored.
+        seconds: per fold, the seconds its model took.
+        rows: the lake rows, given the new run's id.
+        artefacts: saves the fold models into a folder and describes them (none: no files).
+        new_folds: the actor assignments of ``scheme`` this run uses first.
+    """
+
+    scheme: str
+    clips: str
+    clips_snapshot: int | None
+    classes: list[int]
+    kind: str
+    n_clips: int
+    seconds: list[float]
+    rows: Callable[[int], dict[str, pa.Table]]
+    artefacts: Callable[[Path], list[dict]] | None = None
+    new_folds: dict[int, int] | None = None
+
+
+def write_run(store: Store, spec: RunSpec, made: MadeRun, *, started: float) -> RunInfo:
+    """Register a run and write its lake rows and model files (:class:`MadeRun`), all or
+    nothing: on any failure the store is left as it was."""
+    fields = spec.fields(made.scheme, made.clips, made.clips_snapshot)
     with staged(store, "runs", **fields) as entry:
         model_dir = store.artefacts.run_dir(entry.id)
         try:
-            saved = artefacts(model_dir) if artefacts is not None else []
+            saved = made.artefacts(model_dir) if made.artefacts is not None else []
             store.artefacts.publish(model_dir)
-            tables = rows(entry.id)
+            tables = made.rows(entry.id)
             wall = time.perf_counter() - started
             snapshot = entry.finish(
                 f"run {entry.id} '{spec.name}': {spec.kind} {spec.model}",
                 tables,
-                also=lambda session: unrecorded_folds(session, scheme, new_folds or {}),
-                classes=classes,
-                score_kind=kind,
-                fold_seconds=seconds,
+                also=lambda session: unrecorded_folds(session, made.scheme, made.new_folds or {}),
+                classes=made.classes,
+                score_kind=made.kind,
+                fold_seconds=made.seconds,
                 wall_seconds=wall,
                 artefacts=saved,
-                n_clips=n_clips,
+                n_clips=made.n_clips,
             )
         except BaseException:
             store.artefacts.remove(model_dir.name)
             raise
     audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
-    return RunInfo(entry.id, spec.name, snapshot, n_clips, seconds, wall)
+    return RunInfo(entry.id, spec.name, snapshot, made.n_clips, made.seconds, wall)

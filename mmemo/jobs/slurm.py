@@ -98,6 +98,8 @@ def submit(
     """
     if tasks < 1:
         raise InputError(f"--tasks {tasks}: expected at least 1")
+    if spec.unit == "run" and tasks > 1:
+        raise InputError(f"--tasks {tasks}: {spec.job} runs in one process (--tasks 1)")
     payload = {"spec": spec.to_json()}
     unit, entry = spec.unit, spec.name
     sbatch = [*slurm_options(store.root), *options, *(["--requeue"] if requeue else [])]

@@ -132,3 +132,80 @@ class FinetuneSpec(TrainSpec):
 
         info = train_finetune_job(store, self, folds=part, progress=progress)
         return [] if info is None else [info]  # None on the other ranks of torchrun
+
+
+class _OneProcess:
+    """A job that writes one run in one process: no slice of it can run apart."""
+
+    job: ClassVar[str]
+
+    def _whole(self, part: Any) -> None:
+        if part is not None and getattr(part, "count", 1) > 1:
+            raise InputError(f"{self.job} runs in one process: one task, no --shard")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FuseSpec(_OneProcess, JobSpec):
+    """``mmemo fuse``: the scores of ``runs`` (names or globs, in order) fused per fold into
+    the run ``name`` by ``method`` (``logreg``, trained per fold on the training clips' scores
+    (``on`` ``train``, the paper) or their out-of-fold scores (``oof``); or a rule: ``mean``,
+    ``product``, ``vote``). ``C`` and ``norm`` are the logistic regression's."""
+
+    job: ClassVar[str] = "fuse"
+    unit: ClassVar[str] = "run"
+
+    runs: tuple[str, ...]
+    method: str = "logreg"
+    C: float = 1.0
+    norm: str = "minmax"
+    seed: int = 2020
+    on: str = "train"
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> FuseSpec:
+        """JSON gives the runs back as a list."""
+        return cls(**{**fields, "runs": tuple(fields.get("runs", ()))})
+
+    def run(
+        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
+    ) -> list[Any]:
+        from mmemo.jobs.fusion import fuse_runs
+
+        self._whole(part)
+        return [fuse_runs(store, self, progress=progress)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportSpec(_OneProcess, JobSpec):
+    """``mmemo import posteriors``: per-clip scores in CSV/parquet ``files`` as the run
+    ``name``. ``classes`` labels the score columns in order (names or codes); the fold comes
+    from the column ``fold_col`` or is ``fold`` for every row, the split likewise
+    (``split_col`` / ``split``); ``score_cols`` (a regex) picks the score columns, else every
+    numeric one; ``kind`` says what the scores are (``logits``, ``probs``, ``decision``)."""
+
+    job: ClassVar[str] = "import posteriors"
+    unit: ClassVar[str] = "run"
+
+    files: tuple[str, ...]
+    classes: str
+    id_col: str | None = None
+    score_cols: str | None = None
+    fold_col: str | None = None
+    fold: int | None = None
+    split_col: str | None = None
+    split: str | None = None
+    scheme: str = "luna2022"
+    kind: str = "logits"
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> ImportSpec:
+        """JSON gives the files back as a list."""
+        return cls(**{**fields, "files": tuple(fields.get("files", ()))})
+
+    def run(
+        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
+    ) -> list[Any]:
+        from mmemo.jobs.import_posteriors import import_posteriors
+
+        self._whole(part)
+        return [import_posteriors(store, self)]

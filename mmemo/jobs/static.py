@@ -264,17 +264,14 @@ def train_static_frames(
     def fit(fold: int, train: np.ndarray, test: np.ndarray) -> FoldResult:
         in_train = np.isin(groups, cv.clip_ids[train])
         in_test = np.isin(groups, cv.clip_ids[test])
-        result = sklearn_static.fit_fold_frames(
-            model,
-            params,
-            norm=norm,
-            seed=seed,
+        fold_frames = sklearn_static.FrameFold(
             X_train_frames=frames[in_train],
             y_train_frames=labels[in_train],
             train_groups=groups[in_train],
             X_test_frames=frames[in_test],
             test_groups=groups[in_test],
         )
+        result = sklearn_static.fit_fold_frames(model, params, fold_frames, norm=norm, seed=seed)
         for split, idx in (("train", train), ("test", test)):
             if list(result.extra[f"{split}_groups"]) != list(cv.clip_ids[idx]):
                 raise InputError(f"fold {fold}: frame groups do not line up with the clips")

@@ -55,6 +55,7 @@ __all__ = [
     "check_model",
     "class_label",
     "fit_fold",
+    "FrameFold",
     "fit_fold_frames",
     "register_model",
     "score_pipeline",
@@ -259,17 +260,32 @@ def _per_group(
     return ids, sums / n_frames[:, None], classes[np.argmax(votes, axis=1)]
 
 
+@dataclass(frozen=True)
+class FrameFold:
+    """One fold's frames, as :func:`fit_fold_frames` takes them.
+
+    Attributes:
+        X_train_frames: ``n_frames × d`` features of the training clips' frames.
+        y_train_frames: the emotion code of each training frame (its clip's).
+        train_groups: the clip id of each training frame.
+        X_test_frames: features of the test clips' frames.
+        test_groups: the clip id of each test frame.
+    """
+
+    X_train_frames: np.ndarray
+    y_train_frames: np.ndarray
+    train_groups: np.ndarray
+    X_test_frames: np.ndarray
+    test_groups: np.ndarray
+
+
 def fit_fold_frames(
     model: str,
     params: Mapping[str, object],
+    frames: FrameFold,
     *,
     norm: str,
     seed: int = DEFAULT_SEED,
-    X_train_frames: np.ndarray,
-    y_train_frames: np.ndarray,
-    train_groups: np.ndarray,
-    X_test_frames: np.ndarray,
-    test_groups: np.ndarray,
     blas_threads: int | None = 1,
 ) -> FoldResult:
     """Frame-level variant (the paper's Appendix B): train on frames, decide per clip.
@@ -287,12 +303,8 @@ def fit_fold_frames(
         model: a registered model name.
         params: hyper-parameters under scikit-learn's names.
         norm: ``minmax``, ``standard`` or ``none``, fitted on the training frames.
+        frames: the fold's training and test frames, with their clips (:class:`FrameFold`).
         seed: ``random_state`` of estimators that have one.
-        X_train_frames: ``n_frames × d`` features of the training clips' frames.
-        y_train_frames: the emotion code of each training frame (its clip's).
-        train_groups: the clip id of each training frame.
-        X_test_frames: features of the test clips' frames.
-        test_groups: the clip id of each test frame.
         blas_threads: as in :func:`fit_fold`.
 
     Returns:
@@ -305,12 +317,12 @@ def fit_fold_frames(
         InputError: as :func:`fit_fold`, and a training clip whose frames carry different
             labels.
     """
-    X_train_frames = _features(X_train_frames, "X_train_frames")
+    X_train_frames = _features(frames.X_train_frames, "X_train_frames")
     n_train = X_train_frames.shape[0]
-    y_train_frames = _labels(y_train_frames, n_train, "y_train_frames")
-    train_groups = _groups(train_groups, n_train, "train_groups")
-    X_test_frames = _features(X_test_frames, "X_test_frames")
-    test_groups = _groups(test_groups, X_test_frames.shape[0], "test_groups")
+    y_train_frames = _labels(frames.y_train_frames, n_train, "y_train_frames")
+    train_groups = _groups(frames.train_groups, n_train, "train_groups")
+    X_test_frames = _features(frames.X_test_frames, "X_test_frames")
+    test_groups = _groups(frames.test_groups, X_test_frames.shape[0], "test_groups")
     _same_width(X_train_frames, X_test_frames)
     _check_one_label_per_group(y_train_frames, train_groups)
 

@@ -49,6 +49,7 @@ from mmemo.corpora.folds import parse_scheme
 from mmemo.corpora.ravdess import EMOTIONS, corpus_names
 from mmemo.corpora.sources import SourceFile
 from mmemo.jobs.import_posteriors import import_posteriors
+from mmemo.jobs.specs import ImportSpec
 from mmemo.reports.report import report_rows
 from mmemo.reports.tables import render
 from mmemo.resources import read_sql
@@ -125,13 +126,15 @@ def build(root: Path, n_clips: int, n_runs: int, splits: str) -> dict[str, float
         t_files += time.perf_counter() - f0
         import_posteriors(
             store,
-            [path],
-            name=f"run{run:02d}",
-            classes=",".join(EMOTIONS),
-            fold_col="fold",
-            split_col="split",
-            scheme=SCHEME,
-            kind="logits",
+            ImportSpec(
+                files=(str(path),),
+                name=f"run{run:02d}",
+                classes=",".join(EMOTIONS),
+                fold_col="fold",
+                split_col="split",
+                scheme=SCHEME,
+                kind="logits",
+            ),
         )
         path.unlink()
     t_runs = time.perf_counter() - t0 - t_files

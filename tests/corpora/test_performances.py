@@ -123,7 +123,7 @@ def test_the_leakage_audits_find_a_take_trained_and_tested_through_two_files(zer
 
 def test_a_fusion_is_audited_through_its_inputs_after_the_job(zeror_store):
     from mmemo.jobs.fusion import fuse_runs
-    from mmemo.jobs.specs import StaticSpec
+    from mmemo.jobs.specs import FuseSpec, StaticSpec
     from mmemo.jobs.static import train_static
 
     train_static(
@@ -133,7 +133,7 @@ def test_a_fusion_is_audited_through_its_inputs_after_the_job(zeror_store):
     performance = _leak_through_the_audio_file(zeror_store, "zeror-2")
     # the fusion's own rows are actor-disjoint; its input zeror-2 trained on a take it tests
     with pytest.raises(StoreError) as err:
-        fuse_runs(zeror_store, ["zeror", "zeror-2"], name="fused", method="mean")
+        fuse_runs(zeror_store, FuseSpec(runs=("zeror", "zeror-2"), name="fused", method="mean"))
     message = str(err.value)
     assert "run 'fused' fails the audit performance_not_in_train_and_test" in message
     assert performance in message and "mmemo sql -f checks/performance_not_in" in message

@@ -59,6 +59,7 @@ def test_fusion_equals_a_direct_scikit_learn_computation(store_cli, fus_store, f
 
 def test_fusion_reads_its_input_from_the_sql_file(fus_store, fus_scores, monkeypatch):
     import mmemo.jobs.fusion as fusion_job
+    from mmemo.jobs.specs import FuseSpec
     from mmemo.resources import read_sql
 
     read: list[str] = []
@@ -68,7 +69,7 @@ def test_fusion_reads_its_input_from_the_sql_file(fus_store, fus_scores, monkeyp
         return read_sql(name)
 
     monkeypatch.setattr(fusion_job, "read_sql", recording)
-    fusion_job.fuse_runs(fus_store, ["lr", "svc"], name="F2")
+    fusion_job.fuse_runs(fus_store, FuseSpec(runs=("lr", "svc"), name="F2"))
     assert "fusion/fusion_input.sql" in read
     with fus_store.session() as s:
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": ["lr", "svc"]})

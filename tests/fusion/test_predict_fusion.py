@@ -30,8 +30,9 @@ def _check_reproduces(store, run: str) -> list[dict]:
 @pytest.mark.parametrize("method", ["logreg", "mean", "product", "vote"])
 def test_predict_fusion_reproduces_its_test_posteriors(fus_store, run_row, method) -> None:
     from mmemo.jobs.fusion import fuse_runs
+    from mmemo.jobs.specs import FuseSpec
 
-    fuse_runs(fus_store, ["svc", "lr", "knn"], name="F", method=method)
+    fuse_runs(fus_store, FuseSpec(runs=("svc", "lr", "knn"), name="F", method=method))
     assert sorted(a["fold"] for a in run_row(fus_store, "F").artefacts) == [0, 4]
     rows = _check_reproduces(fus_store, "F")
     assert len(rows) == 120
@@ -39,9 +40,10 @@ def test_predict_fusion_reproduces_its_test_posteriors(fus_store, run_row, metho
 
 def test_predict_fusion_of_a_fusion(fus_store) -> None:
     from mmemo.jobs.fusion import fuse_runs
+    from mmemo.jobs.specs import FuseSpec
 
-    fuse_runs(fus_store, ["svc", "lr"], name="F1")
-    fuse_runs(fus_store, ["F1", "knn"], name="F2", method="mean")
+    fuse_runs(fus_store, FuseSpec(runs=("svc", "lr"), name="F1"))
+    fuse_runs(fus_store, FuseSpec(runs=("F1", "knn"), name="F2", method="mean"))
     _check_reproduces(fus_store, "F2")
 
 

@@ -56,7 +56,7 @@ def test_every_spec_comes_back_from_its_json_as_it_was() -> None:
 
     from mmemo.features.embed import EmbedSpec
     from mmemo.features.openface import AuIngestSpec
-    from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec, StaticSpec
+    from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec, FuseSpec, ImportSpec, StaticSpec
     from mmemo.specs import BUILTIN_SPECS, spec_from_json
 
     specs = [
@@ -65,6 +65,8 @@ def test_every_spec_comes_back_from_its_json_as_it_was() -> None:
         FinetuneSpec(name="f", model="./xlsr", keep="none"),
         EmbedSpec(name="e", model="m", layers="conv,1-2", frames=True, clips=None),
         AuIngestSpec(name="a", sources=["of/", "more/*.csv"], min_confidence=0.8),
+        FuseSpec(name="u", runs=("audio", "aus-*"), method="mean", on="oof"),
+        ImportSpec(name="i", files=("f0.csv", "f1.csv"), classes="neutral,calm", fold_col="k"),
     ]
     assert sorted(s.job for s in specs) == sorted(BUILTIN_SPECS)
     for spec in specs:
@@ -84,6 +86,18 @@ def test_a_spec_that_does_not_read_back_is_one_line(data, message) -> None:
 
     with pytest.raises(InputError, match=re.escape(message)):
         spec_from_json(data)
+
+
+def test_a_job_that_runs_whole_takes_one_task(tmp_path) -> None:
+    """A fusion or an import writes one run in one process: no slices of it exist."""
+    from mmemo.jobs.slurm import submit
+    from mmemo.jobs.specs import FuseSpec
+
+    spec = FuseSpec(name="u", runs=("a", "b"))
+    with pytest.raises(InputError, match=r"--tasks 2: fuse runs in one process \(--tasks 1\)"):
+        submit(None, spec, tasks=2)  # type: ignore[arg-type]  # refused before the store
+    with pytest.raises(InputError, match="fuse runs in one process: one task, no --shard"):
+        spec.run(None, part=Slice(1, 2))  # type: ignore[arg-type]
 
 
 def test_the_store_config_holds_sbatch_defaults(tmp_path) -> None:

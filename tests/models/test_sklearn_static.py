@@ -20,6 +20,7 @@ from mmemo.models.base import FoldResult
 from mmemo.models.sklearn_static import (
     MODEL_CHOICES,
     STATIC_MODELS,
+    FrameFold,
     ModelRegistry,
     StaticModel,
     check_model,
@@ -477,7 +478,7 @@ def _frames() -> dict[str, np.ndarray]:
 
 
 def test_frame_votes_and_mean_posteriors() -> None:
-    result = fit_fold_frames("knn", {"n_neighbors": 1}, norm="none", **_frames())
+    result = fit_fold_frames("knn", {"n_neighbors": 1}, FrameFold(**_frames()), norm="none")
     assert result.classes == [1, 2, 3]
     assert result.extra["test_groups"].tolist() == ["a", "b", "c"]
     # a: 1, 2, 2 -> 2; b: 1, 2 tie -> 1 (lowest class); c: 3, 2 tie -> 2 (lowest class).
@@ -495,7 +496,7 @@ def test_frames_of_one_clip_must_share_a_label() -> None:
     frames["y_train_frames"] = frames["y_train_frames"].copy()
     frames["y_train_frames"][0] = 2
     with pytest.raises(InputError, match=r"training clip 't10' has frames with different labels"):
-        fit_fold_frames("knn", {}, norm="none", **frames)
+        fit_fold_frames("knn", {}, FrameFold(**frames), norm="none")
 
 
 def test_frame_variant_on_synthetic_clips() -> None:
@@ -506,16 +507,14 @@ def test_frame_variant_on_synthetic_clips() -> None:
     y = np.repeat(clip_y, per_clip)
     groups = np.repeat(np.array([f"clip{i:02d}" for i in range(n_clips)]), per_clip)
     test = np.isin(groups, [f"clip{i:02d}" for i in range(0, n_clips, 4)])
-    result = fit_fold_frames(
-        "logreg",
-        {},
-        norm="standard",
+    frames = FrameFold(
         X_train_frames=X[~test],
         y_train_frames=y[~test],
         train_groups=groups[~test],
         X_test_frames=X[test],
         test_groups=groups[test],
     )
+    result = fit_fold_frames("logreg", {}, frames, norm="standard")
     assert result.kind == "probs"
     assert result.test_scores.shape == (12, 8)
     np.testing.assert_allclose(result.test_scores.sum(axis=1), 1.0)
