@@ -22,6 +22,8 @@ Numbers are rounded for display, per column (four significant digits at the colu
 magnitude); files written as csv, json or parquet keep full precision. Every title, header and
 cell is plain text, never read as rich markup. Title and caption are printed as lines of their
 own, wrapped by words at the console's width.
+
+Layer 7, the renderer with :mod:`mmemo.outputs`, beside :mod:`mmemo.reports`.
 """
 
 from __future__ import annotations

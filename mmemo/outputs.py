@@ -16,6 +16,9 @@
 :func:`write_result` and :func:`result_text` serialise an Arrow result (``mmemo sql``,
 ``mmemo predict``) as csv, json, markdown or parquet; :func:`result_table` lays it out for the
 terminal.
+
+Layer 7, the renderer with :mod:`mmemo.display` and beside :mod:`mmemo.reports`: the store
+and the jobs return data; only the reports and the CLI turn it into text or files.
 """
 
 from __future__ import annotations

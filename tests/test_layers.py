@@ -1,27 +1,45 @@
-"""The package's layers (DESIGN.md): a module imports only from its own layer or below, lazy
-imports inside functions included, and nothing outside the tests imports ``mmemo.testing``."""
+"""The package's layers (docs/architecture.md): a module imports only from its own layer or
+below, lazy imports inside functions included; every package and layered top-level module
+says its layer in its docstring, as this map does; and nothing outside the tests imports
+``mmemo.testing``."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import mmemo
 
 ROOT = Path(mmemo.__file__).parent
-#: Layers, lowest first. Top-level modules not named here are the base layer.
+#: The base modules (layer 0): they import only each other.
+BASE = {
+    "errors",
+    "hashing",
+    "params",
+    "progress",
+    "provenance",
+    "resources",
+    "scheduler",
+    "specs",
+    "splits",
+    "sqltext",
+}
+#: Every other package or top-level module and its layer, lowest first.
 LAYERS = {
     "store": 1,
     "corpora": 2,
     "models": 3,
-    "fusion": 3,
-    "features": 4,
-    "jobs": 5,
-    "reports": 6,
-    "demo": 7,
-    "cli": 8,
-    "__main__": 8,
-    "testing": 9,
+    "fusion": 4,  # the fusions are model kinds: right above models
+    "features": 5,
+    "jobs": 6,
+    "reports": 7,
+    "display": 7,  # the renderer, with outputs, beside reports
+    "outputs": 7,
+    "demo": 8,
+    "cli": 9,
+    "__main__": 9,
+    "testing": 10,
 }
 
 
@@ -65,6 +83,22 @@ def test_no_module_imports_from_a_layer_above_its_own() -> None:
     assert climbing == []
 
 
-def test_the_layer_map_knows_every_package() -> None:
+def test_every_package_and_module_has_a_layer() -> None:
     packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
-    assert packages <= set(LAYERS), f"add {sorted(packages - set(LAYERS))} to LAYERS"
+    modules = {p.stem for p in ROOT.glob("*.py")} - {"__init__"}
+    unplaced = sorted((packages | modules) - set(LAYERS) - BASE)
+    assert unplaced == [], f"add {unplaced} to LAYERS or BASE (and say why in its docstring)"
+    assert not BASE & set(LAYERS)
+
+
+def test_every_layered_docstring_says_the_layer_of_the_map() -> None:
+    """A package's ``__init__`` (a top-level module's own docstring) states "Layer N", the
+    number this test enforces: the docstrings cannot drift from the rule."""
+    wrong = []
+    for name, level in LAYERS.items():
+        path = ROOT / name / "__init__.py" if (ROOT / name).is_dir() else ROOT / f"{name}.py"
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        said = re.findall(r"\bLayer (\d+)\b", doc)
+        if name != "__main__" and said[:1] != [str(level)]:
+            wrong.append(f"{path.relative_to(ROOT.parent)} says Layer {said or '?'}, not {level}")
+    assert wrong == []

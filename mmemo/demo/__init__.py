@@ -5,6 +5,8 @@ store, jobs, reports), so it sits above them all and below ``cli/``: it may impo
 ``mmemo``'s library packages, never ``mmemo.cli`` or ``mmemo.testing``. :mod:`~.loop` runs the
 loop; :mod:`~.tiny_wav2vec2` builds the tiny wav2vec2 checkpoint its fine-tune uses (the tests
 use the same one).
+
+Layer 8: imports every library layer and the base modules.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Features: audio embeddings (wav2vec2 family), OpenFace Action Unit ingest, imported
 feature tables, and feature-set versioning and shards (:mod:`.sets`).
 
-Layer 4: imports ``mmemo.models``, ``mmemo.fusion``, ``mmemo.corpora``, ``mmemo.store`` and the
+Layer 5: imports ``mmemo.models``, ``mmemo.fusion``, ``mmemo.corpora``, ``mmemo.store`` and the
 base modules.
 """

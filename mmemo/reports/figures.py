@@ -145,19 +145,19 @@ def plot_runs(
 
 
 #: How a bar label names a row's normalisation column (``RunRow.norm``).
-_NORM_LABELS: dict[str, str] = {"Yes": "min-max", "No": "unnormalised"}
+_NORM_LABELS: dict[str, str] = {"minmax": "min-max", "none": "unnormalised"}
 
 
 def bar_label(row: RunRow) -> str:
     """A bar's label: model, hyper-parameters and normalisation, one per line where set.
 
-    >>> bar_label(RunRow(model="svc", params="C = 1", norm="Yes", reported=1.0))
+    >>> bar_label(RunRow(model="svc", params="C = 1", norm="minmax", reported=1.0))
     'svc\\nC = 1\\nmin-max'
     """
     parts = [row.model_label]
     if row.params not in ("", "-"):
         parts.append(row.params)
-    if row.norm not in ("", "-"):
+    if row.norm is not None:
         parts.append(_NORM_LABELS.get(row.norm, f"norm: {row.norm}"))
     return "\n".join(parts)
 

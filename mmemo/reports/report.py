@@ -42,7 +42,7 @@ def report_rows(store: Store, patterns: list[str], *, scheme: str | None = None)
                 inputs=inputs,
                 model=run.model,
                 params=", ".join(f"{k} = {format_value(v)}" for k, v in params.items()) or "-",
-                norm={"minmax": "Yes", "none": "No", None: "-"}.get(norm, str(norm)),
+                norm=None if norm is None else str(norm),
                 group="",
                 ranked=run.model != "zeror",
             )
@@ -134,8 +134,9 @@ def summarize_matching(
 
 
 def export_run(store: Store, run: str, out: Path, fmt: str) -> int:
-    """Write a run's posteriors with clip metadata (``sql/export/run_posteriors.sql``)."""
-    from mmemo.store.query import format_result
+    """Write a run's posteriors with clip metadata (``sql/export/run_posteriors.sql``) to
+    ``out``, atomically."""
+    from mmemo.outputs import write_result
 
     if fmt not in ("parquet", "csv"):
         raise InputError(f"--format {fmt!r}: expected parquet or csv")
@@ -145,9 +146,7 @@ def export_run(store: Store, run: str, out: Path, fmt: str) -> int:
         table = s.con.execute(
             read_sql("export/run_posteriors.sql"), {"run": found.name}
         ).to_arrow_table()
-    text = format_result(table, fmt, out)
-    if fmt == "csv":
-        out.write_text(text, encoding="utf-8")
+    write_result(table, fmt, out)
     return table.num_rows
 
 
@@ -272,7 +271,7 @@ def layer_points(store: Store, patterns: list[str]) -> list[LayerPoint]:
         line = encoder
         if len(configs[encoder]) > 1:
             params = "" if row.params == "-" else f", {row.params}"
-            norm = {"Yes": ", min-max", "No": "", "-": ""}.get(row.norm, f", norm {row.norm}")
+            norm = {"minmax": ", min-max", "none": "", None: ""}.get(row.norm, f", norm {row.norm}")
             line = f"{encoder}: {row.model}{params}{norm}"
         points.append(
             LayerPoint(

@@ -32,6 +32,16 @@ HUMAN_PERCEPTION: dict[str, tuple[float, str]] = {
 LITERATURE_MARK = "†"
 
 
+def norm_cell(norm: str | None) -> str:
+    """The normalisation column of the paper's tables: ``Yes`` for min-max scaling, ``No``
+    for none, ``-`` for a run that has no such choice, any other scaling by its name.
+
+    >>> [norm_cell(n) for n in ("minmax", "none", None, "standard")]
+    ['Yes', 'No', '-', 'standard']
+    """
+    return {"minmax": "Yes", "none": "No", None: "-"}.get(norm, str(norm))
+
+
 @dataclass(frozen=True)
 class RunRow:
     """One row of a comparison table.
@@ -44,7 +54,9 @@ class RunRow:
         inputs: Input column (e.g. ``"Average Action Units"``).
         model: Model column (e.g. ``"SVC"``); defaults to the run name.
         params: Hyper-parameter column (e.g. ``"C = 1.0"``).
-        norm: Normalisation column (``"Yes"`` / ``"No"`` / ``"-"``).
+        norm: The scaling the run used, as recorded (``minmax``, ``standard``, ``none``), or
+            None for a run without one; the tables show it as the paper does
+            (:func:`norm_cell`).
         group: The group whose best row is set in bold (paper: TL strategy or input type).
         ranked: Whether the row competes for bold (baselines and literature rows do not).
         reported: Literature accuracy in %, for a row without ``summary``.
@@ -55,7 +67,7 @@ class RunRow:
     inputs: str = "-"
     model: str = ""
     params: str = "-"
-    norm: str = "-"
+    norm: str | None = None
     group: str = ""
     ranked: bool = True
     reported: float | None = None

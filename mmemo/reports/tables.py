@@ -20,7 +20,7 @@ from rich.console import Group
 from mmemo.display import FitTable
 from mmemo.errors import InputError
 from mmemo.reports.metrics import PER_CLASS_METRICS, RunSummary
-from mmemo.reports.rows import LITERATURE_MARK, RunRow, as_rows, best_rows
+from mmemo.reports.rows import LITERATURE_MARK, RunRow, as_rows, best_rows, norm_cell
 
 Format = Literal["table", "markdown", "latex", "csv", "json"]
 FORMATS: tuple[str, ...] = ("table", "markdown", "latex", "csv", "json")
@@ -76,7 +76,7 @@ def _cells(row: RunRow, shape: _Shape) -> list[str]:
         + ([row.group or "-"] if shape.group else [])
         + [row.inputs]
         + ([model] if shape.model else [])
-        + [row.params, row.norm, acc, *extra]
+        + [row.params, norm_cell(row.norm), acc, *extra]
     )
 
 
@@ -278,7 +278,7 @@ def _render_csv(rows: list[RunRow], per_class: bool) -> str:
             "inputs": row.inputs,
             "model": row.model_label,
             "params": row.params,
-            "norm": row.norm,
+            "norm": norm_cell(row.norm),
             "accuracy": repr(row.accuracy),
             "ci95": repr(s.ci95) if s else "",
             "n": s.n if s else "",

@@ -106,19 +106,3 @@ def _check_unchanged(con: duckdb.DuckDBPyConnection, before: dict[tuple[str, str
             raise InputError(read_only_message(f"it removes the {kind} {name}"))
         if after[(kind, name)] != text:
             raise InputError(read_only_message(f"it replaces the {kind} {name}"))
-
-
-def format_result(table: pa.Table, fmt: str, out: Path | None) -> str:
-    """``table`` as csv/json/markdown text, or written to ``out`` as parquet (the message).
-
-    Only :func:`mmemo.reports.report.export_run` still calls this: the store returns data,
-    and printing or writing it is :mod:`mmemo.outputs`' job (``write_result``,
-    ``result_text``), where this should go once ``export_run`` calls those itself.
-    """
-    from mmemo.outputs import result_text, write_result
-
-    if fmt == "parquet":
-        if out is None:
-            raise InputError("--format parquet needs --out FILE")
-        return write_result(table, fmt, out)
-    return result_text(table, fmt)

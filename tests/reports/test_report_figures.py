@@ -84,9 +84,9 @@ def test_confusion_counts_are_summed_so_rows_sum_to_the_clips(make_summary) -> N
 def test_run_bars_name_the_normalisation_and_the_colours_have_a_legend(make_summary) -> None:
     minmax, plain = make_summary("svc/C=1,norm=minmax", 0.6), make_summary("svc/C=1,norm=none", 0.5)
     rows = [
-        RunRow(minmax, model="svc", params="C = 1", norm="Yes", group="aus@1"),
-        RunRow(plain, model="svc", params="C = 1", norm="No", group="aus@1"),
-        RunRow(make_summary("audio", 0.7), model="mlp", params="80", norm="No", group="audio@1"),
+        RunRow(minmax, model="svc", params="C = 1", norm="minmax", group="aus@1"),
+        RunRow(plain, model="svc", params="C = 1", norm="none", group="aus@1"),
+        RunRow(make_summary("audio", 0.7), model="mlp", params="80", norm="none", group="audio@1"),
     ]
     ax = runs_figure(rows).axes[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]

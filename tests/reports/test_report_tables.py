@@ -23,15 +23,17 @@ def rows(make_summary) -> list[RunRow]:
     return [
         *base,
         RunRow(
-            svc, inputs="Average AUs", model="SVC", params="C = 1.0", norm="Yes", group="static"
+            svc, inputs="Average AUs", model="SVC", params="C = 1.0", norm="minmax", group="static"
         ),
-        RunRow(knn, inputs="Average AUs", model="k-NN", params="k = 10", norm="No", group="static"),
+        RunRow(
+            knn, inputs="Average AUs", model="k-NN", params="k = 10", norm="none", group="static"
+        ),
         RunRow(
             lstm,
             inputs="Sequence of AUs",
             model="bi-LSTM",
             params="2 x 50 & attn",
-            norm="No",
+            norm="none",
             group="sequential",
         ),
     ]
@@ -188,7 +190,7 @@ def test_report_at_80_columns_keeps_names_whole_and_numbers_together(make_summar
         inputs="fusion of aus-svc, audio-ft and three more runs",
         model="logreg",
         params="C = 1.0, class_weight = balanced, max_iter = 1000",
-        norm="Yes",
+        norm="minmax",
     )
     text = _at(80, render([row], fmt="table"))
     lines = text.splitlines()
@@ -212,7 +214,7 @@ def test_a_column_with_one_value_is_said_once_above_the_terminal_table(make_summ
             inputs="aus@1",
             model="svc",
             params=f"C = {c}",
-            norm="Yes",
+            norm="minmax",
         )
         for c in (1, 10)
     ]
