@@ -40,7 +40,6 @@ def train_bilstm_job(
     from mmemo.features.loading import load_sequences
     from mmemo.models.bilstm import BiLSTMConfig
     from mmemo.models.registry import get_kind
-    from mmemo.models.torch_utils import resolve_device
 
     if spec.early_stop_on not in ("inner", "test"):
         raise InputError(f"--early-stop-on {spec.early_stop_on!r}: expected inner or test")
@@ -69,19 +68,11 @@ def train_bilstm_job(
     def attention_rows(run_id: int, results: dict[int, FoldResult]) -> dict[str, pa.Table]:
         return {"attention": _attention_table(run_id, cv, results)}
 
-    run = RunSpec(
-        name=spec.name,
-        kind="train",
-        model="bilstm",
-        params={
-            **spec.params,
-            "early_stop_on": spec.early_stop_on,
-            "config": cfg.to_dict(),
-            **({"inner": spec.inner} if spec.inner else {}),
-        },
-        inputs={"features": info},
-        seed=seed,
-        device=str(resolve_device(spec.device)),
+    run = _deep_run(
+        spec,
+        "bilstm",
+        {"early_stop_on": spec.early_stop_on, "config": cfg.to_dict()},
+        {"features": info},
     )
     return execute_run(
         store,
@@ -91,6 +82,24 @@ def train_bilstm_job(
         folds=folds,
         progress=progress,
         how=Execution(resumable=True, extra_rows=attention_rows, inner=spec.inner),
+    )
+
+
+def _deep_run(
+    spec: BiLSTMSpec | FinetuneSpec, model: str, recorded: dict[str, Any], inputs: dict[str, Any]
+) -> RunSpec:
+    """The run a deep spec makes: its params overrides, then what the job ``recorded`` (the
+    whole config among them) and ``inner`` where set, on the device it resolves to."""
+    from mmemo.models.torch_utils import resolve_device  # imports torch
+
+    return RunSpec(
+        name=spec.name,
+        kind="train",
+        model=model,
+        params={**spec.params, **recorded, **({"inner": spec.inner} if spec.inner else {})},
+        inputs=inputs,
+        seed=spec.seed,
+        device=str(resolve_device(spec.device)),
     )
 
 
@@ -159,7 +168,7 @@ def train_finetune_job(
 
     from mmemo.features.embed import audio_clips, decode_clips
     from mmemo.models.registry import get_kind
-    from mmemo.models.torch_utils import barrier, init_distributed_from_env, resolve_device
+    from mmemo.models.torch_utils import barrier, init_distributed_from_env
     from mmemo.models.wav2vec2_finetune import FinetuneConfig
 
     progress = progress or NullProgress()
@@ -186,19 +195,11 @@ def train_finetune_job(
             task.advance()
     waves = [waves_by_clip[c] for c in cv.clip_ids.tolist()]
     cfg_dict = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(cfg).items()}
-    run = RunSpec(
-        name=spec.name,
-        kind="train",
-        model="wav2vec2-finetune",
-        params={
-            **spec.params,
-            "keep": spec.keep,
-            "config": cfg_dict,
-            **({"inner": spec.inner} if spec.inner else {}),
-        },
-        inputs={"model": model, "audio": "16 kHz mono"},
-        seed=seed,
-        device=str(resolve_device(spec.device)),
+    run = _deep_run(
+        spec,
+        "wav2vec2-finetune",
+        {"keep": spec.keep, "config": cfg_dict},
+        {"model": model, "audio": "16 kHz mono"},
     )
     work = run.work_dir(store.paths.models, cv)
     kind = get_kind("wav2vec2-finetune")

@@ -4,6 +4,7 @@ slice in Slurm array tasks (a grid's configurations, a run's folds)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -81,67 +82,80 @@ class StaticSpec(TrainSpec):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BiLSTMSpec(TrainSpec):
+class DeepSpec(TrainSpec):
+    """What the deep kinds' specs share: one unit per fold, a device (``auto``: CUDA when
+    present) and ``params`` overriding the model's config."""
+
+    unit: ClassVar[str] = "fold"
+
+    device: str = "auto"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def run(
+        self,
+        store: Store,
+        *,
+        part: Slice | list[int] | None = None,
+        progress: Progress | None = None,
+    ) -> list[Any]:
+        info = self._train(store, folds=part, progress=progress)
+        return [] if info is None else [info]  # None on the other ranks of torchrun
+
+    @abstractmethod
+    def _train(self, store: Store, *, folds: Any, progress: Progress | None) -> Any:
+        """Train the folds ``folds`` (all when None) of the run; its RunInfo."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BiLSTMSpec(DeepSpec):
     """``mmemo train bilstm``: the bi-LSTM with attention on frame sequences ``features``;
     ``params`` override its config (``max_epochs`` ...); early stopping on an actor-disjoint
     split of the training actors (``inner``) or, as the paper did, on the test fold
     (``test``)."""
 
     job: ClassVar[str] = "train bilstm"
-    unit: ClassVar[str] = "fold"
 
     features: str
-    device: str = "auto"
     early_stop_on: str = "inner"
-    params: dict[str, Any] = field(default_factory=dict)
 
-    def run(
-        self,
-        store: Store,
-        *,
-        part: Slice | list[int] | None = None,
-        progress: Progress | None = None,
-    ) -> list[Any]:
+    def _train(self, store: Store, *, folds: Any, progress: Progress | None) -> Any:
         from mmemo.jobs.deep import train_bilstm_job
 
-        return [train_bilstm_job(store, self, folds=part, progress=progress)]
+        return train_bilstm_job(store, self, folds=folds, progress=progress)
 
 
 @dataclass(frozen=True, kw_only=True)
-class FinetuneSpec(TrainSpec):
+class FinetuneSpec(DeepSpec):
     """``mmemo train finetune``: the wav2vec2 checkpoint ``model`` (hub id or folder)
     fine-tuned with the paper's head, one model per fold; ``params`` override its config;
     ``keep`` ``last`` keeps each fold's model, ``none`` none."""
 
     job: ClassVar[str] = "train finetune"
-    unit: ClassVar[str] = "fold"
 
     model: str
-    device: str = "auto"
     keep: str = "last"
-    params: dict[str, Any] = field(default_factory=dict)
 
-    def run(
-        self,
-        store: Store,
-        *,
-        part: Slice | list[int] | None = None,
-        progress: Progress | None = None,
-    ) -> list[Any]:
+    def _train(self, store: Store, *, folds: Any, progress: Progress | None) -> Any:
         from mmemo.jobs.deep import train_finetune_job
 
-        info = train_finetune_job(store, self, folds=part, progress=progress)
-        return [] if info is None else [info]  # None on the other ranks of torchrun
+        return train_finetune_job(store, self, folds=folds, progress=progress)
 
 
-class _OneProcess:
+class _OneProcess(ABC):
     """A job that writes one run in one process: no slice of it can run apart."""
 
     job: ClassVar[str]
 
-    def _whole(self, part: Any) -> None:
-        if part is not None and getattr(part, "count", 1) > 1:
+    def run(
+        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
+    ) -> list[Any]:
+        if part is not None and part.count > 1:
             raise InputError(f"{self.job} runs in one process: one task, no --shard")
+        return [self._make(store, progress)]
+
+    @abstractmethod
+    def _make(self, store: Store, progress: Progress | None) -> Any:
+        """Make the run; its RunInfo."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,13 +180,10 @@ class FuseSpec(_OneProcess, JobSpec):
         """JSON gives the runs back as a list."""
         return cls(**{**fields, "runs": tuple(fields.get("runs", ()))})
 
-    def run(
-        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
-    ) -> list[Any]:
+    def _make(self, store: Store, progress: Progress | None) -> Any:
         from mmemo.jobs.fusion import fuse_runs
 
-        self._whole(part)
-        return [fuse_runs(store, self, progress=progress)]
+        return fuse_runs(store, self, progress=progress)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,10 +213,7 @@ class ImportSpec(_OneProcess, JobSpec):
         """JSON gives the files back as a list."""
         return cls(**{**fields, "files": tuple(fields.get("files", ()))})
 
-    def run(
-        self, store: Store, *, part: Slice | None = None, progress: Progress | None = None
-    ) -> list[Any]:
+    def _make(self, store: Store, progress: Progress | None) -> Any:
         from mmemo.jobs.import_posteriors import import_posteriors
 
-        self._whole(part)
-        return [import_posteriors(store, self)]
+        return import_posteriors(store, self)
