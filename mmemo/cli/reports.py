@@ -83,7 +83,7 @@ def report(
 
     * `mmemo report fusion --per-class --confusion fusion.png`
 
-    * `mmemo report audio aus-mlp --complementarity --out which.tex`
+    * `mmemo report audio-ft aus-mlp --complementarity --out which.tex`
 
     * `mmemo report 'svc/*' --scheme emobox`
 
@@ -267,7 +267,7 @@ def plot_complementarity(
 
     The numbers are `mmemo report A B --complementarity`'s.
 
-    Example: `mmemo plot complementarity audio aus-mlp --out which.png`
+    Example: `mmemo plot complementarity audio-ft aus-mlp --out which.png`
     """
     from mmemo.reports.analysis_figures import plot_complementarity as draw
     from mmemo.reports.complementarity import complementarity

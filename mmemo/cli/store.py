@@ -103,8 +103,9 @@ def snapshots(
 ) -> None:
     """List lake snapshots (versions) with the commit message naming what made each one.
 
-    Query an old version with DuckLake's syntax, e.g.
-    `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 2)"`.
+    Query an old version with DuckLake's syntax: on a fresh store versions 0-4 are the lake's
+    schema and 5 is the first ingest, so
+    `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 5)"` counts its clips.
     """
     from mmemo.store.inventory import snapshot_list
 
@@ -176,10 +177,10 @@ def sql(
 
     * `mmemo sql -f accuracy_by_actor --out actors.csv` (the extension says the format)
 
-    * `mmemo sql -f fusion_input --param runs=audio,aus-mlp`
+    * `mmemo sql -f fusion_input --param runs=audio-ft,aus-mlp` (runs of `mmemo demo`)
 
-    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 4)"` (time travel; see
-      `mmemo snapshots`)
+    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 5)"` (time travel: the
+      clips of the first ingest of a fresh store; `mmemo snapshots` lists the versions)
 
     * `mmemo sql --read labels.csv "SELECT * FROM read_csv('labels.csv') JOIN clips
       USING (clip_id)"` (a read-only query reads no other file)
