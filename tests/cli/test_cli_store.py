@@ -98,18 +98,15 @@ def test_snapshots_show_changes_as_written(cli, ingested_store):
         assert name.strip() in result.out
 
 
+def _zeror_run(cli, store, name: str) -> None:
+    """A ZeroR run named ``name`` (renaming one by UPDATE is refused once its folds are
+    recorded: DuckDB's foreign keys)."""
+    made = cli("--store", store.root, "train", "static", "--model", "zeror", "--name", name)
+    assert made.code == 0, made.err
+
+
 def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
-    named = cli(
-        "--store",
-        zeror_store.root,
-        "train",
-        "static",
-        "--model",
-        "zeror",
-        "--name",
-        "[red]zr[/red]",
-    )
-    assert named.code == 0, named.err
+    _zeror_run(cli, zeror_store, "[red]zr[/red]")
     result = cli("--store", zeror_store.root, "runs")
     assert result.code == 0, result.err
     assert "[red]zr[/red]" in result.out
@@ -117,17 +114,7 @@ def test_runs_table_prints_names_with_brackets_as_text(cli, zeror_store):
 
 def test_report_and_errors_print_bracketed_names_as_written(cli, zeror_store):
     """Run names reach the report table, per-class titles and error messages as text."""
-    named = cli(
-        "--store",
-        zeror_store.root,
-        "train",
-        "static",
-        "--model",
-        "zeror",
-        "--name",
-        "[bold]zr[/bold]",
-    )
-    assert named.code == 0, named.err
+    _zeror_run(cli, zeror_store, "[bold]zr[/bold]")
     result = cli("--store", zeror_store.root, "report", "[bold]zr[/bold]", "--per-class")
     assert result.code == 0, result.err
     assert "[bold]zr[/bold]" in result.out
