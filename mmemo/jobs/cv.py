@@ -10,26 +10,28 @@ import numpy as np
 import sqlalchemy as sa
 
 from mmemo.corpora.folds import parse_scheme
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.splits import Seed, split_actors
 from mmemo.store.schema import FoldAssignment
 from mmemo.store.selection import clip_where, empty_selection_error
 from mmemo.store.store import Session, Store
+from mmemo.store.vocabulary import Vocabulary, dataset_vocabulary
 
 
 @dataclass
 class CVData:
-    """Clips of one selection under one fold scheme, sorted by clip id."""
+    """Clips of one selection under one fold scheme, sorted by clip id, with the classes of
+    their dataset (``vocabulary``: its record, in its order)."""
 
     scheme: str
     clips: str
     clip_ids: np.ndarray
-    emotions: np.ndarray  # emotion codes 1..8
+    emotions: np.ndarray  # class codes of the dataset's vocabulary
     actors: np.ndarray
     folds: np.ndarray
     snapshot_id: int
     new_folds: dict[int, int] = field(default_factory=dict)  # to record with the run
+    vocabulary: Vocabulary = field(kw_only=True)
 
     @property
     def fold_ids(self) -> list[int]:
@@ -138,6 +140,7 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
     with store.session() as s:
         rows = select_clips(s, clips)
         snapshot = s.current_snapshot()
+        vocabulary = dataset_vocabulary(s.con)
     counts: dict[int, Counter] = defaultdict(Counter)
     for _, emotion, actor in rows:
         counts[actor][emotion] += 1
@@ -146,7 +149,17 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
     emotions = np.array([r[1] for r in rows], dtype=np.int64)
     actors = np.array([r[2] for r in rows], dtype=np.int64)
     folds = np.array([assignment[a] for a in actors.tolist()], dtype=np.int64)
-    return CVData(scheme, clips or "all", clip_ids, emotions, actors, folds, snapshot, new)
+    return CVData(
+        scheme,
+        clips or "all",
+        clip_ids,
+        emotions,
+        actors,
+        folds,
+        snapshot,
+        new,
+        vocabulary=vocabulary,
+    )
 
 
 def fold_count(store: Store, scheme: str, clips: str | None) -> int:
@@ -155,18 +168,20 @@ def fold_count(store: Store, scheme: str, clips: str | None) -> int:
 
 
 def describe_folds(store: Store, scheme: str, clips: str | None) -> list[dict]:
-    """Per fold: test actors, number of test clips and clips per class (canonical order)."""
+    """Per fold: test actors, number of test clips and clips per class (the dataset's
+    order)."""
     cv = load_cv(store, scheme, clips)
     out = []
     for fold in cv.fold_ids:
         mask = cv.folds == fold
-        counts = np.bincount(cv.emotions[mask] - 1, minlength=len(EMOTIONS))
+        vocabulary = cv.vocabulary
+        counts = np.bincount(vocabulary.index_of(cv.emotions[mask]), minlength=len(vocabulary))
         out.append(
             {
                 "fold": fold,
                 "actors": sorted(set(cv.actors[mask].tolist())),
                 "n": int(mask.sum()),
-                "classes": dict(zip(EMOTIONS, counts.tolist(), strict=True)),
+                "classes": dict(zip(vocabulary.labels, counts.tolist(), strict=True)),
             }
         )
     return out

@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import VOCABULARY as RAVDESS
 from mmemo.errors import InputError
 from mmemo.hashing import sha256_tree
 from mmemo.jobs.cv import CVData
 from mmemo.models.base import FoldResult
 from mmemo.progress import Progress
-from mmemo.store.vocabulary import Vocabulary
 
 #: Trains on one fold: (fold, train row indices, test row indices) -> FoldResult; called with
 #: ``part=j`` for the j-th inner fit of ``--inner K`` (a fit that keeps files per fold must
@@ -31,17 +29,14 @@ def fold_label(fold: int, part: int | None = None) -> str:
     return f"fold {fold}" + (f", inner {part}" if part is not None else "")
 
 
-def check_folds(cv: CVData, fold_ids: list[int], vocabulary: Vocabulary | None = None) -> None:
+def check_folds(cv: CVData, fold_ids: list[int]) -> None:
     """Refuse folds without test clips, and a fold whose test part holds a class its
-    training part lacks (the model could never predict it), naming the class by
-    ``vocabulary``: the dataset's record (:func:`mmemo.store.vocabulary.dataset_vocabulary`).
-    Without one, RAVDESS's, until every caller passes its dataset's (``CVData`` does not
-    carry it yet).
+    training part lacks (the model could never predict it), naming the class by the
+    dataset's record (``cv.vocabulary``).
 
     Raises:
         InputError: the first such fold.
     """
-    names = vocabulary if vocabulary is not None else RAVDESS
     unknown = sorted(set(fold_ids) - set(cv.fold_ids))
     if unknown:
         raise InputError(
@@ -53,7 +48,7 @@ def check_folds(cv: CVData, fold_ids: list[int], vocabulary: Vocabulary | None =
         test = set(cv.emotions[cv.folds == fold].tolist())
         absent = sorted(test - train)
         if absent:
-            labels = ", ".join(names.label_of(c) for c in absent)
+            labels = ", ".join(cv.vocabulary.label_of(c) for c in absent)
             raise InputError(
                 f"fold {fold} of '{cv.scheme}': class {labels} is in its test part but absent "
                 "from its training part"

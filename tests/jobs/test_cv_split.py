@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmemo.corpora.ravdess import VOCABULARY
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData
 from mmemo.jobs.fold_training import inner_splits
@@ -19,7 +20,7 @@ def _cv(actors: list[int], emotions: list[int], folds: list[int]) -> CVData:
     n = len(actors)
     return CVData(
         "s", "all", np.array([f"c{i:03d}" for i in range(n)]), np.array(emotions),
-        np.array(actors), np.array(folds), 1,
+        np.array(actors), np.array(folds), 1, vocabulary=VOCABULARY,
     )  # fmt: skip
 
 

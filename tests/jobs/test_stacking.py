@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mmemo.corpora.ravdess import VOCABULARY
 from mmemo.errors import InputError
 from mmemo.jobs.cv import CVData
 from mmemo.jobs.fold_training import inner_splits
@@ -17,7 +18,7 @@ def _cv(actors: list[int], folds: list[int]) -> CVData:
     n = len(actors)
     return CVData(
         "s", "all", np.array([f"c{i}" for i in range(n)]), np.ones(n, int), np.array(actors),
-        np.array(folds), 1,
+        np.array(folds), 1, vocabulary=VOCABULARY,
     )  # fmt: skip
 
 

@@ -374,20 +374,25 @@ def test_shapes_are_checked() -> None:
 
 
 def test_fold_missing_a_test_class_in_training_is_refused(luna: Luna) -> None:
+    from dataclasses import replace
+
+    from mmemo.corpora.ravdess import VOCABULARY
     from mmemo.jobs.cv import CVData
     from mmemo.jobs.fold_training import check_folds
 
     y = luna.y.copy()
     y[(luna.folds != 2) & (y == 8)] = 7  # surprised clips remain only in fold 2's test part
     ids = np.array([f"c{i}" for i in range(len(y))])
-    cv = CVData("luna2022", "all", ids, y, np.zeros(len(y), np.int64), luna.folds, 0)
+    cv = CVData(
+        "luna2022", "all", ids, y, np.zeros(len(y), np.int64), luna.folds, 0, vocabulary=VOCABULARY
+    )
     with pytest.raises(InputError, match=r"fold 2 of 'luna2022': class surprised is in its test"):
         check_folds(cv, cv.fold_ids)
     from mmemo.store.vocabulary import Vocabulary
 
     record = Vocabulary(tuple(range(8, 0, -1)), tuple(f"e{c}" for c in range(8, 0, -1)))
     with pytest.raises(InputError, match=r"fold 2 of 'luna2022': class e8 is in its test"):
-        check_folds(cv, cv.fold_ids, record)  # named by the dataset's record
+        check_folds(replace(cv, vocabulary=record), cv.fold_ids)  # named by the dataset's record
 
 
 # ---------------------------------------------------------------------------------- parallel
