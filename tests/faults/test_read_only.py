@@ -34,12 +34,15 @@ def _files(*folders: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-@pytest.fixture()
-def lake_store(ingested_store, store_cli):
-    """The ingested store plus user tables ``lake.scratch`` in three parquet files (three
-    commits of 2,000 rows: data files, not inlined) and ``lake.holes`` in two with half of
-    their rows deleted, so that the lake's maintenance functions have files to merge and
-    rewrite."""
+@pytest.fixture(scope="session")
+def _lake_store_restore(_ingested_store_restore, backend):
+    """Template of ``lake_store``, built once per session: the six writes take longer than
+    copying the result back."""
+    from mmemo.store.query import run_query
+    from mmemo.store.recipes import prepare, write_message
+    from mmemo.store.store import Store
+    from mmemo.testing.stores import restorable
+
     queries = [
         "CREATE TABLE lake.scratch AS SELECT range AS i FROM range(2000)",
         "INSERT INTO lake.scratch SELECT range + 2000 FROM range(2000)",
@@ -48,9 +51,22 @@ def lake_store(ingested_store, store_cli):
         "INSERT INTO lake.holes SELECT range + 2000 FROM range(2000)",
         "DELETE FROM lake.holes WHERE i % 2 = 0",
     ]
-    for query in queries:
-        assert store_cli(ingested_store, "sql", "--write", query).code == 0
-    return ingested_store
+    work = _ingested_store_restore()  # shares the ingested store's path (see conftest)
+    for query in queries:  # one commit each, as `mmemo sql --write QUERY` makes it
+        prepared = prepare(query, write_message=write_message(query, None))
+        run_query(Store.open(work), prepared, write=True)
+    return restorable(work, work.parent / "lake-template", backend)
+
+
+@pytest.fixture()
+def lake_store(_lake_store_restore):
+    """The ingested store plus user tables ``lake.scratch`` in three parquet files (three
+    commits of 2,000 rows: data files, not inlined) and ``lake.holes`` in two with half of
+    their rows deleted, so that the lake's maintenance functions have files to merge and
+    rewrite."""
+    from mmemo.store.store import Store
+
+    return Store.open(_lake_store_restore())
 
 
 def _parquet_file(store) -> str:
