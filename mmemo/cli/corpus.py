@@ -126,21 +126,23 @@ def folds_show(
 
     Example: `mmemo folds show luna2022 --clips av-speech`
     """
-    from mmemo.corpora.ravdess import EMOTIONS
     from mmemo.jobs.cv import describe_folds
 
     folds = describe_folds(open_store(ctx), scheme, clips)
     rows = [
         (f["fold"], ",".join(map(str, f["actors"])), f["n"], *f["classes"].values()) for f in folds
     ]
-    short = [label[:3] for label in EMOTIONS]  # eight full labels do not fit 80 columns
+    labels = list(folds[0]["classes"]) if folds else []  # the dataset's classes, in order
+    short = [label[:3] for label in labels]  # eight full labels do not fit 80 columns
+    if len(set(short)) < len(short):
+        short = labels
     console.print(
         simple_table(
             f"{scheme} on {clips}",
             ["fold", "test actors", "clips", *short],
             rows,
             caption="clips per class: "
-            + ", ".join(f"{a} = {b}" for a, b in zip(short, EMOTIONS, strict=True)),
+            + ", ".join(f"{a} = {b}" for a, b in zip(short, labels, strict=True)),
         )
     )
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from mmemo.errors import InputError
+from mmemo.corpora.classes import class_code, class_codes
 from mmemo.store.vocabulary import Vocabulary
 
 #: RAVDESS's class labels in the corpus's order: index ``i`` is emotion code ``i + 1``
@@ -42,15 +42,6 @@ EMOTION_CODES: tuple[int, ...] = tuple(range(1, len(EMOTIONS) + 1))
 #: The vocabulary the RAVDESS ingest records for the dataset (registry ``datasets``).
 VOCABULARY = Vocabulary(EMOTION_CODES, EMOTIONS)
 
-#: Other spellings of the labels accepted from users (any case), mapped to emotion codes.
-EMOTION_ALIASES: dict[str, int] = {
-    "fear": 6,
-    "disgusted": 7,
-    "surprise": 8,
-    "anger": 5,
-    "happiness": 3,
-    "sadness": 4,
-}
 MODALITIES = {1: "full-AV", 2: "video-only", 3: "audio-only"}
 VOCAL_CHANNELS = {1: "speech", 2: "song"}
 INTENSITIES = {1: "normal", 2: "strong"}
@@ -160,23 +151,14 @@ def emotion_label(code: int) -> str:
 
 def emotion_code(value: str | int, *, option: str = "class") -> int:
     """The emotion code of a class a user gave: a label (any case), a common alias
-    (``fear``, ``surprise`` ...) or a code (``5``, ``"05"``).
+    (``fear``, ``surprise`` ...) or a code (``5``, ``"05"``), by
+    :func:`mmemo.corpora.classes.class_code` over RAVDESS's :data:`VOCABULARY`.
 
     Raises:
         InputError: the value names no RAVDESS class; the message names ``option`` and
             lists the valid labels.
     """
-    key = str(value).strip().lower()
-    if key.isdigit() and int(key) in EMOTION_CODES:
-        return int(key)
-    if key in EMOTIONS:
-        return EMOTIONS.index(key) + 1
-    if key in EMOTION_ALIASES:
-        return EMOTION_ALIASES[key]
-    raise InputError(
-        f"{option}: unknown label {str(value).strip()!r}; expected RAVDESS labels "
-        f"({', '.join(EMOTIONS)}), aliases (fear, disgusted, surprise) or codes 01-08"
-    )
+    return class_code(value, VOCABULARY, option=option, dataset="RAVDESS")
 
 
 def emotion_codes(spec: str | Iterable[str | int], *, option: str = "--classes") -> list[int]:
@@ -186,9 +168,4 @@ def emotion_codes(spec: str | Iterable[str | int], *, option: str = "--classes")
     Raises:
         InputError: an unknown class, or a class named twice.
     """
-    values = spec.split(",") if isinstance(spec, str) else list(spec)
-    codes = [emotion_code(v, option=option) for v in values if str(v).strip()]
-    if len(set(codes)) != len(codes):
-        shown = spec if isinstance(spec, str) else ",".join(map(str, values))
-        raise InputError(f"{option} {shown!r} names a class twice")
-    return codes
+    return class_codes(spec, VOCABULARY, option=option, dataset="RAVDESS")

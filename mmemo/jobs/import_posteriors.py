@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import emotion_codes
+from mmemo.corpora.classes import class_codes
 from mmemo.errors import InputError, listing
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
@@ -19,6 +19,7 @@ from mmemo.jobs.fold_training import posterior_table
 from mmemo.jobs.runs import MadeRun, RunInfo, RunSpec, check_run_name, write_run
 from mmemo.jobs.specs import ImportSpec
 from mmemo.store.store import Store
+from mmemo.store.vocabulary import dataset_vocabulary
 
 KINDS = ("logits", "probs", "decision")
 
@@ -39,7 +40,9 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
         raise InputError("give the fold with either --fold-col COL or --fold N")
     if (split_col is None) == (spec.split is None):
         raise InputError("give the split with either --split-col COL or --split train|test")
-    codes = emotion_codes(spec.classes, option="--classes")
+    with store.session() as s:
+        vocabulary = dataset_vocabulary(s.con)
+    codes = class_codes(spec.classes, vocabulary, option="--classes", dataset="the dataset's")
     records = []  # (fold, split, clip_id, scores)
     for path in files:
         records += _read(Path(path), spec, len(codes))

@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.jobs.cv import select_clips
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
+from mmemo.store.vocabulary import dataset_vocabulary
 
 #: Inputs of one fold model: ``inputs(fold)`` is what the fold's model scores.
 FoldInputs = Callable[[int], Any]
@@ -114,6 +114,7 @@ def predict_run(store: Store, run: str, clips: str | None = None) -> Prediction:
                 [found.id],
             )
         )
+        vocabulary = dataset_vocabulary(s.con)
     check_applicable(found)
     selected = [r[0] for r in rows]
     actor_of = {r[0]: r[2] for r in rows}
@@ -140,7 +141,7 @@ def predict_run(store: Store, run: str, clips: str | None = None) -> Prediction:
             "basis": pa.array([basis for _, basis in folds_of], pa.string()),
             "scores": pa.array(list(scores), pa.list_(pa.float64())),
             "predicted_emotion": pa.array(predicted, pa.int8()),
-            "predicted_label": pa.array([EMOTIONS[c - 1] for c in predicted], pa.string()),
+            "predicted_label": pa.array([vocabulary.label_of(c) for c in predicted], pa.string()),
         }
     )
     return Prediction(table, found.name, selection, len(selected), left_out, reason)

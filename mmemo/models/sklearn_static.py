@@ -33,7 +33,6 @@ from mmemo.models.static_models import (
     ModelRegistry,
     StaticModel,
     check_model,
-    class_label,
     register_model,
     svc_ovo_votes,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "ModelRegistry",
     "StaticModel",
     "check_model",
-    "class_label",
     "fit_fold",
     "FrameFold",
     "fit_fold_frames",
@@ -365,7 +363,7 @@ def _check_one_label_per_group(y: np.ndarray, groups: np.ndarray) -> None:
     if len(mixed):
         raise InputError(
             f"training clip {ids[mixed[0]].item()!r} has frames with different labels "
-            f"({class_label(int(low[mixed[0]]))} and {class_label(int(high[mixed[0]]))}); "
+            f"(class codes {low[mixed[0]].item()} and {high[mixed[0]].item()}); "
             "every frame takes its clip's label"
         )
 

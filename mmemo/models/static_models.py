@@ -41,7 +41,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError
 from mmemo.models.base import FoldData, FoldResult, InputKind, JoblibArtefacts, ScoreKind
 from mmemo.models.registry import Registry, load_target, register_kind
@@ -294,8 +293,3 @@ def _check_values(
 def _check_norm(norm: str) -> None:
     if norm not in NORMS:
         raise InputError(f"unknown normalisation '{norm}'; expected one of {NORM_CHOICES}")
-
-
-def class_label(code: int) -> str:
-    """``5 (angry)`` for a RAVDESS emotion code, else the code itself."""
-    return f"{code} ({EMOTIONS[code - 1]})" if 1 <= code <= len(EMOTIONS) else str(code)

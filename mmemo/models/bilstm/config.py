@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.models.base import check_config_keys
 
 
@@ -21,7 +20,8 @@ class BiLSTMConfig:
             (the width of the bi-LSTM output, 100), as in the authors' code.
         dropout: Dropout between the LSTM layers (authors' configuration: 0.3).
         attention_dropout: Dropout after the attention MLP's hidden layer (authors': 0.3).
-        n_classes: Output classes (8 RAVDESS emotions).
+        n_classes: Output classes (the paper's 8; a training job sets the number of classes
+            of its clips, :func:`mmemo.jobs.deep.with_class_count`).
         batch_size: Clips per batch (paper: 64).
         max_epochs: Upper bound on epochs (paper: 300).
         patience: Stop when the validation macro-F1 has not improved for this many epochs
@@ -41,7 +41,7 @@ class BiLSTMConfig:
     attention_hidden: int | None = None
     dropout: float = 0.3
     attention_dropout: float = 0.3
-    n_classes: int = len(EMOTIONS)
+    n_classes: int = 8
     batch_size: int = 64
     max_epochs: int = 300
     patience: int = 30

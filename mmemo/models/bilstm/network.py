@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.models.bilstm.config import BiLSTMConfig
 from mmemo.models.torch_utils import require_torch
 
@@ -35,7 +34,7 @@ class BiLSTMAttention(nn.Module):
         hidden: int = 50,
         layers: int = 2,
         attention_hidden: int = 100,
-        n_classes: int = len(EMOTIONS),
+        n_classes: int,
         dropout: float = 0.3,
         attention_dropout: float = 0.3,
     ) -> None:

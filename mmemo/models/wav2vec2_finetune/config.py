@@ -6,7 +6,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.models.base import check_config_keys
 
 
@@ -31,7 +30,8 @@ class FinetuneConfig:
             (paper: 2020).
         max_seconds: Centre-crop longer clips to this many seconds (training and prediction);
             None keeps whole clips (paper).
-        n_classes: Output classes (8 RAVDESS emotions).
+        n_classes: Output classes (the paper's 8; a training job sets the number of classes
+            of its clips, :func:`mmemo.jobs.deep.with_class_count`).
         head_hidden: Units of the head's hidden tanh layer (paper: 1024).
         head_dropout: Dropout before each head layer (paper: none mentioned).
         freeze_feature_encoder: Keep the conv feature encoder frozen (paper: yes).
@@ -56,7 +56,7 @@ class FinetuneConfig:
     epochs: int = 10
     seed: int = 2020
     max_seconds: float | None = None
-    n_classes: int = len(EMOTIONS)
+    n_classes: int = 8
     head_hidden: int = 1024
     head_dropout: float = 0.0
     freeze_feature_encoder: bool = True

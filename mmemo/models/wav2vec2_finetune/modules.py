@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from mmemo.corpora.ravdess import EMOTIONS
 from mmemo.errors import InputError, MissingDependencyError, first_line
 from mmemo.models.torch_utils import autocast, require_torch
 
@@ -88,7 +87,7 @@ class Wav2Vec2Classifier(nn.Module):
         self,
         backbone: Wav2Vec2Model,
         *,
-        n_classes: int = len(EMOTIONS),
+        n_classes: int,
         head_hidden: int = 1024,
         head_dropout: float = 0.0,
         use_attention_mask: bool = True,
@@ -110,7 +109,7 @@ class Wav2Vec2Classifier(nn.Module):
         cls,
         id_or_path: str | Path,
         *,
-        n_classes: int = len(EMOTIONS),
+        n_classes: int,
         head_hidden: int = 1024,
         head_dropout: float = 0.0,
         use_attention_mask: bool | None = None,
