@@ -21,7 +21,13 @@ from mmemo.store.vocabulary import Vocabulary, dataset_vocabulary
 @dataclass
 class CVData:
     """Clips of one selection under one fold scheme, sorted by clip id, with the classes of
-    their dataset (``vocabulary``: its record, in its order)."""
+    their dataset (``vocabulary``: its record, in its order).
+
+    A fold's test part is its clips and its training part every other clip, unless ``parts``
+    names each part's clips: a job over other runs' scores (a fusion: the clips they share;
+    imported scores: the clips the files hold) has only the test clips as rows
+    (:func:`given_parts`).
+    """
 
     scheme: str
     clips: str
@@ -32,10 +38,18 @@ class CVData:
     snapshot_id: int
     new_folds: dict[int, int] = field(default_factory=dict)  # to record with the run
     vocabulary: Vocabulary = field(kw_only=True)
+    parts: dict[tuple[int, str], np.ndarray] | None = field(default=None, kw_only=True)
 
     @property
     def fold_ids(self) -> list[int]:
         return sorted(set(self.folds.tolist()))
+
+    def part(self, fold: int, split: str) -> np.ndarray:
+        """Clip ids of the ``split`` part (``test``, ``train`` or ``oof``: the training
+        clips) of ``fold``, in row order."""
+        if self.parts is not None:
+            return self.parts.get((fold, split), np.array([], dtype=object))
+        return self.clip_ids[self.folds == fold if split == "test" else self.folds != fold]
 
     def take(self, order: np.ndarray) -> CVData:
         """The same clips in another order (models like an MLP depend on row order)."""
@@ -68,6 +82,37 @@ class CVData:
             self.actors[rows], self.emotions[rows], k=k, fraction=fraction, seed=seed
         )
         return [(rows[kept], rows[held]) for kept, held in parts]
+
+
+def given_parts(
+    scheme: str,
+    clips: str,
+    snapshot_id: int,
+    parts: dict[tuple[int, str], list[str]],
+    labels: dict[str, tuple[int, int]],
+    *,
+    vocabulary: Vocabulary,
+    new_folds: dict[int, int] | None = None,
+) -> CVData:
+    """The cross-validation of a run whose folds' parts are given (``parts``: the clip ids of
+    each ``(fold, split)``): its rows are the test clips, each in the one fold that tests it;
+    ``labels`` gives each clip's ``(emotion, actor)``."""
+    tested = sorted(
+        (clip, fold) for (fold, split), ids in parts.items() if split == "test" for clip in ids
+    )
+    clip_ids = np.array([clip for clip, _ in tested])
+    return CVData(
+        scheme,
+        clips,
+        clip_ids,
+        np.array([labels[c][0] for c in clip_ids.tolist()], dtype=np.int64),
+        np.array([labels[c][1] for c in clip_ids.tolist()], dtype=np.int64),
+        np.array([fold for _, fold in tested], dtype=np.int64),
+        snapshot_id,
+        dict(new_folds or {}),
+        vocabulary=vocabulary,
+        parts={key: np.array(ids) for key, ids in parts.items()},
+    )
 
 
 def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, int]]:

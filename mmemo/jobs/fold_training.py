@@ -170,17 +170,6 @@ def _load_fold(done: Path) -> tuple[FoldResult, float]:
     return result, spent
 
 
-def common_classes(results: dict[int, FoldResult]) -> tuple[list[int], str]:
-    first = next(iter(results.values()))
-    for fold, result in results.items():
-        if list(result.classes) != list(first.classes) or result.kind != first.kind:
-            raise InputError(
-                f"fold {fold} produced classes {result.classes} ({result.kind}) but another fold "
-                f"{first.classes} ({first.kind}); every fold must see the same classes"
-            )
-    return [int(c) for c in first.classes], first.kind
-
-
 def save_artefacts(model_dir: Path, root: Path, results: dict[int, FoldResult]) -> list[dict]:
     """Write each fold's model under ``model_dir``; return their paths and sha256."""
     import joblib
@@ -212,13 +201,14 @@ def posteriors(run_id: int, cv: CVData, results: dict[int, FoldResult]) -> pa.Ta
         for fold, result in results.items():
             if split == "oof" and result.extra.get("oof") is None:
                 continue
-            mask = cv.folds == fold if split == "test" else cv.folds != fold
+            ids = cv.part(fold, split)
+            if not len(ids):  # scores of given parts: a fusion of test-only runs
+                continue
             scores = {
                 "test": result.test_scores,
                 "train": result.train_scores,
                 "oof": result.extra.get("oof"),
             }[split]
-            ids = cv.clip_ids[mask]
             scores = np.asarray(scores, dtype=np.float64)
             if scores.shape[0] != len(ids):
                 raise InputError(

@@ -6,12 +6,12 @@ import time
 from collections import defaultdict
 
 import numpy as np
-import pyarrow as pa
 
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS
-from mmemo.jobs.fold_training import posterior_table, save_artefacts
-from mmemo.jobs.runs import MadeRun, RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.cv import given_parts
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name
+from mmemo.jobs.shared_runs import store_whole
 from mmemo.jobs.specs import FuseSpec
 from mmemo.models.base import FoldData, FoldResult
 from mmemo.progress import NullProgress, Progress
@@ -19,6 +19,10 @@ from mmemo.resources import read_sql
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
+from mmemo.store.vocabulary import dataset_vocabulary
+
+#: Each clip's emotion and actor.
+CLIP_LABELS = "SELECT clip_id, emotion, actor FROM clips"
 
 
 def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None) -> RunInfo:
@@ -55,23 +59,25 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
         _check_compatible(chosen, s, trained=method == "logreg", on=on)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
+        labels = {clip: (emotion, actor) for clip, emotion, actor in s.fetch(CLIP_LABELS)}
+        vocabulary = dataset_vocabulary(s.con)
         snapshot = s.current_snapshot()
     if not rows:
         raise InputError("the chosen runs have no clips in common")
     by_fold: dict[int, dict[str, list[tuple]]] = defaultdict(lambda: defaultdict(list))
     for fold, split, clip_id, emotion, features in rows:
         by_fold[fold][split].append((clip_id, emotion, features))
-    results: dict[int, tuple[FoldResult, dict[str, list[str]]]] = {}
-    seconds = []
+    trained: dict[int, tuple[FoldResult, float]] = {}
+    parts: dict[tuple[int, str], list[str]] = {}  # the clips each fold's scores are of
     with progress.task(f"fusing {len(chosen)} runs ({method})", len(by_fold)) as task:
         for fold, splits in sorted(by_fold.items()):
             t0 = time.perf_counter()
             if not splits.get("test"):
                 raise InputError(f"fold {fold}: the chosen runs have no test clips in common")
-            results[fold] = _fuse_fold(chosen, splits, spec)
-            seconds.append(time.perf_counter() - t0)
+            result, ids = _fuse_fold(chosen, splits, spec)
+            trained[fold] = (result, time.perf_counter() - t0)
+            parts |= {(fold, split): clips for split, clips in ids.items()}
             task.advance()
-    first = next(iter(results.values()))[0]
     params = {
         "method": method,
         **({"C": spec.C, "norm": spec.norm} if method == "logreg" else {}),
@@ -90,28 +96,10 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
         seed=spec.seed,
     )
 
-    def posterior_rows(run_id: int) -> dict[str, pa.Table]:
-        parts = []
-        for fold, (result, ids) in results.items():
-            for split, scores in (("train", result.train_scores), ("test", result.test_scores)):
-                n = len(ids[split])
-                if n == 0:
-                    continue
-                parts.append(posterior_table(run_id, fold, split, ids[split], scores))
-        return {"posteriors": pa.concat_tables(parts)}
-
-    made = MadeRun(
-        scheme=chosen[0].scheme,
-        clips=chosen[0].clips,
-        clips_snapshot=snapshot,
-        classes=[int(c) for c in first.classes],
-        kind=first.kind,
-        n_clips=sum(len(ids["test"]) for _, ids in results.values()),
-        seconds=seconds,
-        rows=posterior_rows,
-        artefacts=lambda model_dir: _save_models(model_dir, store, results),
+    cv = given_parts(
+        chosen[0].scheme, chosen[0].clips, snapshot, parts, labels, vocabulary=vocabulary
     )
-    return write_run(store, run_spec, made, started=started)
+    return store_whole(store, run_spec, cv, trained, started=started)
 
 
 def _check_compatible(chosen: list[Run], session, *, trained: bool, on: str = "train") -> None:
@@ -174,7 +162,3 @@ def _fuse_fold(chosen: list[Run], splits, spec: FuseSpec):
     )
     result = get_kind(f"fusion-{spec.method}").fit(params, data, seed=spec.seed)
     return result, ids
-
-
-def _save_models(model_dir, store: Store, results) -> list[dict]:
-    return save_artefacts(model_dir, store.root, {f: r for f, (r, _) in results.items()})

@@ -14,10 +14,11 @@ from mmemo.corpora.classes import class_codes
 from mmemo.errors import InputError, listing
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
-from mmemo.jobs.cv import fold_assignment
-from mmemo.jobs.fold_training import posterior_table
-from mmemo.jobs.runs import MadeRun, RunInfo, RunSpec, check_run_name, write_run
+from mmemo.jobs.cv import fold_assignment, given_parts
+from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name
+from mmemo.jobs.shared_runs import store_whole
 from mmemo.jobs.specs import ImportSpec
+from mmemo.models.base import FoldResult
 from mmemo.store.store import Store
 from mmemo.store.vocabulary import dataset_vocabulary
 
@@ -54,33 +55,36 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
         raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
     new_folds = _check_records(store, spec.scheme, records, known, emotions)
     order = np.argsort(codes)
-    canonical = sorted(codes)
-    digest = sha256_files(Path(p) for p in files)
     run_spec = RunSpec(
         name=spec.name,
         kind="import",
         model="imported",
         params={"kind": kind, "classes_given": codes},
-        inputs={"files": [str(p) for p in files], "sha256": digest},
+        inputs={"files": [str(p) for p in files], "sha256": sha256_files(Path(p) for p in files)},
     )
-
-    def rows(run_id: int) -> dict[str, pa.Table]:
-        folds, splits, clips, scores = zip(*records, strict=True)
-        canonical_scores = [s[order] for s in scores]
-        return {"posteriors": posterior_table(run_id, folds, splits, clips, canonical_scores)}
-
-    made = MadeRun(
-        scheme=spec.scheme,
-        clips="imported",
-        clips_snapshot=None,
-        classes=canonical,
-        kind=kind,
-        n_clips=sum(1 for r in records if r[1] == "test"),
-        seconds=[],
-        rows=rows,
-        new_folds=new_folds,
+    by_part: dict[tuple[int, str], list[tuple[str, np.ndarray]]] = defaultdict(list)
+    for fold, split, clip, scores in records:
+        by_part[fold, split].append((clip, scores[order]))  # columns in ascending class codes
+    trained = {
+        fold: (_scores_of(by_part, fold, sorted(codes), kind), 0.0)  # no model trained
+        for fold in sorted({fold for fold, _ in by_part})
+    }
+    parts = {key: [clip for clip, _ in rows] for key, rows in by_part.items()}
+    labels = {clip: (emotions[clip], actor) for clip, actor in known.items()}
+    cv = given_parts(
+        spec.scheme, "imported", None, parts, labels, vocabulary=vocabulary, new_folds=new_folds
     )
-    return write_run(store, run_spec, made, started=started)
+    return store_whole(store, run_spec, cv, trained, started=started)
+
+
+def _scores_of(by_part, fold: int, classes: list[int], kind: str) -> FoldResult:
+    """The imported scores of one fold as a model's result would hold them."""
+
+    def block(split: str) -> np.ndarray:
+        rows = by_part.get((fold, split), [])
+        return np.array([s for _, s in rows]).reshape(len(rows), len(classes))
+
+    return FoldResult(classes, kind, block("train"), block("test"), model=None)
 
 
 def _read(path: Path, spec: ImportSpec, n_classes: int) -> list[tuple]:

@@ -4,32 +4,27 @@ A job describes itself as a :class:`RunSpec`, hands over the clips and folds (:c
 and a function that trains on one fold; :func:`execute_run` does the rest: registry entry,
 progress, timings, artefacts under ``models/``, posteriors of the train and test clips of
 every fold in one lake commit, completion, and clean-up on any failure (Ctrl-C included).
+Runs whose folds exist already (a grid's pool, a fusion, imported scores) are stored through
+the same fold units by :func:`~mmemo.jobs.shared_runs.store_whole`: one path writes every
+run's posteriors.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 from mmemo.errors import InputError
-from mmemo.jobs.cv import CVData, unrecorded_folds
-from mmemo.jobs.fold_training import (
-    FitFold,
-)
+from mmemo.jobs.cv import CVData
+from mmemo.jobs.fold_training import FitFold
 from mmemo.jobs.run_spec import Execution, RunInfo, RunSpec
 from mmemo.jobs.shared_runs import differing, execute_part, store_whole
 from mmemo.models.base import FoldResult
 from mmemo.progress import NullProgress, Progress
 from mmemo.provenance import Holder
 from mmemo.scheduler import Slice
-from mmemo.store.audits import audit_run
-from mmemo.store.lifecycle import discard, name_taken, staged
+from mmemo.store.lifecycle import discard, name_taken
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 
@@ -40,8 +35,8 @@ __all__ = [
     "RunSpec",
     "check_run_name",
     "execute_run",
+    "store_run",
     "stored_runs",
-    "write_run",
 ]
 
 
@@ -152,59 +147,3 @@ def store_run(
     (:func:`~mmemo.jobs.shared_runs.store_whole`)."""
     trained = {fold: (results[fold], spent) for fold, spent in zip(results, seconds, strict=True)}
     return store_whole(store, spec, cv, trained, started=started)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MadeRun:
-    """What a job that makes a run in one process (a fusion, imported posteriors) hands to
-    :func:`write_run`.
-
-    Attributes:
-        scheme, clips, clips_snapshot: the cross-validation it used (as ``runs`` records it).
-        classes, kind: the class code of each score column, in order, and the score kind.
-        n_clips: test clips scored.
-        seconds: per fold, the seconds its model took.
-        rows: the lake rows, given the new run's id.
-        artefacts: saves the fold models into a folder and describes them (none: no files).
-        new_folds: the actor assignments of ``scheme`` this run uses first.
-    """
-
-    scheme: str
-    clips: str
-    clips_snapshot: int | None
-    classes: list[int]
-    kind: str
-    n_clips: int
-    seconds: list[float]
-    rows: Callable[[int], dict[str, pa.Table]]
-    artefacts: Callable[[Path], list[dict]] | None = None
-    new_folds: dict[int, int] | None = None
-
-
-def write_run(store: Store, spec: RunSpec, made: MadeRun, *, started: float) -> RunInfo:
-    """Register a run and write its lake rows and model files (:class:`MadeRun`), all or
-    nothing: on any failure the store is left as it was."""
-    fields = spec.fields(made.scheme, made.clips, made.clips_snapshot)
-    with staged(store, "runs", **fields) as entry:
-        model_dir = store.artefacts.run_dir(entry.id)
-        try:
-            saved = made.artefacts(model_dir) if made.artefacts is not None else []
-            store.artefacts.publish(model_dir)
-            tables = made.rows(entry.id)
-            wall = time.perf_counter() - started
-            snapshot = entry.finish(
-                f"run {entry.id} '{spec.name}': {spec.kind} {spec.model}",
-                tables,
-                also=lambda session: unrecorded_folds(session, made.scheme, made.new_folds or {}),
-                classes=made.classes,
-                score_kind=made.kind,
-                fold_seconds=made.seconds,
-                wall_seconds=wall,
-                artefacts=saved,
-                n_clips=made.n_clips,
-            )
-        except BaseException:
-            store.artefacts.remove(model_dir.name)
-            raise
-    audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
-    return RunInfo(entry.id, spec.name, snapshot, made.n_clips, made.seconds, wall)
