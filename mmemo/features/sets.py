@@ -174,8 +174,9 @@ def begin_feature_set(
     """
     check_new_name(name, of)
     fp = fingerprint(kind, params, clip_keys)
-    columns = (of or EncoderLayer()).columns()
-    return join_or_create(lambda: _begin(store, name, kind, params, inputs, fp, shard, columns))
+    fields = {"name": name, "kind": kind, "fingerprint": fp, "params": params, "inputs": inputs}
+    fields |= (of or EncoderLayer()).columns()
+    return join_or_create(lambda: _begin(store, fields, shard))
 
 
 def find_complete(
@@ -232,16 +233,11 @@ def _complete_sets(session: Session, name: str, kind: str) -> list[FeatureSet]:
     return found
 
 
-def _begin(
-    store: Store,
-    name: str,
-    kind: str,
-    params: dict[str, Any],
-    inputs: dict[str, Any],
-    fp: str,
-    shard: Shard | None,
-    columns: dict[str, str | None],
-) -> FeatureJob:
+def _begin(store: Store, fields: dict[str, Any], shard: Shard | None) -> FeatureJob:
+    """One attempt of :func:`begin_feature_set`. ``fields`` are the columns of the set it
+    would make but its version (name, kind, fingerprint, parameters, inputs, encoder layer):
+    they go to the registry row as they are, so only :func:`begin_feature_set` lists them."""
+    name, kind, fp = fields["name"], fields["kind"], fields["fingerprint"]
     with store.session(write=True) as s:
         with s.orm() as orm:
             # one read for both the set to join and the next version: on a shared registry
@@ -257,16 +253,8 @@ def _begin(
             fs = next((fs for fs in same if fs.status == "running"), None)
             resumed = fs is not None
             if fs is None:
-                fs = new_entry(
-                    "feature_sets",
-                    name=name,
-                    version=max((v.version for v in versions), default=0) + 1,
-                    kind=kind,
-                    fingerprint=fp,
-                    params=params,
-                    inputs=inputs,
-                    **columns,
-                )
+                version = max((v.version for v in versions), default=0) + 1
+                fs = new_entry("feature_sets", version=version, **fields)
                 orm.add(fs)
                 orm.flush()
             else:  # shards of one set work side by side; a lone job takes over a dead one's

@@ -45,6 +45,21 @@ class Lifecycle:
     job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
+class Unit:
+    """The columns of every unit that several processes share in one entry (a run's fold, a
+    feature set's shard: :mod:`.units`): its status, the lake snapshot that finished it, and
+    who holds it while it runs, as :class:`Lifecycle` has them for the entry, so that taking
+    over a dead holder's unit reads the same columns as taking over its entry."""
+
+    status: Mapped[str] = mapped_column(sa.String(16))
+    snapshot_id: Mapped[int | None]
+    pid: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
+
+
 class Ingest(Lifecycle, Base):
     """One ingestion of corpus files (a batch of clip versions in the lake)."""
 
@@ -132,7 +147,7 @@ class StoreSetting(Base):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
-class FeatureSetShard(Base):
+class FeatureSetShard(Unit, Base):
     """A shard (``--shard I/N``) of a feature set: claimed while it runs, complete once its
     slice is committed."""
 
@@ -140,34 +155,20 @@ class FeatureSetShard(Base):
     feature_set_id: Mapped[int] = mapped_column(sa.ForeignKey("feature_sets.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(primary_key=True)
     shards: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16))
-    snapshot_id: Mapped[int | None]
-    pid: Mapped[int | None]
-    host: Mapped[str | None] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
-class RunFold(Base):
+class RunFold(Unit, Base):
     """A fold of a run trained by one of several processes (``--folds``): claimed while it
     trains, complete once its lake rows are committed."""
 
     __tablename__ = "run_folds"
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("runs.id"), primary_key=True)
     fold: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[str] = mapped_column(sa.String(16))
-    snapshot_id: Mapped[int | None]
     seconds: Mapped[float | None]
     wall_seconds: Mapped[float | None]
     classes: Mapped[list[Any] | None] = mapped_column(sa.JSON)
     score_kind: Mapped[str | None] = mapped_column(sa.String(16))
     artefact: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    pid: Mapped[int | None]
-    host: Mapped[str | None] = mapped_column(sa.String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]
-    job: Mapped[str | None] = mapped_column(sa.String(64))  # scheduler job of the holder
 
 
 class SchedulerJob(Base):

@@ -8,13 +8,14 @@ from pathlib import Path
 from mmemo.errors import InputError
 from mmemo.models.bilstm.config import BiLSTMConfig
 from mmemo.models.bilstm.network import BiLSTMAttention, build_model
-from mmemo.models.torch_utils import require_torch, resolve_device
+from mmemo.models.torch_utils import require_torch
+from mmemo.models.trained import TrainedNetwork
 
 torch = require_torch()
 
 
 @dataclass
-class TrainedBiLSTM:
+class TrainedBiLSTM(TrainedNetwork):
     """A trained bi-LSTM with what is needed to use, store and explain it.
 
     Attributes:
@@ -35,11 +36,6 @@ class TrainedBiLSTM:
     best_epoch: int = 0
     best_val_macro_f1: float | None = None
     stopped_early: bool = False
-
-    @property
-    def device(self) -> torch.device:
-        """The device the model's weights are on."""
-        return next(self.model.parameters()).device
 
     def save(self, path: str | Path) -> Path:
         """Write weights, config and training record to one file (``torch.save`` of plain data).
@@ -70,26 +66,14 @@ class TrainedBiLSTM:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str | None = None) -> TrainedBiLSTM:
-        """Read a file written by :meth:`save`.
-
-        Args:
-            path: The file.
-            device: Where to put the model; None uses the saved config's device.
-
-        Returns:
-            The trained model, in eval mode.
-
-        Raises:
-            InputError: The file is not an mmemo bi-LSTM checkpoint.
-        """
+    def _read(cls, path: str | Path) -> TrainedBiLSTM:
+        """The file :meth:`save` wrote (:meth:`load` reads it through this)."""
         payload = torch.load(Path(path), map_location="cpu", weights_only=True)
         if not isinstance(payload, dict) or payload.get("format") != "mmemo.bilstm/1":
             raise InputError(f"'{path}' is not an mmemo bi-LSTM checkpoint")
         cfg = BiLSTMConfig.from_dict(payload["config"])
         model = build_model(cfg, int(payload["input_dim"]))
         model.load_state_dict(payload["state_dict"])
-        model.to(resolve_device(device or cfg.device)).eval()
         return cls(
             model=model,
             config=cfg,

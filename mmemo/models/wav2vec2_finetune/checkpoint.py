@@ -6,11 +6,13 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mmemo.errors import InputError
-from mmemo.models.torch_utils import dist_info, require_torch, resolve_device
+from mmemo.models.torch_utils import dist_info, require_torch
+from mmemo.models.trained import TrainedNetwork
 from mmemo.models.wav2vec2_finetune.config import FinetuneConfig
 from mmemo.models.wav2vec2_finetune.modules import FeatureSettings, Wav2Vec2Classifier
 
@@ -22,8 +24,23 @@ _BACKBONE_DIR = "backbone"
 _FORMAT = "mmemo.wav2vec2_finetune/1"
 
 
+def build_classifier(path: str | Path, cfg: FinetuneConfig, **options: Any) -> Wav2Vec2Classifier:
+    """The classifier ``cfg`` describes, on the backbone at ``path``: fine-tuning builds it
+    from its starting checkpoint and :meth:`TrainedClassifier.load` from a saved one, the
+    same way, so a loaded model has the head it was trained with. ``options`` go to
+    :meth:`Wav2Vec2Classifier.from_pretrained` as they are."""
+    return Wav2Vec2Classifier.from_pretrained(
+        path,
+        n_classes=cfg.n_classes,
+        head_hidden=cfg.head_hidden,
+        head_dropout=cfg.head_dropout,
+        freeze_feature_encoder=cfg.freeze_feature_encoder,
+        **options,
+    )
+
+
 @dataclass
-class TrainedClassifier:
+class TrainedClassifier(TrainedNetwork):
     """A fine-tuned classifier with what is needed to use and store it.
 
     Attributes:
@@ -43,11 +60,6 @@ class TrainedClassifier:
     history: list[dict[str, float]] = field(default_factory=list)
     eval_logits: np.ndarray | None = None
     source: str = ""
-
-    @property
-    def device(self) -> torch.device:
-        """The device the model's weights are on."""
-        return next(self.model.parameters()).device
 
     def save(self, path: str | Path) -> Path | None:
         """Write a folder: ``backbone/`` (``save_pretrained``, with its feature extractor),
@@ -83,19 +95,8 @@ class TrainedClassifier:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str | None = None) -> TrainedClassifier:
-        """Read a folder written by :meth:`save`.
-
-        Args:
-            path: The folder.
-            device: Where to put the model; None uses the saved config's device.
-
-        Returns:
-            The classifier, in eval mode.
-
-        Raises:
-            InputError: The folder is not an mmemo fine-tuned checkpoint.
-        """
+    def _read(cls, path: str | Path) -> TrainedClassifier:
+        """The folder :meth:`save` wrote (:meth:`load` reads it through this)."""
         from safetensors.torch import load_file
 
         path = Path(path)
@@ -106,16 +107,10 @@ class TrainedClassifier:
         if meta.get("format") != _FORMAT:
             raise InputError(f"'{path}' has format {meta.get('format')!r}; expected {_FORMAT}")
         cfg = FinetuneConfig.from_dict(meta["config"])
-        model = Wav2Vec2Classifier.from_pretrained(
-            path / _BACKBONE_DIR,
-            n_classes=cfg.n_classes,
-            head_hidden=cfg.head_hidden,
-            head_dropout=cfg.head_dropout,
-            use_attention_mask=bool(meta["use_attention_mask"]),
-            freeze_feature_encoder=cfg.freeze_feature_encoder,
+        model = build_classifier(
+            path / _BACKBONE_DIR, cfg, use_attention_mask=bool(meta["use_attention_mask"])
         )
         model.head.load_state_dict(load_file(str(path / _HEAD_FILE)))
-        model.to(resolve_device(device or cfg.device)).eval()
         return cls(
             model=model,
             config=cfg,

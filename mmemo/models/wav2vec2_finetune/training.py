@@ -20,11 +20,10 @@ from mmemo.models.torch_utils import (
     resolve_device,
     seed_everything,
 )
-from mmemo.models.wav2vec2_finetune.checkpoint import TrainedClassifier
+from mmemo.models.wav2vec2_finetune.checkpoint import TrainedClassifier, build_classifier
 from mmemo.models.wav2vec2_finetune.config import FinetuneConfig
 from mmemo.models.wav2vec2_finetune.modules import (
     FeatureSettings,
-    Wav2Vec2Classifier,
     batched_logits,
     check_waves,
     min_input_samples,
@@ -107,14 +106,7 @@ def finetune(
     distributed, rank, world = dist_info()
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed, device=device)
-    model = Wav2Vec2Classifier.from_pretrained(
-        model_path,
-        n_classes=cfg.n_classes,
-        head_hidden=cfg.head_hidden,
-        head_dropout=cfg.head_dropout,
-        freeze_feature_encoder=cfg.freeze_feature_encoder,
-        backbone_overrides=cfg.backbone_overrides,
-    )
+    model = build_classifier(model_path, cfg, backbone_overrides=cfg.backbone_overrides)
     settings = FeatureSettings.from_pretrained(model_path, model.backbone.config)
     min_samples = min_input_samples(model.backbone.config)
     check_waves(train_waves, "training clips", min_samples)
