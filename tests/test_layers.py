@@ -37,15 +37,22 @@ LAYERS = {
     "display": 7,  # the renderer, with outputs, beside reports
     "outputs": 7,
     "demo": 8,
+    "api": 8,  # the Python face: the jobs, reports and features made public
     "cli": 9,
     "__main__": 9,
     "testing": 10,
 }
 
 
+#: The package root re-exports the API (lazily, by name): above everything it names.
+ROOT_LAYER = 9
+
+
 def _layer(module: str) -> tuple[str, int]:
     """(top-level part, layer) of a dotted module name inside mmemo."""
-    top = module.split(".")[1] if "." in module else ""
+    if module == "mmemo":
+        return "", ROOT_LAYER
+    top = module.split(".")[1]
     return top, LAYERS.get(top, 0)
 
 

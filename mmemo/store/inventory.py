@@ -11,7 +11,8 @@ REGISTRY_TABLES = ("ingests", "runs", "feature_sets", "fold_assignments")
 
 
 def table_overview(store: Store) -> list[tuple[Any, ...]]:
-    """(name, kind, rows, latest snapshot) of the views, lake tables and registry tables."""
+    """(name, kind, rows, latest snapshot) of the views, lake tables and registry tables; the
+    snapshot is None where none applies (views, registry tables, a table never written)."""
     with store.session() as s:
         s.ensure_views()
         views = [
@@ -23,12 +24,12 @@ def table_overview(store: Store) -> list[tuple[Any, ...]]:
         latest = _latest_snapshots(s)
         rows: list[tuple[Any, ...]] = []
         for view in views:
-            rows.append((view, "view", _count(s, view), ""))
+            rows.append((view, "view", _count(s, view), None))
         for table in s.lake_tables():
             count = _count(s, f"lake.{table}")
-            rows.append((f"lake.{table}", "lake table", count, latest.get(table, "")))
+            rows.append((f"lake.{table}", "lake table", count, latest.get(table)))
         for table in REGISTRY_TABLES:
-            rows.append((table, "registry", _count(s, table), ""))
+            rows.append((table, "registry", _count(s, table), None))
     return rows
 
 
