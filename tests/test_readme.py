@@ -13,7 +13,9 @@ How README.md marks its fenced blocks (the info string after the opening fence):
    output has a line starting ``error:`` must fail with exit status 2 (the one-line errors);
    any other must exit 0.
 3. ``sql tour``: the block is one query, run with ``mmemo sql``.
-4. ``<!-- readme-test: skip (REASON) -->`` on the line just above a block: not run, for the
+4. ``python tour``: the block is a script, run with the interpreter running the tests in the
+   tour's folder and environment (``$MMEMO_STORE``); it must exit 0.
+5. ``<!-- readme-test: skip (REASON) -->`` on the line just above a block: not run, for the
    reason given.
 
 Every shell block (bash, sh, shell, console) is run or skipped with a reason, and the ``mmemo``
@@ -172,8 +174,10 @@ def test_every_shell_block_is_run_or_skipped_with_a_reason() -> None:
                 f"{block.where()}: a {block.language} block neither marked `tour` nor "
                 "preceded by <!-- readme-test: skip (REASON) -->"
             )
-        elif block.tour and block.language not in {"bash", "console", "sql"}:
-            problems.append(f"{block.where()}: the test runs bash, console and sql blocks only")
+        elif block.tour and block.language not in {"bash", "console", "sql", "python"}:
+            problems.append(
+                f"{block.where()}: the test runs bash, console, sql and python blocks only"
+            )
         elif not block.language and any(re.match(r"^(\$ )?mmemo ", x) for x in block.lines):
             problems.append(f"{block.where()}: commands in a block without a language")
     # an indented code block of commands would escape both: fence it
@@ -385,6 +389,14 @@ class Tour:
         query.write_text("\n".join(block.lines) + "\n", encoding="utf-8")
         line = f"mmemo sql -f {query.name}"
         done = self.run(line, block.where())
+        assert done.returncode == 0, _failed(block.where(), line, done)
+
+    def python(self, block: Block) -> None:
+        script = self.folder / f"readme-{block.line}.py"
+        script.write_text("\n".join(block.lines) + "\n", encoding="utf-8")
+        line = f"python {script.name}"
+        done = self.run(line, block.where())
+        print(f"{block.where()}: `{line}` printed:\n{done.stdout}")
         assert done.returncode == 0, _failed(block.where(), line, done)
 
 

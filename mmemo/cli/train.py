@@ -21,6 +21,7 @@ from mmemo.cli.common import (
     TasksOpt,
     console,
     open_store,
+    simple_table,
     styled,
 )
 from mmemo.cli.jobs import submit_spec
@@ -33,13 +34,34 @@ train_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(train_app, name="train")
+    app.command()(models)
+
+
+def models() -> None:
+    """List the model kinds a run can be made of: what each takes (vectors, frame sequences,
+    audio, other runs' scores) and where it comes from (built in, an installed package's
+    `mmemo.model_kinds` entry point). Any scikit-learn classifier also serves by its import
+    path: `--model sklearn.ensemble:RandomForestClassifier`.
+
+    Example: `mmemo models`
+    """
+    from mmemo.models.registry import describe_kinds
+
+    rows = describe_kinds()
+    console.print(simple_table(None, ["kind", "takes", "from", "about"], rows))
 
 
 @train_app.command("static")
 def train_static(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="Run name (a grid appends /k=v,... per config).")],
-    model: Annotated[str, typer.Option(help="zeror, svc, knn, mlp or logreg.")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="zeror, svc, knn, mlp, logreg, or any scikit-learn classifier as module:Class "
+            "(sklearn.ensemble:RandomForestClassifier); `mmemo models` lists the kinds."
+        ),
+    ],
     features: Annotated[
         str | None,
         typer.Option(
@@ -93,6 +115,10 @@ def train_static(
 
     * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe`
       (a probe grid: runs probe/layer=conv, probe/layer=1, ...)
+
+    * `mmemo train static --features au_means --model
+      sklearn.ensemble:RandomForestClassifier --param n_estimators=200 --name rf`
+      (any scikit-learn classifier by import path; the run records its package and version)
 
     * `mmemo train static --features 'w2v/layer=*' --model logreg --name probe --slurm
       --tasks 5` (the grid's configurations spread over 5 Slurm array tasks)

@@ -56,13 +56,19 @@ def static_spec(
     inputs: dict[str, Any] | None = None,
 ) -> RunSpec:
     """The spec of one static run: its configuration's parameters with the scaling (and the
-    inner folds, if any) among them."""
+    inner folds, if any) among them; a classifier given by import path records its package
+    and version among the inputs."""
+    inputs = dict(inputs or {})
+    if ":" in model:
+        from mmemo.models.static_models import STATIC_MODELS
+
+        inputs["estimator"] = STATIC_MODELS.get(model).library()
     return RunSpec(
         name=name,
         kind="train",
         model=model,
         params={**params, "norm": norm, **({"inner": inner} if inner else {})},
-        inputs=inputs or {},
+        inputs=inputs,
         seed=seed,
     )
 

@@ -9,6 +9,12 @@ records in ``runs.model``: the static scikit-learn models, the bi-LSTM, the wav2
 fine-tune and the late-fusion methods. Each kind implements
 :class:`mmemo.models.base.ModelKind` (fit on one fold's data, score, save and load its fold
 artefact), which is all that ``mmemo predict`` needs to apply any run to clips.
+
+Beyond the built-ins, a kind comes from one of two places, and :meth:`Registry.origin` says
+which: an installed package's entry point in the group ``mmemo.model_kinds`` (name → a
+:class:`~mmemo.models.base.ModelKind` subclass, registered on first use), or an import path
+``module:Class`` of any scikit-learn classifier, given as the model name itself
+(:class:`~mmemo.models.static_models.EstimatorByPath`).
 """
 
 from __future__ import annotations
@@ -51,12 +57,50 @@ class Registry(Generic[T]):
         what: What an entry is, for messages ("static model", "model kind").
         builtin: Names whose class lives in a module imported on first :meth:`get`, as
             ``"module:Class"``; importing that module registers the class.
+        entry_points: The entry-point group through which installed packages add entries
+            (name → ``"module:Class"``); their classes need no decorator.
+        dynamic: Makes the entry of a name no table holds (an import path), or returns None.
     """
 
-    def __init__(self, what: str, builtin: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        builtin: Mapping[str, str] | None = None,
+        *,
+        entry_points: str | None = None,
+        dynamic: Callable[[str], T | None] | None = None,
+    ) -> None:
         self._what = what
         self._builtin = dict(builtin or {})
         self._entries: dict[str, T] = {}
+        self._group = entry_points
+        self._dynamic = dynamic
+        self._plugins: dict[str, Any] | None = None  # name -> entry point, read on first use
+
+    def plugins(self) -> dict[str, Any]:
+        """The installed packages' entries of this registry's group: name → entry point
+        (a name a built-in holds is left out: built-ins win)."""
+        if self._plugins is None:
+            from importlib.metadata import entry_points
+
+            found = entry_points(group=self._group) if self._group else ()
+            self._plugins = {ep.name: ep for ep in found if ep.name not in self._builtin}
+        return self._plugins
+
+    def origin(self, name: str) -> str:
+        """Where entry ``name`` comes from: ``built-in``, ``plugin DIST VERSION`` (an installed
+        package's entry point) or ``import path``.
+
+        Raises:
+            InputError: unknown name.
+        """
+        if name in self._builtin:
+            return "built-in"
+        if name in self.plugins():
+            dist = self.plugins()[name].dist
+            return f"plugin {dist.name} {dist.version}" if dist is not None else "plugin"
+        self.get(name)
+        return "import path" if ":" in name else "registered in code"
 
     def register(self, cls: C) -> C:
         """Class decorator: register an instance of ``cls`` under ``cls.name``.
@@ -90,6 +134,12 @@ class Registry(Generic[T]):
         if name not in self._entries and name in self._builtin:
             module = self._builtin[name].partition(":")[0]
             importlib.import_module(module)  # its decorators register the class
+        elif name not in self._entries and name in self.plugins():
+            self._load_plugin(name)
+        elif name not in self._entries and self._dynamic is not None:
+            made = self._dynamic(name)
+            if made is not None:
+                self._entries[name] = made
         try:
             return self._entries[name]
         except KeyError:
@@ -97,19 +147,50 @@ class Registry(Generic[T]):
                 f"unknown {self._what} '{name}'; expected one of {', '.join(self.names())}"
             ) from None
 
+    def _load_plugin(self, name: str) -> None:
+        """Import an installed package's entry and register its class (unless importing it
+        registered it already)."""
+        point = self.plugins()[name]
+        try:
+            cls = point.load()
+        except Exception as exc:  # a broken plug-in: one line naming it
+            raise InputError(
+                f"{self._what} '{name}' ({point.value}) cannot be loaded: {exc}"
+            ) from None
+        if name not in self._entries:
+            if getattr(cls, "name", None) != name:
+                raise InputError(
+                    f"{self._what} '{name}' ({point.value}): the class's name is "
+                    f"{getattr(cls, 'name', None)!r}, not the entry point's"
+                )
+            self.register(cls)
+
     def names(self) -> tuple[str, ...]:
-        """Built-in names in table order, then other registered names in registration order."""
-        return tuple(dict.fromkeys([*self._builtin, *self._entries]))
+        """Built-in names in table order, installed packages' entries by name, then other
+        registered names in registration order."""
+        return tuple(dict.fromkeys([*self._builtin, *sorted(self.plugins()), *self._entries]))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._builtin or name in self._entries
+        return name in self._builtin or name in self._entries or name in self.plugins()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
 
+def _kind_by_path(name: str) -> Any:
+    """The model kind of a scikit-learn classifier named by its import path (None for a name
+    that is not one)."""
+    if ":" not in name:
+        return None
+    from mmemo.models.static_models import STATIC_MODELS
+
+    return STATIC_MODELS.get(name)
+
+
 #: Every model kind a run can be made of (see the module docstring).
-MODEL_KINDS: Registry[Any] = Registry("model kind", BUILTIN_KINDS)
+MODEL_KINDS: Registry[Any] = Registry(
+    "model kind", BUILTIN_KINDS, entry_points="mmemo.model_kinds", dynamic=_kind_by_path
+)
 #: Class decorator that registers a model kind; refuses a name that is taken.
 register_kind: Callable[[C], C] = MODEL_KINDS.register
 
@@ -121,3 +202,17 @@ def get_kind(name: str) -> Any:
         InputError: no such kind, listing the valid ones.
     """
     return MODEL_KINDS.get(name)
+
+
+def describe_kinds() -> list[tuple[str, str, str, str]]:
+    """Every model kind a run can be made of, as ``mmemo models`` lists them: name, what it
+    takes (:data:`~mmemo.models.base.InputKind`), where it comes from (:meth:`Registry.origin`)
+    and its description (its class docstring's first line where it has no ``description``).
+    Importing each kind imports its module, but neither torch nor transformers: a kind's
+    heavy imports happen when it fits."""
+    rows = []
+    for name in MODEL_KINDS.names():
+        kind = MODEL_KINDS.get(name)
+        text = getattr(kind, "description", None) or (type(kind).__doc__ or "").strip()
+        rows.append((name, str(kind.inputs), MODEL_KINDS.origin(name), text.split("\n")[0]))
+    return rows

@@ -124,10 +124,79 @@ class StaticModel(JoblibArtefacts):
         return score_pipeline(self.name, model, X)
 
 
+class EstimatorByPath(StaticModel):
+    """Any scikit-learn classifier named by its import path, ``module:Class``
+    (``sklearn.ensemble:RandomForestClassifier``, ``xgboost:XGBClassifier`` if installed):
+    its own defaults, parameters checked by its own ``get_params`` and parameter constraints,
+    ``random_state`` from the seed where it has one. Scores are ``predict_proba`` where the
+    estimator has it (kind ``probs``), else ``decision_function`` (``decision``); where their
+    argmax and ``predict`` disagree the rows are counted (``extra["predict_mismatch"]``), not
+    refused: mmemo cannot know how a foreign estimator predicts."""
+
+    def __init__(self, target: str) -> None:
+        self.name = target  # type: ignore[misc]  # the class attributes of a named model
+        self.estimator = target  # type: ignore[misc]
+        self.description = f"{target} (a scikit-learn classifier by import path)"  # type: ignore[misc]
+
+    def library(self) -> dict[str, str]:
+        """The estimator's package and its version, for the run's record."""
+        import importlib.metadata
+
+        package = self.estimator.partition(":")[0].split(".")[0]
+        try:
+            version = importlib.metadata.version({"sklearn": "scikit-learn"}.get(package, package))
+        except importlib.metadata.PackageNotFoundError:
+            version = str(getattr(importlib.import_module(package), "__version__", "unknown"))
+        return {"estimator": self.estimator, "package": package, "version": version}
+
+    def scores(self, estimator: Any, X: np.ndarray) -> tuple[np.ndarray, ScoreKind, bool]:
+        if hasattr(estimator, "predict_proba"):
+            return estimator.predict_proba(X), "probs", False
+        scores = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if scores.ndim == 1:  # two classes: one value, positive for classes_[1]
+            scores = np.column_stack([-scores, scores])
+        return scores, "decision", False
+
+
+def static_model_of(name: str) -> StaticModel | None:
+    """The static model a name that is not built in stands for: a scikit-learn classifier by
+    import path (``module:Class``), or a model kind an installed package registers
+    (:data:`~mmemo.models.registry.MODEL_KINDS`) that is a :class:`StaticModel`; else None.
+
+    Raises:
+        InputError: the path cannot be imported, or names no scikit-learn classifier.
+    """
+    if ":" not in name:
+        from mmemo.models.registry import MODEL_KINDS
+
+        kind = MODEL_KINDS.get(name) if name in MODEL_KINDS.plugins() else None
+        return kind if isinstance(kind, StaticModel) else None
+    import importlib
+
+    module, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"--model {name!r}: cannot import it ({exc})") from None
+    from sklearn.base import is_classifier
+
+    try:
+        classifier = isinstance(cls, type) and is_classifier(cls())
+    except TypeError:  # needs constructor arguments
+        classifier = False
+    if not classifier:
+        raise InputError(
+            f"--model {name!r}: not a scikit-learn classifier (a class with fit, predict and "
+            "default parameters, whose estimator type is 'classifier')"
+        )
+    return EstimatorByPath(name)
+
+
 #: Static models by name; ``register`` refuses a name that is already taken.
 ModelRegistry = Registry
-#: The built-in static models.
-STATIC_MODELS: Registry[StaticModel] = Registry("static model")
+#: The built-in static models, installed packages' static kinds, and any scikit-learn
+#: classifier by its import path.
+STATIC_MODELS: Registry[StaticModel] = Registry("static model", dynamic=static_model_of)
 register_model = STATIC_MODELS.register
 
 

@@ -28,6 +28,7 @@ class BiLSTMKind(ModelKind):
     in ascending code order (as scikit-learn's kinds order theirs)."""
 
     name: ClassVar[str] = "bilstm"
+    description: ClassVar[str] = "bi-LSTM with attention (2x50 units) on frame sequences"
     inputs: ClassVar[InputKind] = "sequences"
 
     def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:

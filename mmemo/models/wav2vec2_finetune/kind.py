@@ -25,6 +25,7 @@ class FinetuneKind(ModelKind):
     in ascending code order (:func:`~mmemo.models.classes.output_classes`)."""
 
     name: ClassVar[str] = "wav2vec2-finetune"
+    description: ClassVar[str] = "wav2vec2/XLSR fine-tuned, mean pooling and a 1024-tanh head"
     inputs: ClassVar[InputKind] = "audio"
 
     def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:

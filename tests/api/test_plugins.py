@@ -1,0 +1,95 @@
+"""Your own model (issue 24): any scikit-learn classifier by its import path, and a model kind
+an installed package registers through the entry-point group ``mmemo.model_kinds``, each
+trained, applied, fused and reported like a built-in kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+RF = "sklearn.ensemble:RandomForestClassifier"
+
+
+@pytest.fixture()
+def installed_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example plug-in package as if installed (its folder and .dist-info on sys.path);
+    the registries forget it afterwards."""
+    from mmemo.models.registry import MODEL_KINDS
+    from mmemo.models.static_models import STATIC_MODELS
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    for registry in (MODEL_KINDS, STATIC_MODELS):
+        monkeypatch.setattr(registry, "_plugins", None)
+        monkeypatch.setattr(registry, "_entries", dict(registry._entries))
+
+
+def _train(store_cli, store, model: str, name: str, *extra: str):
+    result = store_cli(
+        store, "train", "static", "--model", model, "--features", "aus:mean",
+        "--scheme", "kfold:2:2020", "--name", name, "--jobs", "1", *extra,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    return result
+
+
+def _predicts_its_posteriors(store_cli, store, run: str) -> None:
+    result = store_cli(store, "predict", run, "--format", "json")
+    assert result.code == 0, result.err
+    predicted = {r["clip_id"]: r["scores"] for r in json.loads(result.out)}
+    with store.session() as s:
+        stored = dict(
+            s.fetch(
+                "SELECT clip_id, scores FROM posteriors WHERE run = ? AND split = 'test'", [run]
+            )
+        )
+    assert predicted.keys() == stored.keys()
+    for clip, scores in stored.items():
+        np.testing.assert_allclose(predicted[clip], scores, rtol=0, atol=1e-12)
+
+
+def test_a_plugin_kind_and_a_classifier_by_path_train_predict_fuse_and_report(
+    store_cli, aus_store, run_row, installed_plugin
+):
+    listed = store_cli(aus_store, "models")
+    assert listed.code == 0, listed.err
+    assert "example-gnb" in listed.out and "plugin mmemo-example-plugin 0.1" in listed.out_text
+    _train(store_cli, aus_store, "example-gnb", "gnb")
+    _train(store_cli, aus_store, RF, "rf", "--param", "n_estimators=20")
+    assert run_row(aus_store, "gnb").model == "example-gnb"
+    rf = run_row(aus_store, "rf")
+    assert rf.model == RF and rf.params["n_estimators"] == 20
+    assert rf.inputs["estimator"]["package"] == "sklearn" and rf.inputs["estimator"]["version"]
+    for run in ("gnb", "rf"):
+        _predicts_its_posteriors(store_cli, aus_store, run)
+    fused = store_cli(aus_store, "fuse", "gnb", "rf", "--name", "gnb+rf")
+    assert fused.code == 0, fused.err
+    report = store_cli(aus_store, "report", "gnb", "rf", "gnb+rf", "--format", "json")
+    assert report.code == 0, report.err
+    assert [r["run"] for r in json.loads(report.out)] == ["gnb", "rf", "gnb+rf"]
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "message"),
+    [
+        ("sklearn.ensemble:NoSuchForest", [], "cannot import it"),
+        ("no_such_package.x:Model", [], "cannot import it"),
+        ("sklearn.preprocessing:StandardScaler", [], "not a scikit-learn classifier"),
+        (RF, ["--param", "n_trees=5"], "has no hyper-parameter 'n_trees'"),
+        (RF, ["--param", "n_estimators=-3"], "n_estimators"),
+    ],
+)
+def test_a_bad_import_path_or_parameter_is_one_line_and_changes_nothing(
+    store_cli, aus_store, store_state, model, extra, message
+):
+    before = store_state(aus_store)
+    result = store_cli(
+        aus_store, "train", "static", "--model", model, "--features", "aus:mean",
+        "--name", "bad", *extra,
+    )  # fmt: skip
+    assert result.code == 2, result.out
+    assert message in result.err_text and len(result.err.strip().splitlines()) == 1
+    assert store_state(aus_store) == before
