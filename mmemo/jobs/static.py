@@ -46,6 +46,30 @@ def train_static(
     return infos[0]
 
 
+def check_static(model: str, params: dict[str, Any], norm: str) -> None:
+    """Check a configuration of ``train static`` before any data is read: a scikit-learn
+    model against the estimator's own constraints
+    (:func:`~mmemo.models.sklearn_static.check_model`), any other kind that takes per-clip
+    vectors by its :meth:`~mmemo.models.base.ModelKind.check`.
+
+    Raises:
+        InputError: an unknown kind, a kind that does not take vectors, or bad parameters.
+    """
+    from mmemo.models import sklearn_static
+    from mmemo.models.registry import get_kind
+
+    kind = get_kind(model)
+    if isinstance(kind, sklearn_static.StaticModel):
+        sklearn_static.check_model(model, params, norm=norm)
+        return
+    if kind.inputs != "vectors":
+        raise InputError(
+            f"--model {model}: a kind that takes {kind.inputs}; train static trains kinds "
+            "that take one vector per clip (see `mmemo models`)"
+        )
+    kind.check({**params, "norm": norm})
+
+
 def static_spec(
     name: str,
     model: str,
@@ -118,7 +142,6 @@ def train_static_grid(
             live process, or left by an interrupted job with other settings), or a glob that
             matches no complete feature set (listing the sets there are).
     """
-    from mmemo.models import sklearn_static
     from mmemo.params import config_name
 
     progress = progress or NullProgress()
@@ -127,7 +150,7 @@ def train_static_grid(
     )  # fmt: skip
     grid = list(spec.grid)
     for params, norm in grid:
-        sklearn_static.check_model(model, params, norm=norm)
+        check_static(model, params, norm)
     if features is not None and is_glob(features):
         names = probe_run_names(name, match_feature_sets(store, features), grid)
         sets = list(names)  # in layer order
@@ -257,7 +280,7 @@ def train_static_frames(
 
     ((params, norm),) = spec.grid
     name, model, seed = spec.name, spec.model, spec.seed
-    sklearn_static.check_model(model, params, norm=norm)
+    check_static(model, params, norm)
     vote_name = f"{name}/vote"
     check_run_name(store, vote_name)
     cv = load_cv(store, spec.scheme, spec.clips)

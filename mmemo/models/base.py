@@ -96,9 +96,17 @@ class ModelKind(ABC):
     name: ClassVar[str]
     inputs: ClassVar[InputKind]
 
+    def check(self, params: Mapping[str, Any]) -> None:
+        """Refuse ``params`` the kind cannot take, before any data is read (a job calls it
+        once per configuration; the default takes anything). Raise
+        :class:`~mmemo.errors.InputError` with one line naming the parameter."""
+        return None
+
     @abstractmethod
     def fit(self, params: Mapping[str, Any], data: FoldData, *, seed: int) -> FoldResult:
-        """Train on ``data``'s training part with ``params`` and score both parts."""
+        """Train on ``data``'s training part with ``params`` and score both parts. A vectors
+        kind trained by ``mmemo train static`` also finds the scaling asked for (``--norm``)
+        in ``params["norm"]``."""
 
     @abstractmethod
     def score(self, model: Any, X: Any) -> np.ndarray:

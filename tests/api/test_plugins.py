@@ -58,18 +58,25 @@ def test_a_plugin_kind_and_a_classifier_by_path_train_predict_fuse_and_report(
     assert listed.code == 0, listed.err
     assert "example-gnb" in listed.out and "plugin mmemo-example-plugin 0.1" in listed.out_text
     _train(store_cli, aus_store, "example-gnb", "gnb")
+    _train(store_cli, aus_store, "example-centroid", "centroid", "--param", "metric=cityblock")
     _train(store_cli, aus_store, RF, "rf", "--param", "n_estimators=20")
     assert run_row(aus_store, "gnb").model == "example-gnb"
     rf = run_row(aus_store, "rf")
     assert rf.model == RF and rf.params["n_estimators"] == 20
     assert rf.inputs["estimator"]["package"] == "sklearn" and rf.inputs["estimator"]["version"]
-    for run in ("gnb", "rf"):
+    assert run_row(aus_store, "centroid").params["metric"] == "cityblock"
+    for run in ("gnb", "rf", "centroid"):
         _predicts_its_posteriors(store_cli, aus_store, run)
-    fused = store_cli(aus_store, "fuse", "gnb", "rf", "--name", "gnb+rf")
+    fused = store_cli(aus_store, "fuse", "gnb", "rf", "centroid", "--name", "all3")
     assert fused.code == 0, fused.err
-    report = store_cli(aus_store, "report", "gnb", "rf", "gnb+rf", "--format", "json")
+    report = store_cli(aus_store, "report", "gnb", "rf", "centroid", "all3", "--format", "json")
     assert report.code == 0, report.err
-    assert [r["run"] for r in json.loads(report.out)] == ["gnb", "rf", "gnb+rf"]
+    assert [r["run"] for r in json.loads(report.out)] == ["gnb", "rf", "centroid", "all3"]
+    refused = store_cli(
+        aus_store, "train", "static", "--model", "example-centroid", "--features", "aus:mean",
+        "--param", "metric=cosine", "--name", "bad",
+    )  # fmt: skip
+    assert refused.code == 2 and "metric must be one of" in refused.err_text
 
 
 @pytest.mark.parametrize(

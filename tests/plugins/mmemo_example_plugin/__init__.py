@@ -10,6 +10,10 @@ built-in kind does: ``predict``, ``fuse``, ``report``, Slurm arrays, ``mmemo mod
 
 from __future__ import annotations
 
+import numpy as np
+
+from mmemo.errors import InputError
+from mmemo.models.base import FoldData, FoldResult, JoblibArtefacts
 from mmemo.models.static_models import StaticModel
 
 
@@ -19,3 +23,45 @@ class GaussianNBKind(StaticModel):
     name = "example-gnb"
     estimator = "sklearn.naive_bayes:GaussianNB"
     description = "Gaussian naive Bayes (the example plug-in)"
+
+
+class NearestCentroidKind(JoblibArtefacts):
+    """A model kind written from scratch on :class:`~mmemo.models.base.ModelKind` (through
+    its joblib-artefact base): one centroid per class, scores the negative distances to
+    them. It takes per-clip vectors, so ``mmemo train static --model example-centroid``
+    trains it; its one parameter, ``metric``, is checked before any data is read."""
+
+    name = "example-centroid"
+    inputs = "vectors"
+    description = "nearest class centroid in numpy (the example plug-in)"
+    METRICS = ("euclidean", "cityblock")
+
+    def check(self, params):
+        unknown = sorted(set(params) - {"metric", "norm"})
+        if unknown:
+            raise InputError(f"example-centroid has no parameter {unknown[0]!r}; it has metric")
+        if params.get("metric", "euclidean") not in self.METRICS:
+            raise InputError(f"example-centroid: metric must be one of {', '.join(self.METRICS)}")
+
+    def fit(self, params, data: FoldData, *, seed: int) -> FoldResult:
+        self.check(params)
+        X, y = np.asarray(data.X_train, float), np.asarray(data.y_train)
+        classes = np.unique(y)
+        model = {
+            "metric": params.get("metric", "euclidean"),
+            "classes": classes,
+            "centroids": np.stack([X[y == c].mean(axis=0) for c in classes]),
+        }
+        return FoldResult(
+            classes=[int(c) for c in classes],
+            kind="decision",
+            train_scores=self.score(model, X),
+            test_scores=self.score(model, data.X_test),
+            model=model,
+        )
+
+    def score(self, model, X) -> np.ndarray:
+        difference = np.asarray(X, float)[:, None, :] - model["centroids"][None, :, :]
+        if model["metric"] == "cityblock":
+            return -np.abs(difference).sum(axis=2)
+        return -np.sqrt((difference**2).sum(axis=2))
