@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -53,17 +54,7 @@ def train_bilstm_job(
     kind = get_kind("bilstm")
     params = {**options, "device": spec.device, "early_stop_on": spec.early_stop_on}
 
-    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        data = FoldData(
-            X_train=[seqs[i] for i in train],
-            y_train=cv.emotions[train],
-            X_test=[seqs[i] for i in test],
-            y_test=cv.emotions[test],
-            groups_train=cv.actors[train],
-            label=fold_label(fold, part),
-            progress=progress,
-        )
-        return kind.fit(params, data, seed=seed)
+    fit = _kind_fit(kind, params, seed, cv, seqs, progress)
 
     def attention_rows(run_id: int, results: dict[int, FoldResult]) -> dict[str, pa.Table]:
         return {"attention": _attention_table(run_id, cv, results)}
@@ -83,6 +74,38 @@ def train_bilstm_job(
         progress=progress,
         how=Execution(resumable=True, extra_rows=attention_rows, inner=spec.inner),
     )
+
+
+def _kind_fit(
+    kind: Any,
+    params: dict[str, Any],
+    seed: int,
+    cv: CVData,
+    inputs: list[Any],
+    progress: Progress,
+    *,
+    checkpoints: Path | None = None,
+) -> Callable[..., FoldResult]:
+    """The function that trains one fold (or an inner fit of ``--inner``) through ``kind``:
+    the fold's rows of ``inputs`` (one per clip of ``cv``), their labels, the training
+    speakers (for an inner validation split) and, with ``checkpoints``, a file per fit that
+    a long fit keeps its state in and resumes from."""
+
+    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
+        key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
+        data = FoldData(
+            X_train=[inputs[i] for i in train],
+            y_train=cv.emotions[train],
+            X_test=[inputs[i] for i in test],
+            y_test=cv.emotions[test],
+            groups_train=cv.actors[train],
+            label=fold_label(fold, part),
+            checkpoint=checkpoints / f"{key}.ckpt" if checkpoints is not None else None,
+            progress=progress,
+        )
+        return kind.fit(params, data, seed=seed)
+
+    return fit
 
 
 def _deep_run(
@@ -205,17 +228,7 @@ def train_finetune_job(
     kind = get_kind("wav2vec2-finetune")
     params = {**options, "model": model, "device": spec.device, "keep": spec.keep}
 
-    def fit(fold: int, train: np.ndarray, test: np.ndarray, part: int | None = None) -> FoldResult:
-        key = f"fold-{fold}" + (f"-inner-{part}" if part is not None else "")
-        data = FoldData(
-            X_train=[waves[i] for i in train],
-            y_train=cv.emotions[train],
-            X_test=[waves[i] for i in test],
-            label=fold_label(fold, part),
-            checkpoint=work / f"{key}.ckpt",
-            progress=progress,
-        )
-        return kind.fit(params, data, seed=seed)
+    fit = _kind_fit(kind, params, seed, cv, waves, progress, checkpoints=work)
 
     info = execute_run(
         store,

@@ -60,7 +60,7 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
         labels = {clip: (emotion, actor) for clip, emotion, actor in s.fetch(CLIP_LABELS)}
-        vocabulary = dataset_vocabulary(s.con)
+        vocabulary = dataset_vocabulary(s.con, chosen[0].dataset)
         snapshot = s.current_snapshot()
     if not rows:
         raise InputError("the chosen runs have no clips in common")
@@ -103,6 +103,10 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
 
 
 def _check_compatible(chosen: list[Run], session, *, trained: bool, on: str = "train") -> None:
+    datasets = {r.dataset for r in chosen}
+    if len(datasets) > 1:
+        detail = ", ".join(f"{r.name}: {r.dataset}" for r in chosen)
+        raise InputError(f"runs of different datasets ({detail}); fuse runs of one dataset")
     schemes = {r.scheme for r in chosen}
     if len(schemes) > 1:
         detail = ", ".join(f"{r.name}: {r.scheme}" for r in chosen)

@@ -114,7 +114,7 @@ def predict_run(store: Store, run: str, clips: str | None = None) -> Prediction:
                 [found.id],
             )
         )
-        vocabulary = dataset_vocabulary(s.con)
+        vocabulary = dataset_vocabulary(s.con, found.dataset)
     check_applicable(found)
     selected = [r[0] for r in rows]
     actor_of = {r[0]: r[2] for r in rows}

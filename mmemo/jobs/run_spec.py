@@ -26,16 +26,17 @@ class RunSpec:
     seed: int | None = None
     device: str = "cpu"
 
-    def fields(self, scheme: str, clips: str, clips_snapshot: int | None) -> dict[str, Any]:
-        """Registry fields of the run before it has results."""
+    def fields(self, cv: CVData) -> dict[str, Any]:
+        """Registry fields of the run on ``cv`` before it has results."""
         return {
             "name": self.name,
             "kind": self.kind,
             "model": self.model,
             "params": self.params,
-            "inputs": {**self.inputs, "clips_snapshot": clips_snapshot},
-            "scheme": scheme,
-            "clips": clips,
+            "inputs": {**self.inputs, "clips_snapshot": cv.snapshot_id},
+            "scheme": cv.scheme,
+            "clips": cv.clips,
+            "dataset": cv.vocabulary.dataset,
             "seed": self.seed,
             "classes": [],
             "score_kind": "",

@@ -145,7 +145,7 @@ def identity(run: Run) -> dict[str, Any]:
 def spec_identity(spec: RunSpec, cv: CVData, features: str | None) -> dict[str, Any]:
     """:func:`identity` of the run that ``spec`` makes on ``cv`` from ``features`` (a pinned
     feature-set reference, or None)."""
-    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    fields = spec.fields(cv)
     return {**{k: fields[k] for k in SAME}, "features": features}
 
 
@@ -268,7 +268,7 @@ def execute_part(
             cv, claimed, fit_fold, progress, work, keep=False, inner=inner, seed=spec.seed or 0
         )
         return None
-    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    fields = spec.fields(cv)
     try:
         run_id, claimed, _ = claim_folds(store, fields, cv, folds, whole=whole)
     except Exception as exc:
@@ -366,7 +366,7 @@ def store_whole(
     """Store a run whose every fold was trained already (a grid's pool trains all its
     configurations' folds before any is stored) through the same units as
     :func:`execute_part`: register the run, claim its folds, store them."""
-    fields = spec.fields(cv.scheme, cv.clips, cv.snapshot_id)
+    fields = spec.fields(cv)
     run_id, claimed, _ = claim_folds(store, fields, cv, sorted(trained), whole=True)
     mine = {fold: trained[fold] for fold in claimed}
     snapshot = store_trained(store, cv, run_id, mine, started=started)

@@ -110,7 +110,7 @@ def summarize_matching(
             "WHERE split = 'test' AND run_id IN (SELECT unnest(?)) GROUP BY ALL ORDER BY ALL",
             [[r.id for r in runs]],
         )
-        vocabulary = dataset_vocabulary(s.con)
+        vocabularies = {r.dataset: dataset_vocabulary(s.con, r.dataset) for r in runs}
     per_run: dict[int, dict[int, list[tuple[int, int, int]]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -118,6 +118,7 @@ def summarize_matching(
         per_run[run_id][fold].append((true, predicted, n))
     summaries = []
     for run in runs:
+        vocabulary = vocabularies[run.dataset]
         folds = [
             FoldPredictions(
                 fold=fold,

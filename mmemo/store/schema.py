@@ -120,6 +120,7 @@ class Run(Lifecycle, Base):
     clips: Mapped[str] = mapped_column(sa.Text)
     seed: Mapped[int | None]
     classes: Mapped[list[Any]] = mapped_column(sa.JSON)
+    dataset: Mapped[str | None] = mapped_column(sa.String(64))  # the vocabulary of `classes`
     score_kind: Mapped[str] = mapped_column(sa.String(16))
     n_clips: Mapped[int | None]
     fold_seconds: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)

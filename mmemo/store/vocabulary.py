@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mmemo.errors import InputError, NotFoundError, StoreError, listing
@@ -52,6 +52,8 @@ class Vocabulary:
 
     codes: tuple[int, ...]
     labels: tuple[str, ...]
+    #: The dataset that records this vocabulary (None for one made from codes alone).
+    dataset: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         codes, labels = tuple(int(c) for c in self.codes), tuple(str(x) for x in self.labels)
@@ -154,14 +156,13 @@ def read_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, Vocabulary]:
         ).fetchall()
     except duckdb.CatalogException:
         return {}
-    return {name: Vocabulary.from_record(labels) for name, labels in rows}
+    return {name: replace(Vocabulary.from_record(labels), dataset=name) for name, labels in rows}
 
 
 def dataset_vocabulary(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> Vocabulary:
-    """The vocabulary of ``dataset``, or of the store's one dataset when ``dataset`` is None.
-
-    Runs do not record their dataset yet (a store holds RAVDESS alone), so a caller that
-    cannot name one asks for the only one there is; several are refused, not guessed.
+    """The vocabulary of ``dataset`` (a run's ``dataset``), or of the store's one dataset when
+    ``dataset`` is None (a run made before runs recorded theirs, a job choosing clips): with
+    several recorded, that is refused, not guessed.
 
     Raises:
         NotFoundError: ``dataset`` is not recorded, or no dataset is (nothing ingested).
@@ -177,8 +178,8 @@ def dataset_vocabulary(con: duckdb.DuckDBPyConnection, dataset: str | None = Non
         raise NotFoundError("the store records no dataset: ingest one first")
     if len(found) > 1:
         raise InputError(
-            f"the store holds several datasets ({listing(found)}) and runs do not record "
-            "theirs yet: their classes cannot be told apart"
+            f"the store holds several datasets ({listing(found)}): name the one whose classes "
+            "are meant"
         )
     return next(iter(found.values()))
 

@@ -98,7 +98,7 @@ def test_migrations_run_from_empty_to_head_and_back(tmp_path):
     try:
         assert migrate.current(engine) is None
         applied = migrate.upgrade(engine)
-        assert applied == [f"registry 000{i}" for i in range(1, 7)]  # oldest first
+        assert applied == [f"registry 000{i}" for i in range(1, 8)]  # oldest first
         assert applied[-1] == f"registry {migrate.head()}"
         assert migrate.current(engine) == migrate.head()
         assert migrate.upgrade(engine) == []
@@ -146,7 +146,7 @@ def test_migration_0003_keeps_the_rows_of_a_0002_store_and_adds_keys_and_job(tmp
                     "INSERT INTO run_folds (run_id, fold, status, pid, host, created_at) "
                     f"VALUES ({owner}, {fold}, 'running', 7, 'h', now())"
                 )
-        assert migrate.upgrade(engine) == [f"registry 000{i}" for i in range(3, 7)]
+        assert migrate.upgrade(engine) == [f"registry 000{i}" for i in range(3, 8)]
         with engine.begin() as conn:
             folds = conn.exec_driver_sql("SELECT run_id, fold, job FROM run_folds ORDER BY 2")
             assert folds.fetchall() == [(run_id, 0, None), (run_id, 1, None)]
@@ -219,7 +219,7 @@ def test_migration_0005_fills_the_layer_columns_of_existing_sets_and_goes_back(
                 "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
                 f"created_at) VALUES ({first}, 0, 2, 'complete', now())"
             )
-        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006"]
+        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006", "registry 0007"]
         with engine.begin() as conn:
             got = conn.exec_driver_sql(
                 "SELECT name, encoder, layer, pooling, family FROM feature_sets ORDER BY id"
@@ -241,7 +241,7 @@ def test_migration_0005_fills_the_layer_columns_of_existing_sets_and_goes_back(
                 "INSERT INTO feature_set_shards (feature_set_id, shard, shards, status, "
                 "created_at) VALUES (9999, 0, 2, 'running', now())"
             )
-        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006"]
+        assert migrate.upgrade(engine) == ["registry 0005", "registry 0006", "registry 0007"]
     finally:
         engine.dispose()
 
@@ -279,7 +279,7 @@ def test_migration_0006_records_ravdess_for_stores_that_hold_it_and_goes_back(
     )  # fmt: skip
     try:
         _upgrade_to(engine, "0005")
-        assert migrate.upgrade(engine) == ["registry 0006"]
+        assert migrate.upgrade(engine) == ["registry 0006", "registry 0007"]
         assert _datasets(engine) == []  # nothing ingested: no dataset yet
 
         with engine.begin() as conn:
@@ -291,7 +291,7 @@ def test_migration_0006_records_ravdess_for_stores_that_hold_it_and_goes_back(
                     sources=["/corpus"], code_version="mmemo 0.1.0", created_at=sa.func.now(),
                 )
             )  # fmt: skip
-        assert migrate.upgrade(engine) == ["registry 0006"]
+        assert migrate.upgrade(engine) == ["registry 0006", "registry 0007"]
         assert _datasets(engine) == [("ravdess", RAVDESS_RECORD)]
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.exec_driver_sql(  # one record per dataset
@@ -306,12 +306,34 @@ def test_a_migrated_store_serves_ravdess_vocabulary_to_its_sessions(ingested_sto
     sessions' ``emotions`` and ``emotion_label`` read the back-filled record."""
     with ingested_store.session(write=True, check_schema=False) as s, s.engine.begin() as conn:
         command.downgrade(_alembic(conn), "0005")
-    assert ingested_store.upgrade() == ["registry 0006"]
+    assert ingested_store.upgrade() == ["registry 0006", "registry 0007"]
     with ingested_store.session() as s:
         table = s.fetch("SELECT emotion, label, dataset FROM emotions ORDER BY emotion")
         labels = s.fetch("SELECT DISTINCT emotion, emotion_label(emotion), label FROM clips")
     assert table == [(r["code"], r["label"], "ravdess") for r in RAVDESS_RECORD]
     assert len(labels) == 8 and all(named == label for _, named, label in labels)
+
+
+def test_runs_record_their_dataset_and_0007_back_fills_older_runs(zeror_store, run_row) -> None:
+    """A run records the dataset of its clips (its classes are that vocabulary's); a store
+    taken back to 0006 (runs without the column) and migrated gets its one dataset on every
+    run, and reports read the run's own record."""
+    assert run_row(zeror_store, "zeror").dataset == "ravdess"
+    with zeror_store.session(write=True, check_schema=False) as s, s.engine.begin() as conn:
+        command.downgrade(_alembic(conn), "0006")
+        columns = {
+            c
+            for (c,) in conn.exec_driver_sql(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
+            )
+        }
+    assert "dataset" not in columns
+    assert zeror_store.upgrade() == ["registry 0007"]
+    assert run_row(zeror_store, "zeror").dataset == "ravdess"
+    from mmemo.reports.report import summarize_runs
+
+    (summary,) = summarize_runs(zeror_store, ["zeror"])
+    assert summary.labels[0] == "neutral"
 
 
 @pytest.mark.local_only("edits the local registry or catalog file")
