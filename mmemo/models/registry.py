@@ -132,8 +132,9 @@ class Registry(Generic[T]):
             InputError: unknown name, listing the valid choices.
         """
         if name not in self._entries and name in self._builtin:
-            module = self._builtin[name].partition(":")[0]
-            importlib.import_module(module)  # its decorators register the class
+            cls = load_target(self._builtin[name])  # importing it, its decorator registers it
+            if name not in self._entries:  # a module imported before (into another registry)
+                self.register(cls)
         elif name not in self._entries and name in self.plugins():
             self._load_plugin(name)
         elif name not in self._entries and self._dynamic is not None:
