@@ -158,8 +158,11 @@ def test_a_read_only_query_changes_nothing_and_writes_no_file(
     still = store_cli(lake_store, "sql", "--format", "csv", READ_EVERYTHING)
     assert still.code == 0, still.err
     assert still.out.strip().splitlines()[-1] == EVERYTHING
-    doctor = store_cli(lake_store, "doctor")
-    assert doctor.code == 0, doctor.out
+    if lake_store.config.registry is not None:
+        # a team store's registry and files live on its servers, beyond the folder's file
+        # list: doctor reads them back (a local store's file list above is the stronger check)
+        doctor = store_cli(lake_store, "doctor")
+        assert doctor.code == 0, doctor.out
 
 
 def test_scratch_work_and_reads_stay_allowed(store_cli, lake_store, tmp_path):
