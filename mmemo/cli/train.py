@@ -40,15 +40,25 @@ def register(app: typer.Typer) -> None:
 def models() -> None:
     """List the model kinds a run can be made of: what each takes (vectors, frame sequences,
     audio, other runs' scores) and where it comes from (built in, an installed package's
-    `mmemo.model_kinds` entry point). Any scikit-learn classifier also serves by its import
-    path: `--model sklearn.ensemble:RandomForestClassifier`.
+    `mmemo.model_kinds` entry point); and the encoder families `mmemo embed` loads (built in
+    or from `mmemo.encoders`). Any scikit-learn classifier also serves by its import path:
+    `--model sklearn.ensemble:RandomForestClassifier`.
 
     Example: `mmemo models`
     """
+    from mmemo.features.encoders import encoder_families
     from mmemo.models.registry import describe_kinds
 
     rows = describe_kinds()
-    console.print(simple_table(None, ["kind", "takes", "from", "about"], rows))
+    console.print(simple_table("model kinds", ["kind", "takes", "from", "about"], rows))
+    families = [(kind, target, origin) for kind, (target, origin) in encoder_families().items()]
+    console.print(
+        simple_table(
+            "encoder families (mmemo embed; a checkpoint's model_type picks one)",
+            ["model_type", "embedder", "from"],
+            families,
+        )
+    )
 
 
 @train_app.command("static")

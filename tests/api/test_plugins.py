@@ -100,3 +100,35 @@ def test_a_bad_import_path_or_parameter_is_one_line_and_changes_nothing(
     assert result.code == 2, result.out
     assert message in result.err_text and len(result.err.strip().splitlines()) == 1
     assert store_state(aus_store) == before
+
+
+def _tiny_unispeech_sat(out: Path) -> Path:
+    """A tiny random UniSpeech-SAT checkpoint: a family mmemo does not ship."""
+    transformers = pytest.importorskip("transformers")
+    from mmemo.demo.tiny_wav2vec2 import save_seeded, save_wave_feature_extractor, tiny_raw_shape
+
+    config = transformers.UniSpeechSatConfig(do_stable_layer_norm=True, **tiny_raw_shape())
+    path = save_seeded(transformers.UniSpeechSatModel, config, out, seed=0)
+    save_wave_feature_extractor(path, attention_mask=True)
+    return path
+
+
+def test_a_plugin_encoder_family_embeds_every_layer_like_a_built_in(
+    store_cli, ingested_store, monkeypatch, tmp_path
+):
+    pytest.importorskip("torch")
+    checkpoint = _tiny_unispeech_sat(tmp_path / "uss")
+    few = "actor = 1 AND modality = 3 AND vocal_channel = 1 AND repetition = 1"
+    refused = store_cli(ingested_store, "embed", checkpoint, "--name", "uss", "--clips", few)
+    assert refused.code == 2 and "'unispeech-sat'; supported encoder families" in refused.err_text
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    made = store_cli(
+        ingested_store, "embed", checkpoint, "--name", "uss", "--layers", "all", "--clips", few
+    )
+    assert made.code == 0, made.err
+    listed = store_cli(ingested_store, "models")
+    assert "unispeech-sat" in listed.out and "plugin mmemo-example-plugin 0.1" in listed.out_text
+    with ingested_store.session() as s:
+        sets = s.fetch("SELECT name, encoder, layer, family FROM feature_sets ORDER BY id")
+    assert [row[2] for row in sets] == ["conv", "1", "2", "3"]
+    assert {row[3] for row in sets} == {"uss"} and {row[1] for row in sets} == {str(checkpoint)}

@@ -13,6 +13,12 @@ The family comes from the checkpoint's ``config.json`` (``model_type``), so
 ``whisper``         :class:`~.whisper.WhisperEncoderEmbedder`  1..N
 ==================  =========================================  ====================
 
+An installed package adds a family through the entry-point group ``mmemo.encoders``: the name
+is the config's ``model_type``, the value an :class:`~.base.AudioEncoder` subclass
+(``"my_package:MyEncoder"``); a raw-waveform family that transformers' ``AutoModel`` loads
+needs no more than a subclass of :class:`~.raw.RawWaveEncoder` naming it in ``families``.
+Built-in families win over a plug-in of the same ``model_type``.
+
 Example:
     >>> encoder = load_encoder("microsoft/wavlm-large")  # doctest: +SKIP
     >>> encoder.embed_layers(waves, layers=["conv", 12, 24])  # doctest: +SKIP
@@ -41,6 +47,7 @@ __all__ = [
     "EncoderShape",
     "Layer",
     "Pool",
+    "encoder_families",
     "encoder_shape",
     "load_encoder",
 ]
@@ -74,6 +81,40 @@ class EncoderShape:
         return f"{convs}1..{self.num_layers}"
 
 
+def encoder_families() -> dict[str, tuple[str, str]]:
+    """Every encoder family by ``model_type``: ``(module:Class, origin)``, the built-ins
+    (:data:`FAMILIES`) then installed packages' ``mmemo.encoders`` entry points."""
+    from importlib.metadata import entry_points
+
+    found = {
+        kind: (f"mmemo.features.encoders.{module}:{cls}", "built-in")
+        for kind, (module, cls) in FAMILIES.items()
+    }
+    for point in entry_points(group="mmemo.encoders"):
+        if point.name not in found:
+            origin = f"plugin {point.dist.name} {point.dist.version}" if point.dist else "plugin"
+            found[point.name] = (point.value, origin)
+    return found
+
+
+def _encoder_class(model_type: str) -> type[AudioEncoder]:
+    """The embedder class of a family (importing a plug-in's module).
+
+    Raises:
+        InputError: a plug-in that cannot be imported.
+    """
+    import importlib
+
+    target = encoder_families()[model_type][0]
+    module, _, name = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise InputError(
+            f"encoder family {model_type!r} ({target}) cannot be loaded: {exc}"
+        ) from None
+
+
 def _model_type(model: str | Path, revision: str | None) -> tuple[str, object]:
     import_ml()
     from transformers import AutoConfig
@@ -86,10 +127,11 @@ def _model_type(model: str | Path, revision: str | None) -> tuple[str, object]:
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"cannot load model '{source}': {first_line(exc)}") from exc
     model_type = str(getattr(config, "model_type", ""))
-    if model_type not in FAMILIES:
+    families = encoder_families()
+    if model_type not in families:
         raise InputError(
             f"model '{source}' is of type {model_type or 'unknown'!r}; supported encoder "
-            f"families: {', '.join(FAMILIES)}"
+            f"families: {', '.join(families)}"
         )
     return model_type, config
 
@@ -103,9 +145,8 @@ def encoder_shape(model: str | Path, *, revision: str | None = None) -> EncoderS
             read, or a family that is not supported.
     """
     model_type, config = _model_type(model, revision)
-    if model_type == "whisper":
-        return EncoderShape(model_type, int(config.encoder_layers), False)  # type: ignore[attr-defined]
-    return EncoderShape(model_type, int(config.num_hidden_layers), True)  # type: ignore[attr-defined]
+    num_layers, has_conv = _encoder_class(model_type).layers_of(config)
+    return EncoderShape(model_type, num_layers, has_conv)
 
 
 def load_encoder(
@@ -122,9 +163,5 @@ def load_encoder(
         MissingDependencyError: torch or transformers is not installed.
         InputError: unknown family (listing the supported ones), bad device or checkpoint.
     """
-    import importlib
-
     model_type, _ = _model_type(model, revision)
-    module, cls = FAMILIES[model_type]
-    embedder = getattr(importlib.import_module(f"mmemo.features.encoders.{module}"), cls)
-    return embedder(model, revision=revision, device=device)
+    return _encoder_class(model_type)(model, revision=revision, device=device)

@@ -150,6 +150,12 @@ class AudioEncoder:
     _num_layers: int
     _has_conv: bool = False
 
+    @classmethod
+    def layers_of(cls, config: Any) -> tuple[int, bool]:
+        """From a checkpoint's config alone (no weights loaded): its number of transformer
+        layers and whether it has a conv encoder (``conv`` layers)."""
+        return int(config.num_hidden_layers), cls._has_conv
+
     @property
     def num_layers(self) -> int:
         """Number of transformer layers (valid layer numbers are 1..num_layers)."""

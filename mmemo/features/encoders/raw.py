@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -69,6 +69,9 @@ class RawWaveEncoder(AudioEncoder):
     """
 
     _has_conv = True
+    #: The configs' ``model_type`` values this class loads, and their family names; a
+    #: plug-in's subclass names others that ``AutoModel`` loads the same way.
+    families: ClassVar[dict[str, str]] = RAW_FAMILIES
 
     def __init__(
         self, model: str | Path, *, revision: str | None = None, device: str = "auto"
@@ -93,12 +96,12 @@ class RawWaveEncoder(AudioEncoder):
         self._model = self._load(source, revision, device, "wav2vec2")
         config = self._model.config
         model_type = str(getattr(config, "model_type", ""))
-        if model_type not in RAW_FAMILIES:
+        if model_type not in self.families:
             raise InputError(
                 f"model '{source}' is a {model_type or 'unknown'} model; raw-waveform "
-                f"families: {', '.join(RAW_FAMILIES)}"
+                f"families: {', '.join(self.families)}"
             )
-        self.family = RAW_FAMILIES[model_type]
+        self.family = self.families[model_type]
         self._model.eval()
         self._model.to(self._device)
         self._uses_mask = bool(getattr(self._feature_extractor, "return_attention_mask", False))

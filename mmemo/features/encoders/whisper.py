@@ -57,6 +57,11 @@ class WhisperEncoderEmbedder(AudioEncoder):
     family = "whisper"
     _has_conv = False
 
+    @classmethod
+    def layers_of(cls, config: Any) -> tuple[int, bool]:
+        """Whisper's config counts its encoder's layers as ``encoder_layers``."""
+        return int(config.encoder_layers), False
+
     def __init__(
         self, model: str | Path, *, revision: str | None = None, device: str = "auto"
     ) -> None:

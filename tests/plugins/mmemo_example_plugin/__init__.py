@@ -1,5 +1,6 @@
-"""An example mmemo plug-in package: a model kind that an installed package adds through the
-entry-point group ``mmemo.model_kinds`` (see ``pyproject.toml`` beside this folder).
+"""An example mmemo plug-in package: model kinds and an encoder family that an installed
+package adds through the entry-point groups ``mmemo.model_kinds`` and ``mmemo.encoders`` (see
+``pyproject.toml`` beside this folder).
 
 The test set-up puts this folder on ``sys.path`` with its ``.dist-info``, which is what
 installing it does; users never install it. A kind that is a
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmemo.errors import InputError
+from mmemo.features.encoders.raw import RawWaveEncoder
 from mmemo.models.base import FoldData, FoldResult, JoblibArtefacts
 from mmemo.models.static_models import StaticModel
 
@@ -65,3 +67,11 @@ class NearestCentroidKind(JoblibArtefacts):
         if model["metric"] == "cityblock":
             return -np.abs(difference).sum(axis=2)
         return -np.sqrt((difference**2).sum(axis=2))
+
+
+class UniSpeechSatEncoder(RawWaveEncoder):
+    """An encoder family mmemo does not ship: UniSpeech-SAT checkpoints load with
+    transformers' ``AutoModel`` like wav2vec2, so naming their ``model_type`` is all a
+    raw-waveform family needs (registered through the entry-point group ``mmemo.encoders``)."""
+
+    families = {"unispeech-sat": "UniSpeech-SAT"}
