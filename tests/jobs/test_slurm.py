@@ -93,24 +93,25 @@ def test_a_fold_array_bilstm_equals_a_single_process_run(
 def test_a_spec_submitted_from_python_equals_a_single_process_run(
     jobs_store, store_cli, slurm, jobs_posteriors
 ) -> None:
-    """No command line anywhere: a spec built in Python, submitted, stored as JSON, read back
-    by each task and run on its folds, gives the rows of the same spec run in one process."""
+    """No command line anywhere: a spec built in Python, submitted through the public API,
+    stored as JSON, read back by each task and run on its folds, gives the rows of the same
+    spec run in one process."""
     import dataclasses
 
-    from mmemo.jobs.slurm import submit
-    from mmemo.jobs.specs import BiLSTMSpec
+    import mmemo
 
-    spec = BiLSTMSpec(
+    spec = mmemo.BiLSTMSpec(
         name="py", features="aus", scheme=KFOLD2, clips="av-speech", device="cpu", seed=5,
         early_stop_on="test", params={"max_epochs": 2},
     )  # fmt: skip
-    done = submit(jobs_store, spec, tasks=2)
+    done = mmemo.open(jobs_store.root).submit(spec, tasks=2)
     slurm.wait_idle(timeout=600)
     assert task_states(store_cli, jobs_store, done.id) == {0: "completed", 1: "completed"}
     with jobs_store.session() as s:
         (stored,) = s.fetch("SELECT command FROM scheduler_jobs WHERE id = ?", [done.id])[0]
     assert json.loads(stored) == {"spec": spec.to_json()}  # data, not command text
-    dataclasses.replace(spec, name="whole").run(jobs_store)
+    (whole,) = mmemo.open(jobs_store.root).train(dataclasses.replace(spec, name="whole"))
+    assert whole.status == "complete"
     arrayed = jobs_posteriors(jobs_store, "py")
     assert arrayed and arrayed == jobs_posteriors(jobs_store, "whole")
 
