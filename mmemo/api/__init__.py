@@ -225,8 +225,9 @@ class Store:
         """Store per-clip scores made elsewhere as the run ``name``, checked as ``mmemo import
         posteriors`` checks a file. ``frame`` (a pandas DataFrame or an Arrow table) has a
         clip-id column, ``fold`` and ``split`` (train/test) columns and one score column per
-        class of ``classes`` (labels or codes, in the columns' order). The run records the
-        sha256 of the table as written to parquet.
+        class of ``classes`` (labels or codes, in the columns' order). The table is written to a
+        temporary parquet file (``python-table-NAME.parquet``) that the import reads, as it
+        would a user's file: the run records that name and the file's sha256.
 
         Raises:
             InputError: what the import refuses (unknown clips, a test clip in the wrong fold,
@@ -245,7 +246,7 @@ class Store:
         if not isinstance(classes, str):
             classes = ",".join(map(str, classes))
         with tempfile.TemporaryDirectory(prefix="mmemo-import-") as tmp:
-            path = Path(tmp) / f"{name.replace('/', '_')}.parquet"
+            path = Path(tmp) / f"python-table-{name.replace('/', '_')}.parquet"
             pq.write_table(table, path)
             spec = ImportSpec(
                 name=name,
