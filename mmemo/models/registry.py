@@ -75,6 +75,7 @@ class Registry(Generic[T]):
         self._entries: dict[str, T] = {}
         self._group = entry_points
         self._dynamic = dynamic
+        self._made: set[str] = set()  # entries made on demand (import paths): not choices
         self._plugins: dict[str, Any] | None = None  # name -> entry point, read on first use
 
     def plugins(self) -> dict[str, Any]:
@@ -141,6 +142,7 @@ class Registry(Generic[T]):
             made = self._dynamic(name)
             if made is not None:
                 self._entries[name] = made
+                self._made.add(name)
         try:
             return self._entries[name]
         except KeyError:
@@ -168,8 +170,10 @@ class Registry(Generic[T]):
 
     def names(self) -> tuple[str, ...]:
         """Built-in names in table order, installed packages' entries by name, then other
-        registered names in registration order."""
-        return tuple(dict.fromkeys([*self._builtin, *sorted(self.plugins()), *self._entries]))
+        registered names in registration order; not the entries made on demand for an import
+        path (any classifier is one: they are no list of choices)."""
+        registered = [n for n in self._entries if n not in self._made]
+        return tuple(dict.fromkeys([*self._builtin, *sorted(self.plugins()), *registered]))
 
     def __contains__(self, name: object) -> bool:
         return name in self._builtin or name in self._entries or name in self.plugins()

@@ -319,6 +319,12 @@ def test_builtin_models() -> None:
     assert MODEL_CHOICES == "zeror, svc, knn, mlp, logreg"
 
 
+def test_a_classifier_by_import_path_is_made_on_demand_and_listed_nowhere() -> None:
+    model = STATIC_MODELS.get("sklearn.naive_bayes:GaussianNB")
+    assert model.estimator_class().__name__ == "GaussianNB"
+    assert "sklearn.naive_bayes:GaussianNB" not in STATIC_MODELS.names()
+
+
 # -------------------------------------------------------------------------------------- errors
 
 
