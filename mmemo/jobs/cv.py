@@ -84,6 +84,12 @@ class CVData:
         return [(rows[kept], rows[held]) for kept, held in parts]
 
 
+def clip_labels(session: Session) -> dict[str, tuple[int, int]]:
+    """Every clip's ``(emotion, actor)``, by clip id: the labels :func:`given_parts` needs."""
+    rows = session.fetch("SELECT clip_id, emotion, actor FROM clips")
+    return {clip: (emotion, actor) for clip, emotion, actor in rows}
+
+
 def given_parts(
     scheme: str,
     clips: str,
@@ -96,7 +102,7 @@ def given_parts(
 ) -> CVData:
     """The cross-validation of a run whose folds' parts are given (``parts``: the clip ids of
     each ``(fold, split)``): its rows are the test clips, each in the one fold that tests it;
-    ``labels`` gives each clip's ``(emotion, actor)``."""
+    ``labels`` gives each clip's ``(emotion, actor)`` (:func:`clip_labels`)."""
     tested = sorted(
         (clip, fold) for (fold, split), ids in parts.items() if split == "test" for clip in ids
     )

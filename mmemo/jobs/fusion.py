@@ -9,7 +9,7 @@ import numpy as np
 
 from mmemo.errors import InputError
 from mmemo.fusion.late import METHODS
-from mmemo.jobs.cv import given_parts
+from mmemo.jobs.cv import clip_labels, given_parts
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name
 from mmemo.jobs.shared_runs import store_whole
 from mmemo.jobs.specs import FuseSpec
@@ -20,9 +20,6 @@ from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
 from mmemo.store.vocabulary import dataset_vocabulary
-
-#: Each clip's emotion and actor.
-CLIP_LABELS = "SELECT clip_id, emotion, actor FROM clips"
 
 
 def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None) -> RunInfo:
@@ -59,7 +56,7 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
         _check_compatible(chosen, s, trained=method == "logreg", on=on)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
-        labels = {clip: (emotion, actor) for clip, emotion, actor in s.fetch(CLIP_LABELS)}
+        labels = clip_labels(s)
         vocabulary = dataset_vocabulary(s.con, chosen[0].dataset)
         snapshot = s.current_snapshot()
     if not rows:

@@ -14,7 +14,7 @@ from mmemo.corpora.classes import class_codes
 from mmemo.errors import InputError, listing
 from mmemo.features.imported import clip_ids_from, pick_id_column, read_table
 from mmemo.hashing import sha256_files
-from mmemo.jobs.cv import fold_assignment, given_parts
+from mmemo.jobs.cv import clip_labels, fold_assignment, given_parts
 from mmemo.jobs.runs import RunInfo, RunSpec, check_run_name
 from mmemo.jobs.shared_runs import store_whole
 from mmemo.jobs.specs import ImportSpec
@@ -48,8 +48,9 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
     for path in files:
         records += _read(Path(path), spec, len(codes))
     with store.session() as s:
-        known = dict(s.fetch("SELECT clip_id, actor FROM clips"))
-        emotions = dict(s.fetch("SELECT clip_id, emotion FROM clips"))
+        labels = clip_labels(s)
+    known = {clip: actor for clip, (_, actor) in labels.items()}
+    emotions = {clip: emotion for clip, (emotion, _) in labels.items()}
     unknown = sorted({r[2] for r in records if r[2] not in known})
     if unknown:
         raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
@@ -70,7 +71,6 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
         for fold in sorted({fold for fold, _ in by_part})
     }
     parts = {key: [clip for clip, _ in rows] for key, rows in by_part.items()}
-    labels = {clip: (emotions[clip], actor) for clip, actor in known.items()}
     cv = given_parts(
         spec.scheme, "imported", None, parts, labels, vocabulary=vocabulary, new_folds=new_folds
     )
