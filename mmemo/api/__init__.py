@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -270,19 +270,11 @@ class Features:
 
     def __call__(self, sort: str = "newest") -> duckdb.DuckDBPyRelation:
         """The complete feature sets (``mmemo features``), newest first or by ``name``."""
-        from mmemo.features.listing import list_feature_sets
+        from mmemo.features.listing import FeatureSetRow, list_feature_sets
 
         rows, _ = list_feature_sets(self._store._inner, sort)
-        columns = ["name", "version", "kind", "dim", "clips", "frames", "model", "layer"]
-        columns += ["pool", "created"]
-        return self._store._rows(
-            columns,
-            [
-                (r.name, r.version, r.kind, r.dim, r.clips, r.frames, r.model, r.layer)
-                + (r.pool, r.created)
-                for r in rows
-            ],
-        )
+        columns = [f.name for f in fields(FeatureSetRow)]
+        return self._store._rows(columns, [astuple(r) for r in rows])
 
     def load(self, ref: str, *, clips: str | None = None) -> FeatureMatrix:
         """The feature set ``ref`` (``NAME[@V][:mean]``) for ``clips`` (a selection such as
