@@ -261,6 +261,29 @@ def store_cli(cli):
 
 
 @pytest.fixture()
+def predicts_its_posteriors(store_cli) -> Callable[..., None]:
+    """``predicts_its_posteriors(store, run, clips=None, atol=0)``: ``mmemo predict RUN``
+    (on ``--clips`` when given) scores the run's test clips as its stored test posteriors."""
+    import json
+
+    import numpy as np
+
+    def check(store: Any, run: str, clips: str | None = None, atol: float = 0.0) -> None:
+        selection = ["--clips", clips] if clips is not None else []
+        result = store_cli(store, "predict", run, *selection, "--format", "json")
+        assert result.code == 0, result.err
+        predicted = {r["clip_id"]: r["scores"] for r in json.loads(result.out)}
+        with store.session() as s:
+            query = "SELECT clip_id, scores FROM posteriors WHERE run = ? AND split = 'test'"
+            stored = dict(s.fetch(query, [run]))
+        assert predicted.keys() == stored.keys()
+        for clip, scores in stored.items():
+            np.testing.assert_allclose(predicted[clip], scores, rtol=0, atol=atol)
+
+    return check
+
+
+@pytest.fixture()
 def run_row() -> Callable[..., Any]:
     """``run_row(store, name)``: the registry row of a run (detached from its session)."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
@@ -36,23 +35,8 @@ def _train(store_cli, store, model: str, name: str, *extra: str):
     return result
 
 
-def _predicts_its_posteriors(store_cli, store, run: str) -> None:
-    result = store_cli(store, "predict", run, "--format", "json")
-    assert result.code == 0, result.err
-    predicted = {r["clip_id"]: r["scores"] for r in json.loads(result.out)}
-    with store.session() as s:
-        stored = dict(
-            s.fetch(
-                "SELECT clip_id, scores FROM posteriors WHERE run = ? AND split = 'test'", [run]
-            )
-        )
-    assert predicted.keys() == stored.keys()
-    for clip, scores in stored.items():
-        np.testing.assert_allclose(predicted[clip], scores, rtol=0, atol=1e-12)
-
-
 def test_a_plugin_kind_and_a_classifier_by_path_train_predict_fuse_and_report(
-    store_cli, aus_store, run_row, installed_plugin
+    store_cli, aus_store, run_row, installed_plugin, predicts_its_posteriors
 ):
     listed = store_cli(aus_store, "models")
     assert listed.code == 0, listed.err
@@ -66,7 +50,7 @@ def test_a_plugin_kind_and_a_classifier_by_path_train_predict_fuse_and_report(
     assert rf.inputs["estimator"]["package"] == "sklearn" and rf.inputs["estimator"]["version"]
     assert run_row(aus_store, "centroid").params["metric"] == "cityblock"
     for run in ("gnb", "rf", "centroid"):
-        _predicts_its_posteriors(store_cli, aus_store, run)
+        predicts_its_posteriors(aus_store, run, atol=1e-12)
     fused = store_cli(aus_store, "fuse", "gnb", "rf", "centroid", "--name", "all3")
     assert fused.code == 0, fused.err
     report = store_cli(aus_store, "report", "gnb", "rf", "centroid", "all3", "--format", "json")

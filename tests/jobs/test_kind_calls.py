@@ -9,11 +9,9 @@ bi-LSTM and fine-tune jobs did, fails here.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
-import numpy as np
 import pytest
 
 from mmemo.models.registry import BUILTIN_KINDS, get_kind
@@ -41,28 +39,20 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter:
     return counted
 
 
-def _predict_equals_stored(
-    store_cli, store, run: str, clips: str, atol: float, calls: Counter, kind: str
-) -> None:
-    """``predict`` of the run's own clips: one ``score`` per fold model, giving the stored
-    test posteriors."""
-    before = calls[kind, "score"]
-    result = store_cli(store, "predict", run, "--clips", clips, "--format", "json")
-    assert result.code == 0, result.err
-    assert calls[kind, "score"] - before == 2, kind  # kfold:2: two fold models
-    predicted = {r["clip_id"]: r["scores"] for r in json.loads(result.out)}
-    with store.session() as s:
-        stored = dict(
-            s.fetch(
-                "SELECT clip_id, scores FROM posteriors WHERE run = ? AND split = 'test'", [run]
-            )
-        )
-    assert predicted.keys() == stored.keys()
-    for clip, scores in stored.items():
-        np.testing.assert_allclose(predicted[clip], scores, rtol=0, atol=atol)
+@pytest.fixture()
+def predicts(calls: Counter, predicts_its_posteriors):
+    """``predicts(store, run, clips, atol, kind)``: ``predict`` of the run's own clips makes
+    one ``score`` per fold model of ``kind``, giving the stored test posteriors."""
+
+    def check(store, run: str, clips: str, atol: float, kind: str) -> None:
+        before = calls[kind, "score"]
+        predicts_its_posteriors(store, run, clips, atol)
+        assert calls[kind, "score"] - before == 2, kind  # kfold:2: two fold models
+
+    return check
 
 
-def test_static_runs_train_and_predict_through_their_kind(store_cli, aus_store, calls):
+def test_static_runs_train_and_predict_through_their_kind(store_cli, aus_store, calls, predicts):
     for model in STATIC:
         features = [] if model == "zeror" else ["--features", "aus:mean"]
         result = store_cli(
@@ -71,10 +61,10 @@ def test_static_runs_train_and_predict_through_their_kind(store_cli, aus_store, 
         )  # fmt: skip
         assert result.code == 0, result.err
         assert calls[model, "fit"] == 2, model  # one per fold of kfold:2
-        _predict_equals_stored(store_cli, aus_store, model, "av-speech", 0, calls, model)
+        predicts(aus_store, model, "av-speech", 0, model)
 
 
-def test_fusions_train_and_predict_through_their_kind(store_cli, aus_store, calls):
+def test_fusions_train_and_predict_through_their_kind(store_cli, aus_store, calls, predicts):
     for model in ("logreg", "knn"):
         result = store_cli(
             aus_store, "train", "static", "--model", model, "--features", "aus:mean",
@@ -87,11 +77,11 @@ def test_fusions_train_and_predict_through_their_kind(store_cli, aus_store, call
         result = store_cli(aus_store, "fuse", "logreg", "knn", "--method", method, "--name", name)
         assert result.code == 0, result.err
         assert calls[fusion, "fit"] == 2, fusion
-        _predict_equals_stored(store_cli, aus_store, name, "av-speech", 1e-12, calls, fusion)
+        predicts(aus_store, name, "av-speech", 1e-12, fusion)
 
 
 @pytest.mark.slow
-def test_the_bilstm_trains_and_predicts_through_its_kind(store_cli, aus_store, calls):
+def test_the_bilstm_trains_and_predicts_through_its_kind(store_cli, aus_store, calls, predicts):
     pytest.importorskip("torch")
     result = store_cli(
         aus_store, "train", "bilstm", "--features", "aus", "--scheme", KFOLD2, "--clips", FEW,
@@ -100,11 +90,13 @@ def test_the_bilstm_trains_and_predicts_through_its_kind(store_cli, aus_store, c
     assert result.code == 0, result.err
     assert calls["bilstm", "fit"] == 2
     # float32 logits: other batch mates change the last bits of a matrix product
-    _predict_equals_stored(store_cli, aus_store, "bl", FEW, 1e-6, calls, "bilstm")
+    predicts(aus_store, "bl", FEW, 1e-6, "bilstm")
 
 
 @pytest.mark.slow
-def test_the_finetune_trains_and_predicts_through_its_kind(store_cli, aus_store, tiny_w2v2, calls):
+def test_the_finetune_trains_and_predicts_through_its_kind(
+    store_cli, aus_store, tiny_w2v2, calls, predicts
+):
     result = store_cli(
         aus_store, "train", "finetune", tiny_w2v2[True], "--scheme", KFOLD2, "--clips", FEW,
         "--device", "cpu", "--param", "epochs=1", "--param", "batch_size=8",
@@ -112,4 +104,4 @@ def test_the_finetune_trains_and_predicts_through_its_kind(store_cli, aus_store,
     )  # fmt: skip
     assert result.code == 0, result.err
     assert calls["wav2vec2-finetune", "fit"] == 2
-    _predict_equals_stored(store_cli, aus_store, "ft", FEW, 1e-5, calls, "wav2vec2-finetune")
+    predicts(aus_store, "ft", FEW, 1e-5, "wav2vec2-finetune")
