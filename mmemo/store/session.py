@@ -71,7 +71,20 @@ class Session:
         self.write = write
         self.con = con
         self._views_ready = False
+        #: A transaction is open on the connection: the ORM's (tracked through the engine's
+        #: events) or a lake commit's. DuckDB aborts an open transaction when a BEGIN fails, so
+        #: whether one is open is known here, never found out by trying.
+        self._in_transaction = False
         sa.event.listen(engine, "handle_error", self._registry_error)
+        sa.event.listen(engine, "begin", self._began)
+        sa.event.listen(engine, "commit", self._ended)
+        sa.event.listen(engine, "rollback", self._ended)
+
+    def _began(self, _connection: sa.Connection) -> None:
+        self._in_transaction = True
+
+    def _ended(self, _connection: sa.Connection) -> None:
+        self._in_transaction = False
 
     def _registry_error(self, context: sa.engine.ExceptionContext) -> None:
         """Turn a registry statement or commit that found the disk full into the store's one
@@ -98,17 +111,20 @@ class Session:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """A transaction of its own, or the caller's if one is open already."""
-        try:
-            self.con.execute("BEGIN TRANSACTION")
-        except duckdb.TransactionException:  # inside the caller's: that one commits
+        if self._in_transaction:  # the caller's commits
             yield
             return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield
         except BaseException:
             _rollback(self.con)
             raise
-        self.con.execute("COMMIT")
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
 
     def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyRelation | None:
         """Run ``query`` with the views in place; ``params`` are bound, never formatted in."""
@@ -139,6 +155,7 @@ class Session:
 
         def attempt() -> None:
             self.con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
             try:
                 write(self.con)
                 self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
@@ -146,6 +163,8 @@ class Session:
             except BaseException:
                 _rollback(self.con)
                 raise
+            finally:
+                self._in_transaction = False
 
         try:
             # DuckLake already retried what does not conflict logically; what remains is
