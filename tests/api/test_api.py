@@ -97,6 +97,7 @@ def test_frames_become_padded_torch_batches_with_their_lengths(aus_store):
     assert y.tolist() == fm.vocabulary.index_of(fm.y[train[:16]]).tolist()
 
 
+@pytest.mark.slow
 def test_train_from_python_is_the_cli_job(aus_store, store_cli):
     store = mmemo.open(aus_store.root)
     (run,) = store.train(mmemo.StaticSpec.one(name="py-svc", **SVC))
@@ -117,6 +118,7 @@ def test_train_from_python_is_the_cli_job(aus_store, store_cli):
         store.train(mmemo.FuseSpec(name="f", runs=("a", "b")))
 
 
+@pytest.mark.slow
 def test_your_own_model_on_the_stores_folds_imports_fuses_and_reports(aus_store):
     import pandas as pd
     from sklearn.linear_model import LogisticRegression

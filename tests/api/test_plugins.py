@@ -35,6 +35,7 @@ def _train(store_cli, store, model: str, name: str, *extra: str):
     return result
 
 
+@pytest.mark.slow
 def test_a_plugin_kind_and_a_classifier_by_path_train_predict_fuse_and_report(
     store_cli, aus_store, run_row, installed_plugin, predicts_its_posteriors
 ):
@@ -97,6 +98,7 @@ def _tiny_unispeech_sat(out: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_plugin_encoder_family_embeds_every_layer_like_a_built_in(
     store_cli, ingested_store, monkeypatch, tmp_path
 ):

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 
+@pytest.mark.slow
 def test_the_extension_of_out_says_the_format(store_cli, zeror_store, tmp_path: Path) -> None:
     """The issue's cases: before, ``export zeror --out f.csv`` wrote Parquet into ``f.csv``
     and ``sql``, ``report`` and ``predict`` printed to the terminal and wrote no file."""

@@ -206,6 +206,7 @@ def test_sql_missing_file(cli, ingested_store, tmp_path):
     assert "missing.sql" in result.err_text
 
 
+@pytest.mark.slow
 def test_sql_time_travel_with_ducklake_syntax(cli, ingested_store):
     root = ingested_store.root
     latest = cli(

@@ -45,6 +45,7 @@ def test_a_message_redirected_to_a_file_is_one_line(zeror_store, tmp_path: Path)
     assert len(str(out)) > 80
 
 
+@pytest.mark.slow
 def test_messages_are_whole_lines_and_tables_fit(cli80, zeror_store, tmp_path: Path) -> None:
     """The issue's case in process: before, ``train static ... > out.txt`` wrote ``run `` /
     ``grid-name/C=1,norm=mi`` / ``nmax (240 clips, 3 folds, 5.0 s) -> snapshot 15``."""

@@ -121,6 +121,7 @@ def test_the_leakage_audits_find_a_take_trained_and_tested_through_two_files(zer
         audit_run(zeror_store, "zeror")
 
 
+@pytest.mark.slow
 def test_a_fusion_is_audited_through_its_inputs_after_the_job(zeror_store):
     from mmemo.jobs.fusion import fuse_runs
     from mmemo.jobs.specs import FuseSpec, StaticSpec

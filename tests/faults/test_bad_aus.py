@@ -204,6 +204,7 @@ def test_a_header_only_file_is_a_bad_file_not_a_clip_without_frames(
     assert sorted(_means(ingested_store, "aus")) == sorted(f.stem for f in files[:3])
 
 
+@pytest.mark.slow
 def test_bad_files_are_counted_as_files_not_as_errors(
     ingested_store, store_cli, synth_corpus, tmp_path, store_state
 ):

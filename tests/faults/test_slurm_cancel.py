@@ -154,6 +154,7 @@ def test_a_fold_task_sent_sigterm_as_at_a_time_limit_resumes_to_an_uninterrupted
     ],
     ids=["returns", "ctrl-c", "sigterm", "exit-3", "error"],
 )
+@pytest.mark.slow
 def test_a_task_records_complete_only_when_its_command_returned_0(
     store, cli, monkeypatch: pytest.MonkeyPatch, command, code: int, status: str
 ) -> None:

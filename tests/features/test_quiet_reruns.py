@@ -33,6 +33,7 @@ def _copy(files: list[Path], folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_embed_rerun_finds_the_set_before_loading_the_model(
     feat_store, store_cli, tiny_w2v2, tmp_path, monkeypatch, one_torch_thread
 ):
@@ -64,6 +65,7 @@ def test_embed_rerun_finds_the_set_before_loading_the_model(
     assert "e v1 already holds these embeddings" in same_bytes.out_text
 
 
+@pytest.mark.slow
 def test_openface_rerun_parses_no_csv_unless_a_file_changed(
     feat_store, store_cli, synth_corpus, tmp_path, monkeypatch
 ):

@@ -81,6 +81,7 @@ def _feature_sets(store, name: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.slow
 def test_embed_conv_and_layer_vectors_equal_the_full_forward_reference(
     flavour, feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):

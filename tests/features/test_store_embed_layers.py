@@ -39,6 +39,7 @@ def _columns(store, name: str) -> tuple:
     return row
 
 
+@pytest.mark.slow
 def test_layers_in_one_pass_equal_separate_layer_calls(
     feat_store, store_cli, tiny_w2v2, one_torch_thread
 ):

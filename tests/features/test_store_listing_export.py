@@ -103,6 +103,7 @@ def test_an_old_store_with_double_embeddings_upgrades_and_still_loads_them(
     assert again.code == 0 and "nothing to do" in again.out_text  # found, not recomputed
 
 
+@pytest.mark.slow
 def test_mean_suffix_averages_frames_and_is_refused_where_it_means_nothing(
     aus_store, store_cli, tiny_w2v2, one_torch_thread, tmp_path
 ) -> None:
@@ -136,6 +137,7 @@ def test_mean_suffix_averages_frames_and_is_refused_where_it_means_nothing(
     assert bad.code == 2 and "averages frames" in bad.err_text
 
 
+@pytest.mark.slow
 def test_a_run_on_name_mean_records_it_and_predict_reloads_the_same_vectors(
     aus_store, store_cli, tiny_w2v2, one_torch_thread
 ) -> None:

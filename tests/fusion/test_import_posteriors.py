@@ -73,6 +73,7 @@ def test_imported_run_reports_like_the_original(
         assert ids == want[key][0] and np.array_equal(scores, want[key][1])
 
 
+@pytest.mark.slow
 def test_imported_test_only_run_fuses_by_rule_but_not_by_logreg(
     store_cli, fus_store, fus_scores, tmp_path
 ):

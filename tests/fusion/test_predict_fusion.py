@@ -28,6 +28,7 @@ def _check_reproduces(store, run: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("method", ["logreg", "mean", "product", "vote"])
+@pytest.mark.slow
 def test_predict_fusion_reproduces_its_test_posteriors(fus_store, run_row, method) -> None:
     from mmemo.jobs.fusion import fuse_runs
     from mmemo.jobs.specs import FuseSpec
@@ -38,6 +39,7 @@ def test_predict_fusion_reproduces_its_test_posteriors(fus_store, run_row, metho
     assert len(rows) == 120
 
 
+@pytest.mark.slow
 def test_predict_fusion_of_a_fusion(fus_store) -> None:
     from mmemo.jobs.fusion import fuse_runs
     from mmemo.jobs.specs import FuseSpec
@@ -47,6 +49,7 @@ def test_predict_fusion_of_a_fusion(fus_store) -> None:
     _check_reproduces(fus_store, "F2")
 
 
+@pytest.mark.slow
 def test_predict_cli_on_a_fusion(store_cli, fus_store) -> None:
     assert store_cli(fus_store, "fuse", "svc", "lr", "--name", "F").code == 0
     result = store_cli(fus_store, "predict", "F", "--clips", "av-speech", "--format", "csv")

@@ -52,6 +52,7 @@ def predicts(calls: Counter, predicts_its_posteriors):
     return check
 
 
+@pytest.mark.slow
 def test_static_runs_train_and_predict_through_their_kind(store_cli, aus_store, calls, predicts):
     for model in STATIC:
         features = [] if model == "zeror" else ["--features", "aus:mean"]
@@ -64,6 +65,7 @@ def test_static_runs_train_and_predict_through_their_kind(store_cli, aus_store, 
         predicts(aus_store, model, "av-speech", 0, model)
 
 
+@pytest.mark.slow
 def test_fusions_train_and_predict_through_their_kind(store_cli, aus_store, calls, predicts):
     for model in ("logreg", "knn"):
         result = store_cli(

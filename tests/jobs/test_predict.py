@@ -31,6 +31,7 @@ def _check_reproduces(store, run: str, clips: str | None, *, atol: float) -> Non
         assert row["predicted_emotion"] == int(np.argmax(scores)) + 1
 
 
+@pytest.mark.slow
 def test_predict_static_run_reproduces_its_test_posteriors(jobs_store) -> None:
     from mmemo.jobs.specs import StaticSpec
     from mmemo.jobs.static import train_static
@@ -49,6 +50,7 @@ def test_predict_static_run_reproduces_its_test_posteriors(jobs_store) -> None:
     _check_reproduces(jobs_store, "lr", "av-speech", atol=0)
 
 
+@pytest.mark.slow
 def test_predict_bilstm_run_reproduces_its_test_posteriors(jobs_store) -> None:
     pytest.importorskip("torch")
     from mmemo.jobs.deep import train_bilstm_job
@@ -105,6 +107,7 @@ def test_predict_refuses_imported_posteriors_and_runs_without_models(jobs_store)
         predict_run(jobs_store, "fr/vote", FEW)
 
 
+@pytest.mark.slow
 def test_predict_uses_the_runs_own_clips_and_only_models_that_never_saw_the_actor(
     jobs_store,
 ) -> None:

@@ -136,6 +136,7 @@ def _probe(store_cli, store, *args):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_glob_trains_one_run_per_layer_in_layer_order(store_cli, jobs_store, tmp_path, run_row):
     _import_layers(jobs_store, tmp_path, "w2v", W2V)
     _import_layers(jobs_store, tmp_path, "hub", {"1": 1.0})  # another encoder: not matched
@@ -189,6 +190,7 @@ def test_a_glob_matching_nothing_names_the_sets_there_are(store_cli, jobs_store,
     assert store_state(jobs_store) == before
 
 
+@pytest.mark.slow
 def test_a_name_in_use_refuses_the_whole_grid_before_training(store_cli, jobs_store, tmp_path):
     _import_layers(jobs_store, tmp_path, "w2v", {"conv": 0.2, "1": 1.0})
     # another seed: the run is not the one the grid makes (that one the grid would keep)

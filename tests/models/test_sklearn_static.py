@@ -147,6 +147,7 @@ def test_table2_full_grid(models_luna_store) -> None:
         _check_cell(key, _train(models_luna_store, key, f"table2-{i}"))
 
 
+@pytest.mark.slow
 def test_job_scores_are_fit_fold_on_the_folds_rows(models_luna_store, luna: Luna) -> None:
     """The job trains each fold on the feature file's rows in file order (an MLP depends on
     row order) and stores exactly what fit_fold returns."""

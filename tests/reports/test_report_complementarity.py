@@ -139,6 +139,7 @@ def _check(result: Complementarity, expected: dict[str, dict[str, float | None]]
 
 
 @pytest.mark.parametrize("by", ["emotion", "actor"])
+@pytest.mark.slow
 def test_complementarity_matches_numpy_and_sklearn(pair_store, by) -> None:
     for run_a, run_b in PAIRS:
         result = complementarity(pair_store, run_a, run_b, by=by)
@@ -247,6 +248,7 @@ def test_unknown_runs_and_runs_without_shared_clips_are_one_line_errors(
         assert result.err.startswith("error: ") and message in result.err_text, result.err
 
 
+@pytest.mark.slow
 def test_report_prints_the_table_and_exports_latex(pair_store, store_cli, tmp_path) -> None:
     result = complementarity(pair_store, "lr", "knn")
     shown = store_cli(pair_store, "report", "lr", "knn", "--complementarity")
@@ -303,6 +305,7 @@ def test_render_formats(pair_store) -> None:
         render_complementarity(result, fmt="html")
 
 
+@pytest.mark.slow
 def test_recipes_give_the_reports_numbers(pair_store, store_cli) -> None:
     for by in ("emotion", "actor"):
         result = complementarity(pair_store, "lr", "knn", by=by)

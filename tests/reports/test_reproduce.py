@@ -143,6 +143,7 @@ def test_recipe_of_every_group_names_the_inputs_it_lacks(cli) -> None:
 # ---------------------------------------------------------------------- check and --run
 
 
+@pytest.mark.slow
 def test_run_only_zeror_reproduces_its_cells_and_exits_0(cli, store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ("--store", store.root, "reproduce", "luna2022", "--only", "zeror")
@@ -175,6 +176,7 @@ def test_run_only_zeror_reproduces_its_cells_and_exits_0(cli, store, tmp_path, m
     assert cli("--store", store.root, "reproduce", "luna2022", "--strict").code == 1
 
 
+@pytest.mark.slow
 def test_a_wrong_value_exits_1_naming_the_cell(cli, store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     wrong = _broken(tmp_path, "value = 1.76", "value = 1.86", count=2)
