@@ -75,16 +75,20 @@ class Session:
         #: events) or a lake commit's. DuckDB aborts an open transaction when a BEGIN fails, so
         #: whether one is open is known here, never found out by trying.
         self._in_transaction = False
+        #: The views were made inside a transaction still open: its rollback takes them away.
+        self._views_uncommitted = False
         sa.event.listen(engine, "handle_error", self._registry_error)
-        sa.event.listen(engine, "begin", self._began)
-        sa.event.listen(engine, "commit", self._ended)
-        sa.event.listen(engine, "rollback", self._ended)
+        sa.event.listen(engine, "begin", lambda _connection: self._began())
+        sa.event.listen(engine, "commit", lambda _connection: self._ended(committed=True))
+        sa.event.listen(engine, "rollback", lambda _connection: self._ended(committed=False))
 
-    def _began(self, _connection: sa.Connection) -> None:
+    def _began(self) -> None:
         self._in_transaction = True
 
-    def _ended(self, _connection: sa.Connection) -> None:
-        self._in_transaction = False
+    def _ended(self, *, committed: bool) -> None:
+        if self._views_uncommitted and not committed:
+            self._views_ready = False  # rolled back with the transaction: made again on use
+        self._in_transaction = self._views_uncommitted = False
 
     def _registry_error(self, context: sa.engine.ExceptionContext) -> None:
         """Turn a registry statement or commit that found the disk full into the store's one
@@ -107,6 +111,7 @@ class Session:
                 for path in sorted((sql_dir() / "views").glob("*.sql")):
                     self.con.execute(read_sql(f"views/{path.name}"))
         self._views_ready = True
+        self._views_uncommitted = self._in_transaction
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -115,16 +120,15 @@ class Session:
             yield
             return
         self.con.execute("BEGIN TRANSACTION")
-        self._in_transaction = True
+        self._began()
         try:
             yield
         except BaseException:
             _rollback(self.con)
+            self._ended(committed=False)
             raise
-        else:
-            self.con.execute("COMMIT")
-        finally:
-            self._in_transaction = False
+        self.con.execute("COMMIT")
+        self._ended(committed=True)
 
     def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyRelation | None:
         """Run ``query`` with the views in place; ``params`` are bound, never formatted in."""
@@ -155,16 +159,16 @@ class Session:
 
         def attempt() -> None:
             self.con.execute("BEGIN TRANSACTION")
-            self._in_transaction = True
+            self._began()
             try:
                 write(self.con)
                 self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
                 self.con.execute("COMMIT")
             except BaseException:
                 _rollback(self.con)
+                self._ended(committed=False)
                 raise
-            finally:
-                self._in_transaction = False
+            self._ended(committed=True)
 
         try:
             # DuckLake already retried what does not conflict logically; what remains is
