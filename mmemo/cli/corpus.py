@@ -66,7 +66,8 @@ def ingest_ravdess(
     """
     from mmemo.corpora.ingest import ingest_ravdess as ingest
 
-    report = ingest(open_store(ctx), sources, strict=strict, progress=RichProgress())
+    progress = RichProgress("ingest ravdess")
+    report = ingest(open_store(ctx), sources, strict=strict, progress=progress)
     for line in report.invalid:
         err_console.print(styled(("invalid name", "yellow"), f" {line}"), highlight=False)
     for line in report.bad_media:

@@ -119,8 +119,10 @@ def _mmemo(store: Store, *args: object) -> subprocess.CompletedProcess[str]:
 def _says_disk_full(
     done: subprocess.CompletedProcess[str], store: Store, progress: str | None = None
 ) -> str:
-    """Exit status 2 and one line on stderr naming the store and saying the disk is full (after
-    the lines of the command's progress bars, starting with ``progress``); return that line."""
+    """Exit status 2 and one line on stderr naming the store and saying the disk is full;
+    return that line. Before it come the command's progress lines if a task took long enough
+    to print one (a second or more: it depends on the machine's load), each starting with
+    ``progress``, the command's label."""
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     *before, line = done.stderr.strip().splitlines()
@@ -176,7 +178,7 @@ def test_ingest_openface_keep_all_on_a_full_disk_is_one_line_and_leaves_the_stor
 
     failed = _mmemo(store, "ingest", "openface", csvs, "--name", "aus", "--keep-all")
 
-    line = _says_disk_full(failed, store)
+    line = _says_disk_full(failed, store, progress="ingest openface:")
     assert "writing to the lake (feature set 1 'aus' v1" in line  # what it was doing
     assert store_state(store) == before
     assert _parquet_files(store) == files  # the partial au_frames file went on the way out
@@ -210,7 +212,7 @@ def test_embed_frames_on_a_full_disk_is_one_line_and_resumes_to_an_uninterrupted
 
     failed = _mmemo(store, "embed", tiny, "--name", "e", "--frames", "--clips", EMBED_CLIPS)
 
-    _says_disk_full(failed, store)
+    _says_disk_full(failed, store, progress="embed:")
     # embed keeps an unfinished set for the next call to resume (its committed chunks are
     # hidden until it completes); nothing of it shows and no partial file stays
     assert _rows(store, visible) == shown
@@ -245,7 +247,7 @@ def test_ingest_ravdess_with_a_full_lake_folder_is_one_line_and_leaves_the_store
 
     failed = _mmemo(store, "ingest", "ravdess", *actors)
 
-    _says_disk_full(failed, store)
+    _says_disk_full(failed, store, progress="ingest ravdess:")
     assert store_state(store) == before
     assert _parquet_files(store) == files
     _doctor_ok(store_cli, store)
@@ -277,7 +279,7 @@ def test_ingest_ravdess_with_the_whole_store_on_a_nearly_full_disk_is_one_line_a
 
         failed = _mmemo(copy, "ingest", "ravdess", *actors)
 
-        _says_disk_full(failed, copy)
+        _says_disk_full(failed, copy, progress="ingest ravdess:")
         assert store_state(copy) == before, leave
         assert _parquet_files(copy) == files, leave
         assert not copy.paths.holder.exists(), leave
