@@ -123,11 +123,11 @@ class Session:
         self._began()
         try:
             yield
+            self.con.execute("COMMIT")
         except BaseException:
             _rollback(self.con)
             self._ended(committed=False)
             raise
-        self.con.execute("COMMIT")
         self._ended(committed=True)
 
     def sql(self, query: str, params: Any = None) -> duckdb.DuckDBPyRelation | None:
