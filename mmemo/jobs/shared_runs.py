@@ -285,7 +285,7 @@ def execute_part(
         raise
     trained = {fold: (results[fold], s) for fold, s in zip(claimed, seconds, strict=True)}
     snapshot = store_trained(store, cv, run_id, trained, started=started, extra_rows=extra_rows)
-    if work is not None:
+    if work is not None and snapshot is not None:  # complete: no other task still uses it
         shutil.rmtree(work, ignore_errors=True)
     return _info(store, spec, cv, run_id, snapshot, trained, started)
 
