@@ -119,6 +119,12 @@ class Session:
         if self._in_transaction:  # the caller's commits
             yield
             return
+        with self._own_transaction():
+            yield
+
+    @contextlib.contextmanager
+    def _own_transaction(self) -> Iterator[None]:
+        """BEGIN, then COMMIT, or roll back on any error; tracked in ``_in_transaction``."""
         self.con.execute("BEGIN TRANSACTION")
         self._began()
         try:
@@ -158,17 +164,9 @@ class Session:
         retries = _commit_retries()
 
         def attempt() -> None:
-            self.con.execute("BEGIN TRANSACTION")
-            self._began()
-            try:
+            with self._own_transaction():
                 write(self.con)
                 self.con.execute("CALL lake.set_commit_message('mmemo', ?)", [message])
-                self.con.execute("COMMIT")
-            except BaseException:
-                _rollback(self.con)
-                self._ended(committed=False)
-                raise
-            self._ended(committed=True)
 
         try:
             # DuckLake already retried what does not conflict logically; what remains is
