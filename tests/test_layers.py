@@ -19,6 +19,7 @@ BASE = {
     "params",
     "progress",
     "provenance",
+    "registry",
     "resources",
     "scheduler",
     "specs",

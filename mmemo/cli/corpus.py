@@ -32,24 +32,30 @@ def register(app: typer.Typer) -> None:
     app.add_typer(synth_app, name="synth")
 
 
+#: The options every ``mmemo ingest CORPUS`` command takes.
+SourcesArg = Annotated[
+    list[Path],
+    typer.Argument(help="Directories, corpus zip archives, or text files of paths/names."),
+]
+StrictOpt = Annotated[
+    bool, typer.Option(help="Fail on any skipped, invalid or bad file (nothing ingested).")
+]
+ListSkippedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--list-skipped",
+        help=f"Name every skipped file not of the corpus (otherwise the first {SHOWN_SKIPPED} "
+        "when the store changed, none on a re-run that finds nothing new).",
+    ),
+]
+
+
 @ingest_app.command("ravdess")
 def ingest_ravdess(
     ctx: typer.Context,
-    sources: Annotated[
-        list[Path],
-        typer.Argument(help="Directories, corpus zip archives, or text files of paths/names."),
-    ],
-    strict: Annotated[
-        bool, typer.Option(help="Fail on any skipped, invalid or bad file (nothing ingested).")
-    ] = False,
-    list_skipped: Annotated[
-        bool,
-        typer.Option(
-            "--list-skipped",
-            help=f"Name every skipped non-RAVDESS file (otherwise the first {SHOWN_SKIPPED} when "
-            "the store changed, none on a re-run that finds nothing new).",
-        ),
-    ] = False,
+    sources: SourcesArg,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
 ) -> None:
     """Ingest RAVDESS files: clip metadata (all seven name fields), duration, rate and hash.
 
@@ -64,10 +70,43 @@ def ingest_ravdess(
     The clip counts are printed when the store changed; a re-run that finds nothing new
     prints one line.
     """
-    from mmemo.corpora.ingest import ingest_ravdess as ingest
+    _ingest(ctx, "ravdess", sources, strict, list_skipped)
 
-    progress = RichProgress("ingest ravdess")
-    report = ingest(open_store(ctx), sources, strict=strict, progress=progress)
+
+@ingest_app.command("crema-d")
+def ingest_crema_d(
+    ctx: typer.Context,
+    sources: SourcesArg,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
+) -> None:
+    """Ingest CREMA-D: `AudioWAV/*.wav` (audio-only clips) and `VideoFlash/*.flv` (audio and
+    video), the actors' sex and age from `VideoDemographics.csv`, and the crowd's perceived
+    labels from `processedResults/tabulatedVotes.csv` where the folder has it.
+
+    Clip ids are `crema-d:` and the file name (`crema-d:1001_DFA_ANG_XX.wav`); the two files
+    of a take share its `performance`. The view `perceived_labels` sets what raters chose
+    beside each clip's acted label.
+
+    Examples:
+
+    * `mmemo ingest crema-d ~/data/CREMA-D/`
+
+    * `mmemo ingest crema-d ~/data/CREMA-D/AudioWAV` (the audio alone)
+    """
+    _ingest(ctx, "crema-d", sources, strict, list_skipped)
+
+
+def _ingest(
+    ctx: typer.Context, corpus: str, sources: list[Path], strict: bool, list_skipped: bool
+) -> None:
+    """Ingest through the adapter ``corpus`` and print what happened."""
+    from mmemo.corpora.adapters import get_corpus
+    from mmemo.corpora.ingest import ingest_corpus
+
+    adapter = get_corpus(corpus)
+    progress = RichProgress(f"ingest {corpus}")
+    report = ingest_corpus(open_store(ctx), adapter, sources, strict=strict, progress=progress)
     for line in report.invalid:
         err_console.print(styled(("invalid name", "yellow"), f" {line}"), highlight=False)
     for line in report.bad_media:
@@ -85,7 +124,8 @@ def ingest_ravdess(
         shown = skipped_files[:SHOWN_SKIPPED] if report.snapshot_id else []
     for where in shown:
         err_console.print(
-            styled(("skipped", "yellow"), f" {where}: not a RAVDESS file"), highlight=False
+            styled(("skipped", "yellow"), f" {where}: not a {adapter.title} file"),
+            highlight=False,
         )
     if shown and len(shown) < len(skipped_files):
         err_console.print(
@@ -99,12 +139,14 @@ def ingest_ravdess(
                 "clips in the store", ["modality", "channel", "emotion", "clips"], report.summary
             )
         )
-    skipped = report.not_ravdess + report.not_media
+    skipped = report.not_corpus + report.not_media
     console.print(
-        f"{report.files} RAVDESS file(s): {report.added} added, {report.unchanged} unchanged; "
+        f"{report.files} {adapter.title} file(s): {report.added} added, "
+        f"{report.unchanged} unchanged; "
         f"{skipped} other file(s) skipped, {len(report.invalid)} invalid name(s), "
         f"{len(report.bad_media)} bad media, {report.duplicates} duplicate(s)"
         + "".join(f"; {n} {kind} file(s) beside the corpus" for kind, n in report.siblings.items())
+        + (f"; {report.ratings} perceived label(s)" if report.ratings else "")
         + (f"; snapshot {report.snapshot_id}" if report.snapshot_id else "; store unchanged")
         + ("" if shown or not skipped_files else " (--list-skipped names the skipped files)")
     )
@@ -217,3 +259,39 @@ def synth_ravdess(
     if archives is not None:
         written = write_archives(corpus.root, archives)
         console.print(f"wrote {len(written)} archive(s) to {archives}")
+
+
+@synth_app.command("crema-d")
+def synth_crema_d(
+    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    actors: Annotated[int, typer.Option(help="Actors 1001..1000+N (91 = the full shape).")] = 4,
+    sentences: Annotated[
+        str | None,
+        typer.Option(help="Sentence codes to record, comma-separated (default: all twelve)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seconds: Annotated[float, typer.Option(help="Typical take length.")] = 1.0,
+    video: Annotated[bool, typer.Option(help="Also write the FLV files.")] = True,
+    votes: Annotated[bool, typer.Option(help="Also write the crowd's tabulatedVotes.csv.")] = True,
+) -> None:
+    """Write a CREMA-D-shaped synthetic corpus: AudioWAV/, VideoFlash/, VideoDemographics.csv
+    and processedResults/tabulatedVotes.csv.
+
+    Example: `mmemo synth crema-d ./crema --actors 4 --sentences IEO,DFA`
+    """
+    from mmemo.corpora.synth.crema_d import create_crema_d
+
+    chosen = [s.strip() for s in sentences.split(",")] if sentences is not None else None
+    corpus = create_crema_d(
+        out,
+        actors=actors,
+        sentences=chosen,
+        seed=seed,
+        seconds=seconds,
+        video=video,
+        votes=votes,
+    )
+    console.print(
+        f"wrote {len(corpus.files)} media files of {len(corpus.takes)} takes to {corpus.root}"
+        + (", with the crowd's votes" if corpus.votes is not None else "")
+    )

@@ -1,4 +1,9 @@
-"""``mmemo ingest ravdess``: corpus files into the lake's ``clips`` table, as versions."""
+"""``mmemo ingest CORPUS``: a corpus's files into the lake's ``clips`` table, as versions.
+
+What a file is (its clip id, speaker, label ...) is its corpus adapter's to say
+(:mod:`mmemo.corpora.adapters`); this module lists, probes, versions and commits for every
+corpus alike.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mmemo.corpora.adapters import Clip, CorpusAdapter, InvalidNameError, get_corpus
 from mmemo.corpora.media import BadMediaError, MediaInfo, probe
-from mmemo.corpora.ravdess import VOCABULARY, InvalidNameError, looks_like_ravdess, parse_name
 from mmemo.corpora.sources import SourceFile, enumerate_sources
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
@@ -18,14 +23,6 @@ from mmemo.store.lifecycle import staged
 from mmemo.store.store import Store
 from mmemo.store.vocabulary import record_dataset
 
-DATASET = "ravdess"
-#: OpenFace's outputs for a video, named after it: the AU table (``NAME.csv``), HOG features,
-#: the run's details and the aligned face images (``NAME_aligned/``). They often sit beside the
-#: corpus (``mmemo synth`` writes ``openface/`` into it) and ``mmemo ingest openface`` takes
-#: them, so ``ingest ravdess`` counts them instead of naming each as "not a RAVDESS file".
-OPENFACE_SUFFIXES = (".csv", ".hog")
-OPENFACE_DETAILS = "_of_details"
-OPENFACE_ALIGNED = "_aligned"
 _COLUMNS = [
     "ingest_id",
     "dataset",
@@ -50,7 +47,44 @@ _COLUMNS = [
     "sample_rate",
     "channels",
     "content_hash",
+    "speaker",
+    "performance",
+    "age",
 ]
+_RATING_COLUMNS = [
+    "ingest_id",
+    "dataset",
+    "performance",
+    "modality",
+    "emotion",
+    "label",
+    "votes",
+    "responses",
+    "agreement",
+]
+#: Arrow types of the columns a corpus may leave empty throughout (a table of None alone
+#: would have no type).
+_TYPES = {
+    "vocal_channel": pa.int8(),
+    "intensity": pa.int8(),
+    "statement": pa.int8(),
+    "repetition": pa.int8(),
+    "gender": pa.string(),
+    "performance": pa.string(),
+    "age": pa.int16(),
+    "emotion": pa.int8(),
+    "label": pa.string(),
+    "responses": pa.int32(),
+    "agreement": pa.float64(),
+    "path": pa.string(),
+    "member": pa.string(),
+    "container": pa.string(),
+    "size_bytes": pa.int64(),
+    "duration": pa.float64(),
+    "sample_rate": pa.int32(),
+    "channels": pa.int32(),
+    "content_hash": pa.string(),
+}
 
 
 @dataclass
@@ -62,16 +96,17 @@ class IngestReport:
     files: int = 0
     added: int = 0
     unchanged: int = 0
-    not_ravdess: int = 0
+    not_corpus: int = 0  # media files not named as the corpus names its files
     not_media: int = 0
     duplicates: int = 0
-    skipped: list[str] = field(default_factory=list)  # where each non-RAVDESS file is
+    skipped: list[str] = field(default_factory=list)  # where each file not of the corpus is
     #: Files of a known kind that belongs beside the corpus, by kind: counted, not named.
     siblings: dict[str, int] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
     bad_media: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     summary: list[tuple[str, str, str, int]] = field(default_factory=list)
+    ratings: int = 0  # perceived-label rows written (a corpus's raters' votes)
 
 
 def ingest_ravdess(
@@ -82,119 +117,137 @@ def ingest_ravdess(
     workers: int = 4,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Ingest RAVDESS files (directories, zip archives, lists of names) into ``store``.
+    """Ingest RAVDESS files: :func:`ingest_corpus` through the ``ravdess`` adapter."""
+    return ingest_corpus(
+        store, "ravdess", sources, strict=strict, workers=workers, progress=progress
+    )
+
+
+def ingest_corpus(
+    store: Store,
+    corpus: str | CorpusAdapter,
+    sources: list[Path],
+    *,
+    strict: bool = False,
+    workers: int = 4,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest a corpus's files (directories, zip archives, lists of names) into ``store``
+    through its adapter (a registered name, or an adapter).
 
     Clips already in the store with the same content and location are left alone; a changed
-    file becomes a new version of its clip. Nothing is written when nothing changed.
+    file becomes a new version of its clip. Nothing is written when nothing changed. The
+    corpus's perceived labels (raters' votes, where its adapter reads them) are written once,
+    with the first ingest that finds them.
 
     Raises:
-        InputError: a missing/unreadable source or corrupt archive; under ``strict``, also
-            any skipped, invalid, refused or bad file. The store is unchanged.
+        InputError: an unknown corpus, a missing/unreadable source or corrupt archive, a
+            corpus table that cannot be read; under ``strict``, also any skipped, invalid,
+            refused or bad file. The store is unchanged.
     """
+    adapter = get_corpus(corpus) if isinstance(corpus, str) else corpus
     progress = progress or NullProgress()
-    listing = enumerate_sources(sources)
+    listing = enumerate_sources(sources, adapter.media_suffixes)
+    tables = adapter.read_tables([Path(p).expanduser().absolute() for p in sources])
     report = IngestReport(not_media=listing.not_media, refused=list(listing.refused))
+    read = {str(path) for path in tables.files}
     for other in listing.skipped:
-        kind = sibling_kind(other)
+        kind = "corpus table" if str(other.path) in read else adapter.sibling_kind(other)
         if kind is None:
             report.skipped.append(other.where)
         else:
             report.siblings[kind] = report.siblings.get(kind, 0) + 1
-    items: dict[str, SourceFile] = {}
-    for item in listing.files:
-        if not looks_like_ravdess(item.stem):
-            report.not_ravdess += 1
-            report.skipped.append(item.where)
-            continue
-        try:
-            parse_name(item.stem)
-        except InvalidNameError as exc:
-            report.invalid.append(f"{item.where}: {exc}")
-            continue
-        if item.stem in items:
-            report.duplicates += 1
-            continue
-        items[item.stem] = item
-    report.files = len(items)
-
-    infos = _probe_all(list(items.values()), workers, progress, report)
+    items = _clips(adapter, listing.files, tables, report)
+    infos = _probe_all({key: item for key, (item, _) in items.items()}, workers, progress, report)
     if strict:
-        _refuse_under_strict(report)
+        _refuse_under_strict(report, adapter)
 
     with store.session() as s:
         current = {
             row[0]: row[1:]
             for row in s.fetch(
                 "SELECT clip_id, version, content_hash, path, member FROM clips WHERE dataset = ?",
-                [DATASET],
+                [adapter.name],
             )
         }
+        query = "SELECT count(*) FROM clip_ratings WHERE dataset = ?"
+        rated = bool(tables.ratings) and s.fetch(query, [adapter.name])[0][0] > 0
     rows = []
-    for stem, item in sorted(items.items()):
-        info = infos.get(stem)
+    for clip_id, (item, clip) in sorted(items.items()):
+        info = infos.get(clip_id)
         if item.path is not None and info is None:
             continue  # bad media, listed in the report
-        old = current.get(stem)
+        old = current.get(clip_id)
         if old is not None and not _changed(old, item, info):
             report.unchanged += 1
             continue
-        rows.append(_row(stem, item, info, version=(old[0] + 1) if old else 1))
+        rows.append(_row(adapter.name, clip, item, info, version=(old[0] + 1) if old else 1))
     report.added = len(rows)
-    if rows:
-        _commit(store, sources, rows, report)
+    ratings = [] if rated else tables.ratings
+    if rows or ratings:
+        _commit(store, adapter, sources, rows, report, ratings)
     with store.session() as s:
         counts = read_sql("analysis/clip_counts.sql").rstrip().rstrip(";")
         report.summary = [
             tuple(r)
             for r in s.fetch(
                 f"SELECT modality, channel, emotion, clips FROM ({counts}) WHERE dataset = ?",
-                [DATASET],
+                [adapter.name],
             )
         ]
     return report
 
 
-def sibling_kind(item: SourceFile) -> str | None:
-    """The kind of a non-media file that belongs beside a RAVDESS corpus (``"OpenFace
-    output"``: see :data:`OPENFACE_SUFFIXES`), or None for a file of no known kind."""
-    if item.suffix in OPENFACE_SUFFIXES and looks_like_ravdess(item.stem):
-        return "OpenFace output"
-    if item.stem.endswith(OPENFACE_DETAILS) and looks_like_ravdess(
-        item.stem.removesuffix(OPENFACE_DETAILS)
-    ):
-        return "OpenFace output"
-    if item.folder.endswith(OPENFACE_ALIGNED) and looks_like_ravdess(
-        item.folder.removesuffix(OPENFACE_ALIGNED)
-    ):
-        return "OpenFace output"
-    return None
+def _clips(
+    adapter: CorpusAdapter, files: list[SourceFile], tables, report: IngestReport
+) -> dict[str, tuple[SourceFile, Clip]]:
+    """The corpus's clips among ``files``, by clip id; the rest counted in ``report``."""
+    items: dict[str, tuple[SourceFile, Clip]] = {}
+    for item in files:
+        if not adapter.looks_like(item):
+            report.not_corpus += 1
+            report.skipped.append(item.where)
+            continue
+        try:
+            clip = adapter.clip(item, tables)
+        except InvalidNameError as exc:
+            report.invalid.append(f"{item.where}: {exc}")
+            continue
+        if clip.clip_id in items:
+            report.duplicates += 1
+            continue
+        items[clip.clip_id] = (item, clip)
+    report.files = len(items)
+    return items
 
 
 def _probe_all(
-    items: list[SourceFile], workers: int, progress: Progress, report: IngestReport
+    items: dict[str, SourceFile], workers: int, progress: Progress, report: IngestReport
 ) -> dict[str, MediaInfo]:
-    media = [item for item in items if item.path is not None]
+    """Each media file's header facts, by clip id (bad files are listed in the report)."""
+    media = [(key, item) for key, item in items.items() if item.path is not None]
     infos: dict[str, MediaInfo] = {}
 
-    def one(item: SourceFile) -> tuple[str, MediaInfo | str]:
+    def one(pair: tuple[str, SourceFile]) -> tuple[str, MediaInfo | str]:
+        key, item = pair
         try:
-            return item.stem, probe(item)
+            return key, probe(item)
         except BadMediaError as exc:
-            return item.stem, str(exc)
+            return key, str(exc)
 
     with progress.task("probing media", len(media)) as task, ThreadPoolExecutor(workers) as pool:
-        for stem, result in pool.map(one, media):
+        for key, result in pool.map(one, media):
             if isinstance(result, MediaInfo):
-                infos[stem] = result
+                infos[key] = result
             else:
                 report.bad_media.append(result)
             task.advance()
     return infos
 
 
-def _refuse_under_strict(report: IngestReport) -> None:
+def _refuse_under_strict(report: IngestReport, adapter: CorpusAdapter) -> None:
     problems = (
-        [f"not a RAVDESS name: {report.not_ravdess} file(s)"] * bool(report.not_ravdess)
+        [f"not a {adapter.title} name: {report.not_corpus} file(s)"] * bool(report.not_corpus)
         + report.invalid
         + report.bad_media
         + [f"{r}: member path escapes the archive" for r in report.refused]
@@ -211,14 +264,13 @@ def _changed(old: tuple, item: SourceFile, info: MediaInfo | None) -> bool:
     return (old_hash, old_path, old_member) != (info.content_hash, str(item.path), item.member)
 
 
-def _row(stem: str, item: SourceFile, info: MediaInfo | None, *, version: int) -> dict:
-    name = parse_name(stem)
+def _row(
+    dataset: str, clip: Clip, item: SourceFile, info: MediaInfo | None, *, version: int
+) -> dict:
     return {
-        **name.as_row(),
-        "dataset": DATASET,
+        **clip.as_row(),
+        "dataset": dataset,
         "version": version,
-        "has_audio": name.has_audio,
-        "has_video": name.has_video,
         "path": str(item.path) if item.path is not None else None,
         "member": item.member,
         "container": info.container if info else None,
@@ -230,25 +282,47 @@ def _row(stem: str, item: SourceFile, info: MediaInfo | None, *, version: int) -
     }
 
 
-def _commit(store: Store, sources: list[Path], rows: list[dict], report: IngestReport) -> None:
-    """Record the dataset's vocabulary, then append the clip rows as one ingest entry.
+def _commit(
+    store: Store,
+    adapter: CorpusAdapter,
+    sources: list[Path],
+    rows: list[dict],
+    report: IngestReport,
+    ratings: list[dict] | None = None,
+) -> None:
+    """Record the dataset's vocabulary, then append the clip rows (and the corpus's perceived
+    labels, when given) as one ingest entry.
 
     The vocabulary goes first: a record without clips (an ingest that failed after it) is
     harmless, clips whose labels no record names would not be.
     """
     with store.session(write=True) as s:
-        record_dataset(s, DATASET, VOCABULARY)
+        record_dataset(s, adapter.name, adapter.vocabulary)
     fields = {
-        "dataset": DATASET,
+        "dataset": adapter.name,
         "sources": [str(p) for p in sources],
         "n_files": report.files,
         "n_added": len(rows),
     }
     with staged(store, "ingests", **fields) as entry:
         report.ingest_id = entry.id
-        table = pa.Table.from_pylist([{**row, "ingest_id": entry.id} for row in rows])
-        table = table.select(_COLUMNS)
+        tables = {}
+        if rows:
+            tables["clips"] = _table(rows, _COLUMNS, dataset=adapter.name, ingest_id=entry.id)
+        if ratings:
+            tables["clip_ratings"] = _table(
+                ratings, _RATING_COLUMNS, dataset=adapter.name, ingest_id=entry.id
+            )
+        rated = f" and {len(ratings)} rating(s)" if ratings else ""
         report.snapshot_id = entry.finish(
-            f"ingest {entry.id}: {len(rows)} ravdess clip version(s)",
-            {"clips": table},
+            f"ingest {entry.id}: {len(rows)} {adapter.name} clip version(s){rated}", tables
         )
+        report.ratings = len(ratings or [])
+
+
+def _table(rows: list[dict], columns: list[str], **constant: object) -> pa.Table:
+    """The rows as an Arrow table of ``columns``, with the ``constant`` columns filled in."""
+    full = [{**row, **constant} for row in rows]
+    return pa.table(
+        {name: pa.array([row.get(name) for row in full], type=_TYPES.get(name)) for name in columns}
+    )

@@ -22,8 +22,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from mmemo.corpora.adapters import (
+    Clip,
+    CorpusAdapter,
+    CorpusTables,
+    InvalidNameError,
+    register_corpus,
+)
 from mmemo.corpora.classes import class_code, class_codes
+from mmemo.corpora.sources import SourceFile
 from mmemo.store.vocabulary import Vocabulary
+
+__all__ = ["InvalidNameError", "RavdessAdapter", "parse_name"]
 
 #: RAVDESS's class labels in the corpus's order: index ``i`` is emotion code ``i + 1``
 #: (Livingstone & Russo, 2018).
@@ -51,10 +61,6 @@ SONG_EMOTIONS = frozenset({1, 2, 3, 4, 5, 6})
 ACTORS = range(1, 25)
 
 _SHAPE = re.compile(r"^\d{2}(-\d{2}){6}$")
-
-
-class InvalidNameError(ValueError):
-    """A name shaped like a RAVDESS stem has a field out of range."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,22 @@ class ClipName:
 
     def as_row(self) -> dict[str, object]:
         return {**asdict(self), "label": self.label, "gender": self.gender}
+
+    def as_clip(self) -> Clip:
+        """The clip of this name: its id is the stem, its speaker the actor's two digits."""
+        return Clip(
+            clip_id=self.clip_id,
+            modality=self.modality,
+            emotion=self.emotion,
+            label=self.label,
+            actor=self.actor,
+            speaker=f"{self.actor:02d}",
+            gender=self.gender,
+            vocal_channel=self.vocal_channel,
+            intensity=self.intensity,
+            statement=self.statement,
+            repetition=self.repetition,
+        )
 
 
 def looks_like_ravdess(stem: str) -> bool:
@@ -169,3 +191,43 @@ def emotion_codes(spec: str | Iterable[str | int], *, option: str = "--classes")
         InputError: an unknown class, or a class named twice.
     """
     return class_codes(spec, VOCABULARY, option=option, dataset="RAVDESS")
+
+
+#: OpenFace's outputs for a video, named after it: the AU table (``NAME.csv``), HOG features,
+#: the run's details and the aligned face images (``NAME_aligned/``). They often sit beside the
+#: corpus (``mmemo synth`` writes ``openface/`` into it) and ``mmemo ingest openface`` takes
+#: them, so ``ingest ravdess`` counts them instead of naming each as "not a RAVDESS file".
+OPENFACE_SUFFIXES = (".csv", ".hog")
+OPENFACE_DETAILS = "_of_details"
+OPENFACE_ALIGNED = "_aligned"
+
+
+@register_corpus
+class RavdessAdapter(CorpusAdapter):
+    """RAVDESS (Livingstone & Russo, 2018): ``Actor_NN/MM-VV-EE-II-SS-RR-AA.{wav,mp4}``, every
+    field in the name; clip ids are the stems."""
+
+    name = "ravdess"
+    title = "RAVDESS"
+    vocabulary = VOCABULARY
+    name_shape = "MM-VV-EE-II-SS-RR-AA"
+
+    def looks_like(self, item: SourceFile) -> bool:
+        return looks_like_ravdess(item.stem)
+
+    def clip(self, item: SourceFile, tables: CorpusTables) -> Clip:
+        return parse_name(item.stem).as_clip()
+
+    def sibling_kind(self, item: SourceFile) -> str | None:
+        """OpenFace's outputs for a RAVDESS video (:data:`OPENFACE_SUFFIXES`)."""
+        if item.suffix in OPENFACE_SUFFIXES and looks_like_ravdess(item.stem):
+            return "OpenFace output"
+        if item.stem.endswith(OPENFACE_DETAILS) and looks_like_ravdess(
+            item.stem.removesuffix(OPENFACE_DETAILS)
+        ):
+            return "OpenFace output"
+        if item.folder.endswith(OPENFACE_ALIGNED) and looks_like_ravdess(
+            item.folder.removesuffix(OPENFACE_ALIGNED)
+        ):
+            return "OpenFace output"
+        return None

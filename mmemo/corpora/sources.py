@@ -25,11 +25,13 @@ class SourceFile:
     stem: str
     path: Path | None
     member: str | None = None
+    #: A bare name's own text (``clips.txt``'s line): its suffix may say the modality.
+    name: str | None = None
 
     @property
     def suffix(self) -> str:
         name = self.member if self.member is not None else (self.path.name if self.path else "")
-        return PurePosixPath(name).suffix.lower()
+        return PurePosixPath(name or self.name or "").suffix.lower()
 
     @property
     def folder(self) -> str:
@@ -51,18 +53,19 @@ class Enumeration:
     """What the sources hold: media files, plus what was skipped or refused and why."""
 
     files: list[SourceFile] = field(default_factory=list)
+    media: frozenset[str] = MEDIA_SUFFIXES  # the suffixes taken as media
     not_media: int = 0
     skipped: list[SourceFile] = field(default_factory=list)  # each not-media file
     refused: list[str] = field(default_factory=list)
 
 
-def enumerate_sources(sources: list[Path]) -> Enumeration:
-    """List the media files of every source.
+def enumerate_sources(sources: list[Path], media: frozenset[str] = MEDIA_SUFFIXES) -> Enumeration:
+    """List the media files of every source: files whose suffix (lower case) is in ``media``.
 
     Raises:
         InputError: a missing or unreadable source, or a corrupt zip archive.
     """
-    found = Enumeration()
+    found = Enumeration(media=media)
     for source in sources:
         source = Path(source).expanduser().absolute()
         if not source.exists():
@@ -71,14 +74,14 @@ def enumerate_sources(sources: list[Path]) -> Enumeration:
             _walk_dir(source, found)
         elif source.suffix.lower() == ".zip":
             _walk_zip(source, found)
-        elif source.suffix.lower() in MEDIA_SUFFIXES:
+        elif source.suffix.lower() in media:
             found.files.append(SourceFile(source.stem, source))
         elif source.suffix.lower() in LIST_SUFFIXES:
             _read_list(source, found)
         else:
-            media, lists = ", ".join(sorted(MEDIA_SUFFIXES)), ", ".join(sorted(LIST_SUFFIXES))
+            kinds, lists = ", ".join(sorted(media)), ", ".join(sorted(LIST_SUFFIXES))
             raise InputError(
-                f"{source}: not a directory, .zip archive, media file ({media}) "
+                f"{source}: not a directory, .zip archive, media file ({kinds}) "
                 f"or list of names ({lists})"
             )
     return found
@@ -92,7 +95,7 @@ def _walk_dir(root: Path, found: Enumeration) -> None:
     for path in paths:
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
-        if path.suffix.lower() in MEDIA_SUFFIXES:
+        if path.suffix.lower() in found.media:
             found.files.append(SourceFile(path.stem, path))
         else:
             found.not_media += 1
@@ -118,7 +121,7 @@ def _walk_zip(archive: Path, found: Enumeration) -> None:
             found.refused.append(f"{archive}:{info.filename}")
             continue
         member = PurePosixPath(info.filename)
-        if member.suffix.lower() in MEDIA_SUFFIXES:
+        if member.suffix.lower() in found.media:
             found.files.append(SourceFile(member.stem, archive, info.filename))
         else:
             found.not_media += 1
@@ -137,10 +140,10 @@ def _read_list(listing: Path, found: Enumeration) -> None:
         candidate = Path(entry)
         if not candidate.is_absolute() and not candidate.exists():
             candidate = listing.parent / entry
-        if candidate.is_file() and candidate.suffix.lower() in MEDIA_SUFFIXES:
+        if candidate.is_file() and candidate.suffix.lower() in found.media:
             found.files.append(SourceFile(candidate.stem, candidate.absolute()))
         else:
-            found.files.append(SourceFile(PurePosixPath(entry).stem, None))
+            found.files.append(SourceFile(PurePosixPath(entry).stem, None, name=entry))
 
 
 def read_bytes(item: SourceFile) -> bytes:

@@ -51,7 +51,7 @@ ENTRY_MODELS = {"ingests": Ingest, "runs": Run, "feature_sets": FeatureSet}
 ENTRY_NOUNS = {"ingests": "ingest", "runs": "run", "feature_sets": "feature set"}
 #: Lake tables holding each kind's rows, and the column that tags them with the entry id.
 LAKE_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ingests": (("clips", "ingest_id"),),
+    "ingests": (("clips", "ingest_id"), ("clip_ratings", "ingest_id")),
     "runs": (("posteriors", "run_id"), ("attention", "run_id")),
     "feature_sets": (
         ("clip_vectors", "feature_set_id"),

@@ -6,12 +6,13 @@
 -- repetition, actor), e.g. clips 01-01-05-02-01-01-16 and 03-01-05-02-01-01-16 are the full-AV
 -- and audio-only files of performance 01-05-02-01-01-16.
 
--- clip_performances: every clip with its performance_id.
+-- clip_performances: every clip with its performance_id: the corpus's own where its adapter
+-- records one (CREMA-D: the take's file stem), else the RAVDESS name's fields.
 CREATE OR REPLACE TEMP VIEW clip_performances AS
 SELECT
     clip_id,
-    printf('%02d-%02d-%02d-%02d-%02d-%02d', vocal_channel, emotion, intensity, statement,
-        repetition, actor) AS performance_id,
+    coalesce(performance, printf('%02d-%02d-%02d-%02d-%02d-%02d', vocal_channel, emotion,
+        intensity, statement, repetition, actor)) AS performance_id,
     modality,
     vocal_channel,
     emotion,

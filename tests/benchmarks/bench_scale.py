@@ -45,8 +45,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mmemo.corpora import ingest
+from mmemo.corpora.adapters import get_corpus
 from mmemo.corpora.folds import parse_scheme
-from mmemo.corpora.ravdess import EMOTIONS, corpus_names
+from mmemo.corpora.ravdess import EMOTIONS, corpus_names, parse_name
 from mmemo.corpora.sources import SourceFile
 from mmemo.jobs.import_posteriors import import_posteriors
 from mmemo.jobs.specs import ImportSpec
@@ -69,7 +70,8 @@ def clip_rows(n_clips: int) -> list[dict]:
     rows = []
     for i in range(n_clips):
         take, stem = divmod(i, len(stems))
-        row = ingest._row(stems[stem], SourceFile(stems[stem], None), None, version=1)
+        clip = parse_name(stems[stem]).as_clip()
+        row = ingest._row("ravdess", clip, SourceFile(stems[stem], None), None, version=1)
         if take:
             row["clip_id"] = f"{stems[stem]}-t{take:02d}"
         rows.append(row)
@@ -110,7 +112,8 @@ def build(root: Path, n_clips: int, n_runs: int, splits: str) -> dict[str, float
     clips = clip_rows(n_clips)
     names = root / "names.txt"
     names.write_text("".join(c["clip_id"] + "\n" for c in clips), encoding="utf-8")
-    ingest._commit(store, [names], clips, ingest.IngestReport(files=n_clips))
+    adapter = get_corpus("ravdess")
+    ingest._commit(store, adapter, [names], clips, ingest.IngestReport(files=n_clips))
     t_clips = time.perf_counter() - t0
     counts: dict[int, dict[int, int]] = {}
     for c in clips:
