@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from mmemo.cli.common import (
     simple_table,
     styled,
 )
+
+if TYPE_CHECKING:
+    from mmemo.corpora.adapters import CorpusAdapter
 
 ingest_app = typer.Typer(help="Bring corpora and features into the store.", no_args_is_help=True)
 folds_app = typer.Typer(help="Fold schemes (subject-wise cross-validation).", no_args_is_help=True)
@@ -97,15 +100,75 @@ def ingest_crema_d(
     _ingest(ctx, "crema-d", sources, strict, list_skipped)
 
 
-def _ingest(
-    ctx: typer.Context, corpus: str, sources: list[Path], strict: bool, list_skipped: bool
+@ingest_app.command("manifest")
+def ingest_manifest(
+    ctx: typer.Context,
+    manifest: Annotated[Path, typer.Argument(help="A .csv, .tsv, .jsonl or .parquet table.")],
+    dataset: Annotated[
+        str, typer.Option(help="The corpus's name in the store (clips.dataset, clip id prefix).")
+    ],
+    path_column: Annotated[str, typer.Option(help="Column of media paths.")] = "path",
+    label_column: Annotated[str, typer.Option(help="Column of class labels.")] = "label",
+    speaker_column: Annotated[str, typer.Option(help="Column of speaker names.")] = "speaker",
+    gender_column: Annotated[
+        str | None, typer.Option(help="Column of genders (m/f, male/female).")
+    ] = None,
+    key_column: Annotated[
+        str | None, typer.Option(help="Column of clip keys (default: the path under --root).")
+    ] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Folder relative paths start in (default: the manifest's).")
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            help="The classes in order, comma-separated (default: sorted); rows of "
+            "other labels are listed as invalid."
+        ),
+    ] = None,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
 ) -> None:
-    """Ingest through the adapter ``corpus`` and print what happened."""
+    """Ingest any corpus from a manifest: a row per media file with its path, label and
+    speaker (columns named by the options).
+
+    Clip ids are `DATASET:KEY`; a speaker keeps the number folds group by across ingests.
+
+    Examples:
+
+    * `mmemo ingest manifest tess.csv --dataset tess --path-column file --label-column emo`
+
+    * `mmemo ingest manifest meta.parquet --dataset mine --root /data --labels neutral,happy,sad`
+    """
+    from mmemo.corpora.manifest import ManifestAdapter, ManifestOptions
+
+    options = ManifestOptions(
+        dataset=dataset,
+        path_column=path_column,
+        label_column=label_column,
+        speaker_column=speaker_column,
+        gender_column=gender_column,
+        key_column=key_column,
+        root=root,
+        labels=tuple(x.strip() for x in labels.split(",") if x.strip()) if labels else None,
+    )
+    _ingest(ctx, ManifestAdapter(manifest, options), [manifest], strict, list_skipped)
+
+
+def _ingest(
+    ctx: typer.Context,
+    corpus: str | CorpusAdapter,
+    sources: list[Path],
+    strict: bool,
+    list_skipped: bool,
+) -> None:
+    """Ingest through the adapter ``corpus`` (or the one registered by that name) and print
+    what happened."""
     from mmemo.corpora.adapters import get_corpus
     from mmemo.corpora.ingest import ingest_corpus
 
-    adapter = get_corpus(corpus)
-    progress = RichProgress(f"ingest {corpus}")
+    adapter = get_corpus(corpus) if isinstance(corpus, str) else corpus
+    progress = RichProgress(f"ingest {adapter.name}")
     report = ingest_corpus(open_store(ctx), adapter, sources, strict=strict, progress=progress)
     for line in report.invalid:
         err_console.print(styled(("invalid name", "yellow"), f" {line}"), highlight=False)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from mmemo.corpora.sources import SourceFile
+from mmemo.corpora.sources import Enumeration, SourceFile, enumerate_sources
 from mmemo.registry import Registry
 from mmemo.store.vocabulary import Vocabulary
 
@@ -47,7 +47,7 @@ class Clip:
     modality: int  # MODALITIES
     emotion: int  # the class code in the corpus's vocabulary
     label: str
-    actor: int  # the speaker's number: folds group clips by it
+    actor: int | None  # the speaker's number, folds group by it (None: the ingest numbers it)
     speaker: str  # the corpus's own name of the speaker
     gender: str | None = None  # "male" | "female" | None (not recorded)
     age: int | None = None
@@ -122,6 +122,11 @@ class CorpusAdapter(abc.ABC):
             InvalidNameError: a field of the name is out of range; the message names it.
         """
 
+    def enumerate(self, sources: list[Path]) -> Enumeration:
+        """The files of ``sources`` (directories, zip archives, lists of names) whose suffix
+        is one of :attr:`media_suffixes`; what else they hold is counted."""
+        return enumerate_sources(sources, self.media_suffixes)
+
     def read_tables(self, sources: list[Path]) -> CorpusTables:
         """The corpus's own tables found in ``sources`` (directories): none by default."""
         return CorpusTables()
@@ -139,6 +144,7 @@ CORPORA: Registry[CorpusAdapter] = Registry(
     {
         "ravdess": "mmemo.corpora.ravdess:RavdessAdapter",
         "crema-d": "mmemo.corpora.crema_d:CremaDAdapter",
+        "manifest": "mmemo.corpora.manifest:ManifestAdapter",
     },
     entry_points="mmemo.corpora",
 )

@@ -8,14 +8,14 @@ corpus alike.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
 
 from mmemo.corpora.adapters import Clip, CorpusAdapter, InvalidNameError, get_corpus
 from mmemo.corpora.media import BadMediaError, MediaInfo, probe
-from mmemo.corpora.sources import SourceFile, enumerate_sources
+from mmemo.corpora.sources import SourceFile
 from mmemo.errors import InputError
 from mmemo.progress import NullProgress, Progress
 from mmemo.resources import read_sql
@@ -23,6 +23,9 @@ from mmemo.store.lifecycle import staged
 from mmemo.store.store import Store
 from mmemo.store.vocabulary import record_dataset
 
+#: The first speaker number the store gives (above RAVDESS's 1-24 and CREMA-D's 1001-1091,
+#: which their names fix).
+FIRST_NUMBERED = 10_001
 _COLUMNS = [
     "ingest_id",
     "dataset",
@@ -147,7 +150,7 @@ def ingest_corpus(
     """
     adapter = get_corpus(corpus) if isinstance(corpus, str) else corpus
     progress = progress or NullProgress()
-    listing = enumerate_sources(sources, adapter.media_suffixes)
+    listing = adapter.enumerate(sources)
     tables = adapter.read_tables([Path(p).expanduser().absolute() for p in sources])
     report = IngestReport(not_media=listing.not_media, refused=list(listing.refused))
     read = {str(path) for path in tables.files}
@@ -172,6 +175,10 @@ def ingest_corpus(
         }
         query = "SELECT count(*) FROM clip_ratings WHERE dataset = ?"
         rated = bool(tables.ratings) and s.fetch(query, [adapter.name])[0][0] > 0
+        query = "SELECT DISTINCT speaker, actor FROM clips WHERE dataset = ?"
+        numbered = dict(s.fetch(query, [adapter.name]))
+        highest = s.fetch("SELECT max(actor) FROM clips")[0][0] or 0
+    items = _number_speakers(items, numbered, max(highest, FIRST_NUMBERED - 1))
     rows = []
     for clip_id, (item, clip) in sorted(items.items()):
         info = infos.get(clip_id)
@@ -219,6 +226,22 @@ def _clips(
         items[clip.clip_id] = (item, clip)
     report.files = len(items)
     return items
+
+
+def _number_speakers(
+    items: dict[str, tuple[SourceFile, Clip]], numbered: dict[str, int], highest: int
+) -> dict[str, tuple[SourceFile, Clip]]:
+    """Give clips whose adapter left ``actor`` empty their speaker's number: the one the
+    store gave the speaker before, else the next after ``highest`` (the store's highest), in
+    name order. Numbers never change under clips that have them, and no two corpora share
+    one."""
+    new = sorted({clip.speaker for _, clip in items.values() if clip.actor is None} - set(numbered))
+    start = highest + 1
+    numbers = {**numbered, **{speaker: start + i for i, speaker in enumerate(new)}}
+    return {
+        key: (item, clip if clip.actor is not None else replace(clip, actor=numbers[clip.speaker]))
+        for key, (item, clip) in items.items()
+    }
 
 
 def _probe_all(
