@@ -186,13 +186,12 @@ def load_matrix(store: Store, ref: str, clips: str | None) -> FeatureMatrix:
         resolve_feature_ref,
         split_ref,
     )
-    from mmemo.jobs.cv import select_clips
-    from mmemo.store.vocabulary import dataset_vocabulary
+    from mmemo.jobs.cv import select_clips, selection_vocabulary
 
     with store.session() as s:
         found = resolve_feature_ref(s, ref)
         rows = select_clips(s, clips)
-        vocabulary = dataset_vocabulary(s.con)
+        vocabulary = selection_vocabulary(s, clips)
     if clips is None:  # every clip of the set
         have = clips_with_features(store, ref)
         rows = [r for r in rows if r[0] in have]

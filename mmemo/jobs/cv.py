@@ -139,6 +139,24 @@ def select_clips(session: Session, clips: str | None) -> list[tuple[str, int, in
     return rows
 
 
+def selection_vocabulary(session: Session, clips: str | None) -> Vocabulary:
+    """The classes of the dataset the selected clips belong to (its record, in its order).
+
+    Raises:
+        InputError: the selection spans several datasets (their class codes mean different
+            things); the message says how to select one.
+    """
+    where = clip_where(session, clips)
+    query = f"SELECT DISTINCT dataset FROM clips WHERE ({where}) ORDER BY dataset"
+    datasets = [d for (d,) in session.fetch(query)]
+    if len(datasets) > 1:
+        raise InputError(
+            f"--clips {clips or 'all'!r} spans the datasets {', '.join(datasets)}, whose classes "
+            f"differ: select one, e.g. --clips \"dataset = '{datasets[0]}'\""
+        )
+    return dataset_vocabulary(session.con, datasets[0] if datasets else None)
+
+
 def fold_assignment(
     store: Store, scheme: str, counts: dict[int, Counter]
 ) -> tuple[dict[int, int], dict[int, int]]:
@@ -191,7 +209,7 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
     with store.session() as s:
         rows = select_clips(s, clips)
         snapshot = s.current_snapshot()
-        vocabulary = dataset_vocabulary(s.con)
+        vocabulary = selection_vocabulary(s, clips)
     counts: dict[int, Counter] = defaultdict(Counter)
     for _, emotion, actor in rows:
         counts[actor][emotion] += 1

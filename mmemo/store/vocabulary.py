@@ -223,12 +223,12 @@ def _shown(vocabulary: Vocabulary) -> str:
 def create_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     """Create, from the registry's ``datasets``, the temporary table ``emotions(emotion,
     label, dataset)`` (each dataset's classes in its order) and the macro
-    ``emotion_label(code)`` on ``con``.
+    ``emotion_label(code, dataset := NAME)`` on ``con``.
 
     The macro is a ``CASE`` over the recorded codes (as fast per row as indexing a constant
     list, measured on 20 million rows, and right for codes that do not run 1..K). Where two
-    datasets give one code different labels, the first dataset by name names it: runs do
-    not record their dataset yet.
+    datasets give one code different labels (RAVDESS's 1 is neutral, CREMA-D's angry), the
+    label is the one of ``dataset``; without it, the first dataset by name names it.
     """
     found = read_vocabularies(con)
     rows = [(r["code"], r["label"], name) for name, v in found.items() for r in v.record()]
@@ -244,12 +244,22 @@ def create_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
                 "datasets": [r[2] for r in rows],
             },
         )
-    labels: dict[int, str] = {}
-    for code, label, _ in rows:
-        labels.setdefault(code, label)
-    cases = " ".join(f"WHEN {int(c)} THEN {literal(x)}" for c, x in labels.items())
-    body = f"CASE code {cases} END" if labels else "CAST(NULL AS VARCHAR)"
-    con.execute(f"CREATE OR REPLACE TEMP MACRO emotion_label(code) AS {body}")
+    by_code: dict[int, dict[str, str]] = {}
+    for code, label, dataset in rows:
+        by_code.setdefault(code, {})[dataset] = label
+    cases = " ".join(f"WHEN {int(c)} THEN {_by_dataset(named)}" for c, named in by_code.items())
+    body = f"CASE code {cases} END" if by_code else "CAST(NULL AS VARCHAR)"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO emotion_label(code, dataset := NULL) AS {body}")
+
+
+def _by_dataset(labels: dict[str, str]) -> str:
+    """The label of one code: a constant where every dataset agrees, else a ``CASE`` over
+    the datasets (the first by name where none is given)."""
+    first = literal(next(iter(labels.values())))
+    if len(set(labels.values())) == 1:
+        return first
+    cases = " ".join(f"WHEN {literal(d)} THEN {literal(x)}" for d, x in labels.items())
+    return f"CASE dataset {cases} ELSE {first} END"
 
 
 __all__ = [

@@ -2,7 +2,8 @@
 -- scored: every posterior row with its predicted class and confidence, before any join.
 -- predicted = the class of the highest score (first one on ties), confidence = that score
 -- (in the run's own score kind: a probability, a logit or a decision value). The label comes
--- from emotion_label(code), the session's class vocabulary (mmemo.store.vocabulary).
+-- from emotion_label(code, dataset := the run's), the session's class vocabulary
+-- (mmemo.store.vocabulary).
 CREATE OR REPLACE TEMP VIEW scored AS
 SELECT
     run,
@@ -11,7 +12,7 @@ SELECT
     split,
     clip_id,
     classes[list_position(scores, list_max(scores))] AS predicted_emotion,
-    emotion_label(predicted_emotion) AS predicted_label,
+    emotion_label(predicted_emotion, dataset := dataset) AS predicted_label,
     list_max(scores) AS confidence
 FROM posteriors;
 

@@ -191,3 +191,58 @@ def test_the_corpora_are_a_registry_with_the_built_ins_first() -> None:
     assert CORPORA.names()[:2] == ("ravdess", "crema-d")
     assert CORPORA.origin("crema-d") == "built-in"
     assert CORPORA.get("crema-d").media_suffixes == {".wav", ".flv"}
+
+
+def test_runs_on_a_store_of_two_corpora_read_their_own_classes(
+    cli, zeror_store, crema, store_state
+):
+    from mmemo.corpora.ingest import ingest_corpus
+    from mmemo.corpora.ravdess import VOCABULARY as RAVDESS
+
+    ingest_corpus(zeror_store, "crema-d", [crema])
+    with zeror_store.session() as s:  # RAVDESS's codes read as RAVDESS's labels, not CREMA-D's
+        rows = s.fetch("SELECT DISTINCT predicted_emotion, predicted_label FROM predictions")
+    assert rows and all(label == RAVDESS.label_of(code) for code, label in rows)
+
+    before = store_state(zeror_store)
+    mixed = cli(
+        "--store",
+        zeror_store.root,
+        "train",
+        "static",
+        "--model",
+        "zeror",
+        "--clips",
+        "audio",
+        "--scheme",
+        "loao",
+        "--name",
+        "mixed",
+    )
+    assert mixed.code == 2
+    assert "spans the datasets crema-d, ravdess" in mixed.err_text
+    assert store_state(zeror_store) == before
+
+    one = cli(
+        "--store",
+        zeror_store.root,
+        "train",
+        "static",
+        "--model",
+        "zeror",
+        "--clips",
+        "dataset = 'crema-d'",
+        "--scheme",
+        "kfold:2:0",
+        "--name",
+        "cd-zeror",
+    )
+    assert one.code == 0, one.err
+    with zeror_store.session() as s:
+        assert s.fetch("SELECT dataset FROM runs WHERE name = 'cd-zeror'") == [("crema-d",)]
+        labels = s.fetch("SELECT DISTINCT true_label FROM predictions WHERE run = 'cd-zeror'")
+        assert {x for (x,) in labels} == {"angry", "disgust", "fearful", "happy", "neutral", "sad"}
+    report = cli("--store", zeror_store.root, "report", "cd-zeror", "--per-class")
+    assert report.code == 0, report.err
+    header = next(line for line in report.out.splitlines() if line.startswith("Metric"))
+    assert header.split()[1:] == ["Angry", "Disgust", "Fearful", "Happy", "Neutral", "Sad"]
