@@ -47,7 +47,20 @@ StoreOpt = Annotated[
 ]
 SchemeOpt = Annotated[
     str,
-    typer.Option("--scheme", help="Fold scheme: luna2022, loao, kfold:K:SEED, emobox or gender6."),
+    typer.Option(
+        "--scheme",
+        help="Fold scheme: luna2022, loao, kfold:K:SEED, emobox, gender6, corpora (leave one "
+        "corpus out) or cross:TRAIN:TEST.",
+    ),
+]
+LabelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--labels",
+        help="Train on a label map's classes: common4, common6, or a comma list of classes; "
+        "clips of labels outside it are left out (and counted). Needed where the clips span "
+        "corpora.",
+    ),
 ]
 ClipsOpt = Annotated[
     str | None,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -62,6 +62,14 @@ def report(
             "runs of different schemes are refused."
         ),
     ] = None,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix",
+            help="Cross-corpus runs: accuracy and UAR per corpus trained on (rows) and corpus "
+            "tested (columns).",
+        ),
+    ] = False,
     paired: Annotated[
         bool,
         typer.Option(
@@ -88,6 +96,9 @@ def report(
     * `mmemo report 'svc/*' --scheme emobox`
 
     * `mmemo report fusion stacked --paired` (the paper's fusion and the stacked one)
+
+    * `mmemo report loco --matrix --out matrix.tex` (a `--scheme corpora` run: each
+      corpus tested after training on the others)
     """
     from mmemo.reports.tables import FORMATS
 
@@ -98,6 +109,9 @@ def report(
         raise InputError(f"--by {by} goes with --complementarity (report A B --complementarity)")
     if complementarity:
         _report_complementarity(ctx, runs, fmt, by, out, per_class, baselines, confusion)
+        return
+    if matrix:
+        _report_matrix(ctx, runs, fmt, out, per_class, baselines, confusion, paired)
         return
     from mmemo.reports.report import left_out_of_scheme, report_rows
     from mmemo.reports.rows import baseline_rows
@@ -146,6 +160,20 @@ def _print_comparison(c) -> None:
         f"difference {c.diff:+.2f} points, paired bootstrap 95% CI [{c.diff_low:+.2f}, "
         f"{c.diff_high:+.2f}]"
     )
+
+
+def _report_matrix(
+    ctx: typer.Context, runs: list[str], fmt: str, out: Path | None, *others: Any
+) -> None:
+    """``report RUNS --matrix``: the train-corpus x test-corpus table."""
+    from mmemo.reports.corpus_matrix import corpus_cells, render_matrix
+
+    names = ("--per-class", "--baselines", "--confusion", "--paired")
+    given = [name for name, value in zip(names, others, strict=True) if value]
+    if given:
+        raise InputError(f"--matrix does not combine with {', '.join(given)}")
+    cells = corpus_cells(open_store(ctx), runs)
+    show(render_matrix(cells, fmt), out, len(cells))
 
 
 def _report_complementarity(

@@ -11,7 +11,16 @@ a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in s
                        (scikit-learn's ``StratifiedGroupKFold``, :mod:`mmemo.splits`).
     ``emobox``         EmoBox's RAVDESS protocol: six folds of four actors (Ma et al., 2024).
     ``gender6``        six folds of two men and two women each.
+    ``corpora``        leave one corpus out: fold ``i`` tests the ``i``-th corpus (by name) of
+                       the clips and trains on the others (every direction of a cross-corpus
+                       experiment in one run).
+    ``cross:A:B``      train on all of corpus A, test on all of corpus B (one fold; A's actors
+                       are in fold -1, trained on and never tested).
 The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_data`.
+
+A scheme over corpora is given each actor's dataset besides the class counts
+(``by_corpus``); an actor number two corpora share is refused there, since a speaker in two
+corpora could then be trained and tested on.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ ActorClassCounts = Mapping[int, Mapping[object, int]]
 SchemeBuilder = Callable[..., dict[int, int]]
 #: Parses the arguments of a scheme name (``kfold:5:2020`` -> ``(5, 2020)``).
 ArgumentParser = Callable[[str, list[str]], tuple[Any, ...]]
+#: The fold of actors a scheme trains on in every fold and tests in none.
+TRAIN_ONLY = -1
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class _Registered:
     usage: str
     parse: ArgumentParser
     about: str
+    by_corpus: bool = False
 
 
 _SCHEMES: dict[str, _Registered] = {}
@@ -51,6 +63,7 @@ def register_scheme(
     usage: str | None = None,
     arguments: ArgumentParser | None = None,
     about: str = "",
+    by_corpus: bool = False,
 ) -> Callable[[SchemeBuilder], SchemeBuilder]:
     """Register the builder of the fold scheme ``kind`` (a decorator).
 
@@ -62,6 +75,8 @@ def register_scheme(
             ``:``-separated parts after ``kind``); raises :class:`InputError` on bad ones.
             Without it the scheme takes no arguments.
         about: one line for help texts (what the scheme is, and its source).
+        by_corpus: the builder takes each actor's dataset (``{actor: dataset}``) after the
+            counts.
 
     Raises:
         ValueError: ``kind`` is registered already.
@@ -70,7 +85,9 @@ def register_scheme(
     def decorate(build: SchemeBuilder) -> SchemeBuilder:
         if kind in _SCHEMES:
             raise ValueError(f"fold scheme '{kind}' is registered twice")
-        _SCHEMES[kind] = _Registered(build, usage or kind, arguments or _no_arguments, about)
+        _SCHEMES[kind] = _Registered(
+            build, usage or kind, arguments or _no_arguments, about, by_corpus
+        )
         return build
 
     return decorate
@@ -92,8 +109,16 @@ class FoldScheme:
 
     name: str
 
-    def assign(self, counts: ActorClassCounts) -> dict[int, int]:
-        """Return ``{actor: fold}`` for the actors in ``counts``.
+    @property
+    def by_corpus(self) -> bool:
+        """Whether the scheme places actors by their corpus (it needs their datasets)."""
+        return _resolve(self.name)[0].by_corpus
+
+    def assign(
+        self, counts: ActorClassCounts, datasets: Mapping[int, str] | None = None
+    ) -> dict[int, int]:
+        """Return ``{actor: fold}`` for the actors in ``counts`` (``datasets``: each actor's
+        dataset, which a scheme over corpora needs).
 
         Raises:
             InputError: an unknown scheme, an actor the scheme cannot place, or too few
@@ -102,6 +127,8 @@ class FoldScheme:
         entry, args = _resolve(self.name)
         if not counts:
             raise InputError(f"fold scheme '{self.name}': no clips to assign")
+        if entry.by_corpus:
+            return entry.build(counts, dict(datasets or {}), *args)
         return entry.build(counts, *args)
 
 
@@ -217,3 +244,63 @@ def _kfold(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
 for _table in TABLES:
     if _table is not LUNA2022:
         _register_table(_table)
+
+
+def _corpora_of(name: str, counts: ActorClassCounts, datasets: Mapping[int, str]) -> list[str]:
+    """The datasets of the actors, in name order.
+
+    Raises:
+        InputError: an actor whose dataset is not known.
+    """
+    unknown = sorted(a for a in counts if a not in datasets)
+    if unknown:
+        raise InputError(f"fold scheme '{name}': no dataset for actor(s) {unknown}")
+    return sorted({datasets[a] for a in counts})
+
+
+@register_scheme(
+    "corpora",
+    about="leave one corpus out: fold i tests the i-th corpus of the clips (by name)",
+    by_corpus=True,
+)
+def _leave_one_corpus_out(counts: ActorClassCounts, datasets: Mapping[int, str]) -> dict[int, int]:
+    """Fold ``i`` tests every actor of the ``i``-th dataset, in name order."""
+    corpora = _corpora_of("corpora", counts, datasets)
+    if len(corpora) < 2:
+        raise InputError(
+            f"fold scheme 'corpora' needs clips of two corpora at least; these are all "
+            f"{corpora[0]}'s"
+        )
+    return {a: corpora.index(datasets[a]) for a in sorted(counts)}
+
+
+def _cross_arguments(name: str, parts: list[str]) -> tuple[str, str]:
+    if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
+        raise InputError(
+            f"fold scheme '{name}': expected cross:TRAIN:TEST with two corpora, "
+            "e.g. cross:ravdess:crema-d"
+        )
+    return parts[0], parts[1]
+
+
+@register_scheme(
+    "cross",
+    usage="cross:TRAIN:TEST",
+    arguments=_cross_arguments,
+    about="train on all of one corpus, test on all of another (one fold)",
+    by_corpus=True,
+)
+def _cross_corpus(
+    counts: ActorClassCounts, datasets: Mapping[int, str], train: str, test: str
+) -> dict[int, int]:
+    """Fold 0 tests every actor of ``test``; ``train``'s actors are trained on only."""
+    name = f"cross:{train}:{test}"
+    corpora = _corpora_of(name, counts, datasets)
+    other = [c for c in corpora if c not in (train, test)]
+    missing = [c for c in (train, test) if c not in corpora]
+    if other or missing:
+        raise InputError(
+            f"fold scheme '{name}' takes clips of {train} and {test}; "
+            + (f"these include {', '.join(other)}" if other else f"none are {missing[0]}'s")
+        )
+    return {a: 0 if datasets[a] == test else TRAIN_ONLY for a in sorted(counts)}

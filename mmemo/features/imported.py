@@ -22,6 +22,8 @@ from mmemo.hashing import sha256_file
 from mmemo.store.store import Store
 
 ID_CANDIDATES = ("clip_id", "name", "id", "file", "filename")
+#: A clip id of a corpus other than RAVDESS: the dataset's name and a colon in front.
+_PREFIXED = re.compile(r"^[a-z][a-z0-9_-]+:")
 _MEDIA_EXT = re.compile(r"\.(wav|mp4|csv|flac|avi|mov|npy)$", re.IGNORECASE)
 
 
@@ -60,8 +62,13 @@ def read_table(path: Path, sep: str | None = None) -> pa.Table:
 
 
 def clip_ids_from(values: list[object]) -> list[str]:
-    """Clip ids from an id column, tolerating a file extension or a folder in front."""
-    return [_MEDIA_EXT.sub("", PurePosixPath(str(v)).name) for v in values]
+    """Clip ids from an id column, tolerating a file extension or a folder in front of a
+    RAVDESS stem; an id with a corpus's prefix (``crema-d:1001_DFA_ANG_XX.wav``,
+    ``mine:audio/a.wav``) is the whole id, suffix and folders included."""
+    return [
+        text if _PREFIXED.match(text) else _MEDIA_EXT.sub("", PurePosixPath(text).name)
+        for text in (str(v).strip() for v in values)
+    ]
 
 
 def pick_id_column(table: pa.Table, id_col: str | None, path: Path) -> str:

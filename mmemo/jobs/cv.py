@@ -10,6 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from mmemo.corpora.folds import parse_scheme
+from mmemo.corpora.label_maps import MAP_PREFIX, LabelMap, label_map
 from mmemo.errors import InputError
 from mmemo.splits import Seed, split_actors
 from mmemo.store.schema import FoldAssignment
@@ -39,10 +40,15 @@ class CVData:
     new_folds: dict[int, int] = field(default_factory=dict)  # to record with the run
     vocabulary: Vocabulary = field(kw_only=True)
     parts: dict[tuple[int, str], np.ndarray] | None = field(default=None, kw_only=True)
+    #: The label map the classes come from (``--labels``), and how many selected clips it
+    #: left out (their label is none of its classes').
+    label_map: LabelMap | None = field(default=None, kw_only=True)
+    left_out: int = field(default=0, kw_only=True)
 
     @property
     def fold_ids(self) -> list[int]:
-        return sorted(set(self.folds.tolist()))
+        """The folds that test clips (not :data:`~mmemo.corpora.folds.TRAIN_ONLY`)."""
+        return sorted(f for f in set(self.folds.tolist()) if f >= 0)
 
     def part(self, fold: int, split: str) -> np.ndarray:
         """Clip ids of the ``split`` part (``test``, ``train`` or ``oof``: the training
@@ -84,9 +90,18 @@ class CVData:
         return [(rows[kept], rows[held]) for kept, held in parts]
 
 
-def clip_labels(session: Session) -> dict[str, tuple[int, int]]:
-    """Every clip's ``(emotion, actor)``, by clip id: the labels :func:`given_parts` needs."""
-    rows = session.fetch("SELECT clip_id, emotion, actor FROM clips")
+def clip_labels(session: Session, dataset: str | None = None) -> dict[str, tuple[int, int]]:
+    """Every clip's ``(emotion, actor)``, by clip id: the labels :func:`given_parts` needs.
+    For runs of a label map (``dataset`` ``labels:NAME``), the class is the map's, and clips
+    it does not take are not there."""
+    if dataset is not None and dataset.startswith(MAP_PREFIX):
+        rows = session.fetch(
+            "SELECT c.clip_id, m.target, c.actor FROM clips AS c JOIN label_codes AS m "
+            "ON m.map = ? AND m.dataset = c.dataset AND m.code = c.emotion",
+            [dataset],
+        )
+    else:
+        rows = session.fetch("SELECT clip_id, emotion, actor FROM clips")
     return {clip: (emotion, actor) for clip, emotion, actor in rows}
 
 
@@ -158,21 +173,35 @@ def selection_vocabulary(session: Session, clips: str | None) -> Vocabulary:
 
 
 def fold_assignment(
-    store: Store, scheme: str, counts: dict[int, Counter]
+    store: Store,
+    scheme: str,
+    counts: dict[int, Counter],
+    datasets: dict[int, str] | None = None,
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded.
+    """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded
+    (``datasets``: each actor's dataset, for a scheme over corpora).
 
     Nothing is written here: the job that uses a scheme first records its assignment together
     with its run (:func:`unrecorded_folds`), so a refused job leaves the store as it was. Later
     uses read it back, so a scheme never changes (for ``kfold`` the class balance is that of
-    the clips it was first used on).
+    the clips it was first used on; for a scheme over corpora, the corpora it was first used
+    on).
     """
     parsed = parse_scheme(scheme)
     with store.session() as s:
         known = _recorded(s, scheme)
     missing = sorted(set(counts) - set(known))
     new: dict[int, int] = {}
-    if missing:
+    if parsed.by_corpus:
+        assigned = parsed.assign(counts, datasets)
+        moved = sorted(a for a in counts if a in known and known[a] != assigned[a])
+        if moved:
+            raise InputError(
+                f"fold scheme '{scheme}' was fixed on other corpora: these clips would move "
+                f"actor(s) {moved[:5]} to other folds; select the corpora it was first used on"
+            )
+        new = {a: assigned[a] for a in missing}
+    elif missing:
         if known and scheme.startswith("kfold"):
             raise InputError(
                 f"fold scheme '{scheme}' was fixed on actors {sorted(known)}; actor(s) {missing} "
@@ -203,17 +232,31 @@ def _recorded(session: Session, scheme: str) -> dict[int, int]:
         return {a.actor: a.fold for a in orm.scalars(query)}
 
 
-def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
-    """Read the selection and the scheme's folds (recording the scheme on first use)."""
+def load_cv(store: Store, scheme: str, clips: str | None, labels: str | None = None) -> CVData:
+    """Read the selection and the scheme's folds (recording the scheme on first use); with
+    ``labels`` (a label map, :func:`mmemo.corpora.label_maps.label_map`), each clip's class
+    is the map's, and clips it does not take are left out (counted in ``left_out``).
+
+    Raises:
+        InputError: a bad selection, scheme or map; a selection that spans datasets without
+            a map; a map that takes none of the selected clips.
+    """
     parse_scheme(scheme)
+    mapping = label_map(labels) if labels else None
+    left_out = 0
     with store.session() as s:
         rows = select_clips(s, clips)
         snapshot = s.current_snapshot()
-        vocabulary = selection_vocabulary(s, clips)
+        datasets = _actor_datasets(s, clips) if parse_scheme(scheme).by_corpus else None
+        if mapping is None:
+            vocabulary = selection_vocabulary(s, clips)
+        else:
+            vocabulary = mapping.vocabulary
+            rows, left_out = _mapped(s, clips, rows, mapping)
     counts: dict[int, Counter] = defaultdict(Counter)
     for _, emotion, actor in rows:
         counts[actor][emotion] += 1
-    assignment, new = fold_assignment(store, scheme, counts)
+    assignment, new = fold_assignment(store, scheme, counts, datasets)
     clip_ids = np.array([r[0] for r in rows])
     emotions = np.array([r[1] for r in rows], dtype=np.int64)
     actors = np.array([r[2] for r in rows], dtype=np.int64)
@@ -228,7 +271,56 @@ def load_cv(store: Store, scheme: str, clips: str | None) -> CVData:
         snapshot,
         new,
         vocabulary=vocabulary,
+        label_map=mapping,
+        left_out=left_out,
     )
+
+
+def _actor_datasets(session: Session, clips: str | None) -> dict[int, str]:
+    """Each selected actor's dataset, for a scheme over corpora.
+
+    Raises:
+        InputError: an actor number two corpora share (a speaker who could be trained and
+            tested on): the leakage audits would fail the run.
+    """
+    where = clip_where(session, clips)
+    rows = session.fetch(f"SELECT DISTINCT actor, dataset FROM clips WHERE ({where})")
+    found: dict[int, str] = {}
+    for actor, dataset in rows:
+        if actor in found:
+            raise InputError(
+                f"actor {actor} is in the datasets {found[actor]} and {dataset}: a scheme over "
+                "corpora cannot tell them apart"
+            )
+        found[actor] = dataset
+    return found
+
+
+def _mapped(
+    session: Session, clips: str | None, rows: list[tuple[str, int, int]], mapping: LabelMap
+) -> tuple[list[tuple[str, int, int]], int]:
+    """The selected clips the map takes, each with its class in the map, and how many it
+    left out.
+
+    Raises:
+        InputError: the map takes none of them.
+    """
+    where = clip_where(session, clips)
+    labels = dict(session.fetch(f"SELECT clip_id, lower(label) FROM clips WHERE ({where})"))
+    codes = dict(zip(mapping.labels, mapping.vocabulary.codes, strict=True))
+    targets = {label: mapping.target(label) for label in set(labels.values())}
+    kept = []
+    for clip_id, _, actor in rows:
+        target = targets[labels[clip_id]]
+        if target is not None:
+            kept.append((clip_id, codes[target], actor))
+    if not kept:
+        found = sorted(set(labels.values()))
+        raise InputError(
+            f"--labels {mapping.name}: takes none of the selected clips' labels "
+            f"({', '.join(found)}); its classes are {', '.join(mapping.labels)}"
+        )
+    return kept, len(rows) - len(kept)
 
 
 def fold_count(store: Store, scheme: str, clips: str | None) -> int:

@@ -47,7 +47,7 @@ def train_bilstm_job(
     progress = progress or NullProgress()
     seed = spec.seed
     cfg = BiLSTMConfig.from_dict({**spec.params, "seed": seed, "device": spec.device})
-    cv = load_cv(store, spec.scheme, spec.clips)
+    cv = load_cv(store, spec.scheme, spec.clips, spec.labels)
     options = with_class_count(spec.params, cv)
     cfg = replace(cfg, n_classes=options["n_classes"])
     seqs, info = load_sequences(store, spec.features, cv.clip_ids)
@@ -198,10 +198,10 @@ def train_finetune_job(
     cfg = FinetuneConfig.from_dict({**spec.params, "seed": seed, "device": spec.device})
     _, rank, _ = init_distributed_from_env()
     if rank == 0:  # the first use of a scheme records it: one writer
-        cv = load_cv(store, scheme, clips)
+        cv = load_cv(store, scheme, clips, spec.labels)
     barrier()
     if rank != 0:
-        cv = load_cv(store, scheme, clips)
+        cv = load_cv(store, scheme, clips, spec.labels)
     options = with_class_count(spec.params, cv)
     cfg = replace(cfg, n_classes=options["n_classes"])
     audio = {r[0]: r for r in audio_clips(store, clips)[0]}

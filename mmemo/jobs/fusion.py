@@ -56,7 +56,7 @@ def fuse_runs(store: Store, spec: FuseSpec, *, progress: Progress | None = None)
         _check_compatible(chosen, s, trained=method == "logreg", on=on)
         names = [r.name for r in chosen]
         rows = s.fetch(read_sql("fusion/fusion_input.sql"), {"runs": names})
-        labels = clip_labels(s)
+        labels = clip_labels(s, chosen[0].dataset)
         vocabulary = dataset_vocabulary(s.con, chosen[0].dataset)
         snapshot = s.current_snapshot()
     if not rows:

@@ -33,7 +33,7 @@ class RunSpec:
             "kind": self.kind,
             "model": self.model,
             "params": self.params,
-            "inputs": {**self.inputs, "clips_snapshot": cv.snapshot_id},
+            "inputs": {**self.inputs, "clips_snapshot": cv.snapshot_id, **_labels(cv)},
             "scheme": cv.scheme,
             "clips": cv.clips,
             "dataset": cv.vocabulary.dataset,
@@ -60,6 +60,13 @@ class RunSpec:
             cv.clip_ids.tolist(),
         ]
         return models / ".work" / sha256_json(key)[:16]
+
+
+def _labels(cv: CVData) -> dict[str, Any]:
+    """A label-mapped run records the map and how many selected clips it left out."""
+    if cv.label_map is None:
+        return {}
+    return {"labels": {"map": cv.label_map.name, "left_out": cv.left_out}}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
+from mmemo.corpora.folds import TRAIN_ONLY
 from mmemo.errors import InputError
 from mmemo.features.loading import feature_ref
 from mmemo.jobs.cv import CVData, unrecorded_folds
@@ -54,9 +55,10 @@ from mmemo.store.units import (
     release_units,
     units_of,
 )
+from mmemo.store.vocabulary import record_dataset
 
 #: Fields of a run that every process of it must agree on.
-SAME = ("kind", "model", "params", "scheme", "clips", "seed")
+SAME = ("kind", "model", "params", "scheme", "clips", "dataset", "seed")
 
 
 def claim_folds(
@@ -74,6 +76,9 @@ def _claim(
 ) -> tuple[int, list[int], list[int]]:
     me = Holder.current()
     with store.session(write=True) as s:
+        if cv.label_map is not None:  # recorded as a dataset: its classes, and what they take
+            mapping = cv.label_map
+            record_dataset(s, mapping.dataset, mapping.vocabulary, mapping.record())
         new_folds = unrecorded_folds(s, cv.scheme, cv.new_folds)
         with s.orm() as orm:
             run = orm.scalars(sa.select(Run).where(Run.name == fields["name"])).first()
@@ -224,7 +229,7 @@ def _complete_if_done(store: Store, run_id: int, cv: CVData) -> int | None:
             fold_seconds=[p.seconds for p in parts],
             wall_seconds=sum(p.wall_seconds or 0.0 for p in parts),
             artefacts=[p.artefact for p in parts if p.artefact],
-            n_clips=int(np.isin(cv.folds, done).sum()),
+            n_clips=int(np.isin(cv.folds, [*done, TRAIN_ONLY]).sum()),
         )
     return snapshot
 
@@ -349,7 +354,7 @@ def _info(
     if snapshot is not None:  # this process completed the run
         audit_run(store, spec.name)  # leakage audits of sql/checks over the stored run
     waiting = sorted(set(cv.fold_ids) - set(stored_folds(store, spec.name)))
-    n_clips = int(np.isin(cv.folds, list(trained)).sum())
+    n_clips = int(np.isin(cv.folds, [*trained, TRAIN_ONLY]).sum())
     seconds = [spent for _, spent in trained.values()]
     wall = time.perf_counter() - started
     return RunInfo(run_id, spec.name, snapshot, n_clips, seconds, wall, waiting=waiting)

@@ -21,13 +21,16 @@ class TrainSpec(JobSpec):
     """What every training run has: its cross-validation and its seed.
 
     ``inner`` K adds out-of-fold scores of the training clips (split ``oof``) from K
-    actor-disjoint inner folds per fold, for a stacked fusion.
+    actor-disjoint inner folds per fold, for a stacked fusion. ``labels`` names a label map
+    (:mod:`mmemo.corpora.label_maps`): the run's classes are the map's, over clips of any
+    corpus it takes.
     """
 
     scheme: str = "luna2022"
     clips: str | None = "av-speech"
     seed: int = 2020
     inner: int | None = None
+    labels: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

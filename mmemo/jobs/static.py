@@ -161,7 +161,7 @@ def train_static_grid(
     mine = [(fs, c) for fs in sets for c in range(len(grid))]
     if shard is not None:
         mine = shard.take(mine)
-    base_cv = load_cv(store, spec.scheme, spec.clips)
+    base_cv = load_cv(store, spec.scheme, spec.clips, spec.labels)
     if shard is None and len(mine) == 1:  # one run: a name in use is a mistake, not a re-run
         check_run_name(store, names[sets[0]][0])
         stored: set[str] = set()
@@ -283,7 +283,7 @@ def train_static_frames(
     check_static(model, params, norm)
     vote_name = f"{name}/vote"
     check_run_name(store, vote_name)
-    cv = load_cv(store, spec.scheme, spec.clips)
+    cv = load_cv(store, spec.scheme, spec.clips, spec.labels)
     seqs, info = load_sequences(store, spec.features, cv.clip_ids)
     frames = np.concatenate(seqs).astype(np.float64)
     groups = np.repeat(cv.clip_ids, [len(s) for s in seqs])

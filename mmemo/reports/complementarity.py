@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from mmemo.display import FitTable
 from mmemo.errors import InputError, listing
-from mmemo.reports.tables import FORMATS, _latex_tabular, _md_table
+from mmemo.reports.tables import FORMATS, _md_table, latex_tabular
 from mmemo.store.runs import resolve_runs
 from mmemo.store.schema import Run
 from mmemo.store.store import Store
@@ -246,7 +246,7 @@ def _render_markdown(result: Complementarity) -> str:
 def _render_latex(result: Complementarity) -> str:
     header = _columns(result)
     body = [_cells(row) for row in result.all_rows]
-    lines = _latex_tabular(header, body, set(), 1, notes=[describe(result)])
+    lines = latex_tabular(header, body, set(), 1, notes=[describe(result)])
     # a rule between the groups and the overall row: the tabular's body starts after its
     # \begin, \toprule, header and \midrule lines
     lines.insert(4 + len(body) - 1, r"\midrule")

@@ -201,7 +201,7 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
-def _latex_tabular(
+def latex_tabular(
     header: list[str],
     body: list[list[str]],
     bold_rows: set[int],
@@ -232,14 +232,14 @@ def _render_latex(rows: list[RunRow], per_class: bool) -> str:
     header = _columns(shape)
     body = [_cells(row, shape) for row in rows]
     lines = ["% needs \\usepackage{booktabs}"]
-    lines += _latex_tabular(header, body, best_rows(rows), len(header) - 3, _footnotes(rows))
+    lines += latex_tabular(header, body, best_rows(rows), len(header) - 3, _footnotes(rows))
     if per_class:
         for row in rows:
             if row.summary is None:
                 continue
             lines += ["", f"% {latex_escape(_per_class_title(row.summary))}"]
             sub_header = ["Metric"] + [label.capitalize() for label in row.summary.labels]
-            lines += _latex_tabular(sub_header, _per_class_cells(row.summary), set(), 1)
+            lines += latex_tabular(sub_header, _per_class_cells(row.summary), set(), 1)
     return "\n".join(lines) + "\n"
 
 
@@ -348,4 +348,4 @@ def render(
     return _RENDERERS[fmt](as_rows(summaries, groups), per_class)
 
 
-__all__ = ["FORMATS", "Format", "latex_escape", "render"]
+__all__ = ["FORMATS", "Format", "latex_escape", "latex_tabular", "render"]

@@ -145,9 +145,9 @@ def _codes(values: Any) -> np.ndarray:
     raise InputError(f"class labels must be integer codes; got {array.dtype} values")
 
 
-def read_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, Vocabulary]:
-    """Every recorded dataset's vocabulary, by dataset name (in name order); none on a
-    registry that ``mmemo migrate`` has not brought to revision 0006 yet."""
+def read_records(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict[str, Any]]]:
+    """Every recorded dataset's registry rows (``[{"code", "label", ...}]``), by name (in name
+    order); none on a registry that ``mmemo migrate`` has not brought to revision 0006 yet."""
     import duckdb
 
     try:
@@ -156,7 +156,16 @@ def read_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, Vocabulary]:
         ).fetchall()
     except duckdb.CatalogException:
         return {}
-    return {name: replace(Vocabulary.from_record(labels), dataset=name) for name, labels in rows}
+    return {name: json.loads(labels) for name, labels in rows}
+
+
+def read_vocabularies(con: duckdb.DuckDBPyConnection) -> dict[str, Vocabulary]:
+    """Every recorded dataset's vocabulary, by dataset name (in name order); none on a
+    registry that ``mmemo migrate`` has not brought to revision 0006 yet."""
+    return {
+        name: replace(Vocabulary.from_record(rows), dataset=name)
+        for name, rows in read_records(con).items()
+    }
 
 
 def dataset_vocabulary(con: duckdb.DuckDBPyConnection, dataset: str | None = None) -> Vocabulary:
@@ -184,8 +193,12 @@ def dataset_vocabulary(con: duckdb.DuckDBPyConnection, dataset: str | None = Non
     return next(iter(found.values()))
 
 
-def record_dataset(session: Session, name: str, vocabulary: Vocabulary) -> None:
+def record_dataset(
+    session: Session, name: str, vocabulary: Vocabulary, record: list[dict] | None = None
+) -> None:
     """Record dataset ``name`` with its vocabulary: once (the same again changes nothing).
+    ``record`` is what to store, when more than the vocabulary's rows (a label map's rows
+    name the labels each class takes).
 
     Two ingests racing to record it: the registry's primary key lets one in and the other
     compares with what it wrote.
@@ -201,7 +214,7 @@ def record_dataset(session: Session, name: str, vocabulary: Vocabulary) -> None:
     with session.orm() as orm:
         found = orm.get(Dataset, name)
         if found is None:
-            orm.add(Dataset(name=name, labels=vocabulary.record()))
+            orm.add(Dataset(name=name, labels=record or vocabulary.record()))
             try:
                 orm.commit()
                 return
@@ -230,11 +243,12 @@ def create_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     datasets give one code different labels (RAVDESS's 1 is neutral, CREMA-D's angry), the
     label is the one of ``dataset``; without it, the first dataset by name names it.
     """
-    found = read_vocabularies(con)
-    rows = [(r["code"], r["label"], name) for name, v in found.items() for r in v.record()]
+    records = read_records(con)
+    rows = [(r["code"], r["label"], name) for name, found in records.items() for r in found]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE emotions (emotion TINYINT, label VARCHAR, dataset VARCHAR)"
     )
+    _create_label_codes(con, records)
     if rows:
         con.execute(
             "INSERT INTO emotions SELECT unnest($codes), unnest($labels), unnest($datasets)",
@@ -252,6 +266,29 @@ def create_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE OR REPLACE TEMP MACRO emotion_label(code, dataset := NULL) AS {body}")
 
 
+def _create_label_codes(con: duckdb.DuckDBPyConnection, records: dict[str, list[dict]]) -> None:
+    """The temporary table ``label_codes(map, dataset, code, target)``: for every label map
+    recorded (rows that name the labels they take, ``from``) and every other dataset, the
+    class each of the dataset's codes becomes in the map (codes it does not take: no row)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE label_codes "
+        "(map VARCHAR, dataset VARCHAR, code TINYINT, target TINYINT)"
+    )
+    maps = {name: rows for name, rows in records.items() if rows and "from" in rows[0]}
+    found = []
+    for name, targets in maps.items():
+        takes = {source: row["code"] for row in targets for source in row["from"]}
+        for dataset, rows in records.items():
+            if dataset in maps:
+                continue
+            for row in rows:
+                target = takes.get(str(row["label"]).lower())
+                if target is not None:
+                    found.append((name, dataset, row["code"], target))
+    if found:
+        con.executemany("INSERT INTO label_codes VALUES (?, ?, ?, ?)", found)
+
+
 def _by_dataset(labels: dict[str, str]) -> str:
     """The label of one code: a constant where every dataset agrees, else a ``CASE`` over
     the datasets (the first by name where none is given)."""
@@ -266,6 +303,7 @@ __all__ = [
     "Vocabulary",
     "create_vocabulary",
     "dataset_vocabulary",
+    "read_records",
     "read_vocabularies",
     "record_dataset",
 ]

@@ -3,7 +3,8 @@
 -- of its scheme that tests any of its clips, one score for every clip of its selection: a
 -- test score for the clips of that fold's test actors and a training score for all others.
 -- The selection is the clips the run scored, as many as the run's n_clips. Out-of-fold scores
--- of training clips (split 'oof', from --inner) are extra and not checked here.
+-- of training clips (split 'oof', from --inner) are extra and not checked here. Clips of the
+-- actors a scheme only trains on (fold -1, cross:A:B) have a training score in every fold.
 -- One row per problem: run, fold, clip_id (NULL for the run as a whole) and what is wrong.
 WITH trained AS (
     SELECT id AS run_id, name AS run, scheme, n_clips
@@ -29,7 +30,7 @@ expected AS (
         CASE WHEN s.test_fold = fs.fold THEN 'test' ELSE 'train' END AS split
     FROM selection AS s
     JOIN (SELECT DISTINCT run_id, test_fold AS fold FROM selection) AS fs USING (run_id)
-    WHERE fs.fold IS NOT NULL
+    WHERE fs.fold >= 0  -- fold -1 holds the actors a scheme trains on only (cross:A:B)
 ),
 problems AS (
     SELECT coalesce(e.run_id, s.run_id) AS run_id,

@@ -4,7 +4,7 @@
 -- Parameters: $run  -- the run name
 -- Run: mmemo sql -f run_posteriors --param run=audio --format parquet --out audio.parquet
 SELECT p.run, p.fold, p.split, p.clip_id, c.actor, c.gender, c.modality, c.vocal_channel,
-    c.intensity, c.statement, c.repetition, c.emotion AS true_emotion, c.label AS true_label,
+    c.intensity, c.statement, c.repetition, pr.true_emotion, pr.true_label,
     pr.predicted_emotion, pr.predicted_label, pr.confidence, pr.correct,
     p.kind, p.classes, p.scores
 FROM posteriors AS p

@@ -13,12 +13,15 @@ SELECT
     clip_id,
     classes[list_position(scores, list_max(scores))] AS predicted_emotion,
     emotion_label(predicted_emotion, dataset := dataset) AS predicted_label,
-    list_max(scores) AS confidence
+    list_max(scores) AS confidence,
+    dataset
 FROM posteriors;
 
 -- One row per run, fold, split and clip: true and predicted emotion, confidence, correct.
 -- The prediction is computed before the join with clips, so that the score lists are not
--- carried through it.
+-- carried through it. The true class is the clip's own, or, for a run trained through a label
+-- map (its dataset 'labels:NAME'), the class the map makes of it (label_codes; NULL where
+-- the map does not take the clip's label).
 CREATE OR REPLACE TEMP VIEW predictions AS
 SELECT
     p.run,
@@ -26,11 +29,15 @@ SELECT
     p.fold,
     p.split,
     p.clip_id,
-    c.emotion AS true_emotion,
-    c.label AS true_label,
+    CASE WHEN starts_with(coalesce(p.dataset, ''), 'labels:') THEN m.target
+        ELSE c.emotion END AS true_emotion,
+    CASE WHEN starts_with(coalesce(p.dataset, ''), 'labels:')
+        THEN emotion_label(m.target, dataset := p.dataset) ELSE c.label END AS true_label,
     p.predicted_emotion,
     p.predicted_label,
     p.confidence,
-    p.predicted_emotion = c.emotion AS correct
+    p.predicted_emotion = true_emotion AS correct
 FROM scored AS p
-JOIN clips AS c USING (clip_id);
+JOIN clips AS c USING (clip_id)
+LEFT JOIN label_codes AS m
+    ON m.map = p.dataset AND m.dataset = c.dataset AND m.code = c.emotion;

@@ -7,12 +7,13 @@
 -- and audio-only files of performance 01-05-02-01-01-16.
 
 -- clip_performances: every clip with its performance_id: the corpus's own where its adapter
--- records one (CREMA-D: the take's file stem), else the RAVDESS name's fields.
+-- records one (CREMA-D: the take's file stem), else the RAVDESS name's fields, else (a
+-- corpus that says nothing of takes: a manifest's) the clip itself.
 CREATE OR REPLACE TEMP VIEW clip_performances AS
 SELECT
     clip_id,
     coalesce(performance, printf('%02d-%02d-%02d-%02d-%02d-%02d', vocal_channel, emotion,
-        intensity, statement, repetition, actor)) AS performance_id,
+        intensity, statement, repetition, actor), clip_id) AS performance_id,
     modality,
     vocal_channel,
     emotion,
