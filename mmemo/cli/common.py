@@ -50,7 +50,7 @@ SchemeOpt = Annotated[
     typer.Option(
         "--scheme",
         help="Fold scheme: luna2022, loao, kfold:K:SEED, emobox, gender6, corpora (leave one "
-        "corpus out) or cross:TRAIN:TEST.",
+        "corpus out) or cross:FROM:TO.",
     ),
 ]
 LabelsOpt = Annotated[

@@ -358,3 +358,25 @@ def synth_crema_d(
         f"wrote {len(corpus.files)} media files of {len(corpus.takes)} takes to {corpus.root}"
         + (", with the crowd's votes" if corpus.votes is not None else "")
     )
+
+
+@synth_app.command("manifest")
+def synth_manifest(
+    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    speakers: Annotated[int, typer.Option(help="Speakers spk001..spkN.")] = 4,
+    per_speaker: Annotated[int, typer.Option(help="WAV files per speaker.")] = 8,
+    fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seconds: Annotated[float, typer.Option(help="Typical file length.")] = 0.4,
+) -> None:
+    """Write a corpus described by a manifest: audio/SPEAKER/*.wav and manifest.FORMAT with the
+    columns file, emotion, speaker, sex and key (for `mmemo ingest manifest`).
+
+    Example: `mmemo synth manifest ./toy --speakers 4 --format parquet`
+    """
+    from mmemo.corpora.synth.manifest import create_manifest
+
+    made = create_manifest(
+        out, speakers=speakers, per_speaker=per_speaker, fmt=fmt, seed=seed, seconds=seconds
+    )
+    console.print(f"wrote {len(made.rows)} WAV files and {made.manifest}")

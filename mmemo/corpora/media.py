@@ -53,13 +53,46 @@ def _probe_wav(data: bytes, where: str) -> tuple[float, int, int]:
         raise BadMediaError(
             f"{where}: truncated ({len(data)} bytes, header announces {riff_size + 8})"
         )
-    try:
-        info = soundfile.info(io.BytesIO(data))
-    except (RuntimeError, soundfile.LibsndfileError) as exc:
-        raise BadMediaError(f"{where}: unreadable WAV ({exc})") from None
-    if info.frames <= 0:
+    header = _pcm_header(data)
+    if header is not None:
+        frames, rate, channels = header
+    else:  # another encoding or an odd layout: libsndfile reads it
+        try:
+            info = soundfile.info(io.BytesIO(data))
+        except (RuntimeError, soundfile.LibsndfileError) as exc:
+            raise BadMediaError(f"{where}: unreadable WAV ({exc})") from None
+        frames, rate, channels = info.frames, int(info.samplerate), int(info.channels)
+    if frames <= 0:
         raise BadMediaError(f"{where}: no audio frames")
-    return info.frames / info.samplerate, int(info.samplerate), int(info.channels)
+    return frames / rate, rate, channels
+
+
+#: WAVE format tags whose frames are a fixed number of bytes: PCM, IEEE float, extensible.
+_FIXED_FRAME_TAGS = (1, 3, 0xFFFE)
+
+
+def _pcm_header(data: bytes) -> tuple[int, int, int] | None:
+    """``(frames, sample rate, channels)`` of a PCM or float WAV from its ``fmt `` and
+    ``data`` chunks, or None where they are not plainly there (libsndfile decides then).
+
+    Ten times cheaper than ``soundfile.info`` on an in-memory file (0.14 ms a file, which
+    made a quarter of a million short files a minute of probing)."""
+    fmt: tuple[int, int, int, int] | None = None
+    at = 12
+    while at + 8 <= len(data):
+        chunk, size = data[at : at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        if chunk == b"fmt " and size >= 16:
+            tag, channels, rate, _, align = struct.unpack_from("<HHIIH", data, at + 8)
+            fmt = (tag, channels, rate, align)
+        elif chunk == b"data":
+            if fmt is None or fmt[0] not in _FIXED_FRAME_TAGS or not fmt[1] or not fmt[2]:
+                return None
+            if not fmt[3]:
+                return None
+            present = min(size, len(data) - at - 8)
+            return present // fmt[3], fmt[2], fmt[1]
+        at += 8 + size + (size & 1)
+    return None
 
 
 def _probe_container(data: bytes, where: str) -> tuple[float | None, int | None, int | None]:

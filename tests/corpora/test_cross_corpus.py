@@ -196,7 +196,7 @@ def test_runs_of_one_map_fuse_and_report_in_the_maps_classes(cli, two_corpora):
     [
         (("--scheme", "corpora", "--clips", "dataset = 'crema-d'"), "needs clips of two corpora"),
         (("--scheme", "cross:ravdess:crema-d", "--clips", "dataset = 'ravdess'"), "none are"),
-        (("--scheme", "cross:ravdess", "--clips", AUDIO), "expected cross:TRAIN:TEST"),
+        (("--scheme", "cross:ravdess", "--clips", AUDIO), "expected cross:FROM:TO"),
         (("--scheme", "corpora", "--clips", AUDIO, "--labels", "joy,awe"), "takes none"),
         (("--scheme", "corpora", "--clips", AUDIO, "--labels", "nosuchmap"), "no such label map"),
     ],

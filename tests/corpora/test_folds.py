@@ -172,7 +172,9 @@ def test_a_scheme_with_no_clips_is_refused():
 def test_scheme_registry_lists_the_built_in_schemes_in_order():
     from mmemo.corpora.folds import scheme_choices
 
-    assert scheme_choices() == "luna2022, loao, kfold:K:SEED, emobox, gender6"
+    assert scheme_choices() == (
+        "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO"
+    )
 
 
 def test_a_scheme_name_is_registered_once():
@@ -207,6 +209,6 @@ def test_a_registered_scheme_is_parsed_and_listed(monkeypatch):
     }
     with pytest.raises(InputError, match="first actor"):
         parse_scheme("halves:x")
-    choices = "luna2022, loao, kfold:K:SEED, emobox, gender6, halves:A"
+    choices = "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO, halves:A"
     with pytest.raises(InputError, match=f"expected one of {choices}"):
         parse_scheme("thirds")

@@ -69,7 +69,15 @@ def test_luna2022_is_data_too():
 
 def test_scheme_help_cites_the_sources():
     about = dict(scheme_help())
-    assert list(about) == ["luna2022", "loao", "kfold:K:SEED", "emobox", "gender6"]
+    assert list(about) == [
+        "luna2022",
+        "loao",
+        "kfold:K:SEED",
+        "emobox",
+        "gender6",
+        "corpora",
+        "cross:FROM:TO",
+    ]
     assert "github.com/emo-box/EmoBox" in about["emobox"]
     assert "Luna-Jiménez" in about["luna2022"]
     assert "Livingstone & Russo" in about["gender6"]

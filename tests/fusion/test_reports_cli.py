@@ -39,6 +39,7 @@ ANALYSIS_COLUMNS = {
     "complementarity_by_actor": ["actor", *COMPLEMENTARITY],
     "complementarity_by_emotion": ["emotion", *COMPLEMENTARITY],
     "confusions": ["run", "true_label", "predicted_label", "n", "pct_of_true_label"],
+    "corpus_matrix": ["run", "trained_on", "tested_on", "clips", "accuracy", "uar"],
     "fold_accuracy": ["run", "fold", "n", "accuracy", "mean_over_folds"],
     "layer_accuracy": ["run", "encoder", "layer", "layer_order", "features", "folds", "accuracy"],
     "runs_right_per_clip": [
@@ -56,6 +57,7 @@ ANALYSIS_COLUMNS = {
 }
 #: ``--param`` values of the analysis files that take parameters.
 ANALYSIS_PARAMS = {
+    "corpus_matrix": ["runs=lr,knn"],
     "complementarity_by_actor": ["run_a=lr", "run_b=knn"],
     "complementarity_by_emotion": ["run_a=lr", "run_b=knn"],
     "runs_right_per_clip": ["runs=lr,knn,svc"],

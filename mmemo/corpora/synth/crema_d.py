@@ -13,8 +13,8 @@ unspecified; :func:`corpus_takes`), as::
 A take's voice and pictures are those of the synthetic RAVDESS recording of the same emotion,
 drawn from the take's own seed (the level HI is RAVDESS's strong intensity); even-numbered
 actors are women, as the voices' pitch says. The crowd recognises the acted emotion with a
-probability that grows from the voice (0.6) to the face (0.7) to both (0.8), and is drawn
-from the seed too: the same arguments give byte-identical files.
+probability that grows from the voice (0.45) to the face (0.55) to both (0.65), and is drawn
+from the seed too (see :data:`RECOGNITION`): the same arguments give byte-identical files.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ from mmemo.errors import InputError
 
 #: The WAV files' rate, as the real corpus's.
 WAV_RATE = 16_000
-#: How often the synthetic crowd picks the acted emotion, per presentation (vote row digit).
-RECOGNITION = {1: 0.6, 2: 0.7, 3: 0.8}
+#: How often the synthetic crowd picks the acted emotion, per presentation (vote row digit);
+#: half of the other answers are "neutral" (or "sad", for a neutral take), as in the corpus,
+#: where raters who miss an emotion mostly answer neutral.
+RECOGNITION = {1: 0.45, 2: 0.55, 3: 0.65}
 _VOTE_STREAM = 7
 
 
@@ -222,9 +224,11 @@ def _write_votes(path: Path, takes: list[str], seed: int) -> Path:
                 rng = np.random.default_rng([seed, _VOTE_STREAM, mode, _digits(take)])
                 acted = letters.index(take.split("_")[2][0])
                 n = int(rng.integers(7, 13))
-                others = np.full(len(letters), (1 - recognised) / (len(letters) - 1))
-                others[acted] = recognised
-                counts = np.bincount(rng.choice(len(letters), n, p=others), minlength=6)
+                fallback = letters.index("S" if letters[acted] == "N" else "N")
+                odds = np.full(len(letters), (1 - recognised) / 2 / (len(letters) - 2))
+                odds[fallback] = (1 - recognised) / 2
+                odds[acted] = recognised
+                counts = np.bincount(rng.choice(len(letters), n, p=odds), minlength=6)
                 best = counts.max()
                 verdict = ":".join(x for x, c in zip(letters, counts, strict=True) if c == best)
                 writer.writerow(
