@@ -41,19 +41,19 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
         raise InputError("give the fold with either --fold-col COL or --fold N")
     if (split_col is None) == (spec.split is None):
         raise InputError("give the split with either --split-col COL or --split train|test")
-    with store.session() as s:
-        vocabulary = dataset_vocabulary(s.con)
-    codes = class_codes(spec.classes, vocabulary, option="--classes", dataset="the dataset's")
+    named = [c for c in spec.classes.split(",") if c.strip()]
     records = []  # (fold, split, clip_id, scores)
     for path in files:
-        records += _read(Path(path), spec, len(codes))
+        records += _read(Path(path), spec, len(named))
     with store.session() as s:
         labels = clip_labels(s)
-    known = {clip: actor for clip, (_, actor) in labels.items()}
+        known = {clip: actor for clip, (_, actor) in labels.items()}
+        unknown = sorted({r[2] for r in records if r[2] not in known})
+        if unknown:
+            raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
+        vocabulary = _records_vocabulary(s, {r[2] for r in records})
+    codes = class_codes(spec.classes, vocabulary, option="--classes", dataset="the dataset's")
     emotions = {clip: emotion for clip, (emotion, _) in labels.items()}
-    unknown = sorted({r[2] for r in records if r[2] not in known})
-    if unknown:
-        raise InputError(f"{len(unknown)} clip id(s) unknown to the store: {listing(unknown)}")
     new_folds = _check_records(store, spec.scheme, records, known, emotions)
     order = np.argsort(codes)
     run_spec = RunSpec(
@@ -75,6 +75,28 @@ def import_posteriors(store: Store, spec: ImportSpec) -> RunInfo:
         spec.scheme, "imported", None, parts, labels, vocabulary=vocabulary, new_folds=new_folds
     )
     return store_whole(store, run_spec, cv, trained, started=started)
+
+
+def _records_vocabulary(session, clip_ids: set[str]):
+    """The vocabulary of the dataset the imported clips belong to.
+
+    Raises:
+        InputError: the clips belong to several datasets (their class codes differ).
+    """
+    datasets = [
+        d
+        for (d,) in session.fetch(
+            "SELECT DISTINCT c.dataset FROM clips AS c "
+            "JOIN (SELECT unnest(?) AS clip_id) USING (clip_id) ORDER BY 1",
+            [sorted(clip_ids)],
+        )
+    ]
+    if len(datasets) > 1:
+        raise InputError(
+            f"the scores are of clips of several datasets ({', '.join(datasets)}), whose "
+            "classes differ: import each dataset's as a run of its own"
+        )
+    return dataset_vocabulary(session.con, datasets[0] if datasets else None)
 
 
 def _scores_of(by_part, fold: int, classes: list[int], kind: str) -> FoldResult:
