@@ -19,7 +19,7 @@ of one take are two clips, and a store holding several corpora joins on ``clip_i
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -29,9 +29,6 @@ from mmemo.registry import Registry
 from mmemo.store.vocabulary import Vocabulary
 
 C = TypeVar("C", bound=type)
-
-#: Modality codes, as RAVDESS numbers them and every corpus's clips record them.
-MODALITIES: Mapping[int, str] = {1: "full-AV", 2: "video-only", 3: "audio-only"}
 
 
 class InvalidNameError(ValueError):
@@ -44,7 +41,7 @@ class Clip:
     where the file is and what its header says (the ingest adds those)."""
 
     clip_id: str
-    modality: int  # MODALITIES
+    modality: int  # as RAVDESS numbers them: 1 full-AV, 2 video-only, 3 audio-only
     emotion: int  # the class code in the corpus's vocabulary
     label: str
     actor: int | None  # the speaker's number, folds group by it (None: the ingest numbers it)
@@ -102,7 +99,8 @@ class CorpusTables:
 
 class CorpusAdapter(abc.ABC):
     """One corpus's layout. Subclasses set the class attributes and implement
-    :meth:`looks_like` and :meth:`clip`; one instance serves every ingest."""
+    :meth:`looks_like` and :meth:`clip`. The registry holds one instance of each, which
+    serves every ingest; an adapter that needs options (a manifest's) is made per ingest."""
 
     #: The adapter's name: the ``mmemo ingest`` command and ``clips.dataset``.
     name: ClassVar[str]
@@ -110,8 +108,6 @@ class CorpusAdapter(abc.ABC):
     title: ClassVar[str]
     #: The corpus's classes in its own order, recorded for the dataset at its first ingest.
     vocabulary: ClassVar[Vocabulary]
-    #: The shape of its file names, for messages (``MM-VV-EE-II-SS-RR-AA``).
-    name_shape: ClassVar[str] = ""
     #: The file suffixes (lower case) of its media.
     media_suffixes: ClassVar[frozenset[str]] = frozenset({".wav", ".mp4"})
 

@@ -87,7 +87,6 @@ class CremaDAdapter(CorpusAdapter):
     name = "crema-d"
     title = "CREMA-D"
     vocabulary = VOCABULARY
-    name_shape = "AAAA_SSS_EEE_LL"
     media_suffixes = frozenset(MODALITY_OF)
 
     def looks_like(self, item: SourceFile) -> bool:

@@ -210,7 +210,6 @@ class RavdessAdapter(CorpusAdapter):
     name = "ravdess"
     title = "RAVDESS"
     vocabulary = VOCABULARY
-    name_shape = "MM-VV-EE-II-SS-RR-AA"
 
     def looks_like(self, item: SourceFile) -> bool:
         return looks_like_ravdess(item.stem)
