@@ -100,6 +100,22 @@ def ingest_crema_d(
     _ingest(ctx, "crema-d", sources, strict, list_skipped)
 
 
+@ingest_app.command("corpus")
+def ingest_any_corpus(
+    ctx: typer.Context,
+    corpus: Annotated[str, typer.Argument(help="A corpus adapter's name: built-in or plug-in.")],
+    sources: SourcesArg,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
+) -> None:
+    """Ingest through any registered corpus adapter, a plug-in's included (an installed
+    package's `mmemo.corpora` entry point): the built-ins are also commands of their own.
+
+    Example: `mmemo ingest corpus example-tess ~/data/TESS/`
+    """
+    _ingest(ctx, corpus, sources, strict, list_skipped)
+
+
 @ingest_app.command("manifest")
 def ingest_manifest(
     ctx: typer.Context,

@@ -118,3 +118,36 @@ def test_a_plugin_encoder_family_embeds_every_layer_like_a_built_in(
         sets = s.fetch("SELECT name, encoder, layer, family FROM feature_sets ORDER BY id")
     assert [row[2] for row in sets] == ["conv", "1", "2", "3"]
     assert {row[3] for row in sets} == {"uss"} and {row[1] for row in sets} == {str(checkpoint)}
+
+
+def test_a_plugin_corpus_ingests_through_ingest_corpus(store_cli, store, tmp_path, monkeypatch):
+    """A corpus an installed package registers (``mmemo.corpora``): ingested by name, its
+    speakers numbered by the store, its classes recorded; an unknown name lists the corpora."""
+    from mmemo.corpora.adapters import CORPORA
+    from mmemo.corpora.synth.manifest import create_manifest
+
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    monkeypatch.setattr(CORPORA, "_plugins", None)
+    monkeypatch.setattr(CORPORA, "_entries", dict(CORPORA._entries))
+    made = create_manifest(tmp_path / "m", speakers=1, per_speaker=3, seconds=0.2)
+    folder = tmp_path / "TESS"
+    folder.mkdir()
+    names = ["OAF_back_angry.wav", "YAF_dog_ps.wav", "OAF_back_joy.wav"]
+    for row, name in zip(made.rows, names, strict=True):
+        (folder / name).write_bytes((made.root / row["file"]).read_bytes())
+    result = store_cli(store, "ingest", "corpus", "example-tess", folder)
+    assert result.code == 0, result.err
+    assert "2 TESS file(s): 2 added" in result.out_text and "1 invalid name(s)" in result.out_text
+    assert "emotion joy is not one of TESS's" in result.err_text
+    assert CORPORA.origin("example-tess") == "plugin mmemo-example-plugin 0.1"
+    with store.session() as s:
+        rows = s.fetch("SELECT clip_id, speaker, actor, label FROM clips ORDER BY clip_id")
+        assert s.fetch("SELECT name FROM datasets") == [("example-tess",)]
+    assert rows == [
+        ("example-tess:OAF_back_angry.wav", "OAF", 10001, "angry"),
+        ("example-tess:YAF_dog_ps.wav", "YAF", 10002, "surprised"),
+    ]
+    unknown = store_cli(store, "ingest", "corpus", "nope", folder)
+    assert (
+        unknown.code == 2 and "example-tess" in unknown.err_text and "crema-d" in unknown.err_text
+    )

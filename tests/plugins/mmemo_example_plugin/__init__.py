@@ -1,6 +1,6 @@
-"""An example mmemo plug-in package: model kinds and an encoder family that an installed
-package adds through the entry-point groups ``mmemo.model_kinds`` and ``mmemo.encoders`` (see
-``pyproject.toml`` beside this folder).
+"""An example mmemo plug-in package: model kinds, an encoder family and a corpus that an
+installed package adds through the entry-point groups ``mmemo.model_kinds``,
+``mmemo.encoders`` and ``mmemo.corpora`` (see ``pyproject.toml`` beside this folder).
 
 The test set-up puts this folder on ``sys.path`` with its ``.dist-info``, which is what
 installing it does; users never install it. A kind that is a
@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmemo.corpora.adapters import Clip, CorpusAdapter, CorpusTables, InvalidNameError
+from mmemo.corpora.sources import SourceFile
 from mmemo.errors import InputError
 from mmemo.features.encoders.raw import RawWaveEncoder
 from mmemo.models.base import FoldData, FoldResult, JoblibArtefacts
 from mmemo.models.static_models import StaticModel
+from mmemo.store.vocabulary import Vocabulary
 
 
 class GaussianNBKind(StaticModel):
@@ -75,3 +78,38 @@ class UniSpeechSatEncoder(RawWaveEncoder):
     raw-waveform family needs (registered through the entry-point group ``mmemo.encoders``)."""
 
     families = {"unispeech-sat": "UniSpeech-SAT"}
+
+
+class TessAdapter(CorpusAdapter):
+    """TESS (Toronto emotional speech set) as a plug-in corpus: ``OAF_back_angry.wav`` is
+    speaker OAF saying "back" angrily; the two speakers are women; ``ps`` is pleasant
+    surprise. The ingest numbers the speakers (``actor`` left empty)."""
+
+    name = "example-tess"
+    title = "TESS"
+    vocabulary = Vocabulary(
+        (1, 2, 3, 4, 5, 6, 7),
+        ("angry", "disgust", "fearful", "happy", "neutral", "surprised", "sad"),
+    )
+    media_suffixes = frozenset({".wav"})
+    _EMOTIONS = {"angry": 1, "disgust": 2, "fear": 3, "happy": 4, "neutral": 5, "ps": 6, "sad": 7}
+
+    def looks_like(self, item: SourceFile) -> bool:
+        parts = item.stem.split("_")
+        return len(parts) == 3 and parts[0] in ("OAF", "YAF")
+
+    def clip(self, item: SourceFile, tables: CorpusTables) -> Clip:
+        speaker, word, emotion = item.stem.split("_")
+        code = self._EMOTIONS.get(emotion.lower())
+        if code is None:
+            raise InvalidNameError(f"'{item.stem}': emotion {emotion} is not one of TESS's")
+        return Clip(
+            clip_id=f"{self.name}:{item.stem}.wav",
+            modality=3,
+            emotion=code,
+            label=self.vocabulary.label_of(code),
+            actor=None,
+            speaker=speaker,
+            gender="female",
+            performance=f"{speaker}_{word}_{emotion}",
+        )
