@@ -100,6 +100,31 @@ def ingest_crema_d(
     _ingest(ctx, "crema-d", sources, strict, list_skipped)
 
 
+@ingest_app.command("emobox")
+def ingest_emobox(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(help="EmoBox's data/CORPUS folder (CORPUS.jsonl, label_map.json).")
+    ],
+    root: Annotated[
+        Path | None,
+        typer.Option(help="Folder the manifest's wav paths start in (default: the folder)."),
+    ] = None,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
+) -> None:
+    """Ingest a corpus from EmoBox's manifests, with its label map and its folds: the
+    dataset is named after the folder, clip ids are `CORPUS:KEY`, and `--scheme emobox`
+    gives EmoBox's folds of it (fold 0 = EmoBox's fold_1).
+
+    Example: `mmemo ingest emobox ~/EmoBox/data/cafe --root ~/EmoBox`
+    """
+    from mmemo.corpora.emobox import EmoBoxAdapter
+
+    manifest = Path(folder) / f"{Path(folder).name}.jsonl"
+    _ingest(ctx, EmoBoxAdapter(folder, root), [manifest], strict, list_skipped)
+
+
 @ingest_app.command("corpus")
 def ingest_any_corpus(
     ctx: typer.Context,
@@ -396,3 +421,22 @@ def synth_manifest(
         out, speakers=speakers, per_speaker=per_speaker, fmt=fmt, seed=seed, seconds=seconds
     )
     console.print(f"wrote {len(made.rows)} WAV files and {made.manifest}")
+
+
+@synth_app.command("emobox")
+def synth_emobox(
+    out: Annotated[Path, typer.Argument(help="Folder to create the layout in.")],
+    corpus: Annotated[str, typer.Option(help="The corpus's name (its data/ folder).")] = "toybox",
+    speakers: Annotated[int, typer.Option(help="Speakers the folds test.")] = 4,
+    folds: Annotated[int, typer.Option(help="EmoBox folds.")] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+) -> None:
+    """Write a corpus in EmoBox's layout: data/CORPUS/ (manifest, label map, folds) and the
+    audio under downloads/CORPUS/.
+
+    Example: `mmemo synth emobox ./emobox --corpus toybox --folds 2`
+    """
+    from mmemo.corpora.synth.emobox import create_emobox
+
+    made = create_emobox(out, corpus=corpus, speakers=speakers, folds=folds, seed=seed)
+    console.print(f"wrote {len(made.folds)} utterances of {corpus} to {made.folder}")

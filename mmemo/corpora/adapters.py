@@ -147,6 +147,7 @@ CORPORA: Registry[CorpusAdapter] = Registry(
         "ravdess": "mmemo.corpora.ravdess:RavdessAdapter",
         "crema-d": "mmemo.corpora.crema_d:CremaDAdapter",
         "manifest": "mmemo.corpora.manifest:ManifestAdapter",
+        "emobox": "mmemo.corpora.emobox:EmoBoxAdapter",
     },
     entry_points="mmemo.corpora",
 )

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mmemo.corpora.schemes_data import LUNA2022, TABLES, SchemeTable
+from mmemo.corpora.schemes_data import EMOBOX, LUNA2022, TABLES, SchemeTable
 from mmemo.errors import InputError
 
 #: Test actors of each fold in Luna-Jiménez et al. (2022).
@@ -43,6 +43,9 @@ SchemeBuilder = Callable[..., dict[int, int]]
 ArgumentParser = Callable[[str, list[str]], tuple[Any, ...]]
 #: The fold of actors a scheme trains on in every fold and tests in none.
 TRAIN_ONLY = -1
+#: The speaker groups of a corpus ingested from EmoBox's manifests, which name no speakers:
+#: ``fold1`` ... (the clips EmoBox's fold N tests) and ``train`` (clips no fold tests).
+EMOBOX_FOLD, EMOBOX_TRAIN_ONLY = "fold", "train"
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ def register_scheme(
             ``:``-separated parts after ``kind``); raises :class:`InputError` on bad ones.
             Without it the scheme takes no arguments.
         about: one line for help texts (what the scheme is, and its source).
-        by_corpus: the builder takes each actor's dataset (``{actor: dataset}``) after the
-            counts.
+        by_corpus: the builder takes each actor's dataset and speaker name
+            (``{actor: (dataset, speaker)}``) after the counts.
 
     Raises:
         ValueError: ``kind`` is registered already.
@@ -115,10 +118,10 @@ class FoldScheme:
         return _resolve(self.name)[0].by_corpus
 
     def assign(
-        self, counts: ActorClassCounts, datasets: Mapping[int, str] | None = None
+        self, counts: ActorClassCounts, actors: Mapping[int, tuple[str, str]] | None = None
     ) -> dict[int, int]:
-        """Return ``{actor: fold}`` for the actors in ``counts`` (``datasets``: each actor's
-        dataset, which a scheme over corpora needs).
+        """Return ``{actor: fold}`` for the actors in ``counts`` (``actors``: each actor's
+        dataset and speaker name, which a scheme over corpora needs).
 
         Raises:
             InputError: an unknown scheme, an actor the scheme cannot place, or too few
@@ -128,7 +131,7 @@ class FoldScheme:
         if not counts:
             raise InputError(f"fold scheme '{self.name}': no clips to assign")
         if entry.by_corpus:
-            return entry.build(counts, dict(datasets or {}), *args)
+            return entry.build(counts, dict(actors or {}), *args)
         return entry.build(counts, *args)
 
 
@@ -241,21 +244,62 @@ def _kfold(counts: ActorClassCounts, k: int, seed: int) -> dict[int, int]:
     return {a: fold[a] for a in actors}
 
 
+def _emobox(counts: ActorClassCounts, actors: ActorCorpora) -> dict[int, int]:
+    """EmoBox's published folds of whichever corpus the clips belong to: RAVDESS's from
+    its table (:data:`~mmemo.corpora.schemes_data.EMOBOX`), a corpus ingested from EmoBox's
+    manifests (``mmemo ingest emobox``) from the fold its speaker group names (``fold3`` is
+    fold 2; ``train``, clips no fold tests, trains only)."""
+    folds = dict(EMOBOX.folds)
+    unknown = [a for a in sorted(counts) if actors.get(a, ("ravdess",))[0] == "ravdess"]
+    unknown = [a for a in unknown if a not in folds]
+    if unknown:
+        raise InputError(
+            f"fold scheme 'emobox' has no fold for actor(s) {unknown}; it covers actors "
+            f"{_actor_ranges(sorted(folds))}"
+        )
+    placed = {}
+    for actor in sorted(counts):
+        dataset, speaker = actors.get(actor, ("ravdess", ""))
+        if dataset == "ravdess":
+            placed[actor] = folds[actor]
+        elif speaker == EMOBOX_TRAIN_ONLY:
+            placed[actor] = TRAIN_ONLY
+        elif speaker.startswith(EMOBOX_FOLD) and speaker[len(EMOBOX_FOLD) :].isdigit():
+            placed[actor] = int(speaker[len(EMOBOX_FOLD) :]) - 1
+        else:
+            raise InputError(
+                f"fold scheme 'emobox': {dataset} has no EmoBox folds (ingest EmoBox's "
+                "manifests of it with `mmemo ingest emobox`)"
+            )
+    return placed
+
+
 for _table in TABLES:
-    if _table is not LUNA2022:
+    if _table is EMOBOX:
+        register_scheme(
+            "emobox",
+            about=f"EmoBox's published folds of the clips' corpus (RAVDESS: {EMOBOX.about}); "
+            f"{EMOBOX.source}",
+            by_corpus=True,
+        )(_emobox)
+    elif _table is not LUNA2022:
         _register_table(_table)
 
 
-def _corpora_of(name: str, counts: ActorClassCounts, datasets: Mapping[int, str]) -> list[str]:
+#: Each actor's (dataset, speaker name): what a scheme over corpora places actors by.
+ActorCorpora = Mapping[int, tuple[str, str]]
+
+
+def _corpora_of(name: str, counts: ActorClassCounts, actors: ActorCorpora) -> list[str]:
     """The datasets of the actors, in name order.
 
     Raises:
         InputError: an actor whose dataset is not known.
     """
-    unknown = sorted(a for a in counts if a not in datasets)
+    unknown = sorted(a for a in counts if a not in actors)
     if unknown:
         raise InputError(f"fold scheme '{name}': no dataset for actor(s) {unknown}")
-    return sorted({datasets[a] for a in counts})
+    return sorted({actors[a][0] for a in counts})
 
 
 @register_scheme(
@@ -263,15 +307,15 @@ def _corpora_of(name: str, counts: ActorClassCounts, datasets: Mapping[int, str]
     about="leave one corpus out: fold i tests the i-th corpus of the clips (by name)",
     by_corpus=True,
 )
-def _leave_one_corpus_out(counts: ActorClassCounts, datasets: Mapping[int, str]) -> dict[int, int]:
+def _leave_one_corpus_out(counts: ActorClassCounts, actors: ActorCorpora) -> dict[int, int]:
     """Fold ``i`` tests every actor of the ``i``-th dataset, in name order."""
-    corpora = _corpora_of("corpora", counts, datasets)
+    corpora = _corpora_of("corpora", counts, actors)
     if len(corpora) < 2:
         raise InputError(
             f"fold scheme 'corpora' needs clips of two corpora at least; these are all "
             f"{corpora[0]}'s"
         )
-    return {a: corpora.index(datasets[a]) for a in sorted(counts)}
+    return {a: corpora.index(actors[a][0]) for a in sorted(counts)}
 
 
 def _cross_arguments(name: str, parts: list[str]) -> tuple[str, str]:
@@ -291,11 +335,11 @@ def _cross_arguments(name: str, parts: list[str]) -> tuple[str, str]:
     by_corpus=True,
 )
 def _cross_corpus(
-    counts: ActorClassCounts, datasets: Mapping[int, str], train: str, test: str
+    counts: ActorClassCounts, actors: ActorCorpora, train: str, test: str
 ) -> dict[int, int]:
     """Fold 0 tests every actor of ``test``; ``train``'s actors are trained on only."""
     name = f"cross:{train}:{test}"
-    corpora = _corpora_of(name, counts, datasets)
+    corpora = _corpora_of(name, counts, actors)
     other = [c for c in corpora if c not in (train, test)]
     missing = [c for c in (train, test) if c not in corpora]
     if other or missing:
@@ -303,4 +347,4 @@ def _cross_corpus(
             f"fold scheme '{name}' takes clips of {train} and {test}; "
             + (f"these include {', '.join(other)}" if other else f"none are {missing[0]}'s")
         )
-    return {a: 0 if datasets[a] == test else TRAIN_ONLY for a in sorted(counts)}
+    return {a: 0 if actors[a][0] == test else TRAIN_ONLY for a in sorted(counts)}

@@ -86,7 +86,15 @@ class ManifestAdapter(CorpusAdapter):
     vocabulary = Vocabulary((), ())
     media_suffixes = AUDIO_SUFFIXES | VIDEO_SUFFIXES
 
-    def __init__(self, manifest: Path | None = None, options: ManifestOptions | None = None):
+    def __init__(
+        self,
+        manifest: Path | None = None,
+        options: ManifestOptions | None = None,
+        *,
+        table: Any = None,
+    ):
+        """``table``: the manifest's rows when the caller read them (an Arrow table), else
+        they are read from ``manifest``."""
         self.manifest = manifest
         self.options = options
         self._entries: dict[str, _Entry] = {}
@@ -95,7 +103,7 @@ class ManifestAdapter(CorpusAdapter):
         self.name = options.dataset
         self.title = f"{options.dataset} manifest"
         self._root = (options.root or Path(manifest).parent).expanduser().absolute()
-        table = read_manifest(Path(manifest))
+        table = table if table is not None else read_manifest(Path(manifest))
         self._entries, labels = self._read(table)
         order = options.labels or tuple(sorted(labels))
         self.vocabulary = Vocabulary(tuple(range(1, len(order) + 1)), order)

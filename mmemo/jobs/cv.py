@@ -176,10 +176,10 @@ def fold_assignment(
     store: Store,
     scheme: str,
     counts: dict[int, Counter],
-    datasets: dict[int, str] | None = None,
+    datasets: dict[int, tuple[str, str]] | None = None,
 ) -> tuple[dict[int, int], dict[int, int]]:
     """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded
-    (``datasets``: each actor's dataset, for a scheme over corpora).
+    (``datasets``: each actor's dataset and speaker, for a scheme over corpora).
 
     Nothing is written here: the job that uses a scheme first records its assignment together
     with its run (:func:`unrecorded_folds`), so a refused job leaves the store as it was. Later
@@ -276,23 +276,23 @@ def load_cv(store: Store, scheme: str, clips: str | None, labels: str | None = N
     )
 
 
-def _actor_datasets(session: Session, clips: str | None) -> dict[int, str]:
-    """Each selected actor's dataset, for a scheme over corpora.
+def _actor_datasets(session: Session, clips: str | None) -> dict[int, tuple[str, str]]:
+    """Each selected actor's dataset and speaker name, for a scheme over corpora.
 
     Raises:
         InputError: an actor number two corpora share (a speaker who could be trained and
             tested on): the leakage audits would fail the run.
     """
     where = clip_where(session, clips)
-    rows = session.fetch(f"SELECT DISTINCT actor, dataset FROM clips WHERE ({where})")
-    found: dict[int, str] = {}
-    for actor, dataset in rows:
-        if actor in found:
+    rows = session.fetch(f"SELECT DISTINCT actor, dataset, speaker FROM clips WHERE ({where})")
+    found: dict[int, tuple[str, str]] = {}
+    for actor, dataset, speaker in rows:
+        if actor in found and found[actor][0] != dataset:
             raise InputError(
-                f"actor {actor} is in the datasets {found[actor]} and {dataset}: a scheme over "
-                "corpora cannot tell them apart"
+                f"actor {actor} is in the datasets {found[actor][0]} and {dataset}: a scheme "
+                "over corpora cannot tell them apart"
             )
-        found[actor] = dataset
+        found[actor] = (dataset, speaker)
     return found
 
 
