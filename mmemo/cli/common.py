@@ -50,7 +50,7 @@ SchemeOpt = Annotated[
     typer.Option(
         "--scheme",
         help="Fold scheme: luna2022, loao, kfold:K:SEED, emobox, gender6, corpora (leave one "
-        "corpus out) or cross:FROM:TO.",
+        "corpus out), cross:FROM:TO or sessions (IEMOCAP's).",
     ),
 ]
 LabelsOpt = Annotated[

@@ -141,6 +141,25 @@ def ingest_any_corpus(
     _ingest(ctx, corpus, sources, strict, list_skipped)
 
 
+@ingest_app.command("iemocap")
+def ingest_iemocap(
+    ctx: typer.Context,
+    sources: SourcesArg,
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
+) -> None:
+    """Ingest IEMOCAP: the utterance WAVs under `SessionN/sentences/wav/`, labelled by
+    `SessionN/dialog/EmoEvaluation/*.txt` (`xxx`: the evaluators did not agree).
+
+    Clip ids are `iemocap:UTTERANCE`; speakers `Ses01F` ... numbered 2011-2052. The usual four
+    classes are `--labels common4` (happy takes excited), leave-one-session-out folds
+    `--scheme sessions`.
+
+    Example: `mmemo ingest iemocap ~/data/IEMOCAP_full_release/`
+    """
+    _ingest(ctx, "iemocap", sources, strict, list_skipped)
+
+
 @ingest_app.command("manifest")
 def ingest_manifest(
     ctx: typer.Context,
@@ -440,3 +459,21 @@ def synth_emobox(
 
     made = create_emobox(out, corpus=corpus, speakers=speakers, folds=folds, seed=seed)
     console.print(f"wrote {len(made.folds)} utterances of {corpus} to {made.folder}")
+
+
+@synth_app.command("iemocap")
+def synth_iemocap(
+    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    sessions: Annotated[int, typer.Option(help="Sessions 1..N (5 = the release's).")] = 5,
+    turns: Annotated[int, typer.Option(help="Utterances per dialogue.")] = 7,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+) -> None:
+    """Write an IEMOCAP-shaped synthetic corpus: SessionN/sentences/wav/ and
+    SessionN/dialog/EmoEvaluation/.
+
+    Example: `mmemo synth iemocap ./iemocap --sessions 2`
+    """
+    from mmemo.corpora.synth.iemocap import create_iemocap
+
+    made = create_iemocap(out, sessions=sessions, turns=turns, seed=seed)
+    console.print(f"wrote {len(made.codes)} utterances of {sessions} session(s) to {made.root}")

@@ -89,11 +89,14 @@ class CorpusTables:
         ratings: Perceived labels, as rows of ``lake.clip_ratings`` without ``ingest_id`` and
             ``dataset`` (``performance, modality, emotion, label, votes, responses,
             agreement``).
+        labels: Label codes a corpus keeps apart from its file names, by file stem
+            (IEMOCAP's evaluations).
         files: The tables read, for the report.
     """
 
     speakers: dict[str, Speaker] = field(default_factory=dict)
     ratings: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # a label file's code by file stem
     files: list[Path] = field(default_factory=list)
 
 
@@ -146,6 +149,7 @@ CORPORA: Registry[CorpusAdapter] = Registry(
     {
         "ravdess": "mmemo.corpora.ravdess:RavdessAdapter",
         "crema-d": "mmemo.corpora.crema_d:CremaDAdapter",
+        "iemocap": "mmemo.corpora.iemocap:IemocapAdapter",
         "manifest": "mmemo.corpora.manifest:ManifestAdapter",
         "emobox": "mmemo.corpora.emobox:EmoBoxAdapter",
     },

@@ -16,6 +16,9 @@ a parametrised scheme parses the rest of its name (``kfold:K:SEED``). Built-in s
                        experiment in one run).
     ``cross:FROM:TO``  train on all of corpus FROM, test on all of corpus TO (one fold;
                        FROM's actors are in fold -1, trained on and never tested).
+    ``sessions``       IEMOCAP's leave one session out: fold s - 1 tests session s.
+``emobox`` is EmoBox's folds of whichever corpus the clips belong to: RAVDESS's table, or
+the folds a corpus ingested from EmoBox's manifests names (``mmemo ingest emobox``).
 The fixed tables, with their sources, are data in :mod:`mmemo.corpora.schemes_data`.
 
 A scheme over corpora is given each actor's dataset besides the class counts
@@ -348,3 +351,21 @@ def _cross_corpus(
             + (f"these include {', '.join(other)}" if other else f"none are {missing[0]}'s")
         )
     return {a: 0 if actors[a][0] == test else TRAIN_ONLY for a in sorted(counts)}
+
+
+@register_scheme(
+    "sessions",
+    about="leave one session out: fold s - 1 tests IEMOCAP's session s (both its actors)",
+    by_corpus=True,
+)
+def _leave_one_session_out(counts: ActorClassCounts, actors: ActorCorpora) -> dict[int, int]:
+    """Fold ``s - 1`` tests session ``s``: its speakers are named ``SesNNF`` / ``SesNNM``."""
+    placed = {}
+    for actor in sorted(counts):
+        dataset, speaker = actors.get(actor, ("", ""))
+        if dataset != "iemocap" or not speaker[3:5].isdigit():
+            raise InputError(
+                f"fold scheme 'sessions' is IEMOCAP's; actor {actor} is of {dataset or 'no corpus'}"
+            )
+        placed[actor] = int(speaker[3:5]) - 1
+    return placed

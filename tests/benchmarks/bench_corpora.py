@@ -170,8 +170,10 @@ def main() -> None:
         f"(1-min load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, "
         f"{os.cpu_count()} CPUs); best of {args.repeat}"
     )
-    print(f"{'store':>10} {'clips':>9} {'ingest s':>9} {'clips/s':>8} "
-          f"{'report s':>9} {'runs s':>7} {'features s':>10}")
+    print(
+        f"{'store':>10} {'clips':>9} {'ingest s':>9} {'clips/s':>8} "
+        f"{'report s':>9} {'runs s':>7} {'features s':>10}"
+    )
     for label, store, clips, seconds in (
         ("ravdess", small, 7356, t_small),
         (f"{args.datasets} corpora", big, args.rows, t_ingest),

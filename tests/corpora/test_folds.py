@@ -173,7 +173,7 @@ def test_scheme_registry_lists_the_built_in_schemes_in_order():
     from mmemo.corpora.folds import scheme_choices
 
     assert scheme_choices() == (
-        "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO"
+        "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO, sessions"
     )
 
 
@@ -209,6 +209,8 @@ def test_a_registered_scheme_is_parsed_and_listed(monkeypatch):
     }
     with pytest.raises(InputError, match="first actor"):
         parse_scheme("halves:x")
-    choices = "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO, halves:A"
+    choices = (
+        "luna2022, loao, kfold:K:SEED, emobox, gender6, corpora, cross:FROM:TO, sessions, halves:A"
+    )
     with pytest.raises(InputError, match=f"expected one of {choices}"):
         parse_scheme("thirds")

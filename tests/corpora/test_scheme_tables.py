@@ -77,6 +77,7 @@ def test_scheme_help_cites_the_sources():
         "gender6",
         "corpora",
         "cross:FROM:TO",
+        "sessions",
     ]
     assert "github.com/emo-box/EmoBox" in about["emobox"]
     assert "Luna-Jiménez" in about["luna2022"]

@@ -108,6 +108,7 @@ ALLOWED = {
     "corpora/synth/recordings.py",
     "corpora/synth/crema_d.py",
     "corpora/synth/manifest.py",
+    "corpora/synth/iemocap.py",
     "reports/reproduce.py",
 }
 
