@@ -133,26 +133,31 @@ def ingest_openface(
         )
     with tempfile.TemporaryDirectory(prefix="mmemo-openface-") as tmp:
         files = _collect(sources, Path(tmp))
+        known = _video_clips(store)
+        videos = set(known.values())
+
+        def clip_of(path: Path) -> str:
+            stem = clip_id_of(path)
+            return known.get(stem, stem)
+
         every_key = None
         hashes: dict[Path, str] = {}  # files hashed so far (the fingerprint's clip keys)
         if shard is not None:
-            files = sorted(files, key=lambda p: (clip_id_of(p), str(p)))
+            files = sorted(files, key=lambda p: (clip_of(p), str(p)))
             hashes = _hash_files(files, progress)
-            every_key = [(clip_id_of(p), hashes[p]) for p in files]
+            every_key = [(clip_of(p), hashes[p]) for p in files]
             files = shard.take(files)
         report.files = len(files)
-        with store.session() as s:
-            known = {r[0] for r in s.fetch("SELECT clip_id FROM clips WHERE has_video")}
         by_clip: dict[str, Path] = {}
         layouts: dict[str, list[Path]] = {}
         with progress.task("checking CSV headers", len(files)) as task:
             for path in files:
-                problem, header = _check_file(path, known, by_clip)
+                problem, header = _check_file(path, clip_of(path), videos, by_clip)
                 task.advance()
                 if problem:
                     report.bad.append(f"{path}: {problem}")
                     continue
-                by_clip[clip_id_of(path)] = path
+                by_clip[clip_of(path)] = path
                 layouts.setdefault(header, []).append(path)
         if not layouts and (skip_bad or not report.bad):
             _nothing_usable(sources, report.bad)
@@ -189,12 +194,12 @@ def ingest_openface(
             more = f" (and {len(report.bad) - 1} more bad file(s))" if len(report.bad) > 1 else ""
             raise InputError(f"{report.bad[0]}{more}; nothing was ingested (--skip-bad skips them)")
         bad_files = set(read.bad)
-        table = _filter(read.table, bad_files, min_confidence, success_only, report)
+        table = _filter(read.table, bad_files, min_confidence, success_only, report, known)
         if bad_files:  # the frames of a skipped file were not dropped by a filter
             skipped = pc.is_in(read.table["filename"], pa.array(sorted(bad_files), pa.string()))
             report.dropped_frames -= pc.sum(skipped).as_py() or 0
         clip_keys = every_key or [
-            (clip_id_of(p), hashes.get(p) or sha256_file(p))
+            (clip_of(p), hashes.get(p) or sha256_file(p))
             for c, p in sorted(by_clip.items())
             if str(p) not in bad_files
         ]
@@ -295,9 +300,28 @@ def _extract_zip(archive: Path, target: Path) -> list[Path]:
     return sorted(out)
 
 
-def _check_file(path: Path, known: set[str], seen: dict[str, Path]) -> tuple[str | None, str]:
-    clip = clip_id_of(path)
-    if clip not in known:
+def _video_clips(store: Store) -> dict[str, str]:
+    """The store's video clips by the names their OpenFace CSVs have: a clip id that is its
+    file's stem (RAVDESS) stands for itself; a clip of another corpus (``crema-d:1001_DFA_
+    ANG_XX.flv``) by its file's stem (``1001_DFA_ANG_XX``), where no other video clip's file
+    has that stem."""
+    with store.session() as s:
+        rows = s.fetch("SELECT clip_id, coalesce(member, path) FROM clips WHERE has_video")
+    found = {clip: clip for clip, _ in rows}
+    stems: dict[str, list[str]] = {}
+    for clip, where in rows:
+        if where is not None:
+            stem = PurePosixPath(str(where).replace("\\", "/")).stem
+            if stem != clip:
+                stems.setdefault(stem, []).append(clip)
+    found |= {stem: clips[0] for stem, clips in stems.items() if len(clips) == 1}
+    return found
+
+
+def _check_file(
+    path: Path, clip: str, videos: set[str], seen: dict[str, Path]
+) -> tuple[str | None, str]:
+    if clip not in videos:
         return f"clip id '{clip}' is not a video clip in the store", ""
     if clip in seen:
         return f"second file for clip '{clip}' (first: {seen[clip]})", ""
@@ -341,13 +365,14 @@ def _filter(
     min_confidence: float | None,
     success_only: bool,
     report: OpenFaceReport,
+    known: dict[str, str] | None = None,
 ) -> pa.Table:
     """The kept frames: rows of bad files and (on request) low-confidence or untracked frames
     dropped, ``filename`` replaced by ``clip_id`` (first), ordered by clip and frame."""
     total = table.num_rows
     files = table["filename"].combine_chunks().dictionary_encode()
     names = files.dictionary.to_pylist()
-    clip_ids = [_clip_id_of_filename(f) for f in names]
+    clip_ids = [(known or {}).get(c, c) for c in (_clip_id_of_filename(f) for f in names)]
     # each file's rank in clip id order (string order, as SQL's): rows sort on two integers
     rank = {c: i for i, c in enumerate(sorted(set(clip_ids)))}
     keep = pa.array([f not in bad_files for f in names], pa.bool_()).take(files.indices)

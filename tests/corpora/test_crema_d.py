@@ -246,3 +246,23 @@ def test_runs_on_a_store_of_two_corpora_read_their_own_classes(
     assert report.code == 0, report.err
     header = next(line for line in report.out.splitlines() if line.startswith("Metric"))
     assert header.split()[1:] == ["Angry", "Disgust", "Fearful", "Happy", "Neutral", "Sad"]
+
+
+def test_openface_csvs_named_after_crema_d_videos_land_on_their_clips(
+    cli, ingested_store, crema, synth_corpus, tmp_path
+):
+    from mmemo.corpora.ingest import ingest_corpus
+
+    ingest_corpus(ingested_store, "crema-d", [crema])
+    source = synth_corpus.openface_files[0]
+    folder = tmp_path / "openface"
+    folder.mkdir()
+    takes = ["1001_DFA_ANG_XX", "1002_IEO_HAP_HI"]
+    for take in takes:  # OpenFace names its output after the video: VideoFlash/TAKE.flv
+        (folder / f"{take}.csv").write_bytes(source.read_bytes())
+    (folder / source.name).write_bytes(source.read_bytes())  # and a RAVDESS video's
+    result = cli("--store", ingested_store.root, "ingest", "openface", folder, "--name", "aus")
+    assert result.code == 0, result.err
+    with ingested_store.session() as s:
+        clips = [c for (c,) in s.fetch("SELECT DISTINCT clip_id FROM au_means ORDER BY 1")]
+    assert clips == sorted([source.stem, *(f"crema-d:{t}.flv" for t in takes)])
