@@ -125,6 +125,32 @@ def ingest_emobox(
     _ingest(ctx, EmoBoxAdapter(folder, root), [manifest], strict, list_skipped)
 
 
+@ingest_app.command("audformat")
+def ingest_audformat(
+    ctx: typer.Context,
+    root: Annotated[Path, typer.Argument(help="The database's folder (db.yaml, tables, media).")],
+    dataset: Annotated[
+        str | None, typer.Option(help="The corpus's name in the store (default: the database's).")
+    ] = None,
+    label_scheme: Annotated[str, typer.Option(help="The scheme of the classes.")] = "emotion",
+    speaker_scheme: Annotated[str, typer.Option(help="The scheme of the speakers.")] = "speaker",
+    strict: StrictOpt = False,
+    list_skipped: ListSkippedOpt = False,
+) -> None:
+    """Ingest an audformat database (the audb/audformat convention; needs
+    `pip install 'mmemo[audformat]'`): a clip per file, its class, speaker and gender from
+    the database's schemes.
+
+    Example: `mmemo ingest audformat ~/audb/emodb/1.4.1 --dataset emodb`
+    """
+    from mmemo.corpora.audformat_db import AudformatAdapter
+
+    adapter = AudformatAdapter(
+        root, dataset, label_scheme=label_scheme, speaker_scheme=speaker_scheme
+    )
+    _ingest(ctx, adapter, [Path(root) / "db.yaml"], strict, list_skipped)
+
+
 @ingest_app.command("corpus")
 def ingest_any_corpus(
     ctx: typer.Context,

@@ -152,6 +152,7 @@ CORPORA: Registry[CorpusAdapter] = Registry(
         "iemocap": "mmemo.corpora.iemocap:IemocapAdapter",
         "manifest": "mmemo.corpora.manifest:ManifestAdapter",
         "emobox": "mmemo.corpora.emobox:EmoBoxAdapter",
+        "audformat": "mmemo.corpora.audformat_db:AudformatAdapter",
     },
     entry_points="mmemo.corpora",
 )
