@@ -25,6 +25,10 @@ folds_app = typer.Typer(help="Fold schemes (subject-wise cross-validation).", no
 synth_app = typer.Typer(help="Make synthetic corpora for tests and demos.", no_args_is_help=True)
 
 
+#: The folder and seed every ``mmemo synth`` command takes.
+SynthOutArg = Annotated[Path, typer.Argument(help="Folder to create the corpus in.")]
+SynthSeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+
 #: Skipped files named by ``ingest ravdess`` without ``--list-skipped``.
 SHOWN_SKIPPED = 5
 
@@ -53,51 +57,68 @@ ListSkippedOpt = Annotated[
 ]
 
 
-@ingest_app.command("ravdess")
-def ingest_ravdess(
-    ctx: typer.Context,
-    sources: SourcesArg,
-    strict: StrictOpt = False,
-    list_skipped: ListSkippedOpt = False,
-) -> None:
-    """Ingest RAVDESS files: clip metadata (all seven name fields), duration, rate and hash.
+def _corpus_command(corpus: str, doc: str) -> None:
+    """Register ``mmemo ingest CORPUS`` for a built-in adapter that needs no options."""
 
-    Examples:
+    def command(
+        ctx: typer.Context,
+        sources: SourcesArg,
+        strict: StrictOpt = False,
+        list_skipped: ListSkippedOpt = False,
+    ) -> None:
+        _ingest(ctx, corpus, sources, strict, list_skipped)
 
-    * `mmemo ingest ravdess ~/data/RAVDESS/`
-
-    * `mmemo ingest ravdess Audio_Speech_Actors_01-24.zip Video_Speech_Actor_*.zip`
-
-    * `mmemo ingest ravdess clips.txt` (one path or file stem per line; names only)
-
-    The clip counts are printed when the store changed; a re-run that finds nothing new
-    prints one line.
-    """
-    _ingest(ctx, "ravdess", sources, strict, list_skipped)
+    command.__doc__ = doc
+    command.__name__ = f"ingest_{corpus.replace('-', '_')}"
+    ingest_app.command(corpus)(command)
 
 
-@ingest_app.command("crema-d")
-def ingest_crema_d(
-    ctx: typer.Context,
-    sources: SourcesArg,
-    strict: StrictOpt = False,
-    list_skipped: ListSkippedOpt = False,
-) -> None:
-    """Ingest CREMA-D: `AudioWAV/*.wav` (audio-only clips) and `VideoFlash/*.flv` (audio and
-    video), the actors' sex and age from `VideoDemographics.csv`, and the crowd's perceived
-    labels from `processedResults/tabulatedVotes.csv` where the folder has it.
+_RAVDESS_HELP = """\
+Ingest RAVDESS files: clip metadata (all seven name fields), duration, rate and hash.
 
-    Clip ids are `crema-d:` and the file name (`crema-d:1001_DFA_ANG_XX.wav`); the two files
-    of a take share its `performance`. The view `perceived_labels` sets what raters chose
-    beside each clip's acted label.
+Examples:
 
-    Examples:
+* `mmemo ingest ravdess ~/data/RAVDESS/`
 
-    * `mmemo ingest crema-d ~/data/CREMA-D/`
+* `mmemo ingest ravdess Audio_Speech_Actors_01-24.zip Video_Speech_Actor_*.zip`
 
-    * `mmemo ingest crema-d ~/data/CREMA-D/AudioWAV` (the audio alone)
-    """
-    _ingest(ctx, "crema-d", sources, strict, list_skipped)
+* `mmemo ingest ravdess clips.txt` (one path or file stem per line; names only)
+
+The clip counts are printed when the store changed; a re-run that finds nothing new
+prints one line.
+"""
+_CREMA_D_HELP = """\
+Ingest CREMA-D: `AudioWAV/*.wav` (audio-only clips) and `VideoFlash/*.flv` (audio and
+video), the actors' sex and age from `VideoDemographics.csv`, and the crowd's perceived
+labels from `processedResults/tabulatedVotes.csv` where the folder has it.
+
+Clip ids are `crema-d:` and the file name (`crema-d:1001_DFA_ANG_XX.wav`); the two files
+of a take share its `performance`. The view `perceived_labels` sets what raters chose
+beside each clip's acted label.
+
+Examples:
+
+* `mmemo ingest crema-d ~/data/CREMA-D/`
+
+* `mmemo ingest crema-d ~/data/CREMA-D/AudioWAV` (the audio alone)
+"""
+_IEMOCAP_HELP = """\
+Ingest IEMOCAP: the utterance WAVs under `SessionN/sentences/wav/`, labelled by
+`SessionN/dialog/EmoEvaluation/*.txt` (`xxx`: the evaluators did not agree).
+
+Clip ids are `iemocap:UTTERANCE`; speakers `Ses01F` ... numbered 2011-2052. The usual four
+classes are `--labels common4` (happy takes excited), leave-one-session-out folds
+`--scheme sessions`.
+
+Example: `mmemo ingest iemocap ~/data/IEMOCAP_full_release/`
+"""
+
+for _corpus, _help in (
+    ("ravdess", _RAVDESS_HELP),
+    ("crema-d", _CREMA_D_HELP),
+    ("iemocap", _IEMOCAP_HELP),
+):
+    _corpus_command(_corpus, _help)
 
 
 @ingest_app.command("emobox")
@@ -165,25 +186,6 @@ def ingest_any_corpus(
     Example: `mmemo ingest corpus example-tess ~/data/TESS/`
     """
     _ingest(ctx, corpus, sources, strict, list_skipped)
-
-
-@ingest_app.command("iemocap")
-def ingest_iemocap(
-    ctx: typer.Context,
-    sources: SourcesArg,
-    strict: StrictOpt = False,
-    list_skipped: ListSkippedOpt = False,
-) -> None:
-    """Ingest IEMOCAP: the utterance WAVs under `SessionN/sentences/wav/`, labelled by
-    `SessionN/dialog/EmoEvaluation/*.txt` (`xxx`: the evaluators did not agree).
-
-    Clip ids are `iemocap:UTTERANCE`; speakers `Ses01F` ... numbered 2011-2052. The usual four
-    classes are `--labels common4` (happy takes excited), leave-one-session-out folds
-    `--scheme sessions`.
-
-    Example: `mmemo ingest iemocap ~/data/IEMOCAP_full_release/`
-    """
-    _ingest(ctx, "iemocap", sources, strict, list_skipped)
 
 
 @ingest_app.command("manifest")
@@ -385,9 +387,9 @@ def folds_compare(
 
 @synth_app.command("ravdess")
 def synth_ravdess(
-    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    out: SynthOutArg,
     actors: Annotated[int, typer.Option(help="Actors 1..N (24 = the full 7,356-file shape).")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SynthSeedOpt = 2020,
     seconds: Annotated[float, typer.Option(help="Typical clip length.")] = 1.0,
     archives: Annotated[
         Path | None, typer.Option(help="Also write the corpus' zip archives into this folder.")
@@ -412,13 +414,13 @@ def synth_ravdess(
 
 @synth_app.command("crema-d")
 def synth_crema_d(
-    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    out: SynthOutArg,
     actors: Annotated[int, typer.Option(help="Actors 1001..1000+N (91 = the full shape).")] = 4,
     sentences: Annotated[
         str | None,
         typer.Option(help="Sentence codes to record, comma-separated (default: all twelve)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SynthSeedOpt = 2020,
     seconds: Annotated[float, typer.Option(help="Typical take length.")] = 1.0,
     video: Annotated[bool, typer.Option(help="Also write the FLV files.")] = True,
     votes: Annotated[bool, typer.Option(help="Also write the crowd's tabulatedVotes.csv.")] = True,
@@ -448,11 +450,11 @@ def synth_crema_d(
 
 @synth_app.command("manifest")
 def synth_manifest(
-    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    out: SynthOutArg,
     speakers: Annotated[int, typer.Option(help="Speakers spk001..spkN.")] = 4,
     per_speaker: Annotated[int, typer.Option(help="WAV files per speaker.")] = 8,
     fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet.")] = "csv",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SynthSeedOpt = 2020,
     seconds: Annotated[float, typer.Option(help="Typical file length.")] = 0.4,
 ) -> None:
     """Write a corpus described by a manifest: audio/SPEAKER/*.wav and manifest.FORMAT with the
@@ -474,7 +476,7 @@ def synth_emobox(
     corpus: Annotated[str, typer.Option(help="The corpus's name (its data/ folder).")] = "toybox",
     speakers: Annotated[int, typer.Option(help="Speakers the folds test.")] = 4,
     folds: Annotated[int, typer.Option(help="EmoBox folds.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SynthSeedOpt = 2020,
 ) -> None:
     """Write a corpus in EmoBox's layout: data/CORPUS/ (manifest, label map, folds) and the
     audio under downloads/CORPUS/.
@@ -489,10 +491,10 @@ def synth_emobox(
 
 @synth_app.command("iemocap")
 def synth_iemocap(
-    out: Annotated[Path, typer.Argument(help="Folder to create the corpus in.")],
+    out: SynthOutArg,
     sessions: Annotated[int, typer.Option(help="Sessions 1..N (5 = the release's).")] = 5,
     turns: Annotated[int, typer.Option(help="Utterances per dialogue.")] = 7,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2020,
+    seed: SynthSeedOpt = 2020,
 ) -> None:
     """Write an IEMOCAP-shaped synthetic corpus: SessionN/sentences/wav/ and
     SessionN/dialog/EmoEvaluation/.

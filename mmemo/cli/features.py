@@ -249,7 +249,7 @@ def ingest_openface(
     tasks: TasksOpt = None,
     slurm_opts: SlurmOptsOpt = None,
 ) -> None:
-    """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video; file stem = clip id).
+    """Ingest OpenFace 2.0 FeatureExtraction CSVs (one per video, named after its file).
 
     A bad file (missing or repeated column, a value that is not a number, a NaN/inf AU value,
     no frames) fails the ingest and leaves the store as it was; `--skip-bad` leaves bad files

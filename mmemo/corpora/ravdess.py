@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from mmemo.corpora.adapters import (
     Clip,
@@ -83,17 +83,6 @@ class ClipName:
     @property
     def gender(self) -> str:
         return "male" if self.actor % 2 == 1 else "female"
-
-    @property
-    def has_audio(self) -> bool:
-        return self.modality in (1, 3)
-
-    @property
-    def has_video(self) -> bool:
-        return self.modality in (1, 2)
-
-    def as_row(self) -> dict[str, object]:
-        return {**asdict(self), "label": self.label, "gender": self.gender}
 
     def as_clip(self) -> Clip:
         """The clip of this name: its id is the stem, its speaker the actor's two digits."""

@@ -55,10 +55,12 @@ def test_every_corpus_name_parses_to_its_fields(stem):
     assert name.clip_id == stem
     assert name.label == EMOTIONS[name.emotion - 1]
     assert name.gender == ("male" if name.actor % 2 else "female")
-    assert name.has_audio == (name.modality in (1, 3))
-    assert name.has_video == (name.modality in (1, 2))
-    row = name.as_row()
+    clip = name.as_clip()
+    assert clip.has_audio == (name.modality in (1, 3))
+    assert clip.has_video == (name.modality in (1, 2))
+    row = clip.as_row()
     assert row["label"] == name.label and row["gender"] == name.gender
+    assert row["speaker"] == f"{name.actor:02d}" and row["performance"] is None
 
 
 def test_all_corpus_names_parse():
