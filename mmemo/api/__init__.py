@@ -205,6 +205,17 @@ class Store:
             raise InputError(f"embed takes an EmbedSpec or AuIngestSpec; got {type(spec).__name__}")
         return spec.run(self._inner, progress=progress)
 
+    def ingest(
+        self, corpus: str | Any, sources: Sequence[str | Path], *, strict: bool = False
+    ) -> Any:
+        """Ingest a corpus's files through its adapter: a registered name (``"ravdess"``,
+        ``"crema-d"``, ``"iemocap"``, a plug-in's) or an adapter made with its options
+        (:class:`~mmemo.corpora.manifest.ManifestAdapter`,
+        :class:`~mmemo.corpora.emobox.EmoBoxAdapter` ...); the ingest's report."""
+        from mmemo.corpora.ingest import ingest_corpus
+
+        return ingest_corpus(self._inner, corpus, [Path(s) for s in sources], strict=strict)
+
     def submit(self, spec: JobSpec, *, tasks: int, options: Sequence[str] = ()) -> Submitted:
         """Submit ``spec`` to Slurm as ``tasks`` array tasks, each running its slice of the
         spec's units (as ``--slurm --tasks N``); ``options`` are sbatch options."""

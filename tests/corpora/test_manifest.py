@@ -164,3 +164,18 @@ def test_rows_whose_file_is_missing_are_listed_and_the_rest_ingested(cli, store,
     assert result.code == 0, result.err
     assert "2 toy manifest file(s): 2 added" in result.out_text
     assert "line 3: no such file" in result.err_text
+
+
+def test_python_ingests_a_manifest_and_a_named_corpus(store, tmp_path):
+    import mmemo
+    from mmemo.corpora.manifest import ManifestAdapter, ManifestOptions
+
+    made = create_manifest(tmp_path / "c", speakers=2, per_speaker=2, seconds=0.2)
+    options = ManifestOptions("toy", path_column="file", label_column="emotion")
+    with mmemo.open(store.root) as opened:
+        report = opened.ingest(ManifestAdapter(made.manifest, options), [made.manifest])
+        assert (report.added, report.unchanged) == (4, 0)
+        again = opened.ingest(ManifestAdapter(made.manifest, options), [made.manifest])
+        assert (again.added, again.unchanged, again.snapshot_id) == (0, 4, None)
+        counted = opened.sql("SELECT dataset, count(*) AS n FROM clips GROUP BY 1").fetchall()
+    assert counted == [("toy", 4)]
