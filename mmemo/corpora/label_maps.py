@@ -35,6 +35,8 @@ from mmemo.store.vocabulary import Vocabulary
 
 #: The prefix of a label map's name as a dataset of the registry.
 MAP_PREFIX = "labels:"
+#: The longest dataset name the registry keeps (``datasets.name``, ``runs.dataset``).
+MAX_NAME = 64
 
 
 @dataclass(frozen=True)
@@ -118,4 +120,10 @@ def label_map(value: str) -> LabelMap:
             "comma-separated list of classes (neutral,happy,sad)"
         )
     labels = tuple(x.strip().lower() for x in value.split(",") if x.strip())
-    return LabelMap(",".join(labels), labels, about="the classes given")
+    mapping = LabelMap(",".join(labels), labels, about="the classes given")
+    if len(mapping.dataset) > MAX_NAME:
+        raise InputError(
+            f"--labels {value!r}: a list of classes is at most {MAX_NAME - len(MAP_PREFIX)} "
+            "characters (the registry keeps it as the runs' dataset name)"
+        )
+    return mapping

@@ -40,7 +40,7 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".flv", ".avi", ".mkv", ".mov", ".webm"})
 _GENDERS = {"m": "male", "male": "male", "man": "male", "f": "female", "female": "female"}
 _GENDERS |= {"woman": "female"}
 #: A dataset name: what ``clips.dataset`` holds and clip ids start with.
-_DATASET_NAME = "lower-case letters, digits, '-' and '_', starting with a letter"
+_DATASET_NAME = "up to 64 lower-case letters, digits, '-' and '_', starting with a letter"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ManifestOptions:
     def __post_init__(self) -> None:
         name = self.dataset
         shaped = name[:1].isalpha() and all(c.isalnum() or c in "-_" for c in name)
-        if not shaped or name != name.lower():
+        if not shaped or name != name.lower() or len(name) > 64:
             raise InputError(f"--dataset {name!r}: a dataset name is {_DATASET_NAME}")
         if name in ("ravdess", "crema-d"):
             raise InputError(
