@@ -9,6 +9,7 @@ import typer
 
 from mmemo.cli.common import (
     ClipsOpt,
+    LabelsOpt,
     RichProgress,
     console,
     err_console,
@@ -315,14 +316,16 @@ def folds_show(
     ctx: typer.Context,
     scheme: Annotated[str, typer.Argument(help="A fold scheme (listed below).")],
     clips: ClipsOpt = "av-speech",
+    labels: LabelsOpt = None,
 ) -> None:
     """Print each fold's test actors and class counts.
 
-    Example: `mmemo folds show luna2022 --clips av-speech`
+    Example: `mmemo folds show luna2022 --clips av-speech`; across corpora, `mmemo folds show
+    corpora --clips audio-speech --labels common6`
     """
     from mmemo.jobs.cv import describe_folds
 
-    folds = describe_folds(open_store(ctx), scheme, clips)
+    folds = describe_folds(open_store(ctx), scheme, clips, labels)
     rows = [
         (f["fold"], ",".join(map(str, f["actors"])), f["n"], *f["classes"].values()) for f in folds
     ]

@@ -291,7 +291,11 @@ def _run_folds(ctx, spec, folds: str | None, tasks, slurm: bool, slurm_opts) -> 
     from mmemo.jobs.cv import fold_count
 
     if slurm:
-        count = tasks if tasks is not None else fold_count(open_store(ctx), spec.scheme, spec.clips)
+        count = (
+            tasks
+            if tasks is not None
+            else fold_count(open_store(ctx), spec.scheme, spec.clips, spec.labels)
+        )
         submit_spec(ctx, spec, tasks=count, options=slurm_opts)
         return
     progress = RichProgress(spec.job)

@@ -323,15 +323,17 @@ def _mapped(
     return kept, len(rows) - len(kept)
 
 
-def fold_count(store: Store, scheme: str, clips: str | None) -> int:
+def fold_count(store: Store, scheme: str, clips: str | None, labels: str | None = None) -> int:
     """How many folds of ``scheme`` test some of the ``clips`` (one Slurm task each)."""
-    return len(load_cv(store, scheme, clips).fold_ids)
+    return len(load_cv(store, scheme, clips, labels).fold_ids)
 
 
-def describe_folds(store: Store, scheme: str, clips: str | None) -> list[dict]:
+def describe_folds(
+    store: Store, scheme: str, clips: str | None, labels: str | None = None
+) -> list[dict]:
     """Per fold: test actors, number of test clips and clips per class (the dataset's
-    order)."""
-    cv = load_cv(store, scheme, clips)
+    order, or the label map's)."""
+    cv = load_cv(store, scheme, clips, labels)
     out = []
     for fold in cv.fold_ids:
         mask = cv.folds == fold

@@ -226,3 +226,13 @@ def test_a_cross_corpus_job_that_cannot_be_is_one_line_and_changes_nothing(
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert problem in result.err_text
     assert store_state(store) == before
+
+
+def test_folds_show_a_scheme_over_corpora_in_a_maps_classes(cli, two_corpora):
+    result = cli(
+        "--store", two_corpora.root, "folds", "show", "corpora", "--clips", AUDIO,
+        "--labels", "common6",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    folds = [line.split()[:3] for line in result.out.splitlines() if line.strip()[:1].isdigit()]
+    assert folds == [["0", "1001,1002", "44"], ["1", "1,2", "160"]]
