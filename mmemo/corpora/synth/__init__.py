@@ -21,6 +21,10 @@ FACS-like prototype per emotion (happy: AU06 + AU12, sad: AU01 + AU04 + AU15, ..
 Everything is seeded from ``seed`` and the file's fields, never from Python's ``hash``: the
 same arguments give byte-identical WAV, CSV and MP4 files.
 
+The other corpora's layouts borrow these voices and faces: :mod:`~.crema_d` (CREMA-D's
+folders, demographics and crowd votes), :mod:`~.iemocap` (sessions and evaluation files),
+:mod:`~.emobox` (EmoBox's manifests and folds) and :mod:`~.manifest` (a table of paths).
+
 The package is split by medium: :mod:`~.recordings` (the names and the per-actor traits),
 :mod:`~.audio` (WAV), :mod:`~.video` (MP4), :mod:`~.openface` (OpenFace CSVs), :mod:`~.archives`
 (zip files like the distribution's) and :mod:`~.corpus` (:func:`create_ravdess`, which writes
