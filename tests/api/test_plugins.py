@@ -120,6 +120,7 @@ def test_a_plugin_encoder_family_embeds_every_layer_like_a_built_in(
     assert {row[3] for row in sets} == {"uss"} and {row[1] for row in sets} == {str(checkpoint)}
 
 
+@pytest.mark.local_only("an adapter's work is the same on every backend")
 def test_a_plugin_corpus_ingests_through_ingest_corpus(store_cli, store, tmp_path, monkeypatch):
     """A corpus an installed package registers (``mmemo.corpora``): ingested by name, its
     speakers numbered by the store, its classes recorded; an unknown name lists the corpora."""

@@ -8,6 +8,10 @@ import pytest
 
 audformat = pytest.importorskip("audformat")
 
+pytestmark = pytest.mark.local_only(
+    "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
+)
+
 
 def _database(root, *, segmented: bool = False):
     import soundfile as sf

@@ -13,6 +13,9 @@ from mmemo.corpora.adapters import CORPORA, InvalidNameError
 from mmemo.corpora.crema_d import SENTENCES, parse_name
 from mmemo.corpora.synth.crema_d import corpus_takes, create_crema_d
 
+#: The tests of one backend: the adapter's work is the same on every backend, and the first
+#: ingest test below runs on both.
+LOCAL = pytest.mark.local_only("an adapter's work is the same on every backend")
 ACTORS = (1001, 1002)
 CHOSEN = ("IEO", "DFA")  # IEO: neutral + five emotions x three levels; DFA: six, unspecified
 
@@ -82,6 +85,7 @@ def test_ingest_reads_every_take_as_two_clips_with_the_tables_facts(cli, store, 
     assert [x for _, x in labels] == ["angry", "disgust", "fearful", "happy", "neutral", "sad"]
 
 
+@LOCAL
 def test_perceived_labels_sit_beside_the_acted_ones_and_ties_have_none(store, crema) -> None:
     from mmemo.corpora.ingest import ingest_corpus
 
@@ -106,6 +110,7 @@ def test_perceived_labels_sit_beside_the_acted_ones_and_ties_have_none(store, cr
     assert agreement[0]["a"] > 0.5  # the synthetic crowd mostly sees what was acted
 
 
+@LOCAL
 def test_a_second_ingest_finds_nothing_new_and_writes_nothing(store, crema, store_state) -> None:
     from mmemo.corpora.ingest import ingest_corpus
 
@@ -116,6 +121,7 @@ def test_a_second_ingest_finds_nothing_new_and_writes_nothing(store, crema, stor
     assert store_state(store) == before
 
 
+@LOCAL
 def test_ravdess_and_crema_d_share_a_store_without_ambiguous_clip_ids(ingested_store, crema):
     from mmemo.corpora.ingest import ingest_corpus
     from mmemo.store.vocabulary import dataset_vocabulary
@@ -145,6 +151,7 @@ def test_ravdess_and_crema_d_share_a_store_without_ambiguous_clip_ids(ingested_s
     assert performances == [(44,)]
 
 
+@LOCAL
 @pytest.mark.parametrize(
     ("table", "text", "problem"),
     [
@@ -173,6 +180,7 @@ def test_a_broken_corpus_table_is_one_line_naming_it_and_the_store_is_unchanged(
     assert store_state(store) == before
 
 
+@LOCAL
 def test_a_file_named_like_crema_d_with_a_field_out_of_range_is_listed(cli, store, tmp_path):
     folder = tmp_path / "AudioWAV"
     folder.mkdir()
@@ -193,6 +201,7 @@ def test_the_corpora_are_a_registry_with_the_built_ins_first() -> None:
     assert CORPORA.get("crema-d").media_suffixes == {".wav", ".flv"}
 
 
+@LOCAL
 def test_runs_on_a_store_of_two_corpora_read_their_own_classes(
     cli, zeror_store, crema, store_state
 ):
@@ -248,6 +257,7 @@ def test_runs_on_a_store_of_two_corpora_read_their_own_classes(
     assert header.split()[1:] == ["Angry", "Disgust", "Fearful", "Happy", "Neutral", "Sad"]
 
 
+@LOCAL
 def test_openface_csvs_named_after_crema_d_videos_land_on_their_clips(
     cli, ingested_store, crema, synth_corpus, tmp_path
 ):

@@ -19,6 +19,10 @@ import pytest
 from mmemo.corpora.label_maps import LABEL_MAPS, label_map
 from mmemo.corpora.synth.crema_d import create_crema_d
 
+pytestmark = pytest.mark.local_only(
+    "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
+)
+
 COMMON6 = LABEL_MAPS["common6"]
 AUDIO = "modality = 3"
 

@@ -10,6 +10,10 @@ import pytest
 
 from mmemo.corpora.synth.emobox import create_emobox
 
+pytestmark = pytest.mark.local_only(
+    "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
+)
+
 
 def _ingest(cli, store, made):
     return cli("--store", store.root, "ingest", "emobox", made.folder, "--root", made.root)

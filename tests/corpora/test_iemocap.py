@@ -12,6 +12,10 @@ import pytest
 from mmemo.corpora.iemocap import CODES
 from mmemo.corpora.synth.iemocap import create_iemocap
 
+pytestmark = pytest.mark.local_only(
+    "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
+)
+
 
 @pytest.fixture(scope="module")
 def iemocap(tmp_path_factory):

@@ -7,6 +7,10 @@ import pytest
 
 from mmemo.corpora.synth.manifest import create_manifest, write_rows
 
+pytestmark = pytest.mark.local_only(
+    "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
+)
+
 #: The synthetic manifest's columns, none of them the options' defaults but ``speaker``.
 COLUMNS = ("--path-column", "file", "--label-column", "emotion", "--gender-column", "sex")
 
