@@ -103,9 +103,9 @@ def snapshots(
 ) -> None:
     """List lake snapshots (versions) with the commit message naming what made each one.
 
-    Query an old version with DuckLake's syntax: on a fresh store versions 0-4 are the lake's
-    schema and 5 is the first ingest, so
-    `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 5)"` counts its clips.
+    Query an old version with DuckLake's syntax: on a fresh store versions 0-5 are the lake's
+    schema and 6 is the first ingest, so
+    `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 6)"` counts its clips.
     """
     from mmemo.store.inventory import snapshot_list
 
@@ -179,7 +179,7 @@ def sql(
 
     * `mmemo sql -f fusion_input --param runs=audio-ft,aus-mlp` (runs of `mmemo demo`)
 
-    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 5)"` (time travel: the
+    * `mmemo sql "SELECT count(*) FROM lake.clips AT (VERSION => 6)"` (time travel: the
       clips of the first ingest of a fresh store; `mmemo snapshots` lists the versions)
 
     * `mmemo sql --read labels.csv "SELECT * FROM read_csv('labels.csv') JOIN clips
