@@ -201,6 +201,7 @@ def test_the_corpora_are_a_registry_with_the_built_ins_first() -> None:
     assert CORPORA.get("crema-d").media_suffixes == {".wav", ".flv"}
 
 
+@pytest.mark.slow  # > 3.5 s
 @LOCAL
 def test_runs_on_a_store_of_two_corpora_read_their_own_classes(
     cli, zeror_store, crema, store_state

@@ -103,6 +103,7 @@ def test_a_map_names_its_classes_and_takes_each_corpus_labels() -> None:
     assert COMMON6.record()[0] == {"code": 1, "label": "neutral", "from": ["neu", "neutral"]}
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_leave_one_corpus_out_fills_the_matrix_through_a_label_map(cli, two_corpora):
     store = two_corpora
     refused = _train(cli, store, "loco", "corpora")
@@ -134,6 +135,7 @@ def test_leave_one_corpus_out_fills_the_matrix_through_a_label_map(cli, two_corp
     assert r"\toprule" in latex.out and "crema-d UAR" in latex.out
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_cross_trains_on_one_corpus_and_tests_the_other_as_the_matching_corpora_fold(
     cli, two_corpora, predicts_its_posteriors
 ):
@@ -165,6 +167,7 @@ def test_cross_trains_on_one_corpus_and_tests_the_other_as_the_matching_corpora_
     assert cells[("x", "ravdess")]["crema-d acc"] == cells[("loco", "ravdess")]["crema-d acc"]
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_runs_of_one_map_fuse_and_report_in_the_maps_classes(cli, two_corpora):
     store = two_corpora
     for name, model in (("lr", "logreg"), ("knn", "knn")):

@@ -36,6 +36,7 @@ def test_an_emobox_corpus_ingests_with_its_labels_and_speaker_independent_groups
     assert [x for (x,) in labels] == ["neutral", "happy", "sad", "angry", "fearful"]
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_scheme_emobox_gives_the_corpus_folds_back(cli, store, tmp_path):
     made = create_emobox(tmp_path / "eb", speakers=4, per_speaker=5, folds=2, train_only=1)
     assert _ingest(cli, store, made).code == 0

@@ -35,6 +35,7 @@ def test_utterances_take_their_consensus_label_and_session_speaker(cli, store, i
     assert by_id["Ses01F_impro01_F000"][1:] == ("Ses01F", 2011, "female")
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_common4_over_sessions_leaves_one_session_out_and_counts_what_it_drops(cli, store, iemocap):
     assert cli("--store", store.root, "ingest", "iemocap", iemocap.root).code == 0
     trained = cli(

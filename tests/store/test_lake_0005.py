@@ -12,6 +12,8 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from mmemo.corpora.ravdess import corpus_names, parse_name
 
 OLD_STORE = Path(__file__).parent.parent / "data" / "stores" / "lake0004-ravdess.tar.gz"
@@ -24,6 +26,7 @@ def _old_store(tmp_path: Path) -> Path:
     return tmp_path / "old0004"
 
 
+@pytest.mark.slow  # > 3.5 s
 def test_a_store_from_before_other_corpora_migrates_with_its_clips_and_runs_unchanged(
     cli, tmp_path, synth_corpus
 ):
