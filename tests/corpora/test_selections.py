@@ -17,7 +17,7 @@ from mmemo.store.selection import SELECTIONS, clip_where, selection_where
 @pytest.fixture(scope="module")
 def corpus_clips() -> duckdb.DuckDBPyConnection:
     """An in-memory ``clips`` table with the columns selections use, one row per corpus file."""
-    rows = [parse_name(n) for n in corpus_names()]
+    rows = [parse_name(n).as_clip() for n in corpus_names()]
     table = pa.table(
         {
             "clip_id": [r.clip_id for r in rows],
