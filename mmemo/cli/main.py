@@ -15,7 +15,18 @@ from typing import Annotated
 
 import typer
 
-from mmemo.cli import corpus, demo, features, jobs, predict, reports, reproduce, store, train
+from mmemo.cli import (
+    corpus,
+    demo,
+    features,
+    jobs,
+    predict,
+    reports,
+    reproduce,
+    store,
+    synth,
+    train,
+)
 from mmemo.cli.common import StoreOpt, err_console, styled
 
 app = typer.Typer(
@@ -52,6 +63,7 @@ def _global(
 
 store.register(app)
 corpus.register(app)
+synth.register(app)
 train.register(app)
 # Top-level commands of several files, in the order `mmemo --help` lists them.
 app.command()(reports.report)
