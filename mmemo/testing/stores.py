@@ -112,3 +112,10 @@ def restorable(
         return work
 
     return restore
+
+
+def query_rows(store, query: str) -> list[dict]:
+    """The rows of ``query`` on a session of ``store``, each a dict by column name."""
+    with store.session() as s:
+        relation = s.sql(query)
+        return [dict(zip(relation.columns, row, strict=True)) for row in relation.fetchall()]

@@ -12,6 +12,7 @@ import pytest
 from mmemo.corpora.adapters import CORPORA, InvalidNameError
 from mmemo.corpora.crema_d import SENTENCES, parse_name
 from mmemo.corpora.synth.crema_d import corpus_takes, create_crema_d
+from mmemo.testing.stores import query_rows
 
 #: The tests of one backend: the adapter's work is the same on every backend, and the first
 #: ingest test below runs on both.
@@ -26,12 +27,6 @@ def crema(tmp_path_factory) -> Path:
     return create_crema_d(
         tmp_path_factory.mktemp("crema") / "CREMA-D", actors=ACTORS, sentences=CHOSEN, seconds=0.4
     ).root
-
-
-def _rows(store, query: str) -> list[dict]:
-    with store.session() as s:
-        relation = s.sql(query)
-        return [dict(zip(relation.columns, r, strict=True)) for r in relation.fetchall()]
 
 
 def test_names_are_read_field_by_field_and_refused_with_the_field_named() -> None:
@@ -60,7 +55,7 @@ def test_ingest_reads_every_take_as_two_clips_with_the_tables_facts(cli, store, 
     assert "88 CREMA-D file(s): 88 added" in result.out_text
     assert "132 perceived label(s)" in result.out_text  # 44 takes x 3 presentations
     assert "2 corpus table file(s) beside the corpus" in result.out_text
-    rows = _rows(store, "SELECT * FROM clips ORDER BY clip_id")
+    rows = query_rows(store, "SELECT * FROM clips ORDER BY clip_id")
     assert {r["dataset"] for r in rows} == {"crema-d"}
     assert Counter((r["modality"], r["container"]) for r in rows) == {
         (1, "flv"): 44,
@@ -96,7 +91,7 @@ def test_perceived_labels_sit_beside_the_acted_ones_and_ties_have_none(store, cr
         cells = [c.strip('"') for c in line.split(",")]
         mode = int(cells[0]) // 100_000
         by_key[(cells[7], {1: 3, 2: 2, 3: 1}[mode])] = cells[10]
-    rows = _rows(store, "SELECT * FROM perceived_labels ORDER BY clip_id")
+    rows = query_rows(store, "SELECT * FROM perceived_labels ORDER BY clip_id")
     assert len(rows) == 88  # the face-only votes have no clip of their own
     for row in rows:
         take = row["clip_id"].split(":")[1].rsplit(".", 1)[0]
@@ -106,7 +101,7 @@ def test_perceived_labels_sit_beside_the_acted_ones_and_ties_have_none(store, cr
             assert row["perceived"] is None and row["perceived_label"] is None
         else:
             assert row["perceived_label"][0].upper() == verdict
-    agreement = _rows(store, "SELECT avg((perceived = acted)::INT) AS a FROM perceived_labels")
+    agreement = query_rows(store, "SELECT avg((perceived = acted)::INT) AS a FROM perceived_labels")
     assert agreement[0]["a"] > 0.5  # the synthetic crowd mostly sees what was acted
 
 
@@ -127,7 +122,7 @@ def test_ravdess_and_crema_d_share_a_store_without_ambiguous_clip_ids(ingested_s
     from mmemo.store.vocabulary import dataset_vocabulary
 
     ingest_corpus(ingested_store, "crema-d", [crema / "AudioWAV"])  # tables one folder up
-    rows = _rows(
+    rows = query_rows(
         ingested_store,
         "SELECT dataset, count(*) AS n, count(DISTINCT clip_id) AS ids, "
         "count(DISTINCT speaker) AS speakers, min(actor) AS low FROM clips GROUP BY 1 ORDER BY 1",

@@ -12,13 +12,11 @@ import pytest
 
 from mmemo.corpora.ravdess import corpus_names, parse_name
 from mmemo.corpora.synth import write_archives
+from mmemo.testing.stores import query_rows
 
 
 def clips_rows(store, where: str = "TRUE", table: str = "clips") -> list[dict]:
-    with store.session() as s:
-        relation = s.sql(f"SELECT * FROM {table} WHERE {where} ORDER BY clip_id, version")
-        columns = relation.columns
-        return [dict(zip(columns, row, strict=True)) for row in relation.fetchall()]
+    return query_rows(store, f"SELECT * FROM {table} WHERE {where} ORDER BY clip_id, version")
 
 
 def sha256(path: Path) -> str:

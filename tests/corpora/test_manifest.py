@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mmemo.corpora.synth.manifest import create_manifest, write_rows
+from mmemo.testing.stores import query_rows
 
 pytestmark = pytest.mark.local_only(
     "an adapter's work is the same on every backend; test_crema_d's ingest runs on both"
@@ -13,12 +14,6 @@ pytestmark = pytest.mark.local_only(
 
 #: The synthetic manifest's columns, none of them the options' defaults but ``speaker``.
 COLUMNS = ("--path-column", "file", "--label-column", "emotion", "--gender-column", "sex")
-
-
-def _rows(store, query: str) -> list[dict]:
-    with store.session() as s:
-        relation = s.sql(query)
-        return [dict(zip(relation.columns, r, strict=True)) for r in relation.fetchall()]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
@@ -38,7 +33,7 @@ def test_a_manifest_in_each_format_ingests_its_rows_as_clips(cli, store, tmp_pat
     )
     assert result.code == 0, result.err
     assert "12 toy manifest file(s): 12 added" in result.out_text
-    rows = _rows(store, "SELECT * FROM clips ORDER BY clip_id")
+    rows = query_rows(store, "SELECT * FROM clips ORDER BY clip_id")
     assert [r["clip_id"] for r in rows] == sorted(f"toy:{r['key']}" for r in made.rows)
     assert {r["speaker"]: r["actor"] for r in rows} == {
         "spk001": 10001,
@@ -94,7 +89,7 @@ def test_speakers_keep_their_numbers_when_a_later_manifest_adds_speakers(store, 
     ingest_corpus(store, ManifestAdapter(made.manifest, options), [])
     numbers = dict(
         _row.values()
-        for _row in _rows(store, "SELECT DISTINCT speaker, actor FROM clips ORDER BY 1")
+        for _row in query_rows(store, "SELECT DISTINCT speaker, actor FROM clips ORDER BY 1")
     )
     assert numbers == {"spk002": 10001, "spk003": 10002, "spk001": 10003}
 
@@ -109,7 +104,7 @@ def test_two_manifest_corpora_and_ravdess_share_no_clip_id_or_speaker_number(
     for name in ("one", "two"):
         options = ManifestOptions(name, path_column="file", label_column="emotion")
         ingest_corpus(ingested_store, ManifestAdapter(made.manifest, options), [])
-    rows = _rows(
+    rows = query_rows(
         ingested_store,
         "SELECT dataset, min(actor) AS low, max(actor) AS high, count(*) AS n, "
         "count(DISTINCT clip_id) AS ids FROM clips GROUP BY 1 ORDER BY 1",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mmemo.corpora.ravdess import corpus_names, parse_name
+from mmemo.testing.stores import query_rows
 
 OLD_STORE = Path(__file__).parent.parent / "data" / "stores" / "lake0004-ravdess.tar.gz"
 FIELDS = ("modality", "vocal_channel", "emotion", "intensity", "statement", "repetition", "actor")
@@ -40,9 +41,8 @@ def test_a_store_from_before_other_corpora_migrates_with_its_clips_and_runs_unch
     from mmemo.store.store import Store
 
     store = Store.open(root)
+    rows = query_rows(store, "SELECT * FROM clips ORDER BY clip_id")
     with store.session() as s:
-        relation = s.sql("SELECT * FROM clips ORDER BY clip_id")
-        rows = [dict(zip(relation.columns, r, strict=True)) for r in relation.fetchall()]
         types = dict(s.fetch("SELECT column_name, column_type FROM (DESCRIBE lake.clips)"))
     expected = sorted(n for n in corpus_names() if parse_name(n).actor in (1, 2))
     assert [r["clip_id"] for r in rows] == expected
