@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import signal
@@ -80,6 +81,14 @@ reproduce.register(app)
 INTERRUPTED = 128 + signal.SIGINT
 
 
+@functools.cache
+def command() -> typer.core.TyperGroup:
+    """The app as a Click command, built once per process: building it reads the signature of
+    every command (about 0.25 s), and the demo, the tour and the tests run many commands in
+    one process. A Click command keeps no state between invocations."""
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; turn library errors into one red line and exit status 2, an
     interrupt (Ctrl-C, SIGTERM) into one line and exit status 130 (143 after SIGTERM)."""
@@ -97,7 +106,7 @@ def _main(argv: list[str] | None) -> None:
     received: list[int] = []  # the signals that interrupted this command
     with _sigterm_as_interrupt(received):
         try:
-            code = app(args=argv, prog_name="mmemo", standalone_mode=False)
+            code = command()(args=argv, prog_name="mmemo", standalone_mode=False)
         except MmemoError as exc:
             if os.environ.get("MMEMO_DEBUG") == "1":
                 raise
@@ -139,9 +148,8 @@ def _no_space(argv: list[str] | None, exc: BaseException) -> str:
     from mmemo.store.backends import no_space_error
     from mmemo.store.store import default_store_path
 
-    command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
-    with command.make_context("mmemo", args, resilient_parsing=True) as ctx:
+    with command().make_context("mmemo", args, resilient_parsing=True) as ctx:
         store = ctx.params.get("store_dir") or default_store_path()
     file = getattr(exc, "filename", None)
     doing = f"writing {file}" if file else "writing a file"

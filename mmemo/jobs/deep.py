@@ -65,15 +65,8 @@ def train_bilstm_job(
         {"early_stop_on": spec.early_stop_on, "config": cfg.to_dict()},
         {"features": info},
     )
-    return execute_run(
-        store,
-        run,
-        cv,
-        fit,
-        folds=folds,
-        progress=progress,
-        how=Execution(resumable=True, extra_rows=attention_rows, inner=spec.inner),
-    )
+    how = Execution(resumable=True, extra_rows=attention_rows, inner=spec.inner)
+    return execute_run(store, run, cv, fit, folds=folds, progress=progress, how=how)
 
 
 def _kind_fit(
@@ -230,14 +223,7 @@ def train_finetune_job(
 
     fit = _kind_fit(kind, params, seed, cv, waves, progress, checkpoints=work)
 
-    info = execute_run(
-        store,
-        run,
-        cv,
-        fit,
-        folds=folds,
-        progress=progress,
-        how=Execution(resumable=True, write=rank == 0, inner=spec.inner),
-    )
+    how = Execution(resumable=True, write=rank == 0, inner=spec.inner)
+    info = execute_run(store, run, cv, fit, folds=folds, progress=progress, how=how)
     barrier()
     return info

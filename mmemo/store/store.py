@@ -63,35 +63,23 @@ def ducklake_extension() -> Path:
     return extension_file("ducklake")
 
 
+def _part(name: str, doc: str) -> property:
+    """A :class:`StorePaths` attribute: the path ``name`` in the store folder."""
+    return property(lambda self: self.root / name, doc=doc)
+
+
 @dataclass(frozen=True)
 class StorePaths:
     """Where a store folder keeps its local parts (the defaults of :class:`StoreConfig`)."""
 
     root: Path
 
-    @property
-    def registry(self) -> Path:
-        return self.root / "registry.duckdb"
-
-    @property
-    def catalog(self) -> Path:
-        return self.root / "lake.ducklake"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "lake"
-
-    @property
-    def models(self) -> Path:
-        return self.root / "models"
-
-    @property
-    def holder(self) -> Path:
-        return self.root / ".writer.json"
-
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG_FILE
+    registry = _part("registry.duckdb", "The registry database (runs, jobs, datasets).")
+    catalog = _part("lake.ducklake", "The DuckLake catalog database.")
+    data = _part("lake", "The folder of the lake's parquet files.")
+    models = _part("models", "The folder of saved models and training checkpoints.")
+    holder = _part(".writer.json", "The writer lock's record of its holder.")
+    config = _part(CONFIG_FILE, "The store's configuration file.")
 
 
 class Store:
