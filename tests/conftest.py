@@ -10,14 +10,23 @@ test takes one of them. Each store fixture comes in two backends: ``local`` and 
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
-from mmemo.testing.stores import TeamBackends, init_store, restorable
+# The tests write compiled modules (``__pycache__``, ignored by git) even where
+# PYTHONDONTWRITEBYTECODE=1 is set, as on the development machines: without them each
+# pytest-xdist worker compiles and assertion-rewrites every test and mmemo module again on every
+# run (about 7 s of each worker's collection), and so does each `python -m mmemo` a test starts.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    sys.dont_write_bytecode = False
+
+from mmemo.testing.stores import TeamBackends, init_store, restorable  # noqa: E402
 
 #: Store backends every store fixture is parametrised over (see ``backend``); the team variants
 #: start PostgreSQL and S3 servers and copy databases, so they belong to the slow lane.

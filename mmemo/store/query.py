@@ -49,7 +49,7 @@ def run_query(
         s.ensure_views()
         try:
             statements = checked_statements(s.con, query, write=write, protected=store.own_paths())
-            before = None if write else _session_objects(s.con)
+            before = None if write or _selects_only(s.con, query) else _session_objects(s.con)
             relation = None
             seen = False
             try:
@@ -83,6 +83,16 @@ def _readable(path: Path) -> str:
     if not resolved.exists():
         raise InputError(f"--read {path}: no such file or folder")
     return f"{resolved}/" if resolved.is_dir() else str(resolved)
+
+
+def _selects_only(con: duckdb.DuckDBPyConnection, query: str) -> bool:
+    """Whether every statement of ``query`` is a SELECT, which can drop or replace no view,
+    table or macro: the comparison of the connection's objects before and after (about 0.1 s)
+    is then spared. ``EXPLAIN ANALYZE`` runs its statement, so EXPLAIN is not among them."""
+    try:
+        return all(st.type.name == "SELECT" for st in con.extract_statements(query))
+    except duckdb.Error:  # checked_statements reports it
+        return False
 
 
 def _session_objects(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:

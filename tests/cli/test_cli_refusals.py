@@ -65,15 +65,29 @@ def test_reproduce_of_a_missing_cells_file_names_its_path(cli, tmp_path, monkeyp
 GRID = ["svc/C=1,norm=minmax", "svc/C=1,norm=none"]
 
 
+@pytest.fixture(scope="session")
+def _grid_store_restore(_aus_store_restore, backend):
+    """Template of ``grid_store``, built once per session."""
+    from mmemo.jobs.specs import StaticSpec
+    from mmemo.jobs.static import train_static_grid
+    from mmemo.store.store import Store
+    from mmemo.testing.stores import restorable
+
+    work = _aus_store_restore()  # shares the ingested store's path (see conftest)
+    spec = StaticSpec.parse(
+        name="svc", model="svc", param_specs=["C=1"], norms=["minmax", "none"], features="aus:mean"
+    )
+    runs = train_static_grid(Store.open(work), spec, n_jobs=1)
+    assert [run.name for run in runs] == GRID
+    return restorable(work, work.parent / "grid-template", backend)
+
+
 @pytest.fixture()
-def grid_store(store_cli, aus_store):
-    """The AU store with a two-run SVC grid on per-clip AU means."""
-    result = store_cli(
-        aus_store, "train", "static", "--features", "aus:mean", "--model", "svc",
-        "--param", "C=1", "--norm", "minmax,none", "--name", "svc", "--jobs", "1",
-    )  # fmt: skip
-    assert result.code == 0, result.err
-    return aus_store
+def grid_store(_grid_store_restore):
+    """The AU store with a two-run SVC grid on per-clip AU means (``GRID``)."""
+    from mmemo.store.store import Store
+
+    return Store.open(_grid_store_restore())
 
 
 def _records(result) -> list[dict]:

@@ -38,14 +38,18 @@ def crema(tmp_path_factory):
     ).root
 
 
-@pytest.fixture()
-def two_corpora(ingested_store, crema, tmp_path, cli):
-    """RAVDESS (actors 1-2) and CREMA-D (1001-1002) in one store, with the feature set
-    ``f`` of every clip."""
+@pytest.fixture(scope="module")
+def _two_corpora_restore(_ingested_store_restore, crema, tmp_path_factory, backend):
+    """Template of ``two_corpora``, built once for the module."""
     from mmemo.corpora.ingest import ingest_corpus
+    from mmemo.features.imported import import_features
+    from mmemo.store.store import Store
+    from mmemo.testing.stores import restorable
 
-    ingest_corpus(ingested_store, "crema-d", [crema])
-    with ingested_store.session() as s:
+    work = _ingested_store_restore()  # shares the ingested store's path (see conftest)
+    store = Store.open(work)
+    ingest_corpus(store, "crema-d", [crema])
+    with store.session() as s:
         clips = s.fetch("SELECT clip_id, label FROM clips ORDER BY clip_id")
     rng = np.random.default_rng(7)
     vectors = []
@@ -59,20 +63,19 @@ def two_corpora(ingested_store, crema, tmp_path, cli):
         {"clip_id": [c for c, _ in clips]}
         | {f"x{i}": [float(v[i]) for v in vectors] for i in range(8)}
     )
-    pq.write_table(table, tmp_path / "f.parquet")
-    made = cli(
-        "--store",
-        ingested_store.root,
-        "import",
-        "features",
-        tmp_path / "f.parquet",
-        "--name",
-        "f",
-        "--id-col",
-        "clip_id",
-    )
-    assert made.code == 0, made.err
-    return ingested_store
+    path = tmp_path_factory.mktemp("two-corpora") / "f.parquet"
+    pq.write_table(table, path)
+    import_features(store, path, name="f", id_col="clip_id")
+    return restorable(work, work.parent / "two-corpora-template", backend)
+
+
+@pytest.fixture()
+def two_corpora(_two_corpora_restore):
+    """RAVDESS (actors 1-2) and CREMA-D (1001-1002) in one store, with the feature set
+    ``f`` of every clip."""
+    from mmemo.store.store import Store
+
+    return Store.open(_two_corpora_restore())
 
 
 def _train(cli, store, name, scheme, *extra):

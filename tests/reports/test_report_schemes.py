@@ -10,14 +10,26 @@ from mmemo.jobs.static import train_static
 from mmemo.reports.report import left_out_of_scheme, report_rows
 
 
-@pytest.fixture()
-def two_schemes(zeror_store):
-    """The ZeroR store plus the same model under EmoBox's folds (run ``zeror-emobox``)."""
+@pytest.fixture(scope="session")
+def _two_schemes_restore(_zeror_store_restore, backend):
+    """Template of ``two_schemes``, built once per session."""
+    from mmemo.store.store import Store
+    from mmemo.testing.stores import restorable
+
+    work = _zeror_store_restore()  # shares the ingested store's path (see conftest)
     train_static(
-        zeror_store,
+        Store.open(work),
         StaticSpec.one(name="zeror-emobox", model="zeror", scheme="emobox", clips="av-speech"),
     )
-    return zeror_store
+    return restorable(work, work.parent / "two-schemes-template", backend)
+
+
+@pytest.fixture()
+def two_schemes(_two_schemes_restore):
+    """The ZeroR store plus the same model under EmoBox's folds (run ``zeror-emobox``)."""
+    from mmemo.store.store import Store
+
+    return Store.open(_two_schemes_restore())
 
 
 def test_runs_of_two_schemes_are_refused_naming_each_runs_scheme(two_schemes):

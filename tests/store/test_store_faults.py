@@ -41,18 +41,32 @@ KILLED_JOB = textwrap.dedent(
 )
 
 
-@pytest.fixture()
-def crashed_store(ingested_store):
-    """The ingested store after a job was SIGKILLed between its lake commit and completion."""
+@pytest.fixture(scope="module")
+def _crashed_store_restore(_ingested_store_restore, backend):
+    """Template of ``crashed_store``: the job is killed once for the module, and each test
+    gets a copy of the store it left."""
+    from mmemo.testing.stores import restorable
+
+    work = _ingested_store_restore()  # shares the ingested store's path (see conftest)
     job = subprocess.run(
-        [sys.executable, "-c", KILLED_JOB, str(ingested_store.root)],
+        [sys.executable, "-c", KILLED_JOB, str(work)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert job.returncode == -signal.SIGKILL, job.stderr
     run_id = int(job.stdout.strip())
-    return ingested_store, run_id
+    return restorable(work, work.parent / "crashed-template", backend), run_id
+
+
+@pytest.fixture()
+def crashed_store(_crashed_store_restore):
+    """The ingested store after a job was SIGKILLed between its lake commit and completion,
+    and the id of its run."""
+    from mmemo.store.store import Store
+
+    restore, run_id = _crashed_store_restore
+    return Store.open(restore()), run_id
 
 
 def count(store, query: str, params=None) -> int:
