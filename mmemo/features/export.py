@@ -52,7 +52,6 @@ def feature_table(store: Store, ref: str, *, with_clips: bool = False) -> tuple[
     ``with_clips``) and ``vector``, one row per clip in the set's order; and the pinned ref."""
     with store.session() as s:
         found = resolve_feature_ref(s, ref)
-        s.ensure_views()
         vectors = f"SELECT * FROM ({found.vector_query}) AS q(clip_id, ordinal, vector)"
         if with_clips:
             metadata = read_sql("export/clip_metadata.sql").strip().rstrip(";")
@@ -63,6 +62,7 @@ def feature_table(store: Store, ref: str, *, with_clips: bool = False) -> tuple[
             )
         else:
             query = f"SELECT clip_id, vector FROM ({vectors}) ORDER BY ordinal, clip_id"
+        s.ensure_views(query)
         table = s.con.execute(query, found.params).to_arrow_table()
     return table, found.text
 

@@ -143,10 +143,9 @@ def export_run(store: Store, run: str, out: Path, fmt: str) -> int:
         raise InputError(f"--format {fmt!r}: expected parquet or csv")
     with store.session() as s:
         (found,) = resolve_runs(s, [run])[:1]
-        s.ensure_views()
-        table = s.con.execute(
-            read_sql("export/run_posteriors.sql"), {"run": found.name}
-        ).to_arrow_table()
+        query = read_sql("export/run_posteriors.sql")
+        s.ensure_views(query)
+        table = s.con.execute(query, {"run": found.name}).to_arrow_table()
     write_result(table, fmt, out)
     return table.num_rows
 

@@ -52,9 +52,9 @@ def run_audits(
         raise StoreError(f"no audit {', '.join(unknown)} in sql/checks; audits: {', '.join(known)}")
     results = []
     with store.session() as s:
-        s.ensure_views()
         for name in names:
             query = read_sql(f"checks/{name}.sql").strip().rstrip(";")
+            s.ensure_views(query)
             params: list = []
             if run is not None:
                 query = f"SELECT * FROM ({query}) AS audit WHERE audit.run = ?"

@@ -66,7 +66,7 @@ def clip_where(session: Session, clips: str | None) -> str:
     _check_syntax(text)
     probe = f"SELECT count(*) FROM clips WHERE ({where}) LIMIT 0"
     try:
-        session.ensure_views()
+        session.ensure_views(probe)
         writes = plan_writes(session.con, probe)
         if writes is not None:
             raise InputError(f"--clips {text!r}: a selection only reads; this one runs {writes}")
