@@ -324,7 +324,7 @@ def _store_state(store) -> dict[str, Any]:
     return state
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def store_state() -> Callable[[Any], dict[str, Any]]:
     """``store_state(store)``: snapshot id, lake row counts and registry rows, for equality."""
     return _store_state

@@ -79,7 +79,7 @@ class _Clips:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    def ensure_views(self) -> None:
+    def ensure_views(self, query: str | None = None) -> None:
         """The in-memory corpus is its own ``clips`` table: no views to make."""
 
     def fetch(self, query: str, params=None) -> list[tuple]:

@@ -69,6 +69,22 @@ def lake_store(_lake_store_restore):
     return Store.open(_lake_store_restore())
 
 
+@pytest.fixture(scope="module")
+def lake_before(_lake_store_restore, store_state):
+    """``(store_state, files)`` of a freshly restored ``lake_store``: every restore is the same
+    copy of the template (files, sizes and times included), so it is read once."""
+    from mmemo.store.store import Store
+
+    store = Store.open(_lake_store_restore())
+    return store_state(store), _files(store.root)
+
+
+def _reads_everything(store) -> bool:
+    """Whether every lake row READ_EVERYTHING reads is still there to read."""
+    with store.session() as s:
+        return str(s.fetch(READ_EVERYTHING)[0][0]) == EVERYTHING
+
+
 def _parquet_file(store) -> str:
     files = sorted((store.root / "lake").rglob("*.parquet"))
     return str(files[0]) if files else "s3://nowhere/x.parquet"
@@ -138,7 +154,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("statement", list(REFUSED.values()), ids=list(REFUSED))
 def test_a_read_only_query_changes_nothing_and_writes_no_file(
-    store_cli, lake_store, store_state, tmp_path, statement
+    store_cli, lake_store, lake_before, store_state, tmp_path, statement
 ):
     (tmp_path / "mine.csv").write_text("a\n1\n")
     query = statement.format(
@@ -147,17 +163,17 @@ def test_a_read_only_query_changes_nothing_and_writes_no_file(
         store=lake_store.root,
         tmp=tmp_path,
     )
-    before, files = store_state(lake_store), _files(lake_store.root, tmp_path)
+    before, files = lake_before
+    mine = _files(tmp_path)
     result = store_cli(lake_store, "sql", query)
     assert result.code == 2, result.out
     assert len(result.err.strip().splitlines()) == 1, result.err
     if "RETURNING" not in statement:  # DuckDB has no writable CTEs: a syntax error
         assert "--write" in result.err_text or "--read" in result.err_text, result.err
-    assert _files(lake_store.root, tmp_path) == files
+    assert _files(lake_store.root) == files
+    assert _files(tmp_path) == mine
     assert store_state(lake_store) == before
-    still = store_cli(lake_store, "sql", "--format", "csv", READ_EVERYTHING)
-    assert still.code == 0, still.err
-    assert still.out.strip().splitlines()[-1] == EVERYTHING
+    assert _reads_everything(lake_store)
     if lake_store.config.registry is not None:
         # a team store's registry and files live on its servers, beyond the folder's file
         # list: doctor reads them back (a local store's file list above is the stronger check)
@@ -235,7 +251,7 @@ WRITE_REFUSED = {
 @pytest.mark.local_only("the store's folder holds its files only on a local store")
 @pytest.mark.parametrize("statement", list(WRITE_REFUSED.values()), ids=list(WRITE_REFUSED))
 def test_with_write_nothing_but_the_store_writes_in_its_folder(
-    store_cli, lake_store, store_state, statement
+    store_cli, lake_store, lake_before, store_state, statement
 ):
     query = statement.format(
         registry=lake_store.paths.registry,
@@ -243,7 +259,7 @@ def test_with_write_nothing_but_the_store_writes_in_its_folder(
         store=lake_store.root,
         name=lake_store.root.name,
     )
-    before, files = store_state(lake_store), _files(lake_store.root)
+    before, files = lake_before
     result = store_cli(lake_store, "sql", "--write", query)
     assert result.code == 2, result.out
     assert len(result.err.strip().splitlines()) == 1, result.err
