@@ -187,9 +187,19 @@ def fold_assignment(
     the clips it was first used on; for a scheme over corpora, the corpora it was first used
     on).
     """
-    parsed = parse_scheme(scheme)
     with store.session() as s:
-        known = _recorded(s, scheme)
+        return assign_folds(s, scheme, counts, datasets)
+
+
+def assign_folds(
+    session: Session,
+    scheme: str,
+    counts: dict[int, Counter],
+    datasets: dict[int, tuple[str, str]] | None = None,
+) -> tuple[dict[int, int], dict[int, int]]:
+    """:func:`fold_assignment` on an open session (a job reading its clips in it)."""
+    parsed = parse_scheme(scheme)
+    known = _recorded(session, scheme)
     missing = sorted(set(counts) - set(known))
     new: dict[int, int] = {}
     if parsed.by_corpus:
@@ -253,10 +263,10 @@ def load_cv(store: Store, scheme: str, clips: str | None, labels: str | None = N
         else:
             vocabulary = mapping.vocabulary
             rows, left_out = _mapped(s, clips, rows, mapping)
-    counts: dict[int, Counter] = defaultdict(Counter)
-    for _, emotion, actor in rows:
-        counts[actor][emotion] += 1
-    assignment, new = fold_assignment(store, scheme, counts, datasets)
+        counts: dict[int, Counter] = defaultdict(Counter)
+        for _, emotion, actor in rows:
+            counts[actor][emotion] += 1
+        assignment, new = assign_folds(s, scheme, counts, datasets)
     clip_ids = np.array([r[0] for r in rows])
     emotions = np.array([r[1] for r in rows], dtype=np.int64)
     actors = np.array([r[2] for r in rows], dtype=np.int64)

@@ -46,7 +46,7 @@ from mmemo.store.lifecycle import (
     take_over,
 )
 from mmemo.store.schema import Run, RunFold
-from mmemo.store.store import Store
+from mmemo.store.store import Session, Store
 from mmemo.store.units import (
     claim_units,
     delete_unit_rows,
@@ -198,39 +198,44 @@ def store_folds(
             for fold in folds
         }
         finish_units(s, "runs", run_id, values, snapshot)  # released by gc meanwhile: raises
-    return _complete_if_done(store, run_id, cv)
+        return _complete_in(s, run_id, cv)
 
 
 def _complete_if_done(store: Store, run_id: int, cv: CVData) -> int | None:
     with store.session(write=True) as s:
-        with s.orm() as orm:
-            parts = list(orm.scalars(sa.select(RunFold).where(RunFold.run_id == run_id)))
-        done = sorted(p.fold for p in parts if p.status == "complete")
-        if done != sorted(cv.fold_ids):
-            return None
-        parts.sort(key=lambda p: p.fold)
-        first = parts[0]
-        for part in parts[1:]:
-            if part.classes != first.classes or part.score_kind != first.score_kind:
-                raise InputError(
-                    f"fold {part.fold} produced classes {part.classes} ({part.score_kind}) but "
-                    f"fold {first.fold} {first.classes} ({first.score_kind})"
-                )
-        snapshot = s.current_snapshot()
-        complete(
-            s,
-            "runs",
-            run_id,
-            snapshot,
-            # the scheme's new actors, where a whole run did not record them when it claimed
-            also=unrecorded_folds(s, cv.scheme, cv.new_folds),
-            classes=first.classes,
-            score_kind=first.score_kind,
-            fold_seconds=[p.seconds for p in parts],
-            wall_seconds=sum(p.wall_seconds or 0.0 for p in parts),
-            artefacts=[p.artefact for p in parts if p.artefact],
-            n_clips=int(np.isin(cv.folds, [*done, TRAIN_ONLY]).sum()),
-        )
+        return _complete_in(s, run_id, cv)
+
+
+def _complete_in(s: Session, run_id: int, cv: CVData) -> int | None:
+    """Complete the run when every fold of the scheme is stored; its snapshot, or None."""
+    with s.orm() as orm:
+        parts = list(orm.scalars(sa.select(RunFold).where(RunFold.run_id == run_id)))
+    done = sorted(p.fold for p in parts if p.status == "complete")
+    if done != sorted(cv.fold_ids):
+        return None
+    parts.sort(key=lambda p: p.fold)
+    first = parts[0]
+    for part in parts[1:]:
+        if part.classes != first.classes or part.score_kind != first.score_kind:
+            raise InputError(
+                f"fold {part.fold} produced classes {part.classes} ({part.score_kind}) but "
+                f"fold {first.fold} {first.classes} ({first.score_kind})"
+            )
+    snapshot = s.current_snapshot()
+    complete(
+        s,
+        "runs",
+        run_id,
+        snapshot,
+        # the scheme's new actors, where a whole run did not record them when it claimed
+        also=unrecorded_folds(s, cv.scheme, cv.new_folds),
+        classes=first.classes,
+        score_kind=first.score_kind,
+        fold_seconds=[p.seconds for p in parts],
+        wall_seconds=sum(p.wall_seconds or 0.0 for p in parts),
+        artefacts=[p.artefact for p in parts if p.artefact],
+        n_clips=int(np.isin(cv.folds, [*done, TRAIN_ONLY]).sum()),
+    )
     return snapshot
 
 
