@@ -315,12 +315,18 @@ def _store_state(store) -> dict[str, Any]:
     from mmemo.store.inventory import REGISTRY_TABLES
 
     with store.session(check_schema=False) as s:
-        state: dict[str, Any] = {"snapshot": s.current_snapshot()}
-        for table in s.lake_tables():
-            state[f"lake.{table}"] = s.con.execute(f"SELECT count(*) FROM lake.{table}").fetchone()
-        for table in REGISTRY_TABLES:
-            rows = s.con.execute(f"SELECT * FROM {table}").fetchall()
-            state[table] = sorted(rows, key=repr)
+        # one transaction: DuckLake reads its catalog once, not once per statement
+        s.con.execute("BEGIN TRANSACTION")
+        try:
+            state: dict[str, Any] = {"snapshot": s.current_snapshot()}
+            for table in s.lake_tables():
+                count = s.con.execute(f"SELECT count(*) FROM lake.{table}").fetchone()
+                state[f"lake.{table}"] = count
+            for table in REGISTRY_TABLES:
+                rows = s.con.execute(f"SELECT * FROM {table}").fetchall()
+                state[table] = sorted(rows, key=repr)
+        finally:
+            s.con.execute("ROLLBACK")
     return state
 
 
