@@ -105,7 +105,7 @@ def test_a_failing_process_releases_only_its_own_folds(jobs_store, monkeypatch) 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(parts, "_complete_if_done", broken)  # after fold 1's rows are in
+    monkeypatch.setattr(parts, "_complete_in", broken)  # after fold 1's rows are in
     with pytest.raises(RuntimeError, match="disk full"):
         _train(jobs_store, "r", [1])
     assert _parts(jobs_store, "r") == [(0, "complete")]
