@@ -99,9 +99,15 @@ def run_demo(
         say(f"ingest openface: AU frames of {aus.clips} videos as aus v{aus.version}")
 
         def train_static(name: str, model: str, params: list[str], norm="none", features=None):
-            more = f" --inner {inner}" if inner and features else ""
-            command = (
-                f"train static --model {model} {' '.join(params)} --norm {norm}{more} --name {name}"
+            command = " ".join(
+                [
+                    f"train static --model {model}",
+                    *([f"--features {features}"] if features else []),
+                    *(f"--param {p}" for p in params),
+                    f"--norm {norm}{_run_options(scheme, seed)}",
+                    *([f"--inner {inner}"] if inner and features else []),
+                    f"--name {name}",
+                ]
             )
             if _reused(name, found, command, say):
                 return
@@ -129,7 +135,7 @@ def run_demo(
         for name, on in (("aus-fusion", "train"), ("aus-stacked", "oof"), ("fusion", "train")):
             if name not in planned:
                 continue
-            command = f"fuse {' '.join(fusions[name])} --name {name}" + (
+            command = f"fuse {' '.join(fusions[name])} --seed {seed} --name {name}" + (
                 " --on oof" if on == "oof" else ""
             )
             if not _reused(name, found, command, say):
@@ -210,6 +216,12 @@ def _found_runs(
     return found
 
 
+def _run_options(scheme: str, seed: int) -> str:
+    """The options every demo run shares, as the command line gives them (so that a printed
+    command makes the same run)."""
+    return f" --scheme {scheme} --seed {seed}"
+
+
 def _reused(name: str, found: set[str], command: str, say: Say) -> bool:
     """Say that the run ``name`` is reused (and return True) when an earlier demo made it."""
     if name not in found:
@@ -224,7 +236,12 @@ def _deep_models(
     from mmemo.demo.tiny_wav2vec2 import build_tiny_wav2vec2
     from mmemo.jobs.specs import BiLSTMSpec, FinetuneSpec
 
-    command = "train bilstm --features aus --param max_epochs=10 --name aus-bilstm"
+    # early stopping on held-out training actors needs at least two of them per fold
+    early_stop_on = "inner" if actors >= 4 else "test"
+    command = (
+        "train bilstm --features aus --param max_epochs=10 --param patience=5 "
+        f"--early-stop-on {early_stop_on}{_run_options(scheme, seed)} --name aus-bilstm"
+    )
     if not _reused("aus-bilstm", found, command, say):
         say(command)
         BiLSTMSpec(
@@ -233,11 +250,13 @@ def _deep_models(
             scheme=scheme,
             seed=seed,
             params={"max_epochs": 10, "patience": 5},
-            # early stopping on held-out training actors needs at least two of them per fold
-            early_stop_on="inner" if actors >= 4 else "test",
+            early_stop_on=early_stop_on,
         ).run(store, progress=progress)
     tiny = store.root / "demo-tiny-wav2vec2"
-    command = f"train finetune {tiny} --epochs 2 --batch-size 16 --name audio-ft (tiny model)"
+    command = (
+        f"train finetune {tiny} --epochs 2 --batch-size 16 --param max_seconds=0.5"
+        f"{_run_options(scheme, seed)} --name audio-ft (tiny model)"
+    )
     if _reused("audio-ft", found, command, say):
         return
     if not (tiny / "config.json").exists():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -40,6 +42,29 @@ def test_demo_without_deep_models(cli, tmp_path, monkeypatch):
     result = cli("demo", "--store", store_dir, "--actors", "2")
     _check_demo(result, store_dir, ["aus-svc", "aus-mlp"])
     assert "aus-bilstm" not in result.out
+    # each command the demo prints makes the run it stands for: made again under another
+    # name, it gives the very same scores
+    printed = [line for line in result.out.splitlines() if line.startswith(("train ", "fuse "))]
+    assert len(printed) == 4, result.out  # zeror, aus-svc, aus-mlp, aus-fusion
+    for line in printed:
+        name = line.rsplit("--name ", 1)[1].split()[0]
+        renamed = line.replace(f"--name {name}", f"--name {name}-again")
+        again = cli("--store", store_dir, *shlex.split(renamed))
+        assert again.code == 0, f"{line}: {again.err}"
+        assert _scores(store_dir, f"{name}-again") == _scores(store_dir, name), line
+
+
+def _scores(store_dir, run: str) -> list[dict]:
+    from mmemo.store.store import Store
+    from mmemo.testing.stores import query_rows
+
+    rows = query_rows(
+        Store.open(store_dir),
+        "SELECT fold, split, clip_id, scores FROM posteriors "
+        f"WHERE run = '{run}' ORDER BY fold, split, clip_id",
+    )
+    assert rows, f"no scores of run {run}"
+    return rows
 
 
 @pytest.mark.slow
@@ -85,7 +110,7 @@ def test_demo_again_reuses_what_it_finds(cli, tmp_path, monkeypatch):
         "reusing them, making the rest"
     ) in resumed.out_text
     assert "--name aus-svc: found run aus-svc, reusing it" in resumed.out_text
-    assert "fuse aus-svc aus-mlp --name fusion" in resumed.out_text
+    assert "fuse aus-svc aus-mlp --seed 2020 --name fusion" in resumed.out_text
 
     other = cli("demo", "--store", store_dir, "--actors", "3")
     assert other.code == 2
