@@ -95,7 +95,8 @@ class FeatureMatrix:
         counts: dict[int, Counter] = {}
         for actor, code in zip(self.groups.tolist(), self.y.tolist(), strict=True):
             counts.setdefault(actor, Counter())[code] += 1
-        assignment, _ = fold_assignment(self._store, scheme, counts)
+        with self._store.session() as session:
+            assignment, _ = fold_assignment(session, scheme, counts)
         return np.array([assignment[a] for a in self.groups.tolist()], dtype=np.int64)
 
     def folds(self, scheme: str = "luna2022") -> Iterator[Split]:

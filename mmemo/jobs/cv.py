@@ -173,13 +173,14 @@ def selection_vocabulary(session: Session, clips: str | None) -> Vocabulary:
 
 
 def fold_assignment(
-    store: Store,
+    session: Session,
     scheme: str,
     counts: dict[int, Counter],
     datasets: dict[int, tuple[str, str]] | None = None,
 ) -> tuple[dict[int, int], dict[int, int]]:
     """``{actor: fold}`` of ``scheme`` for these actors, and the part not yet recorded
-    (``datasets``: each actor's dataset and speaker, for a scheme over corpora).
+    (``datasets``: each actor's dataset and speaker, for a scheme over corpora), read in the
+    caller's session (a job reads its clips in the same one).
 
     Nothing is written here: the job that uses a scheme first records its assignment together
     with its run (:func:`unrecorded_folds`), so a refused job leaves the store as it was. Later
@@ -187,17 +188,6 @@ def fold_assignment(
     the clips it was first used on; for a scheme over corpora, the corpora it was first used
     on).
     """
-    with store.session() as s:
-        return assign_folds(s, scheme, counts, datasets)
-
-
-def assign_folds(
-    session: Session,
-    scheme: str,
-    counts: dict[int, Counter],
-    datasets: dict[int, tuple[str, str]] | None = None,
-) -> tuple[dict[int, int], dict[int, int]]:
-    """:func:`fold_assignment` on an open session (a job reading its clips in it)."""
     parsed = parse_scheme(scheme)
     known = _recorded(session, scheme)
     missing = sorted(set(counts) - set(known))
@@ -266,7 +256,7 @@ def load_cv(store: Store, scheme: str, clips: str | None, labels: str | None = N
         counts: dict[int, Counter] = defaultdict(Counter)
         for _, emotion, actor in rows:
             counts[actor][emotion] += 1
-        assignment, new = assign_folds(s, scheme, counts, datasets)
+        assignment, new = fold_assignment(s, scheme, counts, datasets)
     clip_ids = np.array([r[0] for r in rows])
     emotions = np.array([r[1] for r in rows], dtype=np.int64)
     actors = np.array([r[2] for r in rows], dtype=np.int64)

@@ -165,7 +165,8 @@ def _check_records(store, scheme, records, actors, emotions) -> dict[int, int]:
     counts: dict[int, Counter] = defaultdict(Counter)
     for clip in {r[2] for r in records}:
         counts[actors[clip]][emotions[clip]] += 1
-    assignment, new = fold_assignment(store, scheme, counts)
+    with store.session() as session:
+        assignment, new = fold_assignment(session, scheme, counts)
     for f, s, clip, _ in records:
         if s == "test" and assignment[actors[clip]] != f:
             raise InputError(
