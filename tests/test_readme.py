@@ -26,7 +26,6 @@ even in the blocks the tour cannot run. The tour itself trains models, so it is 
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shlex
@@ -224,16 +223,6 @@ def _simple_commands(line: str) -> list[list[str]]:
     return [c for c in commands if c]
 
 
-@functools.cache
-def _cli():
-    """The Click command Typer builds from ``mmemo``'s app (built once: it takes a while)."""
-    import typer
-
-    from mmemo.cli.main import app
-
-    return typer.main.get_command(app)
-
-
 #: Errors of a command named without its required parts: inline text may name a command and
 #: some of its options without giving a whole command line.
 INCOMPLETE = ("MissingParameter", "NoArgsIsHelpError")
@@ -242,7 +231,9 @@ INCOMPLETE = ("MissingParameter", "NoArgsIsHelpError")
 def _parse_error(argv: list[str], *, whole: bool = True) -> str | None:
     """Parse ``mmemo ARGV`` as the CLI would, without running it; the error, or None.
     ``whole=False``: missing arguments and option values are no error."""
-    command, name, args, ctx = _cli(), "mmemo", argv, None
+    from mmemo.cli.main import command as mmemo_command
+
+    command, name, args, ctx = mmemo_command(), "mmemo", argv, None
     try:
         while True:
             ctx = command.make_context(name, args, parent=ctx)

@@ -121,9 +121,7 @@ def test_luna2022_au_means_import_with_one_command_bit_identical(luna_store, sto
 
 
 def test_default_columns_are_every_numeric_column_but_the_id(luna_store, store_cli):
-    from typer.main import get_command
-
-    from mmemo.cli.main import app
+    from mmemo.cli.main import command
     from mmemo.features.imported import import_features
 
     _, rows = _luna_rows()
@@ -137,8 +135,7 @@ def test_default_columns_are_every_numeric_column_but_the_id(luna_store, store_c
     assert stored[first["name"]][1] == [float(first[c]) for c in report.columns]
 
     # ... which is what the command documents
-    command = get_command(app)
-    features_cmd = command.commands["import"].commands["features"]  # type: ignore[attr-defined]
+    features_cmd = command().commands["import"].commands["features"]  # type: ignore[attr-defined]
     option = next(p for p in features_cmd.params if p.name == "columns")
     help_text = " ".join(option.help.split())
     assert "all numeric" in help_text
